@@ -1,0 +1,56 @@
+using AutoCircuit.Patching;
+using AutoCircuit.Scores;
+using TorchSharp;
+
+namespace AutoCircuit.Algorithms.ActivationMagnitude;
+
+/// <summary>
+/// Activation magnitude, auto-circuit's simplest baseline (<c>prune_algos/activation_magnitude.py</c>):
+/// for each train batch, each source's clean output averaged over batch, positions and features
+/// (signed mean); an edge scores <c>Σ_batches |mean(src)| / n_batches</c>, the same for every head
+/// and position of its destination.
+/// </summary>
+/// <remarks>
+/// auto-circuit gives every destination the first <c>n_in</c> sources (<c>src_out_means[:n_srcs]</c>),
+/// which is right for the factorized graph (incoming sources are 0..n_in-1) but wrong for the
+/// residual graph, where a destination's sources start at its <c>min_src_idx</c>. We use each
+/// destination's true incoming sources, so the factorized results equal auto-circuit's and the
+/// residual ones differ from them by design (tested both ways).
+/// </remarks>
+[PruneAlgorithm(
+    "activation-magnitude",
+    Name = "Activation Magnitude",
+    ShortName = "Act Mag",
+    Description = "Mean clean activation of each edge's source, |mean| averaged over batches. A cheap baseline that ignores the task's answers.")]
+[PruneAlgorithmPreset("Act Mag", "")]
+public sealed class ActivationMagnitude : IPruneAlgorithm
+{
+    /// <inheritdoc />
+    public PruneScores Run(PruneContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var model = context.Model;
+        var batches = context.TrainBatches;
+        var scores = model.NewPruneScores();
+        using var _ = torch.inference_mode();
+        using var progress = context.Progress.Start("Activation magnitude", batches.Count);
+        foreach (var batch in batches)
+        {
+            context.CancellationToken.ThrowIfCancellationRequested();
+            using var scope = torch.NewDisposeScope();
+            var outs = model.SourceAblations(batch.Clean, AblationType.Resample); // [S, B, T, d]
+            var dims = Enumerable.Range(1, (int)outs.dim() - 1).Select(d => (long)d).ToArray();
+            var means = outs.mean(dims); // [S], signed
+            foreach (var module in model.Graph.DestModules)
+            {
+                // [S_in], broadcast over the mask's seq and head axes.
+                var incoming = means.narrow(0, module.InSrcStart, module.InSrcCount).abs() / batches.Count;
+                scores[module].add_(incoming);
+            }
+
+            progress.Advance();
+        }
+
+        return scores;
+    }
+}

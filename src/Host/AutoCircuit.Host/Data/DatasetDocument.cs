@@ -1,0 +1,295 @@
+using System.Text.Json;
+
+namespace AutoCircuit.Host.Data;
+
+/// <summary>Answers of one prompt as written: token ids, or strings tokenized later.</summary>
+/// <param name="Ids">Token ids / output indices, or <c>null</c>.</param>
+/// <param name="Texts">Answer strings, or <c>null</c>.</param>
+public sealed record AnswerList(long[]? Ids, string[]? Texts)
+{
+    /// <summary>Number of answers.</summary>
+    public int Count => Ids?.Length ?? Texts!.Length;
+}
+
+/// <summary>One prompt pair of a dataset file.</summary>
+/// <param name="Index">Position in the file's <c>prompts</c> array.</param>
+public sealed record PromptRecord(int Index, PromptInput Clean, PromptInput Corrupt, AnswerList Answers, AnswerList WrongAnswers);
+
+/// <summary>
+/// A dataset in auto-circuit's JSON format:
+/// <c>{"prompts": [{"clean", "corrupt", "answers", "wrong_answers"}, ...], "seq_labels"?: [...], "word_idxs"?: {...}}</c>.
+/// </summary>
+public sealed class DatasetDocument
+{
+    private DatasetDocument(string path, IReadOnlyList<PromptRecord> prompts, IReadOnlyList<string>? seqLabels, IReadOnlyDictionary<string, int> wordIdxs)
+    {
+        Path = path;
+        Prompts = prompts;
+        SeqLabels = seqLabels;
+        WordIdxs = wordIdxs;
+    }
+
+    /// <summary>The file the dataset came from (or a description for generated data).</summary>
+    public string Path { get; }
+
+    /// <summary>Prompt pairs in file order.</summary>
+    public IReadOnlyList<PromptRecord> Prompts { get; }
+
+    /// <summary>Labels of token positions, when the file gives them.</summary>
+    public IReadOnlyList<string>? SeqLabels { get; }
+
+    /// <summary>Positions of named words, when the file gives them.</summary>
+    public IReadOnlyDictionary<string, int> WordIdxs { get; }
+
+    /// <summary>A dataset made in code (e.g. a built-in task's generator).</summary>
+    public static DatasetDocument FromPrompts(
+        string source, IReadOnlyList<PromptRecord> prompts, IReadOnlyList<string>? seqLabels = null, IReadOnlyDictionary<string, int>? wordIdxs = null)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        if (prompts.Count == 0)
+        {
+            throw new DatasetException($"{source}: no prompts.");
+        }
+
+        return new DatasetDocument(source, prompts, seqLabels, wordIdxs ?? new Dictionary<string, int>());
+    }
+
+    /// <summary>Reads and validates a dataset file.</summary>
+    /// <exception cref="DatasetException">The file is missing, is not valid JSON (line and column given) or does not follow the format (JSON path given).</exception>
+    public static DatasetDocument Load(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path))
+        {
+            throw new DatasetException($"{path}: dataset file not found.");
+        }
+
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (IOException e)
+        {
+            throw new DatasetException($"{path}: cannot read the dataset: {e.Message}", e);
+        }
+
+        return Parse(bytes, path);
+    }
+
+    /// <summary>Parses dataset JSON; <paramref name="source"/> names it in error messages.</summary>
+    public static DatasetDocument Parse(ReadOnlySpan<byte> json, string source)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Skip });
+        }
+        catch (JsonException e)
+        {
+            var line = (e.LineNumber ?? 0) + 1;
+            var col = (e.BytePositionInLine ?? 0) + 1;
+            throw new DatasetException($"{source}:{line}:{col}: invalid JSON: {FirstSentence(e.Message)}", e);
+        }
+
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new DatasetException($"{source}: the top level must be an object with a \"prompts\" array; found {Kind(root)}.");
+            }
+
+            if (!root.TryGetProperty("prompts", out var promptsEl))
+            {
+                throw new DatasetException($"{source}: missing \"prompts\" (an array of {{\"clean\", \"corrupt\", \"answers\", \"wrong_answers\"}} objects).");
+            }
+
+            if (promptsEl.ValueKind != JsonValueKind.Array)
+            {
+                throw new DatasetException($"{source}: \"prompts\" must be an array; found {Kind(promptsEl)}.");
+            }
+
+            var prompts = new List<PromptRecord>(promptsEl.GetArrayLength());
+            var i = 0;
+            foreach (var p in promptsEl.EnumerateArray())
+            {
+                var at = $"prompts[{i}]";
+                if (p.ValueKind != JsonValueKind.Object)
+                {
+                    throw new DatasetException($"{source}: {at} must be an object; found {Kind(p)}.");
+                }
+
+                var clean = ParseInput(source, at, p, "clean");
+                var corrupt = ParseInput(source, at, p, "corrupt");
+                var answers = ParseAnswers(source, at, p, "answers");
+                var wrong = ParseAnswers(source, at, p, "wrong_answers");
+                if (clean.IsText != corrupt.IsText)
+                {
+                    throw new DatasetException($"{source}: {at}: \"clean\" and \"corrupt\" must both be text or both be numbers.");
+                }
+
+                if (!clean.IsText && !clean.Shape!.SequenceEqual(corrupt.Shape!))
+                {
+                    throw new DatasetException(
+                        $"{source}: {at}: \"clean\" has shape [{string.Join(", ", clean.Shape!)}] but \"corrupt\" has [{string.Join(", ", corrupt.Shape!)}]; they must match.");
+                }
+
+                prompts.Add(new PromptRecord(i, clean, corrupt, answers, wrong));
+                i++;
+            }
+
+            if (prompts.Count == 0)
+            {
+                throw new DatasetException($"{source}: \"prompts\" is empty.");
+            }
+
+            IReadOnlyList<string>? seqLabels = null;
+            if (root.TryGetProperty("seq_labels", out var labelsEl) && labelsEl.ValueKind != JsonValueKind.Null)
+            {
+                if (labelsEl.ValueKind != JsonValueKind.Array || labelsEl.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.String))
+                {
+                    throw new DatasetException($"{source}: \"seq_labels\" must be an array of strings.");
+                }
+
+                seqLabels = labelsEl.EnumerateArray().Select(e => e.GetString()!).ToList();
+            }
+
+            var wordIdxs = new Dictionary<string, int>(StringComparer.Ordinal);
+            if (root.TryGetProperty("word_idxs", out var wordsEl) && wordsEl.ValueKind != JsonValueKind.Null)
+            {
+                if (wordsEl.ValueKind != JsonValueKind.Object)
+                {
+                    throw new DatasetException($"{source}: \"word_idxs\" must be an object of word -> position.");
+                }
+
+                foreach (var prop in wordsEl.EnumerateObject())
+                {
+                    if (prop.Value.ValueKind != JsonValueKind.Number || !prop.Value.TryGetInt32(out var idx))
+                    {
+                        throw new DatasetException($"{source}: word_idxs.{prop.Name} must be an integer position.");
+                    }
+
+                    wordIdxs[prop.Name] = idx;
+                }
+            }
+
+            return new DatasetDocument(source, prompts, seqLabels, wordIdxs);
+        }
+    }
+
+    private static PromptInput ParseInput(string source, string at, JsonElement prompt, string name)
+    {
+        if (!prompt.TryGetProperty(name, out var el))
+        {
+            throw new DatasetException($"{source}: {at}: missing \"{name}\".");
+        }
+
+        if (el.ValueKind == JsonValueKind.String)
+        {
+            return PromptInput.FromText(el.GetString()!);
+        }
+
+        if (el.ValueKind != JsonValueKind.Array)
+        {
+            throw new DatasetException($"{source}: {at}.{name} must be a string or a (nested) array of numbers; found {Kind(el)}.");
+        }
+
+        var values = new List<double>();
+        var shape = new List<long>();
+        ReadNested(source, $"{at}.{name}", el, 0, shape, values);
+        if (shape.Count == 0 || shape[0] == 0)
+        {
+            throw new DatasetException($"{source}: {at}.{name} is empty.");
+        }
+
+        return PromptInput.FromNumbers([.. values], [.. shape]);
+    }
+
+    private static void ReadNested(string source, string at, JsonElement el, int depth, List<long> shape, List<double> values)
+    {
+        if (el.ValueKind == JsonValueKind.Number)
+        {
+            if (depth != shape.Count)
+            {
+                throw new DatasetException($"{source}: {at}: ragged array (a number where an array was expected).");
+            }
+
+            values.Add(el.GetDouble());
+            return;
+        }
+
+        if (el.ValueKind != JsonValueKind.Array)
+        {
+            throw new DatasetException($"{source}: {at}: expected numbers; found {Kind(el)}.");
+        }
+
+        var len = el.GetArrayLength();
+        if (depth == shape.Count)
+        {
+            if (values.Count > 0)
+            {
+                throw new DatasetException($"{source}: {at}: ragged array (an array where a number was expected).");
+            }
+
+            shape.Add(len);
+        }
+        else if (shape[depth] != len)
+        {
+            throw new DatasetException($"{source}: {at}: ragged array (rows of length {shape[depth]} and {len}).");
+        }
+
+        var i = 0;
+        foreach (var child in el.EnumerateArray())
+        {
+            ReadNested(source, $"{at}[{i++}]", child, depth + 1, shape, values);
+        }
+    }
+
+    private static AnswerList ParseAnswers(string source, string at, JsonElement prompt, string name)
+    {
+        if (!prompt.TryGetProperty(name, out var el))
+        {
+            throw new DatasetException($"{source}: {at}: missing \"{name}\".");
+        }
+
+        if (el.ValueKind != JsonValueKind.Array || el.GetArrayLength() == 0)
+        {
+            throw new DatasetException($"{source}: {at}.{name} must be a non-empty array of token ids or strings; found {Kind(el)}.");
+        }
+
+        var items = el.EnumerateArray().ToList();
+        if (items.All(e => e.ValueKind == JsonValueKind.String))
+        {
+            return new AnswerList(null, items.Select(e => e.GetString()!).ToArray());
+        }
+
+        var ids = new long[items.Count];
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (items[i].ValueKind != JsonValueKind.Number || !items[i].TryGetInt64(out ids[i]))
+            {
+                throw new DatasetException($"{source}: {at}.{name}[{i}] must be an integer token id (or all answers strings); found {Kind(items[i])}.");
+            }
+        }
+
+        return new AnswerList(ids, null);
+    }
+
+    private static string Kind(JsonElement el) => el.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => $"the number {el.GetRawText()}",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Null => "null",
+        _ => el.ValueKind.ToString(),
+    };
+
+    private static string FirstSentence(string message)
+    {
+        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        return cut > 0 ? message[..cut] : message;
+    }
+}

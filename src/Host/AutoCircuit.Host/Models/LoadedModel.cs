@@ -1,0 +1,21 @@
+using AutoCircuit.Host.Data;
+using AutoCircuit.Patching;
+
+namespace AutoCircuit.Host.Models;
+
+/// <summary>A model ready to wrap, with what a run needs to feed it.</summary>
+/// <param name="Model">The model.</param>
+/// <param name="Name">How it was named (e.g. <c>micro</c>, a path).</param>
+/// <param name="Encoder">Turns dataset prompts into its inputs.</param>
+/// <param name="DefaultDataset">The model's default task dataset, if it has one.</param>
+/// <param name="OutputSlice">Which part of the output tasks are measured on.</param>
+public sealed record LoadedModel(
+    IHookedModel Model,
+    string Name,
+    IPromptEncoder Encoder,
+    Func<DatasetDocument>? DefaultDataset,
+    OutputSlice OutputSlice = OutputSlice.LastSeq) : IDisposable
+{
+    /// <inheritdoc />
+    public void Dispose() => Model.Dispose();
+}

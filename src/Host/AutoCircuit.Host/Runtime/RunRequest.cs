@@ -1,0 +1,40 @@
+using AutoCircuit.Host.Data;
+
+namespace AutoCircuit.Host.Runtime;
+
+/// <summary>Everything <c>dotnet autocircuit run</c> was asked to do.</summary>
+public sealed record RunRequest
+{
+    /// <summary>Model name or checkpoint path; <c>null</c> for the default model.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>Dataset file; <c>null</c> for the model's default task.</summary>
+    public string? Dataset { get; init; }
+
+    /// <summary>Algorithm specs; empty means activation magnitude.</summary>
+    public IReadOnlyList<string> Algorithms { get; init; } = [];
+
+    /// <summary>Factorized (default) or residual graph.</summary>
+    public bool Factorized { get; init; } = true;
+
+    /// <summary>Separate Q/K/V destinations for transformers.</summary>
+    public bool SeparateQkv { get; init; } = true;
+
+    /// <summary>Split and batch options (including token positions and seed).</summary>
+    public DataOptions Data { get; init; } = new();
+
+    /// <summary>Seed for algorithms (torch); the data shuffle seed is <see cref="DataOptions.Seed"/>.</summary>
+    public long Seed { get; init; } = 42;
+
+    /// <summary><c>auto</c>, <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
+    public string Device { get; init; } = "auto";
+
+    /// <summary>Results folder; <c>null</c> for <c>./autocircuit-results/&lt;timestamp&gt;</c>.</summary>
+    public string? Out { get; init; }
+
+    /// <summary>How many top edges to print per algorithm.</summary>
+    public int TopEdges { get; init; } = 10;
+
+    /// <summary>The command line as given, for <c>run.json</c>.</summary>
+    public IReadOnlyList<string> CommandLine { get; init; } = [];
+}
