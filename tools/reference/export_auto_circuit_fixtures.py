@@ -176,8 +176,9 @@ def export_activation_magnitude(out):
             "dataset": data if n <= 20 else {"generator": "constant", "prompts_count": n},
             "factorized": factorized, "seq_len": seq_len, "batch_size": bs,
             "train_size": train_n, "test_size": test_n, "shuffle": shuffle, "seed": seed,
-            "train_prompts": [[prompt_index(data, c) for c in b.clean] for b in train],
-            "test_prompts": [[prompt_index(data, c) for c in b.clean] for b in test],
+            # Identical prompts cannot be told apart: no split order to compare then.
+            "train_prompts": [[prompt_index(data, c) for c in b.clean] for b in train] if varied else None,
+            "test_prompts": [[prompt_index(data, c) for c in b.clean] for b in test] if varied else None,
             "src_means_per_batch": per_batch_means,
             "scores": {m: to_list(s) for m, s in sorted(scores.items())},
         })
