@@ -1,0 +1,60 @@
+using System.CommandLine;
+using AutoCircuit.Host;
+
+namespace AutoCircuit.Tool.Cli;
+
+/// <summary>The <c>dotnet autocircuit</c> command tree.</summary>
+public static class CommandLine
+{
+    /// <summary>Exit codes as shown in <c>--help</c> (see <see cref="ExitCode"/>).</summary>
+    public const string ExitCodesHelp =
+        "Exit codes: 0 ok; 1 usage error or bad input; 2 plugin error; 3 device unavailable; " +
+        "4 an algorithm failed (the others' results are kept); 130 cancelled.";
+
+    /// <summary>Builds the root command.</summary>
+    public static RootCommand Build(TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand(
+            "AutoCircuit for .NET: find which edges of a neural network's computational graph carry a behaviour " +
+            "(a port of auto-circuit). Scores every edge with circuit-discovery algorithms and writes the results " +
+            "as JSON and safetensors.\n\n" + ExitCodesHelp)
+        {
+            RunCommand.Create(output, error),
+            ListCommand.Create(output, error),
+        };
+        return root;
+    }
+
+    /// <summary>Parses and runs a command line; returns the exit code.</summary>
+    public static async Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = Build(output, error);
+        var parse = root.Parse(args);
+        var config = new InvocationConfiguration { Output = output, Error = error };
+        return await parse.InvokeAsync(config).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs a command body, turning anticipated failures into one line on stderr and their exit code.
+    /// Unanticipated exceptions propagate with their stack trace.
+    /// </summary>
+    public static int Guard(TextWriter error, Func<ExitCode> body)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        ArgumentNullException.ThrowIfNull(body);
+        try
+        {
+            return (int)body();
+        }
+        catch (AutoCircuitException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return (int)e.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            error.WriteLine("cancelled: no results were written.");
+            return (int)ExitCode.Cancelled;
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using System.CommandLine;
+using AutoCircuit.Host;
+using AutoCircuit.Host.Models;
+using AutoCircuit.Host.Runtime;
+
+namespace AutoCircuit.Tool.Cli;
+
+/// <summary><c>dotnet autocircuit list</c>.</summary>
+public static class ListCommand
+{
+    /// <summary>Creates the command.</summary>
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var command = new Command("list", "List the algorithms (key, name, options with defaults, presets) and the built-in models.");
+        command.SetAction(_ => CommandLine.Guard(error, () =>
+        {
+            var catalog = AlgorithmCatalog.BuiltIn();
+            Write(output, catalog);
+            return ExitCode.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>Writes the listing.</summary>
+    public static void Write(TextWriter output, AlgorithmCatalog catalog)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(catalog);
+        output.WriteLine("Algorithms (use with -a KEY or -a KEY:name=value,...):");
+        foreach (var (d, origin) in catalog.Entries)
+        {
+            output.WriteLine();
+            output.WriteLine($"  {d.Key}  —  {d.Name}{(d.ShortName != d.Name ? $" ({d.ShortName})" : string.Empty)}  [{origin}]");
+            if (d.Description.Length > 0)
+            {
+                output.WriteLine($"    {d.Description}");
+            }
+
+            if (d.RequiresKnownEdges)
+            {
+                output.WriteLine("    Needs a task with a known circuit.");
+            }
+
+            foreach (var o in d.Options)
+            {
+                var allowed = o.AllowedValues is { Count: > 0 } a ? $"; one of: {string.Join(", ", a)}" : string.Empty;
+                var range = (o.Min, o.Max) switch
+                {
+                    (double min, double max) => $"; {min}..{max}",
+                    (double min, null) => $"; >= {min}",
+                    (null, double max) => $"; <= {max}",
+                    _ => string.Empty,
+                };
+                output.WriteLine($"    {o.Name}={o.DefaultValue}  ({o.TypeName}{allowed}{range}) {o.Description}");
+            }
+
+            foreach (var p in d.Presets)
+            {
+                output.WriteLine($"    preset \"{p.Name}\": {d.Key}{(p.Options.Length > 0 ? ":" + p.Options : string.Empty)}");
+            }
+        }
+
+        output.WriteLine();
+        output.WriteLine("Models (--model):");
+        foreach (var (name, description) in ModelCatalog.BuiltIns)
+        {
+            output.WriteLine($"  {name}  —  {description}");
+        }
+    }
+}

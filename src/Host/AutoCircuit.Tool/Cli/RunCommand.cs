@@ -1,0 +1,129 @@
+using System.CommandLine;
+using AutoCircuit.Host;
+using AutoCircuit.Host.Data;
+using AutoCircuit.Host.Runtime;
+
+namespace AutoCircuit.Tool.Cli;
+
+/// <summary><c>dotnet autocircuit run</c>.</summary>
+public static class RunCommand
+{
+    internal static readonly Option<string?> ModelOption = new("--model", "-m")
+    {
+        Description = "Model: a built-in name (see 'list') or a checkpoint path. Default: the embedded default model.",
+        HelpName = "micro|PATH|NAME",
+    };
+
+    internal static readonly Option<string?> DatasetOption = new("--dataset", "-d")
+    {
+        Description = "Dataset in auto-circuit's JSON format ({\"prompts\": [{\"clean\", \"corrupt\", \"answers\", \"wrong_answers\"}]}). " +
+                      "Default: the model's default task.",
+        HelpName = "FILE",
+    };
+
+    internal static readonly Option<string[]> AlgorithmOption = new("--algorithm", "-a")
+    {
+        Description = "Algorithm to run; repeatable. SPEC is a key (see 'list'), key:name=value,name=value " +
+                      "(list values separated by ';'), or a preset name. Default: activation-magnitude.",
+        HelpName = "SPEC",
+        AllowMultipleArgumentsPerToken = false,
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    internal static readonly Option<string> GraphOption = new("--graph")
+    {
+        Description = "factorized: every source feeds every later destination (edge patching); " +
+                      "residual: only the previous layer (node patching).",
+        DefaultValueFactory = _ => "factorized",
+    };
+
+    internal static readonly Option<bool> TokenPositionsOption = new("--token-positions")
+    {
+        Description = "One edge per token position (every prompt must have the same length).",
+    };
+
+    internal static readonly Option<int> BatchSizeOption = new("--batch-size")
+    {
+        Description = "Prompts per batch; incomplete batches are dropped.",
+        DefaultValueFactory = _ => 8,
+    };
+
+    internal static readonly Option<int?> TrainSizeOption = new("--train-size")
+    {
+        Description = "Prompts in the train split (used by the algorithms). Default: half of the dataset, at most 128, whole batches.",
+    };
+
+    internal static readonly Option<int?> TestSizeOption = new("--test-size")
+    {
+        Description = "Prompts in the test split (used for evaluation). Default: as --train-size.",
+    };
+
+    internal static readonly Option<bool> NoShuffleOption = new("--no-shuffle")
+    {
+        Description = "Keep the file's prompt order (by default prompts are shuffled once with --seed, as auto-circuit does).",
+    };
+
+    internal static readonly Option<long> SeedOption = new("--seed")
+    {
+        Description = "Seed for the data shuffle and for the algorithms (torch.manual_seed); recorded in run.json.",
+        DefaultValueFactory = _ => 42,
+    };
+
+    internal static readonly Option<string> DeviceOption = new("--device")
+    {
+        Description = "auto (CUDA when available), cpu, cuda or cuda:N.",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    internal static readonly Option<string?> OutOption = new("--out", "-o")
+    {
+        Description = "Results folder (must not exist or be empty). Default: ./autocircuit-results/<timestamp>.",
+        HelpName = "DIR",
+    };
+
+    internal static readonly Option<int> TopOption = new("--top")
+    {
+        Description = "How many top edges per algorithm to print on stdout.",
+        DefaultValueFactory = _ => 10,
+    };
+
+    /// <summary>Creates the command.</summary>
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        GraphOption.AcceptOnlyFromAmong("factorized", "residual");
+        var command = new Command(
+            "run",
+            "Score every edge of a model's graph with one or more algorithms on a task's train split. Writes DIR/run.json " +
+            "and DIR/scores/<key>.json|.safetensors (the folder appears only when the run completes) and prints the top " +
+            "edges on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp)
+        {
+            ModelOption, DatasetOption, AlgorithmOption, GraphOption, TokenPositionsOption, BatchSizeOption,
+            TrainSizeOption, TestSizeOption, NoShuffleOption, SeedOption, DeviceOption, OutOption, TopOption,
+        };
+        command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
+        {
+            var seed = parse.GetValue(SeedOption);
+            var request = new RunRequest
+            {
+                Model = parse.GetValue(ModelOption),
+                Dataset = parse.GetValue(DatasetOption),
+                Algorithms = parse.GetValue(AlgorithmOption) ?? [],
+                Factorized = parse.GetValue(GraphOption) != "residual",
+                Data = new DataOptions(
+                    parse.GetValue(BatchSizeOption),
+                    parse.GetValue(TrainSizeOption),
+                    parse.GetValue(TestSizeOption),
+                    !parse.GetValue(NoShuffleOption),
+                    seed,
+                    parse.GetValue(TokenPositionsOption)),
+                Seed = seed,
+                Device = parse.GetValue(DeviceOption) ?? "auto",
+                Out = parse.GetValue(OutOption),
+                TopEdges = parse.GetValue(TopOption),
+                CommandLine = parse.Tokens.Select(t => t.Value).ToList(),
+            };
+            return ProgressDisplay.Run(error, token, env => RunJob.Execute(request, env with { Out = output }));
+        })));
+        return command;
+    }
+}

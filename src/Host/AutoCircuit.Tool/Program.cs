@@ -1,0 +1,3 @@
+using AutoCircuit.Tool.Cli;
+
+return await CommandLine.InvokeAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
