@@ -24,7 +24,7 @@ public sealed record GraphOptions(
 /// <c>graph_utils</c> contexts): wraps an <see cref="IHookedModel"/> by installing one
 /// <see cref="PatchWrapper"/> at each graph module's hook point.
 /// </summary>
-public sealed class PatchableModel : IPatchableModel, IDisposable
+public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IDisposable
 {
     private readonly IHookedModel _model;
     private readonly List<PatchWrapper> _wrappers = [];
@@ -392,6 +392,34 @@ public sealed class PatchableModel : IPatchableModel, IDisposable
 
     /// <inheritdoc />
     public PruneScores NewPruneScores(double value = 0) => PruneScores.Filled(Graph, value, Device, DType);
+
+    /// <inheritdoc />
+    public bool CanRestartAtBlock => _model is IBlockRestartModel;
+
+    /// <inheritdoc />
+    public int BlockOf(DestinationModule module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        return Restartable.BlockOf(module.ModuleName);
+    }
+
+    /// <inheritdoc />
+    public BlockInputs CaptureBlockInputs(Tensor input)
+    {
+        if (State.PatchSrcOuts is not null)
+        {
+            throw new InvalidOperationException("Block inputs are captured with patch mode off.");
+        }
+
+        using var _ = torch.no_grad();
+        return Restartable.CaptureBlockInputs(input);
+    }
+
+    /// <inheritdoc />
+    public Tensor ForwardFromBlock(BlockInputs inputs, int block) => Restartable.ForwardFromBlock(inputs, block);
+
+    private IBlockRestartModel Restartable => _model as IBlockRestartModel
+        ?? throw new NotSupportedException($"{_model.Description} cannot restart its forward pass at a block; run the full forward instead.");
 
     /// <summary>Called by source wrappers while recording: allocates the buffer on first use and writes.</summary>
     internal void Record(PatchWrapper wrapper, Tensor output)
