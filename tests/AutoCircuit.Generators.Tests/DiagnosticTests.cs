@@ -223,6 +223,7 @@ public sealed class DiagnosticTests
     [InlineData("decimal", "1m")]
     [InlineData("System.Collections.Generic.List<int>", "[]")]
     [InlineData("int?[]", "[]")]
+    [InlineData("string?[]", "[]")]
     [InlineData("int[,]", "new int[0, 0]")]
     [InlineData("object", "new object()")]
     public void ACG0006_UnsupportedOptionType_ReportedAtPropertyType(string type, string initializer)
@@ -266,6 +267,7 @@ public sealed class DiagnosticTests
     }
 
     [Theory]
+    [InlineData("""[Option("epochs", Min = 1, Max = 3)] public int Epochs { get; init; } = 1;""")]
     [InlineData("""[Option("epochs", Min = 1, Max = 3)] public int Epochs { get; init; } = 3;""")]
     [InlineData("""[Option("epochs", Min = 1)] public int Epochs { get; init; } = int.Parse("0");""")]
     [InlineData("""[Option("mode", AllowedValues = new[] { "fast", "exact" })] public string Mode { get; init; } = "exact";""")]
