@@ -46,7 +46,7 @@ public sealed partial class AlgorithmRegistryGenerator
                 {
                     w.Line($"private static {DescriptorList}? s_algorithms;");
                     w.Line();
-                    w.Line("/// <summary>The algorithms, sorted by key (built on first use; defaults come from the options records).</summary>");
+                    w.Line("/// <summary>The algorithms, sorted by key (built on first use).</summary>");
                     w.Line($"public static {DescriptorList} Algorithms =>");
                     w.Line("    global::System.Threading.LazyInitializer.EnsureInitialized(ref s_algorithms, CreateAlgorithms);");
                     w.Line();
@@ -73,13 +73,14 @@ public sealed partial class AlgorithmRegistryGenerator
 
         private static void WriteAttribute(SourceWriter w, RegistrySpec registry)
         {
-            w.Line("/// <summary>Points the host at <see cref=\"AlgorithmRegistry\"/>; the only thing it reads by reflection.</summary>");
+            w.Line("/// <summary>Points the host at <see cref=\"AlgorithmRegistry\"/>; all it reads by reflection.</summary>");
             w.Line(GeneratedCode);
             w.Line("public sealed class AlgorithmRegistryAttribute : global::AutoCircuit.AlgorithmRegistryAttribute");
             using (w.Open())
             {
                 w.Line("/// <inheritdoc />");
-                w.Line($"public override {DescriptorList} Algorithms => global::{registry.Assembly.Namespace}.AlgorithmRegistry.Algorithms;");
+                var registryClass = $"global::{registry.Assembly.Namespace}.AlgorithmRegistry";
+                w.Line($"public override {DescriptorList} Algorithms => {registryClass}.Algorithms;");
                 w.Line();
                 w.Line("/// <inheritdoc />");
                 w.Line($"public override string SdkVersion => {Literals.String(registry.Assembly.SdkVersion)};");
@@ -186,7 +187,12 @@ public sealed partial class AlgorithmRegistryGenerator
                         {
                             foreach (var preset in algorithm.Presets)
                             {
-                                w.Line($"new {Preset}({Literals.String(preset.Name)}, {Literals.String(algorithm.Key)}, {Literals.String(preset.Options)}),");
+                                var arguments = string.Join(
+                                    ", ",
+                                    Literals.String(preset.Name),
+                                    Literals.String(algorithm.Key),
+                                    Literals.String(preset.Options));
+                                w.Line($"new {Preset}({arguments}),");
                             }
                         }
                     }
@@ -280,7 +286,8 @@ public sealed partial class AlgorithmRegistryGenerator
                         {
                             foreach (var option in record.Options)
                             {
-                                w.Line($"new {OptionValue}({Literals.String(option.Name)}, {Parsing}.ToJsonValue(o.{option.PropertyName})),");
+                                var value = $"{Parsing}.ToJsonValue(o.{option.PropertyName})";
+                                w.Line($"new {OptionValue}({Literals.String(option.Name)}, {value}),");
                             }
                         }
                     }
@@ -303,7 +310,8 @@ public sealed partial class AlgorithmRegistryGenerator
                 w.Line("foreach (var option in options)");
                 using (w.Open())
                 {
-                    w.Line($"throw {BindingException}.Unknown({Literals.String(algorithm.Key)}, option.Key, global::System.Array.Empty<string>());");
+                    var key = Literals.String(algorithm.Key);
+                    w.Line($"throw {BindingException}.Unknown({key}, option.Key, global::System.Array.Empty<string>());");
                 }
 
                 w.Line();
@@ -383,9 +391,10 @@ public sealed partial class AlgorithmRegistryGenerator
 
         private static string ClassName(AlgorithmSpec algorithm) => "Algorithm_" + Naming.KeyToIdentifier(algorithm.Key);
 
-        private static string EnumTable(OptionSpec option) => $"s_{option.PropertyName}Values";
+        // Distinct prefixes keep the table names of different properties from colliding.
+        private static string EnumTable(OptionSpec option) => $"s_values_{option.PropertyName}";
 
-        private static string AllowedTable(OptionSpec option) => $"s_{option.PropertyName}AllowedValues";
+        private static string AllowedTable(OptionSpec option) => $"s_allowed_{option.PropertyName}";
 
         private static string StringArray(IEnumerable<string> items) =>
             "new string[] { " + string.Join(", ", items.Select(Literals.String)) + " }";

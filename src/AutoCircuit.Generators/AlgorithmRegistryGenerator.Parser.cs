@@ -245,8 +245,10 @@ public sealed partial class AlgorithmRegistryGenerator
             {
                 var problem = otherParameter.Type.IsRecord
                     ? "is not marked [AlgorithmOptions]; add the attribute"
-                    : $"is not a record marked [AlgorithmOptions]; take such a record in the constructor of '{parse.Display}' or give '{parse.Display}' a public parameterless constructor";
-                parse.Add(InvalidOptionsType, ParameterTypeLocation(otherParameter, parse.CancellationToken), Display(otherParameter.Type), problem);
+                    : "is not a record marked [AlgorithmOptions]; take such a record in the constructor of " +
+                      $"'{parse.Display}' or give '{parse.Display}' a public parameterless constructor";
+                var location = ParameterTypeLocation(otherParameter, parse.CancellationToken);
+                parse.Add(InvalidOptionsType, location, Display(otherParameter.Type), problem);
                 return false;
             }
 
@@ -263,7 +265,8 @@ public sealed partial class AlgorithmRegistryGenerator
             string? problem = null;
             if (!optionsType.IsRecord || optionsType.TypeKind != TypeKind.Class)
             {
-                problem = "is not a record class; declare it as 'public sealed record', so the binder can use 'with' expressions";
+                problem = "is not a record class; declare it as 'public sealed record', " +
+                          "so the binder can use 'with' expressions";
             }
             else if (optionsType.IsAbstract)
             {
@@ -272,7 +275,8 @@ public sealed partial class AlgorithmRegistryGenerator
             else if (!optionsType.InstanceConstructors.Any(c =>
                          c.DeclaredAccessibility == Accessibility.Public && c.Parameters.All(p => p.IsOptional)))
             {
-                problem = "has no public parameterless constructor; give the options defaults with property initializers instead of constructor parameters";
+                problem = "has no public parameterless constructor; give the options defaults with property " +
+                          "initializers instead of constructor parameters";
             }
 
             if (problem is not null)
@@ -290,13 +294,14 @@ public sealed partial class AlgorithmRegistryGenerator
 
             var names = new Dictionary<string, string>(StringComparer.Ordinal);
             var specs = new List<OptionSpec>();
+            bool IsOptionAttribute(AttributeData a) => KnownSymbols.Is(a.AttributeClass, parse.Known.OptionAttribute);
             var valid = true;
             foreach (var declaringType in chain)
             {
                 foreach (var member in declaringType.GetMembers())
                 {
                     if (member is not IPropertySymbol { IsStatic: false } property ||
-                        property.GetAttributes().FirstOrDefault(a => KnownSymbols.Is(a.AttributeClass, parse.Known.OptionAttribute)) is not { } optionAttribute)
+                        property.GetAttributes().FirstOrDefault(IsOptionAttribute) is not { } optionAttribute)
                     {
                         continue;
                     }
@@ -348,7 +353,8 @@ public sealed partial class AlgorithmRegistryGenerator
             }
             else if (names.TryGetValue(name!, out var other))
             {
-                parse.Add(InvalidOptionName, nameLocation, name!, typeDisplay, $"is already used by property '{other}'; give each option a distinct name");
+                var problem = $"is already used by property '{other}'; give each option a distinct name";
+                parse.Add(InvalidOptionName, nameLocation, name!, typeDisplay, problem);
                 valid = false;
             }
             else
@@ -359,7 +365,9 @@ public sealed partial class AlgorithmRegistryGenerator
             if (property.GetMethod is not { DeclaredAccessibility: Accessibility.Public } ||
                 property.SetMethod is not { DeclaredAccessibility: Accessibility.Public })
             {
-                parse.Add(InvalidOptionsType, propertyLocation, typeDisplay, $"has option property '{property.Name}' without a public get and init accessor; declare it as '{{ get; init; }}'");
+                var problem = $"has option property '{property.Name}' without a public get and init accessor; " +
+                              "declare it as '{ get; init; }'";
+                parse.Add(InvalidOptionsType, propertyLocation, typeDisplay, problem);
                 valid = false;
             }
 
@@ -467,7 +475,8 @@ public sealed partial class AlgorithmRegistryGenerator
                     shown = underlying.ToString(CultureInfo.InvariantCulture);
                     var isMember = enumType.GetMembers()
                         .OfType<IFieldSymbol>()
-                        .Any(f => f.HasConstantValue && Convert.ToDecimal(f.ConstantValue, CultureInfo.InvariantCulture) == underlying);
+                        .Any(f => f.HasConstantValue &&
+                                  Convert.ToDecimal(f.ConstantValue, CultureInfo.InvariantCulture) == underlying);
                     if (!isMember)
                     {
                         problem = $"is not a member of enum '{Display(enumType)}'";
@@ -660,9 +669,14 @@ public sealed partial class AlgorithmRegistryGenerator
         }
 
         /// <summary>The location of a constructor argument of an attribute, by position or by <c>name:</c>.</summary>
-        private static Location? ArgumentLocation(AttributeData attribute, int position, string parameterName, CancellationToken cancellationToken)
+        private static Location? ArgumentLocation(
+            AttributeData attribute,
+            int position,
+            string parameterName,
+            CancellationToken cancellationToken)
         {
-            if (attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is not AttributeSyntax { ArgumentList: { } list })
+            var syntax = attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken);
+            if (syntax is not AttributeSyntax { ArgumentList: { } list })
             {
                 return null;
             }
@@ -730,7 +744,7 @@ public sealed partial class AlgorithmRegistryGenerator
 
             public CancellationToken CancellationToken { get; } = cancellationToken;
 
-            public void Add(Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, Location? location, params string[] arguments) =>
+            public void Add(DiagnosticDescriptor descriptor, Location? location, params string[] arguments) =>
                 diagnostics.Add(DiagnosticInfo.Create(descriptor, location ?? Identifier, arguments));
         }
     }

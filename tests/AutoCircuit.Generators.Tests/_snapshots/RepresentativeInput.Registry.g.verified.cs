@@ -5,7 +5,7 @@
 
 namespace AutoCircuit.Generated.Sample
 {
-    /// <summary>Points the host at <see cref="AlgorithmRegistry"/>; the only thing it reads by reflection.</summary>
+    /// <summary>Points the host at <see cref="AlgorithmRegistry"/>; all it reads by reflection.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("AutoCircuit.Generators", "{scrubbed}")]
     public sealed class AlgorithmRegistryAttribute : global::AutoCircuit.AlgorithmRegistryAttribute
     {
@@ -22,7 +22,7 @@ namespace AutoCircuit.Generated.Sample
     {
         private static global::System.Collections.Generic.IReadOnlyList<global::AutoCircuit.AlgorithmDescriptor>? s_algorithms;
 
-        /// <summary>The algorithms, sorted by key (built on first use; defaults come from the options records).</summary>
+        /// <summary>The algorithms, sorted by key (built on first use).</summary>
         public static global::System.Collections.Generic.IReadOnlyList<global::AutoCircuit.AlgorithmDescriptor> Algorithms =>
             global::System.Threading.LazyInitializer.EnsureInitialized(ref s_algorithms, CreateAlgorithms);
 
@@ -69,7 +69,7 @@ namespace AutoCircuit.Generated.Sample
         {
             private static readonly string[] s_optionNames = new string[] { "grad-function", "answer-function", "mask-value", "integrated-gradients", "epochs", "seed-offset", "learning-rate", "temperature", "normalize", "mode", "label", "layers", "answer-functions" };
 
-            private static readonly global::System.Collections.Generic.KeyValuePair<string, global::Sample.GradFunction>[] s_GradFunctionValues = new global::System.Collections.Generic.KeyValuePair<string, global::Sample.GradFunction>[]
+            private static readonly global::System.Collections.Generic.KeyValuePair<string, global::Sample.GradFunction>[] s_values_GradFunction = new global::System.Collections.Generic.KeyValuePair<string, global::Sample.GradFunction>[]
             {
                 new global::System.Collections.Generic.KeyValuePair<string, global::Sample.GradFunction>("logit", global::Sample.GradFunction.Logit),
                 new global::System.Collections.Generic.KeyValuePair<string, global::Sample.GradFunction>("prob", global::Sample.GradFunction.Prob),
@@ -77,7 +77,7 @@ namespace AutoCircuit.Generated.Sample
                 new global::System.Collections.Generic.KeyValuePair<string, global::Sample.GradFunction>("log-prob", global::Sample.GradFunction.LogProb),
             };
 
-            private static readonly global::System.Collections.Generic.KeyValuePair<string, global::Sample.AnswerFunction>[] s_AnswerFunctionValues = new global::System.Collections.Generic.KeyValuePair<string, global::Sample.AnswerFunction>[]
+            private static readonly global::System.Collections.Generic.KeyValuePair<string, global::Sample.AnswerFunction>[] s_values_AnswerFunction = new global::System.Collections.Generic.KeyValuePair<string, global::Sample.AnswerFunction>[]
             {
                 new global::System.Collections.Generic.KeyValuePair<string, global::Sample.AnswerFunction>("avg-diff", global::Sample.AnswerFunction.AvgDiff),
                 new global::System.Collections.Generic.KeyValuePair<string, global::Sample.AnswerFunction>("avg-val", global::Sample.AnswerFunction.AvgVal),
@@ -85,9 +85,9 @@ namespace AutoCircuit.Generated.Sample
                 new global::System.Collections.Generic.KeyValuePair<string, global::Sample.AnswerFunction>("mse-loss", global::Sample.AnswerFunction.MseLoss),
             };
 
-            private static readonly string[] s_ModeAllowedValues = new string[] { "fast", "exact" };
+            private static readonly string[] s_allowed_Mode = new string[] { "fast", "exact" };
 
-            private static readonly global::System.Collections.Generic.KeyValuePair<string, global::Sample.AnswerFunction>[] s_AnswerFunctionsValues = new global::System.Collections.Generic.KeyValuePair<string, global::Sample.AnswerFunction>[]
+            private static readonly global::System.Collections.Generic.KeyValuePair<string, global::Sample.AnswerFunction>[] s_values_AnswerFunctions = new global::System.Collections.Generic.KeyValuePair<string, global::Sample.AnswerFunction>[]
             {
                 new global::System.Collections.Generic.KeyValuePair<string, global::Sample.AnswerFunction>("avg-diff", global::Sample.AnswerFunction.AvgDiff),
                 new global::System.Collections.Generic.KeyValuePair<string, global::Sample.AnswerFunction>("avg-val", global::Sample.AnswerFunction.AvgVal),
@@ -232,10 +232,10 @@ namespace AutoCircuit.Generated.Sample
                     switch (option.Key)
                     {
                         case "grad-function":
-                            o = o with { GradFunction = global::AutoCircuit.OptionParsing.ParseEnum<global::Sample.GradFunction>("grad-function", option.Value, s_GradFunctionValues) };
+                            o = o with { GradFunction = global::AutoCircuit.OptionParsing.ParseEnum<global::Sample.GradFunction>("grad-function", option.Value, s_values_GradFunction) };
                             break;
                         case "answer-function":
-                            o = o with { AnswerFunction = global::AutoCircuit.OptionParsing.ParseEnum<global::Sample.AnswerFunction>("answer-function", option.Value, s_AnswerFunctionValues) };
+                            o = o with { AnswerFunction = global::AutoCircuit.OptionParsing.ParseEnum<global::Sample.AnswerFunction>("answer-function", option.Value, s_values_AnswerFunction) };
                             break;
                         case "mask-value":
                             o = o with { MaskValue = global::AutoCircuit.OptionParsing.IsNone(option.Value) ? (double?)null : global::AutoCircuit.OptionParsing.ParseDouble("mask-value", option.Value, 0d, 1d) };
@@ -259,7 +259,7 @@ namespace AutoCircuit.Generated.Sample
                             o = o with { Normalize = global::AutoCircuit.OptionParsing.ParseBoolean("normalize", option.Value) };
                             break;
                         case "mode":
-                            o = o with { Mode = global::AutoCircuit.OptionParsing.ParseString("mode", option.Value, s_ModeAllowedValues) };
+                            o = o with { Mode = global::AutoCircuit.OptionParsing.ParseString("mode", option.Value, s_allowed_Mode) };
                             break;
                         case "label":
                             o = o with { Label = global::AutoCircuit.OptionParsing.IsNone(option.Value) ? (string?)null : global::AutoCircuit.OptionParsing.ParseString("label", option.Value) };
@@ -268,7 +268,7 @@ namespace AutoCircuit.Generated.Sample
                             o = o with { Layers = global::AutoCircuit.OptionParsing.ParseList<int>("layers", option.Value, static (n, v) => global::AutoCircuit.OptionParsing.ParseInt32(n, v, 0d, double.NaN)) };
                             break;
                         case "answer-functions":
-                            o = o with { AnswerFunctions = global::AutoCircuit.OptionParsing.IsNone(option.Value) ? (global::Sample.AnswerFunction[]?)null : global::AutoCircuit.OptionParsing.ParseList<global::Sample.AnswerFunction>("answer-functions", option.Value, static (n, v) => global::AutoCircuit.OptionParsing.ParseEnum<global::Sample.AnswerFunction>(n, v, s_AnswerFunctionsValues)) };
+                            o = o with { AnswerFunctions = global::AutoCircuit.OptionParsing.IsNone(option.Value) ? (global::Sample.AnswerFunction[]?)null : global::AutoCircuit.OptionParsing.ParseList<global::Sample.AnswerFunction>("answer-functions", option.Value, static (n, v) => global::AutoCircuit.OptionParsing.ParseEnum<global::Sample.AnswerFunction>(n, v, s_values_AnswerFunctions)) };
                             break;
                         default:
                             throw global::AutoCircuit.OptionBindingException.Unknown("mask-gradient", option.Key, s_optionNames);
