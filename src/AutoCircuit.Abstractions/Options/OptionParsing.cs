@@ -164,7 +164,7 @@ public static class OptionParsing
         bool b => b ? "true" : "false",
         string s => s,
         double d => FormatDouble(d),
-        float f => FormatDouble(f),
+        float f => FormatSingle(f),
         Enum e => ToKebabCase(e.ToString()),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         System.Collections.IEnumerable list => string.Join(";", list.Cast<object?>().Select(Format)),
@@ -186,6 +186,10 @@ public static class OptionParsing
 
     private static string FormatDouble(double d) =>
         double.IsPositiveInfinity(d) ? "inf" : double.IsNegativeInfinity(d) ? "-inf" : d.ToString("R", CultureInfo.InvariantCulture);
+
+    // Formatting a float as float keeps 0.1f as "0.1" (widened to double it would print 0.10000000149011612).
+    private static string FormatSingle(float f) =>
+        float.IsPositiveInfinity(f) ? "inf" : float.IsNegativeInfinity(f) ? "-inf" : f.ToString("R", CultureInfo.InvariantCulture);
 
     private static void CheckRange(string option, double v, double min, double max)
     {

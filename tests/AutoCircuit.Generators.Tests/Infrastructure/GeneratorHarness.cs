@@ -1,0 +1,117 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Text;
+using Xunit;
+
+namespace AutoCircuit.Generators.Tests.Infrastructure;
+
+/// <summary>Builds test compilations and drives <see cref="AlgorithmRegistryGenerator"/> over them.</summary>
+internal static class GeneratorHarness
+{
+    /// <summary>The usings every diagnostic test source starts with.</summary>
+    public const string Prelude = """
+        using System;
+        using AutoCircuit;
+        using AutoCircuit.Scores;
+
+        namespace Sample;
+
+
+        """;
+
+    /// <summary>A body for <c>IPruneAlgorithm.Run</c>; the tests never call it.</summary>
+    public const string RunMember = "public PruneScores Run(PruneContext context) => throw new NotImplementedException();";
+
+    // Documentation mode Diagnose, so that missing XML docs on generated public members would show up as CS1591.
+    public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest, DocumentationMode.Diagnose);
+
+    private static readonly Lazy<ImmutableArray<MetadataReference>> s_references = new(LoadReferences);
+
+    public static CSharpCompilation Compile(params string[] sources) => CompileAssembly("Sample", sources);
+
+    public static CSharpCompilation CompileAssembly(string assemblyName, params string[] sources) =>
+        CSharpCompilation.Create(
+            assemblyName,
+            sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, ParseOptions, path: $"Source{i}.cs")),
+            s_references.Value,
+            new CSharpCompilationOptions(
+                OutputKind.DynamicallyLinkedLibrary,
+                nullableContextOptions: NullableContextOptions.Enable,
+                deterministic: true));
+
+    public static GeneratorDriver CreateDriver(AlgorithmRegistryGenerator? generator = null) =>
+        CSharpGeneratorDriver.Create(
+            [(generator ?? new AlgorithmRegistryGenerator()).AsSourceGenerator()],
+            parseOptions: ParseOptions,
+            driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+
+    public static GeneratorRun Run(Compilation compilation, AlgorithmRegistryGenerator? generator = null)
+    {
+        var driver = CreateDriver(generator).RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
+        return new GeneratorRun(driver, output, diagnostics);
+    }
+
+    /// <summary>Runs the generator on <c>Prelude + markup</c> and returns the run and the span marked <c>[|...|]</c>.</summary>
+    public static (GeneratorRun Run, TextSpan Span) RunMarkup(string markup, AlgorithmRegistryGenerator? generator = null)
+    {
+        var (source, span) = Markup.Parse(Prelude + markup);
+        return (Run(Compile(source), generator), span);
+    }
+
+    /// <summary>
+    /// Asserts that the generator reports exactly one diagnostic, <paramref name="id"/>, exactly at the marked
+    /// span, and that the output compiles: invalid classes are left out instead of causing CS errors.
+    /// </summary>
+    public static Diagnostic AssertSingleDiagnostic(string markup, string id, AlgorithmRegistryGenerator? generator = null)
+    {
+        var (run, span) = RunMarkup(markup, generator);
+
+        var diagnostic = Assert.Single(run.Diagnostics);
+        Assert.Equal(id, diagnostic.Id);
+        Assert.Equal("Source0.cs", diagnostic.Location.SourceTree?.FilePath);
+        Assert.Equal(
+            diagnostic.Location.SourceTree!.GetText().ToString(span),
+            diagnostic.Location.SourceTree.GetText().ToString(diagnostic.Location.SourceSpan));
+        Assert.Equal(span, diagnostic.Location.SourceSpan);
+        Assert.Empty(run.CompilerErrors);
+        Assert.NotNull(run.GeneratedSource);
+        return diagnostic;
+    }
+
+    /// <summary>Asserts a clean run: no generator diagnostics, no compiler errors, and <paramref name="key"/> registered.</summary>
+    public static void AssertRegisteredWithoutDiagnostics(string source, string key)
+    {
+        var run = Run(Compile(Prelude + source));
+
+        Assert.Empty(run.Diagnostics);
+        Assert.Empty(run.CompilerErrors);
+        Assert.Contains($"key: \"{key}\",", run.GeneratedSource, StringComparison.Ordinal);
+    }
+
+    private static ImmutableArray<MetadataReference> LoadReferences()
+    {
+        var trusted = ((string?)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") ?? string.Empty)
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+        return trusted
+            .Append(typeof(IPruneAlgorithm).Assembly.Location)
+            .Append(typeof(TorchSharp.torch).Assembly.Location)
+            .Select(Path.GetFullPath)
+            .Distinct(StringComparer.Ordinal)
+            .Select(path => (MetadataReference)MetadataReference.CreateFromFile(path))
+            .ToImmutableArray();
+    }
+}
+
+/// <summary>One generator run: the driver (for run results), the updated compilation and the diagnostics.</summary>
+internal sealed record GeneratorRun(GeneratorDriver Driver, Compilation Output, ImmutableArray<Diagnostic> Diagnostics)
+{
+    public GeneratorRunResult Result => Driver.GetRunResult().Results.Single();
+
+    /// <summary>The registry source, or <c>null</c> when none was emitted.</summary>
+    public string? GeneratedSource =>
+        Result.GeneratedSources.Length == 0 ? null : Result.GeneratedSources.Single().SourceText.ToString();
+
+    public ImmutableArray<Diagnostic> CompilerErrors =>
+        Output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToImmutableArray();
+}
