@@ -1,0 +1,164 @@
+using System.Text.Json;
+using AutoCircuit.Tool.Cli;
+using Xunit;
+
+namespace AutoCircuit.Host.Tests.Cli;
+
+/// <summary>The command line end to end, in process, with captured stdout/stderr.</summary>
+[Collection(nameof(SeededCollection))]
+public sealed class CliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("ac-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await CommandLine.InvokeAsync(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private string WriteDataset(string json)
+    {
+        var path = Path.Combine(_dir, "data.json");
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    private static string MicroDataset(int prompts)
+    {
+        var items = Enumerable.Range(0, prompts).Select(i =>
+            $"{{\"clean\": [[{i % 3 + 1}, 2], [1, {i % 2 + 1}], [{i % 5 - 2}, 1]], \"corrupt\": [[-1, -2], [-1, -1], [1, -1]], \"answers\": [{i % 2}], \"wrong_answers\": [{1 - (i % 2)}]}}");
+        return $"{{\"prompts\": [{string.Join(", ", items)}]}}";
+    }
+
+    [Fact]
+    public async Task Run_UnknownFlag_ReturnsUsageError()
+    {
+        var (code, _, err) = await Run("run", "--no-such-flag");
+
+        Assert.Equal(1, code);
+        Assert.Contains("--no-such-flag", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Help_Run_ExplainsOptionsAndExitCodes()
+    {
+        var (code, output, _) = await Run("run", "--help");
+
+        Assert.Equal(0, code);
+        Assert.Contains("--token-positions", output, StringComparison.Ordinal);
+        Assert.Contains("Exit codes: 0 ok; 1 usage error", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_MicroWithDataset_WritesRunJsonAndScores()
+    {
+        var data = WriteDataset(MicroDataset(8));
+        var outDir = Path.Combine(_dir, "out");
+
+        var (code, output, err) = await Run(
+            "run", "--model", "micro", "--dataset", data, "--batch-size", "2", "--train-size", "4", "--test-size", "2", "--out", outDir);
+
+        Assert.True(code == 0, err);
+        Assert.Contains("| 1 | ", output, StringComparison.Ordinal);
+        using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "run.json")));
+        Assert.Equal(42, run.RootElement.GetProperty("seed").GetInt64());
+        Assert.Equal("ok", run.RootElement.GetProperty("algorithms")[0].GetProperty("status").GetString());
+        using var scores = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "scores", "activation-magnitude.json")));
+        Assert.Equal("activation-magnitude", scores.RootElement.GetProperty("algorithm").GetString());
+        Assert.Equal(13, scores.RootElement.GetProperty("graph").GetProperty("edges").GetInt32()); // 2 + 2*3 + 5
+        Assert.Equal(3, scores.RootElement.GetProperty("scores").EnumerateObject().Count());
+        Assert.True(File.Exists(Path.Combine(outDir, "scores", "activation-magnitude.safetensors")));
+    }
+
+    [Theory]
+    [InlineData("{\"prompts\": [", "data.json:1:")]
+    [InlineData("{\"seq_labels\": []}", "missing \"prompts\"")]
+    public async Task Run_BadDataset_OneLineErrorAndNoResults(string json, string expected)
+    {
+        var data = WriteDataset(json);
+        var outDir = Path.Combine(_dir, "out");
+
+        var (code, _, err) = await Run("run", "--model", "micro", "--dataset", data, "--out", outDir);
+
+        Assert.Equal(1, code);
+        Assert.Contains(expected, err, StringComparison.Ordinal);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outDir));
+        Assert.Empty(Directory.GetDirectories(_dir));
+    }
+
+    [Theory]
+    [InlineData("no-such-algorithm", "Unknown algorithm 'no-such-algorithm'. Known algorithms: ")]
+    [InlineData("activation-magnitude:colour=red", "has no options, but 'colour' was given")]
+    [InlineData("activation-magnitude:oops", "'oops' is not name=value")]
+    public async Task Run_BadAlgorithmSpec_ReturnsUsageError(string spec, string expected)
+    {
+        var outDir = Path.Combine(_dir, "out");
+
+        var (code, _, err) = await Run("run", "--model", "micro", "-a", spec, "--out", outDir);
+
+        Assert.Equal(1, code);
+        Assert.Contains(expected, err, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    [Fact]
+    public async Task Run_TokenPositionsWithDifferentLengths_ReturnsUsageError()
+    {
+        var data = WriteDataset("""
+            {"prompts": [
+              {"clean": [[1, 2], [3, 4]], "corrupt": [[1, 2], [3, 4]], "answers": [1], "wrong_answers": [0]},
+              {"clean": [[5, 6]], "corrupt": [[5, 6]], "answers": [0], "wrong_answers": [1]}
+            ]}
+            """);
+
+        var (code, _, err) = await Run("run", "--model", "micro", "--dataset", data, "--token-positions", "--batch-size", "1",
+            "--train-size", "1", "--test-size", "1", "--out", Path.Combine(_dir, "o"));
+
+        Assert.Equal(1, code);
+        Assert.Contains("same shape", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_CudaOnCpuMachine_ReturnsDeviceUnavailable()
+    {
+        if (TorchSharp.torch.cuda.is_available())
+        {
+            return; // the check is about machines without CUDA
+        }
+
+        var (code, _, err) = await Run("run", "--model", "micro", "--device", "cuda", "--out", Path.Combine(_dir, "o"));
+
+        Assert.Equal(3, code);
+        Assert.Contains("CUDA is not available", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_ExistingNonEmptyOut_RefusesAndKeepsIt()
+    {
+        var outDir = Path.Combine(_dir, "out");
+        Directory.CreateDirectory(outDir);
+        File.WriteAllText(Path.Combine(outDir, "keep.txt"), "x");
+
+        var (code, _, err) = await Run("run", "--model", "micro", "--out", outDir);
+
+        Assert.Equal(1, code);
+        Assert.Contains("not empty", err, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(outDir, "keep.txt")));
+    }
+
+    [Fact]
+    public async Task List_ShowsActivationMagnitudeAndModels()
+    {
+        var (code, output, _) = await Run("list");
+
+        Assert.Equal(0, code);
+        Assert.Contains("activation-magnitude", output, StringComparison.Ordinal);
+        Assert.Contains("micro", output, StringComparison.Ordinal);
+    }
+}
