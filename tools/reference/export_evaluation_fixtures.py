@@ -160,6 +160,9 @@ def edge_count_cases():
     add(13, EdgeCounts.GROUPS, [0.0] * 13, False, False)
     add(13, EdgeCounts.GROUPS, [0.0] * 12 + [1.0], False, False)
     add(13, EdgeCounts.GROUPS, [0.0] * 10 + [1.0, 2.0, -2.0], False, False)
+    add(250, None, [float(i % 100) for i in range(250)])  # exactly min(n/2, 100) distinct values: not groups
+    add(250, None, [float(i % 99) for i in range(250)])  # one fewer: groups
+    add(14, None, [float(i % 7) for i in range(14)])  # exactly n/2 distinct values: not groups
     add(250, None, distinct250)
     add(250, None, groups250)
     add(250, EdgeCounts.GROUPS, groups250, None, None, 17)
