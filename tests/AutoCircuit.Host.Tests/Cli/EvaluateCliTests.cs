@@ -141,6 +141,19 @@ public sealed class EvaluateCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_EdgeCountAboveGraph_FailsBeforeRunningAnyAlgorithm()
+    {
+        var outDir = Path.Combine(_dir, "run");
+
+        var (code, output, err) = await Run(["run", .. Data(Dataset()), "--edges", "0,5,14", "--out", outDir]);
+
+        Assert.Equal(1, code);
+        Assert.Contains("edge count 14 is outside the graph's 0..13 edges", err, StringComparison.Ordinal);
+        Assert.Empty(output);
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    [Fact]
     public async Task Evaluate_ScoresOfAnotherGraph_OneLineErrorNamingTheModule()
     {
         var (code, _, err) = await Run(

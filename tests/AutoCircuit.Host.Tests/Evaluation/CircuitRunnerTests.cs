@@ -1,5 +1,4 @@
 using AutoCircuit.Data;
-using AutoCircuit.Graph;
 using AutoCircuit.Host.Evaluation;
 using AutoCircuit.Host.Models.Micro;
 using AutoCircuit.Host.Patching;

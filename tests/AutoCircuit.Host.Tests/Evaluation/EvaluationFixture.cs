@@ -4,7 +4,6 @@ using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Evaluation;
 using AutoCircuit.Host.Models.Micro;
 using AutoCircuit.Host.Patching;
-using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 using AutoCircuit.Testing;
 using TorchSharp;

@@ -24,6 +24,17 @@ public sealed record EvaluationSettings(EdgeCountRequest Edges, CircuitRunOption
                 patchType is null ? PatchType.EdgePatch : CircuitsFile.ParsePatchType(patchType),
                 ablation is null ? AblationType.Resample : CircuitsFile.ParseAblation(ablation),
                 reverse));
+
+    /// <summary>Checks, before any work, that an explicit list of sizes fits a graph of <paramref name="edgeCount"/> edges
+    /// (the other modes always fit).</summary>
+    /// <exception cref="AutoCircuitException">A size outside <c>0..n_edges</c>.</exception>
+    public void Validate(int edgeCount)
+    {
+        if (Edges.Mode == EdgeCountMode.List)
+        {
+            EdgeCountSweep.Compute(edgeCount, Edges);
+        }
+    }
 }
 
 /// <summary>Evaluates one algorithm's scores and writes <c>circuits/&lt;stem&gt;.json|.csv</c> into a results folder.</summary>
@@ -49,7 +60,7 @@ public static class CircuitReport
         ArgumentNullException.ThrowIfNull(results);
         var counts = EdgeCountSweep.Compute(model.Graph.EdgeCount, settings.Edges, scores, trueEdgeCount: knownEdges?.Count);
         var evaluation = CircuitEvaluator.Evaluate(
-            model, batches, scores, counts, settings.Circuits, knownEdges, progress, cancellationToken);
+            model, batches, scores, counts, settings.Circuits, knownEdges, new LabelledProgress(progress, algorithm), cancellationToken);
 
         var json = Path.Combine("circuits", fileStem + ".json");
         var csv = Path.Combine("circuits", fileStem + ".csv");
@@ -62,5 +73,11 @@ public static class CircuitReport
         CircuitsFile.WriteJson(results.PathFor(json), algorithm, evaluation, extra);
         CircuitsFile.WriteCsv(results.PathFor(csv), evaluation);
         return (evaluation, [json, csv]);
+    }
+
+    /// <summary>Names the algorithm in progress lines (several are evaluated in one run).</summary>
+    private sealed class LabelledProgress(IProgressSink inner, string label) : IProgressSink
+    {
+        public IProgressTask Start(string description, long total) => inner.Start($"{label}: {description}", total);
     }
 }

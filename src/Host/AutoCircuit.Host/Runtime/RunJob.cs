@@ -53,6 +53,7 @@ public static class RunJob
             (data.SeqLen is int sl ? $" ({sl} token positions)" : string.Empty) +
             $"; data {document.Path}: {data.Train.Count} train / {data.Test.Count} test batches of {data.BatchSize}");
 
+        request.Evaluation.Validate(model.Graph.EdgeCount);
         var outPath = request.Out ?? Path.Combine(
             "autocircuit-results", started.ToLocalTime().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
         using var results = new ResultsDirectory(outPath);

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using AutoCircuit.Host;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Runtime;
 
