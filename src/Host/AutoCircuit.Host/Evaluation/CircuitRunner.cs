@@ -105,10 +105,10 @@ public static class CircuitRunner
         progress ??= NullProgressSink.Instance;
         var saved = model.Masks.ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
         using var inference = torch.inference_mode();
-        using var plan = Thresholds.Create(model, scores, edgeCounts);
         Tensor? datasetAblation = null;
         try
         {
+            using var plan = Thresholds.Create(model, scores, edgeCounts);
             sink.Begin(edgeCounts, plan.RealCounts, batches.Count);
             if (options.Ablation.IsMeanOverDataset())
             {

@@ -188,13 +188,12 @@ public static class EdgeCountSweep
     public static List<int> Compute(
         int edgeCount,
         EdgeCountRequest? request,
-        Tensor? flatScores,
+        Tensor? scores,
         bool? zeroEdges = null,
         bool? allEdges = null,
         int? trueEdgeCount = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(edgeCount);
-        var scores = flatScores;
         var mode = request?.Mode ?? EdgeCountMode.Default;
         long[]? groupSizes = null;
         if (mode == EdgeCountMode.Default)
