@@ -1,4 +1,5 @@
 using AutoCircuit.Host.Data;
+using AutoCircuit.Host.Plugins;
 
 namespace AutoCircuit.Host.Runtime;
 
@@ -13,6 +14,9 @@ public sealed record RunRequest
 
     /// <summary>Algorithm specs; empty means activation magnitude.</summary>
     public IReadOnlyList<string> Algorithms { get; init; } = [];
+
+    /// <summary>Plugin folders to load algorithms from (besides the built-ins); none by default.</summary>
+    public PluginSearchPath Plugins { get; init; } = PluginSearchPath.None;
 
     /// <summary>Factorized (default) or residual graph.</summary>
     public bool Factorized { get; init; } = true;

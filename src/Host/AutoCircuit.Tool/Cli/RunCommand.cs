@@ -81,6 +81,8 @@ public static class RunCommand
         HelpName = "DIR",
     };
 
+    internal static readonly Option<string[]> PluginsOption = PluginOptions.Create();
+
     internal static readonly Option<int> TopOption = new("--top")
     {
         Description = "How many top edges per algorithm to print on stdout.",
@@ -99,6 +101,7 @@ public static class RunCommand
         {
             ModelOption, DatasetOption, AlgorithmOption, GraphOption, TokenPositionsOption, BatchSizeOption,
             TrainSizeOption, TestSizeOption, NoShuffleOption, SeedOption, DeviceOption, OutOption, TopOption,
+            PluginsOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
@@ -108,6 +111,7 @@ public static class RunCommand
                 Model = parse.GetValue(ModelOption),
                 Dataset = parse.GetValue(DatasetOption),
                 Algorithms = parse.GetValue(AlgorithmOption) ?? [],
+                Plugins = PluginOptions.Resolve(parse, PluginsOption),
                 Factorized = parse.GetValue(GraphOption) != "residual",
                 Data = new DataOptions(
                     parse.GetValue(BatchSizeOption),
