@@ -140,20 +140,25 @@ public sealed class PluginCliTests(TestPlugins plugins) : IClassFixture<TestPlug
 
         var (code, _, err) = await Run(
             "run", "--model", "micro", "-a", "activation-magnitude", "-a", "test-throws", "-a", "test-nan",
-            "-a", "test-constant:value=inf", "-a", "test-constant", "--plugins", plugins.Good, "--out", outDir);
+            "-a", "test-constant:value=inf", "-a", "test-constant", "-a", "test-bundled", "--plugins", plugins.Good, "--out", outDir);
 
         Assert.Equal(4, code);
         Assert.Contains($"error: algorithm 'test-throws' failed: InvalidOperationException: {TestPlugins.ThrowingMessage}", err, StringComparison.Ordinal);
         Assert.Contains("error: algorithm 'test-nan' failed: produced NaN or infinite scores", err, StringComparison.Ordinal);
         Assert.Contains("error: algorithm 'test-constant' failed: produced NaN or infinite scores", err, StringComparison.Ordinal);
         Assert.Equal(
-            ["activation-magnitude.json", "activation-magnitude.safetensors", "test-constant-2.json", "test-constant-2.safetensors"],
+            [
+                "activation-magnitude.json", "activation-magnitude.safetensors", "test-bundled.json", "test-bundled.safetensors",
+                "test-constant-2.json", "test-constant-2.safetensors",
+            ],
             Directory.GetFiles(Path.Combine(outDir, "scores")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "run.json")));
         Assert.Equal(
-            ["ok", "failed", "failed", "failed", "ok"],
+            ["ok", "failed", "failed", "failed", "ok", "ok"],
             run.RootElement.GetProperty("algorithms").EnumerateArray().Select(a => a.GetProperty("status").GetString()));
         Assert.Equal("inf", run.RootElement.GetProperty("algorithms")[3].GetProperty("options").GetProperty("value").GetString());
+        using var bundled = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "scores", "test-bundled.json")));
+        Assert.Equal("[3,3,3,3,3]", bundled.RootElement.GetProperty("scores").GetProperty("output").GetRawText());
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public sealed class PluginLoadingTests(TestPlugins plugins) : IClassFixture<Test
         Assert.Empty(report.Failures);
         Assert.Empty(report.Warnings);
         Assert.Equal(
-            ["ConstantPlugin", "LateMissingDependencyPlugin", "NanPlugin", "SamplePlugin", "ThrowingPlugin"],
+            ["BundledContractPlugin", "ConstantPlugin", "LateMissingDependencyPlugin", "NanPlugin", "SamplePlugin", "ThrowingPlugin"],
             report.Loaded.Select(p => p.Candidate.Name));
         var sample = report.Loaded.Single(p => p.Candidate.Name == "SamplePlugin");
         Assert.Equal("sample-source-magnitude", Assert.Single(sample.Algorithms).Key);
@@ -27,6 +27,20 @@ public sealed class PluginLoadingTests(TestPlugins plugins) : IClassFixture<Test
         var algorithm = sample.Algorithms[0].Create(new Dictionary<string, string>()).Algorithm;
         Assert.Equal("SamplePlugin.SourceMagnitude", algorithm.GetType().FullName);
         Assert.NotSame(typeof(AlgorithmCatalog).Assembly, algorithm.GetType().Assembly);
+    }
+
+    [Fact]
+    public void Load_PluginShippingItsOwnContractCopy_UsesTheHostsContract()
+    {
+        var report = PluginLoading.Load(Folders(plugins.Good));
+
+        var bundled = report.Loaded.Single(p => p.Candidate.Name == "BundledContractPlugin");
+        var algorithm = bundled.Algorithms.Single().Create(new Dictionary<string, string>()).Algorithm;
+        Assert.True(File.Exists(Path.Combine(plugins.Good, "BundledContractPlugin", "AutoCircuit.Abstractions.dll")));
+        Assert.Same(typeof(IPruneAlgorithm), algorithm.GetType().GetInterfaces().Single());
+        var run = algorithm.GetType().GetMethod(nameof(IPruneAlgorithm.Run))!;
+        Assert.Same(typeof(PruneContext), run.GetParameters()[0].ParameterType);
+        Assert.Same(typeof(AutoCircuit.Scores.PruneScores), run.ReturnType);
     }
 
     [Theory]

@@ -50,6 +50,34 @@ public sealed class TestPlugins : IDisposable
                 public PruneScores Run(PruneContext context) => throw new InvalidOperationException("{{ThrowingMessage}}");
             }
             """);
+        // Ships its own copies of the contract and TorchSharp (as a plugin built without ExcludeAssets="runtime" does):
+        // shared types make it use the host's, so its registry and tensors are the host's types.
+        Build(Good, "BundledContractPlugin", Usings + """
+            namespace Bundled;
+
+            [PruneAlgorithm("test-bundled")]
+            public sealed class Bundled : IPruneAlgorithm
+            {
+                public PruneScores Run(PruneContext context)
+                {
+                    var scores = context.Model.NewPruneScores();
+                    foreach (var destination in scores.Destinations)
+                    {
+                        // Tensors made by the plugin's own TorchSharp calls must be the host's tensors.
+                        using var ones = TorchSharp.torch.ones(destination.Shape, device: context.Device);
+                        using var value = ones * (destination.Destination.Index + 1);
+                        destination.Add(value);
+                    }
+
+                    return scores;
+                }
+            }
+            """);
+        foreach (var contract in new[] { typeof(IPruneAlgorithm).Assembly.Location, typeof(TorchSharp.torch).Assembly.Location })
+        {
+            File.Copy(contract, Path.Combine(Good, "BundledContractPlugin", Path.GetFileName(contract)));
+        }
+
         Build(Good, "NanPlugin", Usings + """
             namespace Nan;
 
