@@ -57,12 +57,16 @@ public sealed partial class AuthorWorkflow : IDisposable
         File.WriteAllText(Path.Combine(good, "MyPlugin.csproj"), ProjectFile);
         File.WriteAllText(Path.Combine(good, "MyMagnitude.cs"), source);
         Plugins = Path.Combine(Root, "plugins");
-        GoodBuild = DotNetProcess.Run(good, environment, "build", "-o", Path.Combine(Plugins, "MyPlugin"));
-
         BadProject = Directory.CreateDirectory(Path.Combine(Root, "BadPlugin")).FullName;
         File.WriteAllText(Path.Combine(BadProject, "BadPlugin.csproj"), ProjectFile);
         File.WriteAllText(Path.Combine(BadProject, "Bad.cs"), BadSource);
+
+        // Restore the shared package once, then build both projects side by side.
+        var restore = DotNetProcess.Run(good, environment, "restore");
+        Assert.True(restore.ExitCode == 0, "dotnet restore failed:\n" + restore.Output);
+        var goodBuild = Task.Run(() => DotNetProcess.Run(good, environment, "build", "--no-restore", "-o", Path.Combine(Plugins, "MyPlugin")));
         BadBuild = DotNetProcess.Run(BadProject, environment, "build");
+        GoodBuild = goodBuild.GetAwaiter().GetResult();
     }
 
     /// <summary>Mistakes on known lines: ACG0003 (6,17), ACG0001 (7,21), ACG0006 (15,12), ACG0007 (18,40).</summary>

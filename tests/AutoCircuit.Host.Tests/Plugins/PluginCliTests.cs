@@ -10,10 +10,11 @@ using Xunit;
 
 namespace AutoCircuit.Host.Tests.Plugins;
 
-/// <summary><c>list</c> and <c>run</c> with <c>--plugins</c>: the sample plugin next to built-ins, and bad plugins.</summary>
+/// <summary><c>list</c> and <c>run</c> with <c>--plugins</c>: the sample plugin next to built-ins, and bad _plugins.</summary>
 [Collection(nameof(SeededCollection))]
-public sealed class PluginCliTests(TestPlugins plugins) : IClassFixture<TestPlugins>, IDisposable
+public sealed class PluginCliTests : IDisposable
 {
+    private readonly TestPlugins _plugins = TestPlugins.Shared;
     private readonly string _dir = Directory.CreateTempSubdirectory("ac-plugin-cli-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
@@ -26,12 +27,12 @@ public sealed class PluginCliTests(TestPlugins plugins) : IClassFixture<TestPlug
         return (code, output.ToString(), error.ToString());
     }
 
-    private string Sample => Path.Combine(plugins.Good, "SamplePlugin", "SamplePlugin.dll");
+    private string Sample => Path.Combine(_plugins.Good, "SamplePlugin", "SamplePlugin.dll");
 
     [Fact]
     public async Task List_GoodPlugins_ShowsThemWithOriginAndOptions()
     {
-        var (code, output, err) = await Run("list", "--plugins", plugins.Good);
+        var (code, output, err) = await Run("list", "--plugins", _plugins.Good);
 
         Assert.True(code == 0, err);
         Assert.Contains($"sample-source-magnitude  —  Source magnitude (sample plugin)  [{Sample}]", output, StringComparison.Ordinal);
@@ -44,7 +45,7 @@ public sealed class PluginCliTests(TestPlugins plugins) : IClassFixture<TestPlug
     [Fact]
     public async Task List_BrokenPlugins_WarnsOnStderrAndSucceeds()
     {
-        var (code, output, err) = await Run("list", "--plugins", plugins.Broken);
+        var (code, output, err) = await Run("list", "--plugins", _plugins.Broken);
 
         Assert.Equal(0, code);
         Assert.Contains("activation-magnitude", output, StringComparison.Ordinal);
@@ -59,7 +60,7 @@ public sealed class PluginCliTests(TestPlugins plugins) : IClassFixture<TestPlug
     public async Task List_PluginsFromEnvironmentVariable_Loaded()
     {
         var before = Environment.GetEnvironmentVariable(PluginSearchPath.EnvironmentVariable);
-        Environment.SetEnvironmentVariable(PluginSearchPath.EnvironmentVariable, $"{Path.Combine(_dir, "none")}{Path.PathSeparator}{plugins.Good}");
+        Environment.SetEnvironmentVariable(PluginSearchPath.EnvironmentVariable, $"{Path.Combine(_dir, "none")}{Path.PathSeparator}{_plugins.Good}");
         try
         {
             var (code, output, err) = await Run("list");
@@ -89,7 +90,7 @@ public sealed class PluginCliTests(TestPlugins plugins) : IClassFixture<TestPlug
         var outDir = Path.Combine(_dir, "out");
 
         var (code, output, err) = await Run(
-            "run", "--model", "micro", "-a", "activation-magnitude", "-a", "sample-source-magnitude", "--plugins", plugins.Good, "--out", outDir);
+            "run", "--model", "micro", "-a", "activation-magnitude", "-a", "sample-source-magnitude", "--plugins", _plugins.Good, "--out", outDir);
 
         Assert.True(code == 0, err);
         Assert.Contains("## sample-source-magnitude (Source magnitude (sample plugin))", output, StringComparison.Ordinal);
@@ -115,9 +116,9 @@ public sealed class PluginCliTests(TestPlugins plugins) : IClassFixture<TestPlug
     {
         var outDir = Path.Combine(_dir, "out");
         var (code, _, err) = await Run(
-            "run", "--model", "micro", "-a", "sample-source-magnitude:normalize=true", "--plugins", plugins.Good, "--out", outDir);
+            "run", "--model", "micro", "-a", "sample-source-magnitude:normalize=true", "--plugins", _plugins.Good, "--out", outDir);
         Assert.True(code == 0, err);
-        var catalog = AlgorithmCatalog.Load(PluginSearchPath.Resolve([plugins.Good], null, null));
+        var catalog = AlgorithmCatalog.Load(PluginSearchPath.Resolve([_plugins.Good], null, null));
         using var micro = new MicroModel();
         using var model = PatchableModel.Create(micro, new GraphOptions(Factorized: true));
 
@@ -140,7 +141,7 @@ public sealed class PluginCliTests(TestPlugins plugins) : IClassFixture<TestPlug
 
         var (code, _, err) = await Run(
             "run", "--model", "micro", "-a", "activation-magnitude", "-a", "test-throws", "-a", "test-nan",
-            "-a", "test-constant:value=inf", "-a", "test-constant", "-a", "test-bundled", "--plugins", plugins.Good, "--out", outDir);
+            "-a", "test-constant:value=inf", "-a", "test-constant", "-a", "test-bundled", "--plugins", _plugins.Good, "--out", outDir);
 
         Assert.Equal(4, code);
         Assert.Contains($"error: algorithm 'test-throws' failed: InvalidOperationException: {TestPlugins.ThrowingMessage}", err, StringComparison.Ordinal);
@@ -166,7 +167,7 @@ public sealed class PluginCliTests(TestPlugins plugins) : IClassFixture<TestPlug
     {
         var outDir = Path.Combine(_dir, "out");
 
-        var (code, _, err) = await Run("run", "--model", "micro", "-a", "test-missing-dependency", "--plugins", plugins.Broken, "--out", outDir);
+        var (code, _, err) = await Run("run", "--model", "micro", "-a", "test-missing-dependency", "--plugins", _plugins.Broken, "--out", outDir);
 
         Assert.Equal(2, code);
         Assert.Contains("error: Algorithm 'test-missing-dependency' is not available, and it may be in a plugin that could not be loaded: plugin ", err, StringComparison.Ordinal);
@@ -179,7 +180,7 @@ public sealed class PluginCliTests(TestPlugins plugins) : IClassFixture<TestPlug
     {
         var outDir = Path.Combine(_dir, "out");
 
-        var (code, _, err) = await Run("run", "--model", "micro", "-a", "test-late-missing", "--plugins", plugins.Good, "--out", outDir);
+        var (code, _, err) = await Run("run", "--model", "micro", "-a", "test-late-missing", "--plugins", _plugins.Good, "--out", outDir);
 
         Assert.Equal(2, code);
         Assert.Contains("could not be created: a dependency is missing", err, StringComparison.Ordinal);
@@ -191,7 +192,7 @@ public sealed class PluginCliTests(TestPlugins plugins) : IClassFixture<TestPlug
     {
         var outDir = Path.Combine(_dir, "out");
 
-        var (code, _, err) = await Run("run", "--model", "micro", "--plugins", plugins.Broken, "--out", outDir);
+        var (code, _, err) = await Run("run", "--model", "micro", "--plugins", _plugins.Broken, "--out", outDir);
 
         Assert.True(code == 0, err);
         Assert.Contains("warning: plugin ThrowsWhileLoadingPlugin (", err, StringComparison.Ordinal);

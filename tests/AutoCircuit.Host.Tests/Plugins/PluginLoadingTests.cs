@@ -4,15 +4,17 @@ using Xunit;
 
 namespace AutoCircuit.Host.Tests.Plugins;
 
-/// <summary>Discovery and loading of plugin folders, with good, broken and colliding plugins.</summary>
-public sealed class PluginLoadingTests(TestPlugins plugins) : IClassFixture<TestPlugins>
+/// <summary>Discovery and loading of plugin folders, with good, broken and colliding _plugins.</summary>
+public sealed class PluginLoadingTests
 {
+    private readonly TestPlugins _plugins = TestPlugins.Shared;
+
     private static PluginSearchPath Folders(params string[] folders) => PluginSearchPath.Resolve(folders, null, null);
 
     [Fact]
     public void Load_GoodFolder_ReadsEveryRegistryAndSharesTheContract()
     {
-        var report = PluginLoading.Load(Folders(plugins.Good));
+        var report = PluginLoading.Load(Folders(_plugins.Good));
 
         Assert.Empty(report.Failures);
         Assert.Empty(report.Warnings);
@@ -32,11 +34,11 @@ public sealed class PluginLoadingTests(TestPlugins plugins) : IClassFixture<Test
     [Fact]
     public void Load_PluginShippingItsOwnContractCopy_UsesTheHostsContract()
     {
-        var report = PluginLoading.Load(Folders(plugins.Good));
+        var report = PluginLoading.Load(Folders(_plugins.Good));
 
         var bundled = report.Loaded.Single(p => p.Candidate.Name == "BundledContractPlugin");
         var algorithm = bundled.Algorithms.Single().Create(new Dictionary<string, string>()).Algorithm;
-        Assert.True(File.Exists(Path.Combine(plugins.Good, "BundledContractPlugin", "AutoCircuit.Abstractions.dll")));
+        Assert.True(File.Exists(Path.Combine(_plugins.Good, "BundledContractPlugin", "AutoCircuit.Abstractions.dll")));
         Assert.Same(typeof(IPruneAlgorithm), algorithm.GetType().GetInterfaces().Single());
         var run = algorithm.GetType().GetMethod(nameof(IPruneAlgorithm.Run))!;
         Assert.Same(typeof(PruneContext), run.GetParameters()[0].ParameterType);
@@ -56,17 +58,17 @@ public sealed class PluginLoadingTests(TestPlugins plugins) : IClassFixture<Test
     [InlineData("NotAnAssembly", "it is not a .NET assembly.")]
     public void Load_BrokenPlugin_IsAFailureWithItsReason(string name, string reason)
     {
-        var report = PluginLoading.Load(Folders(plugins.Broken));
+        var report = PluginLoading.Load(Folders(_plugins.Broken));
 
         var failure = Assert.Single(report.Failures, f => f.Candidate.Name == name);
         Assert.Contains(reason, failure.Reason, StringComparison.Ordinal);
-        Assert.Equal(Path.Combine(plugins.Broken, name, name + ".dll"), failure.Candidate.AssemblyPath);
+        Assert.Equal(Path.Combine(_plugins.Broken, name, name + ".dll"), failure.Candidate.AssemblyPath);
     }
 
     [Fact]
     public void Load_BrokenFolder_NothingLoadedAndEmptySubfolderWarned()
     {
-        var report = PluginLoading.Load(Folders(plugins.Broken));
+        var report = PluginLoading.Load(Folders(_plugins.Broken));
 
         Assert.Empty(report.Loaded);
         Assert.Equal(10, report.Failures.Count);
@@ -77,21 +79,21 @@ public sealed class PluginLoadingTests(TestPlugins plugins) : IClassFixture<Test
     [Fact]
     public void Load_GoodAndBrokenFolders_GoodPluginsStillLoaded()
     {
-        var catalog = AlgorithmCatalog.Load(Folders(plugins.Broken, plugins.Good));
+        var catalog = AlgorithmCatalog.Load(Folders(_plugins.Broken, _plugins.Good));
 
         Assert.True(catalog.TryGet("sample-source-magnitude", out var entry));
-        Assert.Equal(Path.Combine(plugins.Good, "SamplePlugin", "SamplePlugin.dll"), entry.Origin);
+        Assert.Equal(Path.Combine(_plugins.Good, "SamplePlugin", "SamplePlugin.dll"), entry.Origin);
         Assert.True(catalog.TryGet("activation-magnitude", out _));
         Assert.Equal(10, catalog.PluginFailures.Count);
         Assert.Contains(catalog.Warnings, w => w.StartsWith(
-            $"plugin MissingDependencyPlugin ({Path.Combine(plugins.Broken, "MissingDependencyPlugin", "MissingDependencyPlugin.dll")}) was skipped: a dependency is missing",
+            $"plugin MissingDependencyPlugin ({Path.Combine(_plugins.Broken, "MissingDependencyPlugin", "MissingDependencyPlugin.dll")}) was skipped: a dependency is missing",
             StringComparison.Ordinal));
     }
 
     [Fact]
     public void Load_DuplicateKeys_FirstFoundWinsAndTheWarningSaysWhich()
     {
-        var catalog = AlgorithmCatalog.Load(Folders(plugins.Duplicates));
+        var catalog = AlgorithmCatalog.Load(Folders(_plugins.Duplicates));
 
         Assert.True(catalog.TryGet("test-duplicate", out var duplicate));
         Assert.Equal("Duplicate A", duplicate.Descriptor.Name);
@@ -99,8 +101,8 @@ public sealed class PluginLoadingTests(TestPlugins plugins) : IClassFixture<Test
         Assert.Equal(AlgorithmCatalog.BuiltInOrigin, builtIn.Origin);
         Assert.Equal(2, catalog.Warnings.Count);
         Assert.Contains(
-            $"Algorithm key 'test-duplicate' of {Path.Combine(plugins.Duplicates, "DuplicateB", "DuplicateB.dll")} is also provided by " +
-            $"{Path.Combine(plugins.Duplicates, "DuplicateA", "DuplicateA.dll")}, whose algorithm is used",
+            $"Algorithm key 'test-duplicate' of {Path.Combine(_plugins.Duplicates, "DuplicateB", "DuplicateB.dll")} is also provided by " +
+            $"{Path.Combine(_plugins.Duplicates, "DuplicateA", "DuplicateA.dll")}, whose algorithm is used",
             catalog.Warnings[0],
             StringComparison.Ordinal);
         Assert.Contains("'activation-magnitude' of", catalog.Warnings[1], StringComparison.Ordinal);
@@ -110,7 +112,7 @@ public sealed class PluginLoadingTests(TestPlugins plugins) : IClassFixture<Test
     [Fact]
     public void Create_UnknownKeyWhilePluginsFailed_IsAPluginError()
     {
-        var catalog = AlgorithmCatalog.Load(Folders(plugins.Broken));
+        var catalog = AlgorithmCatalog.Load(Folders(_plugins.Broken));
 
         var ex = Assert.Throws<AutoCircuitException>(() => catalog.Create(AlgorithmSpec.Parse("test-missing-dependency")));
 
@@ -122,7 +124,7 @@ public sealed class PluginLoadingTests(TestPlugins plugins) : IClassFixture<Test
     [Fact]
     public void Create_UnknownKeyWithoutPluginFailures_IsAUsageError()
     {
-        var catalog = AlgorithmCatalog.Load(Folders(plugins.Good));
+        var catalog = AlgorithmCatalog.Load(Folders(_plugins.Good));
 
         var ex = Assert.Throws<AutoCircuitException>(() => catalog.Create(AlgorithmSpec.Parse("no-such-algorithm")));
 
@@ -132,13 +134,13 @@ public sealed class PluginLoadingTests(TestPlugins plugins) : IClassFixture<Test
     [Fact]
     public void Create_PluginAlgorithmWhoseDependencyIsMissing_IsAPluginErrorNamingThePlugin()
     {
-        var catalog = AlgorithmCatalog.Load(Folders(plugins.Good));
+        var catalog = AlgorithmCatalog.Load(Folders(_plugins.Good));
 
         var ex = Assert.Throws<AutoCircuitException>(() => catalog.Create(AlgorithmSpec.Parse("test-late-missing")));
 
         Assert.Equal(ExitCode.PluginError, ex.ExitCode);
         Assert.Contains(
-            $"Algorithm 'test-late-missing' of plugin {Path.Combine(plugins.Good, "LateMissingDependencyPlugin", "LateMissingDependencyPlugin.dll")} " +
+            $"Algorithm 'test-late-missing' of plugin {Path.Combine(_plugins.Good, "LateMissingDependencyPlugin", "LateMissingDependencyPlugin.dll")} " +
             "could not be created: a dependency is missing: FileNotFoundException: Could not load file or assembly 'Helper",
             ex.Message,
             StringComparison.Ordinal);
@@ -147,7 +149,7 @@ public sealed class PluginLoadingTests(TestPlugins plugins) : IClassFixture<Test
     [Fact]
     public void Create_PluginOptions_BoundByTheGeneratedBinder()
     {
-        var catalog = AlgorithmCatalog.Load(Folders(plugins.Good));
+        var catalog = AlgorithmCatalog.Load(Folders(_plugins.Good));
 
         var ex = Assert.Throws<AutoCircuitException>(() => catalog.Create(AlgorithmSpec.Parse("sample-source-magnitude:normalize=perhaps")));
 
@@ -158,7 +160,7 @@ public sealed class PluginLoadingTests(TestPlugins plugins) : IClassFixture<Test
     [Fact]
     public void Discover_AssemblyDirectlyInPluginFolder_WarnsWhereToPutIt()
     {
-        var folder = Directory.CreateDirectory(Path.Combine(plugins.Root, "stray")).FullName;
+        var folder = Directory.CreateDirectory(Path.Combine(_plugins.Root, "stray")).FullName;
         File.Copy(Path.Combine(TestPlugins.SampleOutput, "SamplePlugin.dll"), Path.Combine(folder, "SamplePlugin.dll"));
         var warnings = new List<string>();
 

@@ -12,12 +12,15 @@ namespace AutoCircuit.Host.Tests.Plugins;
 /// <item><see cref="Broken"/>: plugins that cannot be loaded, one per reason.</item>
 /// <item><see cref="Duplicates"/>: plugins whose keys collide with a built-in and with each other.</item>
 /// </list>
+/// The folders are built once per test run (<see cref="Shared"/>) and deleted when the process exits.
 /// </summary>
-public sealed class TestPlugins : IDisposable
+public sealed class TestPlugins
 {
     public const string ThrowingMessage = "deliberate failure inside a plugin";
 
-    public TestPlugins()
+    private static readonly Lazy<TestPlugins> s_shared = new(() => new TestPlugins());
+
+    private TestPlugins()
     {
         Root = Directory.CreateTempSubdirectory("ac-plugins-").FullName;
         Good = Path.Combine(Root, "good");
@@ -160,6 +163,7 @@ public sealed class TestPlugins : IDisposable
         Build(Duplicates, "DuplicateA", DuplicatePlugin("A", "test-duplicate"));
         Build(Duplicates, "DuplicateB", DuplicatePlugin("B", "test-duplicate"));
         Build(Duplicates, "ShadowsBuiltIn", DuplicatePlugin("Shadow", "activation-magnitude"));
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Delete();
     }
 
     /// <summary>The sample plugin's build output, copied next to the tests by the test project.</summary>
@@ -173,9 +177,12 @@ public sealed class TestPlugins : IDisposable
 
     public string Duplicates { get; }
 
-    public void Dispose()
+    /// <summary>The plugin folders, built on first use.</summary>
+    public static TestPlugins Shared => s_shared.Value;
+
+    private void Delete()
     {
-        // Loaded plugin assemblies are memory-mapped until the process ends; deleting the files is still fine on Linux.
+        // Loaded plugin assemblies stay mapped until the process ends; deleting their files is still fine on Linux.
         try
         {
             Directory.Delete(Root, recursive: true);
