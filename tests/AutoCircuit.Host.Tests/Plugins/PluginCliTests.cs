@@ -29,6 +29,19 @@ public sealed class PluginCliTests : IDisposable
 
     private string Sample => Path.Combine(_plugins.Good, "SamplePlugin", "SamplePlugin.dll");
 
+    [Theory]
+    [InlineData("run")]
+    [InlineData("list")]
+    public async Task Help_CommandsTakingAlgorithms_ExplainPlugins(string command)
+    {
+        var (code, output, _) = await Run(command, "--help");
+
+        Assert.Equal(0, code);
+        Assert.Contains("--plugins <DIR>", output, StringComparison.Ordinal);
+        Assert.Contains("AUTOCIRCUIT_PLUGINS", output, StringComparison.Ordinal);
+        Assert.Contains("~/.autocircuit/plugins", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task List_GoodPlugins_ShowsThemWithOriginAndOptions()
     {
