@@ -1,4 +1,3 @@
-using AutoCircuit.Graph;
 using AutoCircuit.Scores;
 using AutoCircuit.Testing;
 using TorchSharp;
