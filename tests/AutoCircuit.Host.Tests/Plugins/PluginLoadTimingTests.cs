@@ -41,7 +41,7 @@ public sealed class PluginLoadTimingTests(ITestOutputHelper output) : IDisposabl
     [Fact]
     public void Load_TwentyPlugins_PrintsTheTimeItAdds()
     {
-        for (var i = 0; i < PluginCount; i++)
+        Parallel.For(0, PluginCount, i =>
         {
             TestPluginBuilder.Build(_dir, $"Plugin{i:00}", TestPluginBuilder.Usings + $$"""
                 namespace Plugin{{i:00}};
@@ -59,7 +59,7 @@ public sealed class PluginLoadTimingTests(ITestOutputHelper output) : IDisposabl
                     public PruneScores Run(PruneContext context) => context.Model.NewPruneScores(options.Scale);
                 }
                 """);
-        }
+        });
 
         var builtInClock = Stopwatch.StartNew();
         var builtIn = AlgorithmCatalog.BuiltIn();
