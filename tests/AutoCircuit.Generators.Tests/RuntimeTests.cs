@@ -1,4 +1,5 @@
 using System.Runtime.Loader;
+using System.Text.Json;
 using AutoCircuit.Generators.Tests.Infrastructure;
 using Xunit;
 
@@ -125,7 +126,7 @@ public sealed class RuntimeTests(RuntimeTests.SampleAssembly sample) : IClassFix
         Assert.Null(values["integrated-gradients"]);
         Assert.Equal(9_000_000_000L, values["seed-offset"]);
         Assert.Equal(0.5f, values["learning-rate"]);
-        Assert.Equal(double.NegativeInfinity, values["temperature"]);
+        Assert.Equal("-inf", values["temperature"]); // JSON has no infinity: the binder's own spelling
         Assert.Equal(false, values["normalize"]);
         Assert.Equal("exact", values["mode"]);
         Assert.Equal("run-1", values["label"]);
@@ -193,6 +194,52 @@ public sealed class RuntimeTests(RuntimeTests.SampleAssembly sample) : IClassFix
         var ex = Assert.Throws<OptionBindingException>(() => MaskGradient.Create(Spec("mask-value=0.5")));
 
         Assert.Equal("Set exactly one of mask-value and integrated-gradients (the other to none).", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("mask-value=0.25,integrated-gradients=none,seed-offset=9000000000,learning-rate=0.3,temperature=-inf")]
+    [InlineData("normalize=no,mode=exact,layers=2;3;5,answer-functions=kl-div;mse-loss,answer-function=avg-val")]
+    [InlineData("label=none,layers=,grad-function=log-prob,epochs=1000,temperature=0.1")]
+    public void CreateFromJson_OptionsAsWrittenToScoreFiles_RecreateTheSameOptions(string spec)
+    {
+        var written = MaskGradient.Create(Spec(spec));
+        var json = JsonSerializer.Serialize(written.Options.ToDictionary(o => o.Key, o => o.Value)); // as ScoresFile does
+        using var document = JsonDocument.Parse(json);
+
+        var read = MaskGradient.CreateFromJson(document.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value));
+
+        Assert.Equal(json, JsonSerializer.Serialize(read.Options.ToDictionary(o => o.Key, o => o.Value)));
+        Assert.Equal(written.Algorithm.ToString(), read.Algorithm.ToString());
+    }
+
+    [Fact]
+    public void CreateFromJson_StringWithComma_KeptWhole()
+    {
+        using var document = JsonDocument.Parse("""{"label": "a,b=c", "mask-value": 0.5, "integrated-gradients": null}""");
+
+        var read = MaskGradient.CreateFromJson(document.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value));
+
+        Assert.Equal("a,b=c", read.Options.Single(o => o.Key == "label").Value);
+        Assert.Equal(0.5, read.Options.Single(o => o.Key == "mask-value").Value);
+    }
+
+    [Theory]
+    [InlineData("""{"grad-function": "probability"}""", "must be one of logit, prob, logit-exp, log-prob; got 'probability'")]
+    [InlineData("""{"mode": "slow"}""", "must be one of fast, exact; got 'slow'")]
+    [InlineData("""{"epochs": 2.5}""", "Option 'epochs' expects an integer; got '2.5'")]
+    [InlineData("""{"epochs": 0}""", "must be at least 1 and at most 1000; got 0")]
+    [InlineData("""{"normalize": "maybe"}""", "expects true or false; got 'maybe'")]
+    [InlineData("""{"layers": {"a": 1}}""", "Option 'layers' expects a number, string, boolean, list or null")]
+    [InlineData("""{"layers": [[1]]}""", "Option 'layers' expects a flat list")]
+    public void CreateFromJson_BadValue_SaysWhatIsAccepted(string json, string expected)
+    {
+        using var document = JsonDocument.Parse(json);
+
+        var ex = Assert.Throws<OptionBindingException>(
+            () => MaskGradient.CreateFromJson(document.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value)));
+
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
     }
 
     /// <summary>Splits <c>name=value,...</c> the way the host does (list items use <c>;</c>).</summary>

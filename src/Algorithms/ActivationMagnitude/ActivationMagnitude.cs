@@ -38,14 +38,13 @@ public sealed class ActivationMagnitude : IPruneAlgorithm
         {
             context.CancellationToken.ThrowIfCancellationRequested();
             using var scope = torch.NewDisposeScope();
-            var outs = model.SourceAblations(batch.Clean, AblationType.Resample); // [S, B, T, d]
-            var dims = Enumerable.Range(1, (int)outs.dim() - 1).Select(d => (long)d).ToArray();
-            var means = outs.mean(dims); // [S], signed
-            foreach (var module in model.Graph.DestModules)
+            var outs = model.SourceAblations(batch.Clean, AblationType.Resample); // [n_src, batch, seq, d]
+            var everyAxisButSources = Enumerable.Range(1, (int)outs.dim() - 1).Select(d => (long)d).ToArray();
+            var magnitudes = outs.mean(everyAxisButSources).abs() / batches.Count; // [n_src]: |signed mean|
+            foreach (var destination in scores.Destinations)
             {
-                // [S_in], broadcast over the mask's seq and head axes.
-                var incoming = means.narrow(0, module.InSrcStart, module.InSrcCount).abs() / batches.Count;
-                scores[module].add_(incoming);
+                // Each edge gets its source's magnitude, the same for every head and position.
+                destination.AddPerGraphSource(magnitudes);
             }
 
             progress.Advance();

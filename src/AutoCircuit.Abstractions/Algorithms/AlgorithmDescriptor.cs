@@ -53,6 +53,18 @@ public sealed class AlgorithmDescriptor
     /// <exception cref="OptionBindingException">An option is unknown or a value is invalid.</exception>
     public ConfiguredAlgorithm Create(IReadOnlyDictionary<string, string> options) => _create(options);
 
+    /// <summary>
+    /// Binds option values in their JSON form (the <c>options</c> object of <c>scores/&lt;key&gt;.json</c>, i.e.
+    /// <see cref="ConfiguredAlgorithm.Options"/> serialised) and creates the algorithm: a score file's options
+    /// recreate the algorithm that wrote it. Values are checked exactly as on the command line.
+    /// </summary>
+    /// <exception cref="OptionBindingException">An option is unknown or a value is invalid.</exception>
+    public ConfiguredAlgorithm CreateFromJson(IReadOnlyDictionary<string, System.Text.Json.JsonElement> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return _create(options.ToDictionary(o => o.Key, o => OptionParsing.FromJsonValue(o.Key, o.Value), StringComparer.Ordinal));
+    }
+
     /// <inheritdoc />
     public override string ToString() => Key;
 }

@@ -8,7 +8,7 @@ public sealed class DestinationModule
 {
     internal DestinationModule(
         string moduleName, int index, int layer, IReadOnlyList<DestNode> nodes, bool hasHeadAxis,
-        int? seqLen, int inSrcStart, int inSrcCount)
+        int? seqLen, int inSrcStart, int inSrcCount, int graphSourceCount)
     {
         ModuleName = moduleName;
         Index = index;
@@ -18,6 +18,7 @@ public sealed class DestinationModule
         SeqLen = seqLen;
         InSrcStart = inSrcStart;
         InSrcCount = inSrcCount;
+        GraphSourceCount = graphSourceCount;
         var shape = new List<long>(3);
         var axes = ScoreAxes.Src;
         if (seqLen is int s)
@@ -63,6 +64,13 @@ public sealed class DestinationModule
 
     /// <summary>Number of sources feeding this module: the length of the mask's last axis.</summary>
     public int InSrcCount { get; }
+
+    /// <summary>
+    /// Number of sources in the whole graph (<c>n_src</c>): the length of a per-source vector such as
+    /// the mean of <see cref="Patching.IPatchableModel.SourceAblations(TorchSharp.torch.Tensor, Patching.AblationType)"/>
+    /// over all but its first axis. This module's sources are <c>InSrcStart .. InSrcStart + InSrcCount - 1</c> of them.
+    /// </summary>
+    public int GraphSourceCount { get; }
 
     /// <summary>Shape of the mask and of the module's prune scores.</summary>
     public long[] MaskShape { get; }

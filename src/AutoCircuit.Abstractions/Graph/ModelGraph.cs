@@ -237,7 +237,8 @@ public sealed class ModelGraph
                 }
             }
 
-            destModules.Add(new DestinationModule(name, destModules.Count, layer, nodes, headDim is not null, seqLen, nIgnore, nIn));
+            destModules.Add(new DestinationModule(
+                name, destModules.Count, layer, nodes, headDim is not null, seqLen, nIgnore, nIn, srcList.Count));
             orderedDests.AddRange(nodes);
         }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 
 namespace AutoCircuit;
 
@@ -173,16 +174,61 @@ public static class OptionParsing
 
     /// <summary>
     /// The JSON-friendly form of a value for score files: numbers, booleans, strings, arrays or null;
-    /// enums become their kebab-case names.
+    /// enums become their kebab-case names and infinite numbers the strings <c>inf</c> / <c>-inf</c> (JSON has no
+    /// infinity). <see cref="FromJsonValue"/> turns each form back into the text the binder parses.
     /// </summary>
     public static object? ToJsonValue(object? value) => value switch
     {
         null => null,
         Enum e => ToKebabCase(e.ToString()),
         string s => s,
+        double d when double.IsInfinity(d) => FormatDouble(d),
+        float f when float.IsInfinity(f) => FormatSingle(f),
         System.Collections.IEnumerable list => list.Cast<object?>().Select(ToJsonValue).ToArray(),
         _ => value,
     };
+
+    /// <summary>
+    /// The spec text of an option value read from JSON (the <c>options</c> of a score file): strings as they are,
+    /// numbers as written, <c>true</c>/<c>false</c>, <c>null</c> as <see cref="NoneToken"/>, arrays as
+    /// <c>;</c>-separated items. The generated binder then parses and checks it like a command-line value.
+    /// </summary>
+    /// <exception cref="OptionBindingException">An object, a nested array, or a list item containing <c>;</c>.</exception>
+    public static string FromJsonValue(string option, JsonElement value)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Array:
+                var items = new List<string>();
+                foreach (var item in value.EnumerateArray())
+                {
+                    var text = item.ValueKind is JsonValueKind.Array or JsonValueKind.Null
+                        ? throw new OptionBindingException($"Option '{option}' expects a flat list; got {value.GetRawText()}.", option)
+                        : FromJsonValue(option, item);
+                    if (text.Contains(';', StringComparison.Ordinal))
+                    {
+                        throw new OptionBindingException($"Option '{option}': list item '{text}' contains ';', the list separator.", option);
+                    }
+
+                    items.Add(text);
+                }
+
+                return string.Join(";", items);
+            case JsonValueKind.String:
+                return value.GetString() ?? string.Empty;
+            case JsonValueKind.Number:
+                return value.GetRawText();
+            case JsonValueKind.True:
+                return "true";
+            case JsonValueKind.False:
+                return "false";
+            case JsonValueKind.Null:
+                return NoneToken;
+            default:
+                throw new OptionBindingException(
+                    $"Option '{option}' expects a number, string, boolean, list or null; got {value.GetRawText()}.", option);
+        }
+    }
 
     private static string FormatDouble(double d) =>
         double.IsPositiveInfinity(d) ? "inf" : double.IsNegativeInfinity(d) ? "-inf" : d.ToString("R", CultureInfo.InvariantCulture);

@@ -6,18 +6,28 @@ using static TorchSharp.torch;
 namespace AutoCircuit.Scores;
 
 /// <summary>
-/// A score for every edge: one tensor per destination module, of exactly that module's mask shape
-/// (<c>[seq?][head?][src]</c>). Importance is <c>|score|</c>. Replaces auto-circuit's
-/// <c>Dict[str, Tensor]</c>, with shapes checked once, at construction, naming the module.
+/// A score for every edge: one <see cref="DestinationScores"/> per destination module, each owning one
+/// tensor of exactly that module's mask shape (<c>[seq?][head?][src]</c>). Importance is <c>|score|</c>.
+/// Replaces auto-circuit's <c>Dict[str, Tensor]</c>: shapes are checked once, at construction, naming the
+/// module, and the typed view (<see cref="Destinations"/>, <see cref="For{T}(DestinationModule)"/>) gives each
+/// destination's scores as the kind its axes call for (<see cref="SrcScores"/>, <see cref="HeadSrcScores"/>,
+/// <see cref="SeqSrcScores"/>, <see cref="SeqHeadSrcScores"/>).
 /// </summary>
+/// <remarks>
+/// The dictionary view (module name → tensor) is kept for code that reads tensors directly; writing
+/// through it (<c>scores[module].add_(t)</c>) bypasses the shape checks and broadcasts like any tensor, so
+/// algorithms should write through <see cref="Destinations"/>.
+/// </remarks>
 public sealed class PruneScores : IReadOnlyDictionary<string, Tensor>, IDisposable
 {
-    private readonly Dictionary<string, Tensor> _scores;
+    private readonly DestinationScores[] _destinations;
+    private readonly Dictionary<string, DestinationScores> _byName;
 
-    private PruneScores(ModelGraph graph, Dictionary<string, Tensor> scores)
+    private PruneScores(ModelGraph graph, DestinationScores[] destinations)
     {
         Graph = graph;
-        _scores = scores;
+        _destinations = destinations;
+        _byName = destinations.ToDictionary(d => d.Name, StringComparer.Ordinal);
     }
 
     /// <summary>The graph the scores belong to.</summary>
@@ -26,35 +36,59 @@ public sealed class PruneScores : IReadOnlyDictionary<string, Tensor>, IDisposab
     /// <summary>Number of scored edges.</summary>
     public int EdgeCount => Graph.EdgeCount;
 
-    /// <inheritdoc />
-    public int Count => _scores.Count;
+    /// <summary>
+    /// The scores of every destination module, in graph order, each as the kind its axes call for. Use
+    /// <see cref="DestinationScores.Match{TResult}"/> or a <c>switch</c> on the type for per-kind code.
+    /// </summary>
+    public IReadOnlyList<DestinationScores> Destinations => _destinations;
 
     /// <inheritdoc />
-    public IEnumerable<string> Keys => Graph.DestModules.Select(m => m.ModuleName);
+    public int Count => _destinations.Length;
 
     /// <inheritdoc />
-    public IEnumerable<Tensor> Values => Graph.DestModules.Select(m => _scores[m.ModuleName]);
+    public IEnumerable<string> Keys => _destinations.Select(d => d.Name);
+
+    /// <inheritdoc />
+    public IEnumerable<Tensor> Values => _destinations.Select(d => d.Tensor);
 
     /// <summary>The score tensor of a destination module (shared, not a copy).</summary>
-    public Tensor this[string key] =>
-        _scores.TryGetValue(key, out var t)
-            ? t
-            : throw new KeyNotFoundException($"No scores for '{key}': it is not a destination module of this graph.");
+    public Tensor this[string key] => For(key).Tensor;
 
     /// <summary>The score tensor of a destination module (shared, not a copy).</summary>
-    public Tensor this[DestinationModule module] => this[module?.ModuleName ?? throw new ArgumentNullException(nameof(module))];
+    public Tensor this[DestinationModule module] => For(module).Tensor;
+
+    /// <summary>The scores of a destination module.</summary>
+    /// <exception cref="KeyNotFoundException">The graph has no such destination module.</exception>
+    public DestinationScores For(string moduleName) =>
+        _byName.TryGetValue(moduleName, out var d)
+            ? d
+            : throw new KeyNotFoundException($"No scores for '{moduleName}': it is not a destination module of this graph.");
+
+    /// <summary>The scores of a destination module.</summary>
+    public DestinationScores For(DestinationModule module) =>
+        For(module?.ModuleName ?? throw new ArgumentNullException(nameof(module)));
+
+    /// <summary>The scores of a destination module, as the kind <typeparamref name="T"/>.</summary>
+    /// <exception cref="InvalidOperationException">The module's axes call for another kind (the message names both).</exception>
+    public T For<T>(DestinationModule module)
+        where T : DestinationScores
+    {
+        var scores = For(module);
+        return scores as T ?? throw new InvalidOperationException(
+            $"Destination '{scores.Name}' has axes {scores.Destination.DescribeShape()}: its scores are " +
+            $"{scores.GetType().Name}, not {typeof(T).Name}.");
+    }
+
+    /// <summary>The destinations whose scores are of kind <typeparamref name="T"/>, in graph order.</summary>
+    public IEnumerable<T> OfKind<T>()
+        where T : DestinationScores => _destinations.OfType<T>();
 
     /// <summary>A new set of scores filled with <paramref name="value"/>, on <paramref name="device"/> (CPU by default).</summary>
     public static PruneScores Filled(ModelGraph graph, double value = 0, Device? device = null, ScalarType dtype = ScalarType.Float32)
     {
         ArgumentNullException.ThrowIfNull(graph);
-        var dict = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var m in graph.DestModules)
-        {
-            dict[m.ModuleName] = torch.full(m.MaskShape, value, dtype: dtype, device: device).DetachFromDisposeScope();
-        }
-
-        return new PruneScores(graph, dict);
+        return new PruneScores(
+            graph, graph.DestModules.Select(m => DestinationScores.Filled(m, value, device, dtype)).ToArray());
     }
 
     /// <summary>
@@ -77,7 +111,6 @@ public sealed class PruneScores : IReadOnlyDictionary<string, Tensor>, IDisposab
             }
         }
 
-        var dict = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var m in graph.DestModules)
         {
             if (!tensors.TryGetValue(m.ModuleName, out var t))
@@ -85,32 +118,55 @@ public sealed class PruneScores : IReadOnlyDictionary<string, Tensor>, IDisposab
                 throw new ArgumentException($"No scores given for destination module '{m.ModuleName}' {m.DescribeShape()}.");
             }
 
-            CheckShape(m, t);
-            dict[m.ModuleName] = t.DetachFromDisposeScope();
+            DestinationScores.CheckTensor(m, t);
         }
 
-        return new PruneScores(graph, dict);
+        // Checked first, so that a failure leaves every tensor with its caller.
+        return new PruneScores(
+            graph, graph.DestModules.Select(m => DestinationScores.Create(m, tensors[m.ModuleName])).ToArray());
     }
 
-    /// <summary>Checks that a tensor has exactly a module's mask shape.</summary>
-    /// <exception cref="ArgumentException">Naming the module, the expected and the found shape.</exception>
-    public static void CheckShape(DestinationModule module, Tensor tensor)
+    /// <summary>
+    /// Assembles scores from one <see cref="DestinationScores"/> per destination module of <paramref name="graph"/>
+    /// (in any order), taking ownership of them.
+    /// </summary>
+    /// <exception cref="ArgumentException">A module is missing, given twice, or not of this graph.</exception>
+    public static PruneScores FromDestinations(ModelGraph graph, IEnumerable<DestinationScores> destinations)
     {
-        ArgumentNullException.ThrowIfNull(module);
-        ArgumentNullException.ThrowIfNull(tensor);
-        if (!tensor.shape.SequenceEqual(module.MaskShape))
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(destinations);
+        var byName = new Dictionary<string, DestinationScores>(StringComparer.Ordinal);
+        foreach (var d in destinations)
         {
-            throw new ArgumentException(
-                $"Scores for '{module.ModuleName}' must have shape {module.DescribeShape()} " +
-                $"but have [{string.Join(", ", tensor.shape)}].");
+            if (!graph.TryGetDestModule(d.Name, out var module) || !module.MaskShape.SequenceEqual(d.Shape))
+            {
+                throw new ArgumentException($"{d} is not a destination module of this graph.", nameof(destinations));
+            }
+
+            if (!byName.TryAdd(d.Name, d))
+            {
+                throw new ArgumentException($"Scores for destination '{d.Name}' are given twice.", nameof(destinations));
+            }
         }
+
+        var missing = graph.DestModules.FirstOrDefault(m => !byName.ContainsKey(m.ModuleName));
+        if (missing is not null)
+        {
+            throw new ArgumentException($"No scores given for destination module '{missing.ModuleName}' {missing.DescribeShape()}.", nameof(destinations));
+        }
+
+        return new PruneScores(graph, graph.DestModules.Select(m => byName[m.ModuleName]).ToArray());
     }
+
+    /// <summary>Checks that a tensor has exactly a module's mask shape (and a floating-point dtype).</summary>
+    /// <exception cref="ArgumentException">Naming the module, the expected and the found shape.</exception>
+    public static void CheckShape(DestinationModule module, Tensor tensor) => DestinationScores.CheckTensor(module, tensor);
 
     /// <summary>The score of one edge (reads one scalar: fine for reports, not for hot loops).</summary>
     public float ScoreOf(Edge edge)
     {
         ArgumentNullException.ThrowIfNull(edge);
-        using var v = this[edge.Dest.ModuleName][edge.PatchIndex.Select(i => TensorIndex.Single(i)).ToArray()];
+        using var v = For(edge.Dest.ModuleName)[edge];
         return v.to_type(ScalarType.Float32).ToSingle();
     }
 
@@ -119,14 +175,14 @@ public sealed class PruneScores : IReadOnlyDictionary<string, Tensor>, IDisposab
     {
         ArgumentNullException.ThrowIfNull(edge);
         using var _ = torch.no_grad();
-        this[edge.Dest.ModuleName][edge.PatchIndex.Select(i => TensorIndex.Single(i)).ToArray()] =
-            torch.tensor(value, dtype: this[edge.Dest.ModuleName].dtype);
+        using var element = For(edge.Dest.ModuleName)[edge];
+        element.fill_(value);
     }
 
     /// <summary>All scores in flat order (<see cref="ModelGraph.FlatEdges"/>), signed: <c>[n_edges]</c>.</summary>
     public Tensor Flatten()
     {
-        var parts = Graph.DestModules.Select(m => _scores[m.ModuleName].flatten()).ToArray();
+        var parts = _destinations.Select(d => d.Tensor.flatten()).ToArray();
         try
         {
             return torch.cat(parts, 0);
@@ -170,9 +226,9 @@ public sealed class PruneScores : IReadOnlyDictionary<string, Tensor>, IDisposab
     /// <summary>Whether any score is NaN or infinite.</summary>
     public bool HasNonFinite()
     {
-        foreach (var t in _scores.Values)
+        foreach (var d in _destinations)
         {
-            using var finite = t.isfinite();
+            using var finite = d.Tensor.isfinite();
             using var all = finite.all();
             if (!all.ToBoolean())
             {
@@ -186,39 +242,40 @@ public sealed class PruneScores : IReadOnlyDictionary<string, Tensor>, IDisposab
     /// <summary>A copy of the scores on another device / dtype.</summary>
     public PruneScores To(Device device, ScalarType? dtype = null)
     {
-        var dict = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (k, v) in _scores)
+        using var scope = torch.NewDisposeScope();
+        return new PruneScores(Graph, _destinations.Select(d =>
         {
-            var moved = dtype is ScalarType dt ? v.to(dt, device, copy: true) : v.to(device, copy: true);
-            dict[k] = moved.detach().DetachFromDisposeScope();
-        }
-
-        return new PruneScores(Graph, dict);
+            var moved = dtype is ScalarType dt ? d.Tensor.to(dt, device, copy: true) : d.Tensor.to(device, copy: true);
+            return DestinationScores.Create(d.Destination, moved.detach());
+        }).ToArray());
     }
 
     /// <summary>A copy of the scores on the CPU as float32.</summary>
     public PruneScores ToCpu() => To(torch.CPU, ScalarType.Float32);
 
     /// <inheritdoc />
-    public bool ContainsKey(string key) => _scores.ContainsKey(key);
+    public bool ContainsKey(string key) => _byName.ContainsKey(key);
 
     /// <inheritdoc />
-    public bool TryGetValue(string key, out Tensor value) => _scores.TryGetValue(key, out value!);
+    public bool TryGetValue(string key, out Tensor value)
+    {
+        var found = _byName.TryGetValue(key, out var d);
+        value = d?.Tensor!;
+        return found;
+    }
 
     /// <inheritdoc />
     public IEnumerator<KeyValuePair<string, Tensor>> GetEnumerator() =>
-        Graph.DestModules.Select(m => new KeyValuePair<string, Tensor>(m.ModuleName, _scores[m.ModuleName])).GetEnumerator();
+        _destinations.Select(d => new KeyValuePair<string, Tensor>(d.Name, d.Tensor)).GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var t in _scores.Values)
+        foreach (var d in _destinations)
         {
-            t.Dispose();
+            d.Dispose();
         }
-
-        _scores.Clear();
     }
 }

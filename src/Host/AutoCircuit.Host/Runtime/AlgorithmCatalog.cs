@@ -1,4 +1,5 @@
 using System.Reflection;
+using AutoCircuit.Host.Plugins;
 
 namespace AutoCircuit.Host.Runtime;
 
@@ -17,22 +18,57 @@ public sealed class AlgorithmCatalog
     /// <summary>Name of the assembly holding the built-in algorithms.</summary>
     public const string BuiltInAssemblyName = "AutoCircuit.Algorithms";
 
+    /// <summary>The <see cref="CatalogEntry.Origin"/> of built-in algorithms.</summary>
+    public const string BuiltInOrigin = "built-in";
+
     private readonly Dictionary<string, CatalogEntry> _byKey = new(StringComparer.Ordinal);
     private readonly List<CatalogEntry> _entries = [];
     private readonly List<string> _warnings = [];
+    private readonly List<PluginFailure> _pluginFailures = [];
 
     /// <summary>All algorithms, sorted by key.</summary>
     public IReadOnlyList<CatalogEntry> Entries => _entries;
 
-    /// <summary>Problems found while loading (duplicate keys, ...), for the log.</summary>
+    /// <summary>Problems found while loading (duplicate keys, skipped plugins, ...), for the log.</summary>
     public IReadOnlyList<string> Warnings => _warnings;
+
+    /// <summary>Plugins that could not be loaded (each also has a line in <see cref="Warnings"/>).</summary>
+    public IReadOnlyList<PluginFailure> PluginFailures => _pluginFailures;
 
     /// <summary>A catalog of the built-in algorithms.</summary>
     public static AlgorithmCatalog BuiltIn()
     {
         var catalog = new AlgorithmCatalog();
-        catalog.AddAssembly(Assembly.Load(new AssemblyName(BuiltInAssemblyName)), "built-in");
+        catalog.AddAssembly(Assembly.Load(new AssemblyName(BuiltInAssemblyName)), BuiltInOrigin);
         return catalog;
+    }
+
+    /// <summary>
+    /// The built-ins and the plugins on <paramref name="plugins"/> (see <see cref="PluginLoading"/>). Plugins that
+    /// cannot be loaded are skipped with a warning; they become an error only when one of their algorithms is asked for.
+    /// </summary>
+    public static AlgorithmCatalog Load(PluginSearchPath plugins)
+    {
+        var catalog = BuiltIn();
+        catalog.AddPlugins(PluginLoading.Load(plugins));
+        return catalog;
+    }
+
+    /// <summary>Adds loaded plugins' algorithms (in report order) and records the failures and warnings.</summary>
+    public void AddPlugins(PluginLoadReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        _warnings.AddRange(report.Warnings);
+        foreach (var failure in report.Failures)
+        {
+            _pluginFailures.Add(failure);
+            _warnings.Add(failure.ToString());
+        }
+
+        foreach (var plugin in report.Loaded)
+        {
+            AddAlgorithms(plugin.Algorithms, plugin.Candidate.AssemblyPath);
+        }
     }
 
     /// <summary>The registry of an assembly (empty if it has none).</summary>
@@ -48,17 +84,19 @@ public sealed class AlgorithmCatalog
     public int AddAssembly(Assembly assembly, string origin)
     {
         var registry = ReadRegistry(assembly);
-        if (registry is null)
-        {
-            return 0;
-        }
+        return registry is null ? 0 : AddAlgorithms(registry.Algorithms, origin);
+    }
 
+    private int AddAlgorithms(IEnumerable<AlgorithmDescriptor> algorithms, string origin)
+    {
         var added = 0;
-        foreach (var d in registry.Algorithms)
+        foreach (var d in algorithms)
         {
             if (_byKey.TryGetValue(d.Key, out var existing))
             {
-                _warnings.Add($"Algorithm key '{d.Key}' from {origin} is already provided by {existing.Origin}; the first one is kept.");
+                _warnings.Add(
+                    $"Algorithm key '{d.Key}' of {origin} is also provided by {existing.Origin}, whose algorithm is used " +
+                    "(the first found wins: built-ins, then --plugins folders, AUTOCIRCUIT_PLUGINS, the user folder).");
                 continue;
             }
 
@@ -91,6 +129,15 @@ public sealed class AlgorithmCatalog
         {
             var preset = Presets.FirstOrDefault(p => string.Equals(p.Name, spec.Text.Trim(), StringComparison.OrdinalIgnoreCase))
                 ?? Presets.FirstOrDefault(p => string.Equals(p.Name, key, StringComparison.OrdinalIgnoreCase));
+            if (preset is null && _pluginFailures.Count > 0)
+            {
+                throw new AutoCircuitException(
+                    $"Algorithm '{key}' is not available, and it may be in a plugin that could not be loaded: " +
+                    string.Join("; ", _pluginFailures) +
+                    $" Known algorithms: {string.Join(", ", _entries.Select(e => e.Descriptor.Key))}.",
+                    ExitCode.PluginError);
+            }
+
             if (preset is null)
             {
                 throw new AutoCircuitException(
@@ -113,6 +160,12 @@ public sealed class AlgorithmCatalog
         catch (OptionBindingException e)
         {
             throw new AutoCircuitException($"Algorithm spec '{spec.Text}': {e.Message}", e);
+        }
+        catch (Exception e) when (entry.Origin != BuiltInOrigin && e is not OutOfMemoryException)
+        {
+            // A plugin asked for by name that cannot even be created (a dependency missing, a throwing constructor).
+            throw new AutoCircuitException(
+                $"Algorithm '{key}' of plugin {entry.Origin} could not be created: {PluginLoading.Describe(e)}", ExitCode.PluginError, e);
         }
     }
 }

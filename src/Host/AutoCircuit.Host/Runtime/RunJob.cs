@@ -29,7 +29,7 @@ public static class RunJob
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(env);
         var started = DateTimeOffset.UtcNow;
-        catalog ??= AlgorithmCatalog.BuiltIn();
+        catalog ??= AlgorithmCatalog.Load(request.Plugins);
         foreach (var w in catalog.Warnings)
         {
             env.Error.WriteLine($"warning: {w}");

@@ -1,5 +1,6 @@
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Evaluation;
+using AutoCircuit.Host.Plugins;
 
 namespace AutoCircuit.Host.Runtime;
 
@@ -14,6 +15,9 @@ public sealed record RunRequest
 
     /// <summary>Algorithm specs; empty means activation magnitude.</summary>
     public IReadOnlyList<string> Algorithms { get; init; } = [];
+
+    /// <summary>Plugin folders to load algorithms from (besides the built-ins); none by default.</summary>
+    public PluginSearchPath Plugins { get; init; } = PluginSearchPath.None;
 
     /// <summary>Factorized (default) or residual graph.</summary>
     public bool Factorized { get; init; } = true;

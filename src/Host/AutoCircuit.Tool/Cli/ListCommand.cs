@@ -8,13 +8,23 @@ namespace AutoCircuit.Tool.Cli;
 /// <summary><c>dotnet autocircuit list</c>.</summary>
 public static class ListCommand
 {
+    internal static readonly Option<string[]> PluginsOption = PluginOptions.Create();
+
     /// <summary>Creates the command.</summary>
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var command = new Command("list", "List the algorithms (key, name, options with defaults, presets) and the built-in models.");
-        command.SetAction(_ => CommandLine.Guard(error, () =>
+        var command = new Command("list", "List the algorithms (key, name, options with defaults, presets) and the built-in models.")
         {
-            var catalog = AlgorithmCatalog.BuiltIn();
+            PluginsOption,
+        };
+        command.SetAction(parse => CommandLine.Guard(error, () =>
+        {
+            var catalog = AlgorithmCatalog.Load(PluginOptions.Resolve(parse, PluginsOption));
+            foreach (var warning in catalog.Warnings)
+            {
+                error.WriteLine($"warning: {warning}");
+            }
+
             Write(output, catalog);
             return ExitCode.Ok;
         }));

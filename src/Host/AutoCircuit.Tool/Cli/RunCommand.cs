@@ -80,6 +80,8 @@ public static class RunCommand
         HelpName = "DIR",
     };
 
+    internal static readonly Option<string[]> PluginsOption = PluginOptions.Create();
+
     internal static readonly Option<int> TopOption = new("--top")
     {
         Description = "How many top edges per algorithm to print on stdout.",
@@ -101,6 +103,7 @@ public static class RunCommand
             TrainSizeOption, TestSizeOption, NoShuffleOption, SeedOption, DeviceOption, OutOption, TopOption,
             EvaluateCommand.EdgesOption, EvaluateCommand.PatchTypeOption, EvaluateCommand.AblationOption,
             EvaluateCommand.ReverseOption,
+            PluginsOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
@@ -110,6 +113,7 @@ public static class RunCommand
                 Model = parse.GetValue(ModelOption),
                 Dataset = parse.GetValue(DatasetOption),
                 Algorithms = parse.GetValue(AlgorithmOption) ?? [],
+                Plugins = PluginOptions.Resolve(parse, PluginsOption),
                 Factorized = parse.GetValue(GraphOption) != "residual",
                 Data = new DataOptions(
                     parse.GetValue(BatchSizeOption),

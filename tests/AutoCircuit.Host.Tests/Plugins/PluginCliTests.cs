@@ -1,0 +1,214 @@
+using System.Text.Json;
+using AutoCircuit.Host.IO;
+using AutoCircuit.Host.Models.Micro;
+using AutoCircuit.Host.Patching;
+using AutoCircuit.Host.Plugins;
+using AutoCircuit.Host.Runtime;
+using AutoCircuit.Tool.Cli;
+using TorchSharp;
+using Xunit;
+
+namespace AutoCircuit.Host.Tests.Plugins;
+
+/// <summary><c>list</c> and <c>run</c> with <c>--plugins</c>: the sample plugin next to built-ins, and bad _plugins.</summary>
+[Collection(nameof(SeededCollection))]
+public sealed class PluginCliTests : IDisposable
+{
+    private readonly TestPlugins _plugins = TestPlugins.Shared;
+    private readonly string _dir = Directory.CreateTempSubdirectory("ac-plugin-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await CommandLine.InvokeAsync(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private string Sample => Path.Combine(_plugins.Good, "SamplePlugin", "SamplePlugin.dll");
+
+    [Theory]
+    [InlineData("run")]
+    [InlineData("list")]
+    public async Task Help_CommandsTakingAlgorithms_ExplainPlugins(string command)
+    {
+        var (code, output, _) = await Run(command, "--help");
+
+        Assert.Equal(0, code);
+        Assert.Contains("--plugins <DIR>", output, StringComparison.Ordinal);
+        Assert.Contains("AUTOCIRCUIT_PLUGINS", output, StringComparison.Ordinal);
+        Assert.Contains("~/.autocircuit/plugins", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task List_GoodPlugins_ShowsThemWithOriginAndOptions()
+    {
+        var (code, output, err) = await Run("list", "--plugins", _plugins.Good);
+
+        Assert.True(code == 0, err);
+        Assert.Contains($"sample-source-magnitude  —  Source magnitude (sample plugin)  [{Sample}]", output, StringComparison.Ordinal);
+        Assert.Contains("normalize=false  (bool) Divide every score by the largest |score|.", output, StringComparison.Ordinal);
+        Assert.Contains("activation-magnitude  —  Activation Magnitude (Act Mag)  [built-in]", output, StringComparison.Ordinal);
+        Assert.Contains("test-constant", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("warning", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task List_BrokenPlugins_WarnsOnStderrAndSucceeds()
+    {
+        var (code, output, err) = await Run("list", "--plugins", _plugins.Broken);
+
+        Assert.Equal(0, code);
+        Assert.Contains("activation-magnitude", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("warning", output, StringComparison.Ordinal);
+        Assert.Contains("warning: plugin MissingDependencyPlugin (", err, StringComparison.Ordinal);
+        Assert.Contains("was skipped: a dependency is missing: FileNotFoundException: Could not load file or assembly 'Helper", err, StringComparison.Ordinal);
+        Assert.Contains("warning: plugin FutureSdkPlugin (", err, StringComparison.Ordinal);
+        Assert.Contains("built against AutoCircuit.Abstractions 2.0.0.0, but this host provides 1.0.0.0", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task List_PluginsFromEnvironmentVariable_Loaded()
+    {
+        var before = Environment.GetEnvironmentVariable(PluginSearchPath.EnvironmentVariable);
+        Environment.SetEnvironmentVariable(PluginSearchPath.EnvironmentVariable, $"{Path.Combine(_dir, "none")}{Path.PathSeparator}{_plugins.Good}");
+        try
+        {
+            var (code, output, err) = await Run("list");
+
+            Assert.Equal(0, code);
+            Assert.Contains($"[{Sample}]", output, StringComparison.Ordinal);
+            Assert.Contains($"warning: AUTOCIRCUIT_PLUGINS names {Path.Combine(_dir, "none")}, which does not exist.", err, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(PluginSearchPath.EnvironmentVariable, before);
+        }
+    }
+
+    [Fact]
+    public async Task Run_MissingPluginsFolder_ReturnsUsageError()
+    {
+        var (code, _, err) = await Run("run", "--model", "micro", "--plugins", Path.Combine(_dir, "nowhere"), "--out", Path.Combine(_dir, "o"));
+
+        Assert.Equal(1, code);
+        Assert.Contains("folder not found", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_SamplePluginNextToBuiltIn_WritesTheSameFilesAndScores()
+    {
+        var outDir = Path.Combine(_dir, "out");
+
+        var (code, output, err) = await Run(
+            "run", "--model", "micro", "-a", "activation-magnitude", "-a", "sample-source-magnitude", "--plugins", _plugins.Good, "--out", outDir);
+
+        Assert.True(code == 0, err);
+        Assert.Contains("## sample-source-magnitude (Source magnitude (sample plugin))", output, StringComparison.Ordinal);
+        Assert.Equal(
+            ["activation-magnitude.json", "activation-magnitude.safetensors", "sample-source-magnitude.json", "sample-source-magnitude.safetensors"],
+            Directory.GetFiles(Path.Combine(outDir, "scores")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        using var builtIn = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "scores", "activation-magnitude.json")));
+        using var plugin = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "scores", "sample-source-magnitude.json")));
+        Assert.Equal("sample-source-magnitude", plugin.RootElement.GetProperty("algorithm").GetString());
+        Assert.Equal(builtIn.RootElement.GetProperty("graph").GetRawText(), plugin.RootElement.GetProperty("graph").GetRawText());
+        // The sample computes activation magnitude the same way, on the same tensors (shared across the plugin boundary).
+        Assert.Equal(builtIn.RootElement.GetProperty("scores").GetRawText(), plugin.RootElement.GetProperty("scores").GetRawText());
+        Assert.Equal(
+            File.ReadAllBytes(Path.Combine(outDir, "scores", "activation-magnitude.safetensors")).Length,
+            File.ReadAllBytes(Path.Combine(outDir, "scores", "sample-source-magnitude.safetensors")).Length);
+        using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "run.json")));
+        var record = run.RootElement.GetProperty("algorithms")[1];
+        Assert.Equal(("ok", Sample), (record.GetProperty("status").GetString(), record.GetProperty("origin").GetString()));
+    }
+
+    [Fact]
+    public async Task Run_PluginOptionsInScoreFile_RecreateTheAlgorithm()
+    {
+        var outDir = Path.Combine(_dir, "out");
+        var (code, _, err) = await Run(
+            "run", "--model", "micro", "-a", "sample-source-magnitude:normalize=true", "--plugins", _plugins.Good, "--out", outDir);
+        Assert.True(code == 0, err);
+        var catalog = AlgorithmCatalog.Load(PluginSearchPath.Resolve([_plugins.Good], null, null));
+        using var micro = new MicroModel();
+        using var model = PatchableModel.Create(micro, new GraphOptions(Factorized: true));
+
+        var loaded = ScoresFile.ReadJson(Path.Combine(outDir, "scores", "sample-source-magnitude.json"), model.Graph);
+        using var scores = loaded.Scores;
+        Assert.True(catalog.TryGet(loaded.Algorithm, out var entry));
+        var recreated = entry.Descriptor.CreateFromJson(loaded.Options);
+
+        Assert.Equal(true, Assert.Single(recreated.Options).Value);
+        using var flat = scores.Flatten();
+        using var magnitude = flat.abs();
+        using var largest = magnitude.max();
+        Assert.Equal(1f, largest.ToSingle(), 6);
+    }
+
+    [Fact]
+    public async Task Run_PluginAlgorithmsThatThrowOrGiveNaN_FailAloneAndTheOthersAreWritten()
+    {
+        var outDir = Path.Combine(_dir, "out");
+
+        var (code, _, err) = await Run(
+            "run", "--model", "micro", "-a", "activation-magnitude", "-a", "test-throws", "-a", "test-nan",
+            "-a", "test-constant:value=inf", "-a", "test-constant", "-a", "test-bundled", "--plugins", _plugins.Good, "--out", outDir);
+
+        Assert.Equal(4, code);
+        Assert.Contains($"error: algorithm 'test-throws' failed: InvalidOperationException: {TestPlugins.ThrowingMessage}", err, StringComparison.Ordinal);
+        Assert.Contains("error: algorithm 'test-nan' failed: produced NaN or infinite scores", err, StringComparison.Ordinal);
+        Assert.Contains("error: algorithm 'test-constant' failed: produced NaN or infinite scores", err, StringComparison.Ordinal);
+        Assert.Equal(
+            [
+                "activation-magnitude.json", "activation-magnitude.safetensors", "test-bundled.json", "test-bundled.safetensors",
+                "test-constant-2.json", "test-constant-2.safetensors",
+            ],
+            Directory.GetFiles(Path.Combine(outDir, "scores")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "run.json")));
+        Assert.Equal(
+            ["ok", "failed", "failed", "failed", "ok", "ok"],
+            run.RootElement.GetProperty("algorithms").EnumerateArray().Select(a => a.GetProperty("status").GetString()));
+        Assert.Equal("inf", run.RootElement.GetProperty("algorithms")[3].GetProperty("options").GetProperty("value").GetString());
+        using var bundled = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "scores", "test-bundled.json")));
+        Assert.Equal("[3,3,3,3,3]", bundled.RootElement.GetProperty("scores").GetProperty("output").GetRawText());
+    }
+
+    [Fact]
+    public async Task Run_AlgorithmOfPluginThatFailedToLoad_ReturnsPluginErrorAndWritesNothing()
+    {
+        var outDir = Path.Combine(_dir, "out");
+
+        var (code, _, err) = await Run("run", "--model", "micro", "-a", "test-missing-dependency", "--plugins", _plugins.Broken, "--out", outDir);
+
+        Assert.Equal(2, code);
+        Assert.Contains("error: Algorithm 'test-missing-dependency' is not available, and it may be in a plugin that could not be loaded: plugin ", err, StringComparison.Ordinal);
+        Assert.Contains("plugin MissingDependencyPlugin (", err.Split("error: ")[^1], StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    [Fact]
+    public async Task Run_PluginAlgorithmThatCannotBeCreated_ReturnsPluginError()
+    {
+        var outDir = Path.Combine(_dir, "out");
+
+        var (code, _, err) = await Run("run", "--model", "micro", "-a", "test-late-missing", "--plugins", _plugins.Good, "--out", outDir);
+
+        Assert.Equal(2, code);
+        Assert.Contains("could not be created: a dependency is missing", err, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    [Fact]
+    public async Task Run_BuiltInWhileSomePluginsAreBroken_WarnsAndSucceeds()
+    {
+        var outDir = Path.Combine(_dir, "out");
+
+        var (code, _, err) = await Run("run", "--model", "micro", "--plugins", _plugins.Broken, "--out", outDir);
+
+        Assert.True(code == 0, err);
+        Assert.Contains("warning: plugin ThrowsWhileLoadingPlugin (", err, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(outDir, "scores", "activation-magnitude.json")));
+    }
+}
