@@ -60,3 +60,16 @@ internal static class ModelFixtures
     public static Tensor Ids(JsonElement e) =>
         TestFixtures.ToTensor(e).to_type(ScalarType.Int64);
 }
+
+/// <summary>A fact that is skipped, with the reason shown, when a reference model of ../shared is absent.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+internal sealed class SharedModelFactAttribute : FactAttribute
+{
+    public SharedModelFactAttribute(string relative)
+    {
+        if (ModelFixtures.Shared(relative) is null)
+        {
+            Skip = ModelFixtures.MissingShared(relative);
+        }
+    }
+}

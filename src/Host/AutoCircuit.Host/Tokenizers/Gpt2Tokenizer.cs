@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
 namespace AutoCircuit.Host.Tokenizers;
@@ -8,7 +10,7 @@ namespace AutoCircuit.Host.Tokenizers;
 /// <c>merges.txt</c>. <c>&lt;|endoftext|&gt;</c> (50256 in GPT-2's vocabulary) is BOS and EOS and is
 /// recognised inside text.
 /// </summary>
-public sealed class Gpt2Tokenizer : ITokenizer
+public sealed partial class Gpt2Tokenizer : ITokenizer
 {
     private const string EndOfText = "<|endoftext|>";
     private readonly Tokenizer _tokenizer;
@@ -59,14 +61,28 @@ public sealed class Gpt2Tokenizer : ITokenizer
             }
         }
 
-        CodeGenTokenizer t;
+        // Byte-level BPE with GPT-2's pre-tokenizer (words, numbers, punctuation runs, whitespace)
+        // and <|endoftext|> as its only special token.
+        BpeTokenizer t;
         try
         {
-            using var v = File.OpenRead(vocab);
-            using var m = File.OpenRead(merges);
-            t = CodeGenTokenizer.Create(v, m, addPrefixSpace: false, addBeginOfSentence: false, addEndOfSentence: false);
+            var specials = new Dictionary<string, int>(StringComparer.Ordinal);
+            using (var doc = JsonDocument.Parse(File.ReadAllBytes(vocab)))
+            {
+                if (doc.RootElement.TryGetProperty(EndOfText, out var e) && e.TryGetInt32(out var eotId))
+                {
+                    specials[EndOfText] = eotId;
+                }
+            }
+
+            t = BpeTokenizer.Create(new BpeOptions(vocab, merges)
+            {
+                ByteLevel = true,
+                PreTokenizer = new RegexPreTokenizer(Gpt2Pattern(), specials),
+                SpecialTokens = specials,
+            });
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or System.Text.Json.JsonException)
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException or JsonException or IOException)
         {
             throw new AutoCircuitException($"{folder}: cannot read vocab.json/merges.txt ({e.Message}).", e);
         }
@@ -92,4 +108,7 @@ public sealed class Gpt2Tokenizer : ITokenizer
 
     /// <inheritdoc />
     public string TokenText(int id) => _tokenizer.Decode([id]) ?? string.Empty;
+
+    [GeneratedRegex(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+")]
+    private static partial Regex Gpt2Pattern();
 }
