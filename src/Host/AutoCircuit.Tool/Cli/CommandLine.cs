@@ -21,6 +21,8 @@ public static class CommandLine
         {
             RunCommand.Create(output, error),
             ListCommand.Create(output, error),
+            LogitsCommand.Create(output, error),
+            GenerateCommand.Create(output, error),
         };
         return root;
     }
