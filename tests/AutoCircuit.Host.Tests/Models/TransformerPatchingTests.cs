@@ -195,4 +195,65 @@ public sealed class TransformerPatchingTests
         Assert.Throws<ArgumentException>(() => transformer.BlockOf("blocks.3.hook_q_input"));
         Assert.Throws<ArgumentException>(() => transformer.BlockOf("ln_final"));
     }
+
+    /// <summary>The same model with every key/value head copied for the query heads it serves (plain multi-head attention).</summary>
+    private static Transformer Ungrouped(Transformer grouped)
+    {
+        var c = grouped.Config;
+        var twin = new Transformer(c with { KvHeads = null });
+        var r = c.GroupSize;
+        var weights = grouped.named_parameters().ToDictionary(
+            p => p.name,
+            p => p.name.EndsWith(".W_K", StringComparison.Ordinal) || p.name.EndsWith(".W_V", StringComparison.Ordinal)
+                ? p.parameter.view(c.KvHeadCount, c.HeadSize, c.DModel).repeat_interleave(r, 0).reshape(c.Heads * c.HeadSize, c.DModel)
+                : p.parameter.alias());
+        twin.LoadWeights(weights, "test");
+        return twin;
+    }
+
+    [Theory]
+    [InlineData(true, null)]
+    [InlineData(false, null)]
+    [InlineData(false, 6)]
+    public void GroupedQueryAttention_EqualsMultiHeadTwinWithCopiedKeyValueWeights(bool separateQkv, int? seqLen)
+    {
+        // Plain forward: grouped K/V equal copied K/V. Per-query-head inputs (hook_attn_in graph,
+        // random masks, so heads of one group read different inputs): K/V are computed per query
+        // head from its own input with its group's weights, which is what the twin does.
+        using var grouped = Model("llama-gqa");
+        using var twin = Ungrouped(grouped);
+        using var clean = Tokens(6);
+        using var corrupt = Tokens(7);
+        using var a = PatchableModel.Create(grouped, new GraphOptions(true, seqLen, separateQkv));
+        using var b = PatchableModel.Create(twin, new GraphOptions(true, seqLen, separateQkv));
+        using var plainA = a.Forward(clean);
+        using var plainB = b.Forward(clean);
+        TensorAssert.AllClose(plainB, plainA, 1e-5, 0, "plain forward");
+        if (separateQkv)
+        {
+            return; // K/V destinations differ (per KV head vs per head): only the plain forward compares.
+        }
+
+        using var patchA = a.SourceAblations(corrupt);
+        using var patchB = b.SourceAblations(corrupt);
+        using var gen = new torch.Generator(5);
+        using (torch.no_grad())
+        {
+            foreach (var (name, mask) in a.Masks)
+            {
+                using var random = torch.rand(mask.shape, generator: gen).gt(0.5).to_type(mask.dtype);
+                mask.copy_(random);
+                b.Masks[name].copy_(random);
+            }
+        }
+
+        using (a.PatchMode(patchA))
+        using (b.PatchMode(patchB))
+        {
+            using var outA = a.Forward(clean);
+            using var outB = b.Forward(clean);
+            TensorAssert.AllClose(outB, outA, 1e-5, 0, "per-query-head inputs patched");
+            Assert.True((outA - plainA).abs().max().ToDouble() > 1e-2, "the patch must change the output");
+        }
+    }
 }
