@@ -2,7 +2,6 @@ using System.Text.Json;
 using AutoCircuit.Host.Tests.Models;
 using AutoCircuit.Testing;
 using AutoCircuit.Tool.Cli;
-using TorchSharp;
 using Xunit;
 
 namespace AutoCircuit.Host.Tests.Cli;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using AutoCircuit.Testing;
-using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 

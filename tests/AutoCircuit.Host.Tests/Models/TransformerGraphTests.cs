@@ -96,7 +96,13 @@ public sealed class TransformerGraphTests
     {
         var config = new TransformerConfig
         {
-            Family = TransformerFamily.Gpt2, DModel = 768, Layers = 12, Heads = 12, DMlp = 3072, VocabSize = 50257, ContextLength = 1024,
+            Family = TransformerFamily.Gpt2,
+            DModel = 768,
+            Layers = 12,
+            Heads = 12,
+            DMlp = 3072,
+            VocabSize = 50257,
+            ContextLength = 1024,
         };
 
         var nodes = TransformerGraph.Factorized(config, separateQkv: true);
@@ -116,8 +122,15 @@ public sealed class TransformerGraphTests
     {
         var config = new TransformerConfig
         {
-            Family = TransformerFamily.Llama, DModel = 4 * heads, Layers = layers, Heads = heads, KvHeads = kvHeads,
-            DMlp = 8, VocabSize = 10, ContextLength = 8, AttnOnly = attnOnly,
+            Family = TransformerFamily.Llama,
+            DModel = 4 * heads,
+            Layers = layers,
+            Heads = heads,
+            KvHeads = kvHeads,
+            DMlp = 8,
+            VocabSize = 10,
+            ContextLength = 8,
+            AttnOnly = attnOnly,
         };
 
         var nodes = TransformerGraph.Factorized(config, separateQkv: true);
@@ -162,7 +175,14 @@ public sealed class TransformerGraphTests
         // we build it: Resid Post reads the block input, every head and the MLP, all in one layer.
         var config = new TransformerConfig
         {
-            Family = TransformerFamily.Gpt2, DModel = 8, Layers = 2, Heads = 2, DMlp = 8, VocabSize = 10, ContextLength = 8, ParallelAttnMlp = true,
+            Family = TransformerFamily.Gpt2,
+            DModel = 8,
+            Layers = 2,
+            Heads = 2,
+            DMlp = 8,
+            VocabSize = 10,
+            ContextLength = 8,
+            ParallelAttnMlp = true,
         };
 
         var nodes = TransformerGraph.Residual(config);
@@ -179,7 +199,14 @@ public sealed class TransformerGraphTests
     {
         var config = new TransformerConfig
         {
-            Family = TransformerFamily.Llama, DModel = 16, Layers = 2, Heads = 4, KvHeads = 2, DMlp = 8, VocabSize = 10, ContextLength = 8,
+            Family = TransformerFamily.Llama,
+            DModel = 16,
+            Layers = 2,
+            Heads = 4,
+            KvHeads = 2,
+            DMlp = 8,
+            VocabSize = 10,
+            ContextLength = 8,
         };
         using var transformer = new Transformer(config);
 

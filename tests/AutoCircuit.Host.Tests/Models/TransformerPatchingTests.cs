@@ -1,6 +1,5 @@
 using AutoCircuit.Host.Models.Transformers;
 using AutoCircuit.Host.Patching;
-using AutoCircuit.Patching;
 using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;

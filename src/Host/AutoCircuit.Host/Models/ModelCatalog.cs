@@ -111,28 +111,29 @@ public static class ModelCatalog
     {
         var cfg = HfConfig.Load(Path.Combine(folder, "config.json"));
         var type = cfg.String("model_type");
-        switch (type)
+        return type switch
         {
-            case "gpt2":
-            {
-                var (model, _) = Gpt2Checkpoint.Load(folder);
-                ITokenizer? tokenizer = File.Exists(Path.Combine(folder, "vocab.json")) && File.Exists(Path.Combine(folder, "merges.txt"))
-                    ? Gpt2Tokenizer.FromFolder(folder)
-                    : model.Config.VocabSize >= 50257 ? Gpt2Tokenizer.BuiltIn() : null;
-                return (model, tokenizer);
-            }
+            "gpt2" => LoadGpt2Folder(folder),
+            "llama" => LoadLlamaFolder(folder),
+            _ => throw new AutoCircuitException(
+                $"{cfg.Path}: model_type {(type is null ? "is missing" : $"'{type}' is not supported")} (supported: gpt2, llama)."),
+        };
+    }
 
-            case "llama":
-            {
-                var (model, _) = LlamaCheckpoint.LoadHuggingFace(folder);
-                var sp = Path.Combine(folder, "tokenizer.model");
-                return (model, File.Exists(sp) ? SentencePieceModelTokenizer.Load(sp) : null);
-            }
+    private static (Transformer, ITokenizer?) LoadGpt2Folder(string folder)
+    {
+        var (model, _) = Gpt2Checkpoint.Load(folder);
+        ITokenizer? tokenizer = File.Exists(Path.Combine(folder, "vocab.json")) && File.Exists(Path.Combine(folder, "merges.txt"))
+            ? Gpt2Tokenizer.FromFolder(folder)
+            : model.Config.VocabSize >= 50257 ? Gpt2Tokenizer.BuiltIn() : null;
+        return (model, tokenizer);
+    }
 
-            default:
-                throw new AutoCircuitException(
-                    $"{cfg.Path}: model_type {(type is null ? "is missing" : $"'{type}' is not supported")} (supported: gpt2, llama).");
-        }
+    private static (Transformer, ITokenizer?) LoadLlamaFolder(string folder)
+    {
+        var (model, _) = LlamaCheckpoint.LoadHuggingFace(folder);
+        var sp = Path.Combine(folder, "tokenizer.model");
+        return (model, File.Exists(sp) ? SentencePieceModelTokenizer.Load(sp) : null);
     }
 
     private static (Transformer, ITokenizer?) LoadFile(string path)

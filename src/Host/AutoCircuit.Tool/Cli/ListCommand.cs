@@ -66,5 +66,7 @@ public static class ListCommand
         {
             output.WriteLine($"  {name}  —  {description}");
         }
+
+        output.WriteLine($"  or a checkpoint: {ModelCatalog.CheckpointHelp}");
     }
 }

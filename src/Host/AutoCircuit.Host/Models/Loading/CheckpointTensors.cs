@@ -1,6 +1,5 @@
 using System.Text.Json;
 using AutoCircuit.Host.IO;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace AutoCircuit.Host.Models.Loading;
