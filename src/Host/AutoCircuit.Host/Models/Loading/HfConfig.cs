@@ -51,8 +51,12 @@ public sealed class HfConfig
 
     /// <summary>The first present field among <paramref name="names"/> (aliases) as an int.</summary>
     /// <exception cref="AutoCircuitException">None present, or not an integer.</exception>
-    public int RequiredInt(params string[] names) =>
-        OptionalInt(names) ?? throw new AutoCircuitException($"{Path}: missing field '{string.Join("' (or '", names)}{(names.Length > 1 ? "')" : "'")}.");
+    public int RequiredInt(params string[] names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        var aliases = names.Length > 1 ? $" (or '{string.Join("', '", names.Skip(1))}')" : string.Empty;
+        return OptionalInt(names) ?? throw new AutoCircuitException($"{Path}: missing field '{names[0]}'{aliases}.");
+    }
 
     /// <summary>The first present field among <paramref name="names"/> as an int, or <c>null</c>.</summary>
     public int? OptionalInt(params string[] names)
