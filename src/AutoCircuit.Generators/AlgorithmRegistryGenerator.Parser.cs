@@ -219,7 +219,8 @@ public sealed partial class AlgorithmRegistryGenerator
                 else if (constructor.Parameters.Length == 1)
                 {
                     var parameter = constructor.Parameters[0];
-                    if (HasAttribute(parameter.Type, parse.Known.AlgorithmOptionsAttribute))
+                    if (parameter.Type is INamedTypeSymbol &&
+                        HasAttribute(parameter.Type, parse.Known.AlgorithmOptionsAttribute))
                     {
                         optionsParameter ??= parameter;
                     }
@@ -449,7 +450,8 @@ public sealed partial class AlgorithmRegistryGenerator
             string shown;
             switch (spec.Kind)
             {
-                case OptionKind.Int32 or OptionKind.Int64 or OptionKind.Double or OptionKind.Single:
+                case OptionKind.Int32 or OptionKind.Int64 or OptionKind.Double or OptionKind.Single
+                    when IsNumber(value):
                     var number = Convert.ToDouble(value, CultureInfo.InvariantCulture);
                     shown = FormatNumber(number);
                     if (spec.Min is { } min && number < min)
@@ -462,15 +464,15 @@ public sealed partial class AlgorithmRegistryGenerator
                     }
 
                     break;
-                case OptionKind.String:
-                    shown = $"'{value}'";
-                    if (!spec.AllowedValues.IsEmpty && !spec.AllowedValues.Contains((string)value))
+                case OptionKind.String when value is string text:
+                    shown = $"'{text}'";
+                    if (!spec.AllowedValues.IsEmpty && !spec.AllowedValues.Contains(text))
                     {
                         problem = $"is not one of its AllowedValues ({string.Join(", ", spec.AllowedValues)})";
                     }
 
                     break;
-                case OptionKind.Enum when enumType is not null:
+                case OptionKind.Enum when enumType is not null && IsNumber(value):
                     var underlying = Convert.ToDecimal(value, CultureInfo.InvariantCulture);
                     shown = underlying.ToString(CultureInfo.InvariantCulture);
                     var isMember = enumType.GetMembers()
@@ -495,6 +497,13 @@ public sealed partial class AlgorithmRegistryGenerator
             parse.Add(DefaultViolatesConstraint, initializer.GetLocation(), shown, spec.Name, problem);
             return false;
         }
+
+        /// <summary>
+        /// Whether a constant is numeric. Code that does not compile (<c>int X = "a"</c>) can give a constant of the
+        /// wrong type; the compiler reports that, and we must not turn it into ACG9999.
+        /// </summary>
+        private static bool IsNumber(object value) =>
+            value is sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal;
 
         private static bool TryClassify(
             ITypeSymbol type,

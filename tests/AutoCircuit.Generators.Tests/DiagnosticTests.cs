@@ -1,4 +1,3 @@
-using AutoCircuit.Generators.Tests.Infrastructure;
 using Microsoft.CodeAnalysis;
 using Xunit;
 using static AutoCircuit.Generators.Tests.Infrastructure.GeneratorHarness;
@@ -275,6 +274,18 @@ public sealed class DiagnosticTests
     public void ACG0007_DefaultOnBoundOrNotConstant_NotReported(string property)
     {
         AssertRegisteredWithoutDiagnostics(OptionsAlgorithm(property), "with-options");
+    }
+
+    [Theory]
+    [InlineData("""[Option("epochs", Min = 1)] public int Epochs { get; init; } = "many";""")]
+    [InlineData("""[Option("mode", AllowedValues = new[] { "a" })] public string Mode { get; init; } = 5;""")]
+    [InlineData("""[Option("grad")] public Grad G { get; init; } = "prob";""")]
+    public void ACG0007_InitializerOfWrongType_LeftToTheCompiler(string property)
+    {
+        var run = Infrastructure.GeneratorHarness.Run(Compile(Prelude + OptionsAlgorithm(property)));
+
+        Assert.NotEmpty(run.CompilerErrors);
+        Assert.Empty(run.Diagnostics);
     }
 
     // ACG0008

@@ -123,6 +123,69 @@ public static class AnswerMath
         return sum / n;
     }
 
+    /// <summary>
+    /// Per prompt: whether the largest output (the first maximum, as <c>argmax</c> picks it) is one of the
+    /// prompt's correct answers, <c>[batch]</c> bool. With one answer per prompt its mean is
+    /// <see cref="CorrectAnswerProportion"/>; unlike it (and auto-circuit), any number of answers is allowed.
+    /// </summary>
+    public static Tensor TopIsAnswer(Tensor logits, PromptBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        Check2D(logits);
+        using var top = logits.argmax(-1, keepdim: true); // [batch, 1]
+        using var hit = top.eq(batch.Answers.Ids); // [batch, answers]
+        using var real = batch.Answers.Mask is { } m ? hit.logical_and(m) : hit.alias();
+        return real.any(-1);
+    }
+
+    /// <summary>
+    /// Per prompt: whether the best correct answer scores at least as high as every wrong answer, <c>[batch]</c>
+    /// bool (a tie counts as correct, as auto-circuit's argmax over <c>[answer, wrong answers...]</c> does). With
+    /// one answer per prompt its mean is <see cref="CorrectAnswerGreaterThanIncorrectProportion"/>; any number of
+    /// answers is allowed, and a prompt without wrong answers counts as correct.
+    /// </summary>
+    public static Tensor AnswerBeatsWrongAnswers(Tensor logits, PromptBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        Check2D(logits);
+        using var best = MaxAtAnswers(logits, batch.Answers); // [batch]
+        if (batch.WrongAnswers.Ids.shape[1] == 0)
+        {
+            return torch.ones_like(best, dtype: ScalarType.Bool);
+        }
+
+        using var bestWrong = MaxAtAnswers(logits, batch.WrongAnswers);
+        return best.ge(bestWrong);
+    }
+
+    /// <summary>
+    /// Sum over every leading position of <c>KL(target || input)</c>, from log probabilities whose last axis is the
+    /// class: the numerator of <see cref="MultibatchKlDiv"/>, for averaging over several batches.
+    /// </summary>
+    public static Tensor KlDivSum(Tensor inputLogprobs, Tensor targetLogprobs)
+    {
+        ArgumentNullException.ThrowIfNull(inputLogprobs);
+        ArgumentNullException.ThrowIfNull(targetLogprobs);
+        if (!inputLogprobs.shape.SequenceEqual(targetLogprobs.shape))
+        {
+            throw new ArgumentException(
+                $"KL divergence inputs differ in shape: [{string.Join(", ", inputLogprobs.shape)}] vs [{string.Join(", ", targetLogprobs.shape)}].");
+        }
+
+        return torch.nn.functional.kl_div(inputLogprobs, targetLogprobs, reduction: nn.Reduction.Sum, log_target: true);
+    }
+
+    private static Tensor MaxAtAnswers(Tensor logits, AnswerSet answers)
+    {
+        using var gathered = logits.gather(-1, answers.Ids);
+        using var real = answers.Mask is { } m
+            ? gathered.masked_fill(m.logical_not(), double.NegativeInfinity)
+            : gathered.alias();
+        var (values, indices) = real.max(-1);
+        indices.Dispose();
+        return values;
+    }
+
     private static void Check2D(Tensor values)
     {
         ArgumentNullException.ThrowIfNull(values);

@@ -2,9 +2,11 @@ using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
 using AutoCircuit.Host.Data;
+using AutoCircuit.Host.Evaluation;
 using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Models;
 using AutoCircuit.Host.Patching;
+using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 using TorchSharp;
 
@@ -12,7 +14,8 @@ namespace AutoCircuit.Host.Runtime;
 
 /// <summary>
 /// <c>dotnet autocircuit run</c>: loads the model and task, runs every requested algorithm on the
-/// train split and writes <c>run.json</c> and <c>scores/&lt;key&gt;.json|.safetensors</c> into a
+/// train split, evaluates each one's circuits on the test split, and writes <c>run.json</c>,
+/// <c>scores/&lt;key&gt;.json|.safetensors</c> and <c>circuits/&lt;key&gt;.json|.csv</c> into a
 /// results folder that appears only when the run completes.
 /// </summary>
 public static class RunJob
@@ -50,6 +53,7 @@ public static class RunJob
             (data.SeqLen is int sl ? $" ({sl} token positions)" : string.Empty) +
             $"; data {document.Path}: {data.Train.Count} train / {data.Test.Count} test batches of {data.BatchSize}");
 
+        request.Evaluation.Validate(model.Graph.EdgeCount);
         var outPath = request.Out ?? Path.Combine(
             "autocircuit-results", started.ToLocalTime().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
         using var results = new ResultsDirectory(outPath);
@@ -108,6 +112,7 @@ public static class RunJob
                     ScoresFile.WriteSafetensors(results.PathFor(st), key, scores);
                     record["files"] = new[] { json, st };
                     PrintTopEdges(env.Out, entry.Descriptor, scores, outcome.Elapsed, request.TopEdges);
+                    record["circuits"] = EvaluateCircuits(request, env, model, data, scores, key, fileName, results, context);
                 }
                 else
                 {
@@ -123,6 +128,23 @@ public static class RunJob
         results.Commit();
         env.Error.WriteLine($"results: {results.FinalPath}");
         return failed ? ExitCode.AlgorithmFailed : ExitCode.Ok;
+    }
+
+    /// <summary>Evaluates an algorithm's circuits on the test split: <c>circuits/&lt;file&gt;.json|.csv</c>.</summary>
+    private static string[]? EvaluateCircuits(
+        RunRequest request, RunEnvironment env, PatchableModel model, TaskData data, PruneScores scores, string key,
+        string fileName, ResultsDirectory results, PruneContext context)
+    {
+        if (data.Test.Count == 0)
+        {
+            env.Error.WriteLine($"warning: the test split holds no complete batch: circuits of '{key}' are not evaluated.");
+            return null;
+        }
+
+        var (_, files) = CircuitReport.EvaluateAndWrite(
+            model, data.Test, scores, key, fileName, request.Evaluation, results, context.KnownEdges, env.Progress,
+            env.CancellationToken);
+        return files;
     }
 
     private static void PrintTopEdges(TextWriter output, AlgorithmDescriptor d, PruneScores scores, TimeSpan elapsed, int top)
@@ -187,6 +209,14 @@ public static class RunJob
                 ["token_positions"] = request.Data.TokenPositions,
                 ["train_prompts"] = data.TrainPromptIndices,
                 ["test_prompts"] = data.TestPromptIndices,
+            },
+            ["evaluation"] = new Dictionary<string, object?>
+            {
+                ["split"] = "test",
+                ["edges"] = request.Evaluation.Edges.ToString(),
+                ["patch_type"] = CircuitsFile.PatchTypeName(request.Evaluation.Circuits.PatchType),
+                ["ablation"] = request.Evaluation.Circuits.Ablation.ToCliName(),
+                ["reverse"] = request.Evaluation.Circuits.ReverseCleanCorrupt,
             },
             ["algorithms"] = records,
         };

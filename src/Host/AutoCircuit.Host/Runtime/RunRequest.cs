@@ -1,4 +1,5 @@
 using AutoCircuit.Host.Data;
+using AutoCircuit.Host.Evaluation;
 
 namespace AutoCircuit.Host.Runtime;
 
@@ -31,6 +32,10 @@ public sealed record RunRequest
 
     /// <summary>Results folder; <c>null</c> for <c>./autocircuit-results/&lt;timestamp&gt;</c>.</summary>
     public string? Out { get; init; }
+
+    /// <summary>How each algorithm's circuits are evaluated on the test split (<c>--edges</c>, <c>--patch-type</c>,
+    /// <c>--ablation</c>, <c>--reverse</c>).</summary>
+    public EvaluationSettings Evaluation { get; init; } = EvaluationSettings.Default;
 
     /// <summary>How many top edges to print per algorithm.</summary>
     public int TopEdges { get; init; } = 10;

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using AutoCircuit.Host;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Models;
 using AutoCircuit.Host.Runtime;
@@ -94,12 +93,15 @@ public static class RunCommand
         GraphOption.AcceptOnlyFromAmong("factorized", "residual");
         var command = new Command(
             "run",
-            "Score every edge of a model's graph with one or more algorithms on a task's train split. Writes DIR/run.json " +
-            "and DIR/scores/<key>.json|.safetensors (the folder appears only when the run completes) and prints the top " +
-            "edges on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp)
+            "Score every edge of a model's graph with one or more algorithms on a task's train split, then evaluate each " +
+            "algorithm's circuits on the test split (see --edges). Writes DIR/run.json, DIR/scores/<key>.json|.safetensors " +
+            "and DIR/circuits/<key>.json|.csv (the folder appears only when the run completes) and prints the top edges on " +
+            "stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp)
         {
             ModelOption, DatasetOption, AlgorithmOption, GraphOption, TokenPositionsOption, BatchSizeOption,
             TrainSizeOption, TestSizeOption, NoShuffleOption, SeedOption, DeviceOption, OutOption, TopOption,
+            EvaluateCommand.EdgesOption, EvaluateCommand.PatchTypeOption, EvaluateCommand.AblationOption,
+            EvaluateCommand.ReverseOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
@@ -121,6 +123,7 @@ public static class RunCommand
                 Device = parse.GetValue(DeviceOption) ?? "auto",
                 Out = parse.GetValue(OutOption),
                 TopEdges = parse.GetValue(TopOption),
+                Evaluation = EvaluateCommand.Settings(parse),
                 CommandLine = parse.Tokens.Select(t => t.Value).ToList(),
             };
             return ProgressDisplay.Run(error, token, env => RunJob.Execute(request, env with { Out = output }));

@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Text.Json;
+using AutoCircuit.Host.Data;
+using AutoCircuit.Host.IO;
+using AutoCircuit.Host.Models;
+using AutoCircuit.Host.Patching;
+using AutoCircuit.Host.Runtime;
+using AutoCircuit.Patching;
+using TorchSharp;
+
+namespace AutoCircuit.Host.Evaluation;
+
+/// <summary>Everything <c>dotnet autocircuit evaluate</c> was asked to do.</summary>
+public sealed record EvaluateRequest
+{
+    /// <summary>The scores file (ours, or auto-circuit's prune scores as <c>{"module": nested arrays}</c>).</summary>
+    public required string Scores { get; init; }
+
+    /// <summary>Model name or checkpoint path; <c>null</c> for the default model.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>Dataset file; <c>null</c> for the model's default task.</summary>
+    public string? Dataset { get; init; }
+
+    /// <summary>Factorized (default) or residual graph: must be the graph the scores were computed on.</summary>
+    public bool Factorized { get; init; } = true;
+
+    /// <summary>Separate Q/K/V destinations for transformers.</summary>
+    public bool SeparateQkv { get; init; } = true;
+
+    /// <summary>Split and batch options: circuits are evaluated on the test split.</summary>
+    public DataOptions Data { get; init; } = new();
+
+    /// <summary>Seeds torch (evaluation itself draws no random numbers).</summary>
+    public long Seed { get; init; } = 42;
+
+    /// <summary><c>auto</c>, <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
+    public string Device { get; init; } = "auto";
+
+    /// <summary>Results folder; <c>null</c> for <c>./autocircuit-results/&lt;timestamp&gt;</c>.</summary>
+    public string? Out { get; init; }
+
+    /// <summary>Sizes, patch type, ablation, reversal.</summary>
+    public EvaluationSettings Settings { get; init; } = EvaluationSettings.Default;
+
+    /// <summary>A known circuit (<see cref="KnownCircuitFile"/>) for the ROC curve, or <c>null</c>.</summary>
+    public string? Circuit { get; init; }
+
+    /// <summary>The command line as given, for <c>evaluate.json</c>.</summary>
+    public IReadOnlyList<string> CommandLine { get; init; } = [];
+}
+
+/// <summary>
+/// <c>dotnet autocircuit evaluate</c>: evaluates a saved scores file on a task's test split and writes
+/// <c>evaluate.json</c> and <c>circuits/&lt;key&gt;.json|.csv</c> into a results folder that appears only when the
+/// evaluation completes; prints the CSV on stdout.
+/// </summary>
+public static class EvaluateJob
+{
+    /// <summary>Runs the job.</summary>
+    /// <exception cref="AutoCircuitException">Bad input (scores, dataset, options), device unavailable.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; nothing is left behind.</exception>
+    public static ExitCode Execute(EvaluateRequest request, RunEnvironment env)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(env);
+        var started = DateTimeOffset.UtcNow;
+        var device = DeviceSelector.Resolve(request.Device);
+        using var loaded = ModelCatalog.Load(request.Model, device);
+        var document = request.Dataset is not null
+            ? DatasetDocument.Load(request.Dataset)
+            : loaded.DefaultDataset?.Invoke()
+              ?? throw new AutoCircuitException($"--model {loaded.Name} has no default task: give --dataset.");
+        using var data = TaskData.Build(document, request.Data, loaded.Encoder, loaded.Model.OutputSize, device);
+        if (data.Test.Count == 0)
+        {
+            throw new AutoCircuitException(
+                $"{document.Path}: the test split ({data.TestSize} prompts) holds no complete batch of --batch-size {data.BatchSize}; " +
+                "circuits are evaluated on the test split (raise --test-size).");
+        }
+
+        using var model = PatchableModel.Create(
+            loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice));
+        var loadedScores = ScoresFile.ReadJson(request.Scores, model.Graph);
+        using var scores = loadedScores.Scores;
+        var known = request.Circuit is null ? null : KnownCircuitFile.Read(request.Circuit, model.Graph);
+        env.Error.WriteLine(
+            $"model {loaded.Model.Description} on {device.type}; {model.Graph.EdgeCount} edges; scores '{loadedScores.Algorithm}' " +
+            $"from {request.Scores}; evaluating on {data.Test.Count} test batches of {data.BatchSize}");
+
+        var outPath = request.Out ?? Path.Combine(
+            "autocircuit-results", started.ToLocalTime().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        using var results = new ResultsDirectory(outPath);
+        torch.random.manual_seed(request.Seed);
+        var (evaluation, files) = CircuitReport.EvaluateAndWrite(
+            model, data.Test, scores, loadedScores.Algorithm, CircuitsFile.FileStem(loadedScores.Algorithm), request.Settings,
+            results, known, env.Progress, env.CancellationToken);
+
+        var settings = request.Settings;
+        var record = new Dictionary<string, object?>
+        {
+            ["tool"] = "dotnet-autocircuit evaluate",
+            ["command_line"] = request.CommandLine,
+            ["started_utc"] = started.ToString("O", CultureInfo.InvariantCulture),
+            ["finished_utc"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+            ["device"] = device.ToString(),
+            ["seed"] = request.Seed,
+            ["model"] = new Dictionary<string, object?> { ["spec"] = loaded.Name, ["description"] = loaded.Model.Description },
+            ["scores"] = Path.GetFullPath(request.Scores),
+            ["algorithm"] = loadedScores.Algorithm,
+            ["circuit"] = request.Circuit is null ? null : Path.GetFullPath(request.Circuit),
+            ["graph"] = new Dictionary<string, object?>
+            {
+                ["factorized"] = model.Graph.IsFactorized,
+                ["seq_len"] = model.Graph.SeqLen,
+                ["edges"] = model.Graph.EdgeCount,
+                ["output_slice"] = model.OutputSlice.ToString(),
+            },
+            ["evaluation"] = new Dictionary<string, object?>
+            {
+                ["edges"] = settings.Edges.ToString(),
+                ["patch_type"] = CircuitsFile.PatchTypeName(settings.Circuits.PatchType),
+                ["ablation"] = settings.Circuits.Ablation.ToCliName(),
+                ["reverse"] = settings.Circuits.ReverseCleanCorrupt,
+            },
+            ["data"] = new Dictionary<string, object?>
+            {
+                ["dataset"] = document.Path,
+                ["batch_size"] = data.BatchSize,
+                ["test_size"] = data.TestSize,
+                ["test_batches"] = data.Test.Count,
+                ["shuffle"] = request.Data.Shuffle,
+                ["shuffle_seed"] = request.Data.Seed,
+                ["token_positions"] = request.Data.TokenPositions,
+                ["test_prompts"] = data.TestPromptIndices,
+            },
+            ["files"] = files,
+        };
+        using (var fs = File.Create(results.PathFor("evaluate.json")))
+        {
+            JsonSerializer.Serialize(fs, record, new JsonSerializerOptions { WriteIndented = true });
+        }
+
+        results.Commit();
+        env.Out.Write(CircuitsFile.ToCsv(evaluation));
+        env.Error.WriteLine($"results: {results.FinalPath}");
+        return ExitCode.Ok;
+    }
+}

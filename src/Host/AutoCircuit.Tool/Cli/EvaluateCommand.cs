@@ -1,0 +1,100 @@
+using System.CommandLine;
+using AutoCircuit.Host.Data;
+using AutoCircuit.Host.Evaluation;
+
+namespace AutoCircuit.Tool.Cli;
+
+/// <summary><c>dotnet autocircuit evaluate</c>, and the circuit-evaluation options it shares with <c>run</c>.</summary>
+public static class EvaluateCommand
+{
+    internal static readonly Option<string?> EdgesOption = new("--edges")
+    {
+        Description = "Circuit sizes to evaluate: all (0..n), logarithmic (1..9, 10, 20.., 100, 200..), groups (cumulative " +
+                      "sizes of groups of equal |score|), a list of counts (0,1,2,5) or fractions of the edges (0.1,0.5). " +
+                      "0 and n are added when the list has more than two sizes. Default: auto-circuit's choice (groups when " +
+                      "the scores have few distinct values, else logarithmic above 200 edges, else all).",
+        HelpName = "all|logarithmic|groups|LIST",
+    };
+
+    internal static readonly Option<string> PatchTypeOption = new("--patch-type")
+    {
+        Description = "edge: patch the circuit's edges with clean activations and run on the corrupt input; " +
+                      "tree: patch every other edge with corrupt activations and run on the clean input.",
+        DefaultValueFactory = _ => "edge",
+    };
+
+    internal static readonly Option<string> AblationOption = new("--ablation")
+    {
+        Description = "What patched edges carry: resample, zero, tokenwise-mean-clean, tokenwise-mean-corrupt, " +
+                      "tokenwise-mean-clean-and-corrupt, batch-tokenwise-mean, batch-all-tok-mean.",
+        DefaultValueFactory = _ => "resample",
+    };
+
+    internal static readonly Option<bool> ReverseOption = new("--reverse")
+    {
+        Description = "Swap clean and corrupt prompts (for the input and the ablations).",
+    };
+
+    internal static readonly Option<string> ScoresOption = new("--scores", "-s")
+    {
+        Description = "Scores file: DIR/scores/<key>.json of a run, or auto-circuit prune scores exported as JSON " +
+                      "({\"<module name>\": nested arrays}).",
+        HelpName = "FILE",
+        Required = true,
+    };
+
+    internal static readonly Option<string?> CircuitOption = new("--circuit")
+    {
+        Description = "A known circuit for a ROC curve: a JSON array of edge names (\"src->dest\", every token position) " +
+                      "or {\"name\": ..., \"seq\": N} objects.",
+        HelpName = "FILE",
+    };
+
+    /// <summary>The evaluation settings given on a command line.</summary>
+    internal static EvaluationSettings Settings(ParseResult parse) =>
+        EvaluationSettings.Parse(
+            parse.GetValue(EdgesOption), parse.GetValue(PatchTypeOption), parse.GetValue(AblationOption), parse.GetValue(ReverseOption));
+
+    /// <summary>Creates the command.</summary>
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var command = new Command(
+            "evaluate",
+            "Evaluate the circuits of a saved scores file on a task's test split: for each circuit size patch the top edges " +
+            "and measure auto-circuit's fourteen prune metrics, their areas under the curve and (with --circuit) the ROC " +
+            "curve. Writes DIR/evaluate.json and DIR/circuits/<key>.json|.csv (the folder appears only when the evaluation " +
+            "completes) and prints the CSV on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp)
+        {
+            ScoresOption, RunCommand.ModelOption, RunCommand.DatasetOption, EdgesOption, PatchTypeOption, AblationOption,
+            ReverseOption, CircuitOption, RunCommand.GraphOption, RunCommand.TokenPositionsOption, RunCommand.BatchSizeOption,
+            RunCommand.TrainSizeOption, RunCommand.TestSizeOption, RunCommand.NoShuffleOption, RunCommand.SeedOption,
+            RunCommand.DeviceOption, RunCommand.OutOption,
+        };
+        command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
+        {
+            var seed = parse.GetValue(RunCommand.SeedOption);
+            var request = new EvaluateRequest
+            {
+                Scores = parse.GetValue(ScoresOption)!,
+                Model = parse.GetValue(RunCommand.ModelOption),
+                Dataset = parse.GetValue(RunCommand.DatasetOption),
+                Factorized = parse.GetValue(RunCommand.GraphOption) != "residual",
+                Data = new DataOptions(
+                    parse.GetValue(RunCommand.BatchSizeOption),
+                    parse.GetValue(RunCommand.TrainSizeOption),
+                    parse.GetValue(RunCommand.TestSizeOption),
+                    !parse.GetValue(RunCommand.NoShuffleOption),
+                    seed,
+                    parse.GetValue(RunCommand.TokenPositionsOption)),
+                Seed = seed,
+                Device = parse.GetValue(RunCommand.DeviceOption) ?? "auto",
+                Out = parse.GetValue(RunCommand.OutOption),
+                Settings = Settings(parse),
+                Circuit = parse.GetValue(CircuitOption),
+                CommandLine = parse.Tokens.Select(t => t.Value).ToList(),
+            };
+            return ProgressDisplay.Run(error, token, env => EvaluateJob.Execute(request, env with { Out = output }));
+        })));
+        return command;
+    }
+}
