@@ -1,4 +1,5 @@
 using AutoCircuit.Host.Data;
+using AutoCircuit.Host.Tokenizers;
 using AutoCircuit.Patching;
 
 namespace AutoCircuit.Host.Models;
@@ -16,6 +17,9 @@ public sealed record LoadedModel(
     Func<DatasetDocument>? DefaultDataset,
     OutputSlice OutputSlice = OutputSlice.LastSeq) : IDisposable
 {
+    /// <summary>The tokenizer of a language model, when one was found (see <see cref="ModelCatalog.Load"/>).</summary>
+    public ITokenizer? Tokenizer { get; init; }
+
     /// <inheritdoc />
     public void Dispose() => Model.Dispose();
 }

@@ -22,6 +22,8 @@ public static class CommandLine
             RunCommand.Create(output, error),
             EvaluateCommand.Create(output, error),
             ListCommand.Create(output, error),
+            LogitsCommand.Create(output, error),
+            GenerateCommand.Create(output, error),
         };
         return root;
     }

@@ -76,5 +76,7 @@ public static class ListCommand
         {
             output.WriteLine($"  {name}  —  {description}");
         }
+
+        output.WriteLine($"  or a checkpoint: {ModelCatalog.CheckpointHelp}");
     }
 }

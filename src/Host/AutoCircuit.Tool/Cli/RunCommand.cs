@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AutoCircuit.Host.Data;
+using AutoCircuit.Host.Models;
 using AutoCircuit.Host.Runtime;
 
 namespace AutoCircuit.Tool.Cli;
@@ -9,7 +10,7 @@ public static class RunCommand
 {
     internal static readonly Option<string?> ModelOption = new("--model", "-m")
     {
-        Description = "Model: a built-in name (see 'list') or a checkpoint path. Default: the embedded default model.",
+        Description = "Model: a built-in name (see 'list') or a checkpoint: " + ModelCatalog.CheckpointHelp + ". Default: the embedded default model.",
         HelpName = "micro|PATH|NAME",
     };
 
