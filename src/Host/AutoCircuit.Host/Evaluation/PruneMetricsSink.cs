@@ -122,6 +122,12 @@ public sealed class PruneMetricsSink : ICircuitOutputSink, IDisposable
     public IReadOnlyList<IReadOnlyDictionary<string, double>> Results()
     {
         var stats = _stats ?? throw new InvalidOperationException("No circuits were measured.");
+        if (_circuits == 0)
+        {
+            // e.g. the default "groups" sweep of all-tied scores is empty (auto-circuit returns no circuits either).
+            return [];
+        }
+
         using var scope = torch.NewDisposeScope();
         var batchMeans = stats.mean([1L]).cpu(); // [circuits, StatCount]
         var batchSums = stats.sum(1L).cpu();
