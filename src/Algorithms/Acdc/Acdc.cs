@@ -37,7 +37,8 @@ public sealed record AcdcStep(double Tau, Edge Edge, Tensor Output, Tensor Remov
     "acdc",
     Name = "ACDC",
     ShortName = "ACDC",
-    Description = "Automatic Circuit DisCovery: greedily ablates edges in reverse topological order while the KL (or MSE) change stays below tau; scores are the smallest tau that removed each edge.")]
+    Description = "Automatic Circuit DisCovery: greedily ablates edges in reverse topological order while the KL " +
+        "(or MSE) change stays below tau; scores are the smallest tau that removed each edge.")]
 [PruneAlgorithmPreset("ACDC", "tau-exps=-6;-5;-4;-3,tau-bases=1")]
 [PruneAlgorithmPreset("ACDC (MSE)", "tau-exps=-10;-9;-8;-7;-6;-5;-4;-3;-2;-1,tau-bases=1,target=mse")]
 [PruneAlgorithmPreset("MSE ACDC", "tau-exps=-10;-9;-8;-7;-6;-5;-4;-3;-2;-1,tau-bases=1,target=mse")]
@@ -142,7 +143,8 @@ public sealed class Acdc(AcdcOptions options) : IPruneAlgorithm
                 }
 
                 using var kept = maskRows.Select(row => row.sum()).Aggregate((a, b) => a + b);
-                context.Log($"tau={tau:G6}: removed {kept.to_type(ScalarType.Float64).ToDouble():F0} of {order.Count} edges");
+                var removedCount = kept.to_type(ScalarType.Float64).ToDouble();
+                context.Log($"tau={tau:G6}: removed {removedCount:F0} of {order.Count} edges");
             }
 
             // The host (and JSON) take finite scores only: edges no tau removed get the dtype's largest

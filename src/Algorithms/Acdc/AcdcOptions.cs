@@ -15,7 +15,9 @@ public enum AcdcTarget
 public sealed record AcdcOptions : IValidatableOptions
 {
     /// <summary>Exponents of the thresholds.</summary>
-    [Option("tau-exps", Description = "Exponents of the thresholds tau = base * 10^exp; every base is combined with every exponent.")]
+    [Option(
+        "tau-exps",
+        Description = "Exponents of the thresholds tau = base * 10^exp; every base is combined with every exponent.")]
     public int[] TauExps { get; init; } = [-5, -4, -3, -2];
 
     /// <summary>Bases of the thresholds.</summary>
@@ -23,10 +25,16 @@ public sealed record AcdcOptions : IValidatableOptions
     public int[] TauBases { get; init; } = [1, 3, 5, 7, 9];
 
     /// <summary>The faithfulness metric.</summary>
-    [Option("target", Description = "Faithfulness metric an edge may change by less than tau to be removed: kl-div or mse against the clean output.")]
+    [Option(
+        "target",
+        Description = "Faithfulness metric an edge may change by less than tau to be removed: kl-div or mse " +
+            "against the clean output.")]
     public AcdcTarget Target { get; init; } = AcdcTarget.KlDiv;
 
-    /// <summary>The thresholds in the order they are run: for each base, each exponent (auto-circuit's <c>product(tao_bases, tao_exps)</c>).</summary>
+    /// <summary>
+    /// The thresholds in the order they are run: for each base, each exponent (auto-circuit's <c>product(tao_bases,
+    /// tao_exps)</c>).
+    /// </summary>
     public IReadOnlyList<double> Taus() =>
         [.. TauBases.SelectMany(b => TauExps.Select(e => b * Math.Pow(10, e)))];
 

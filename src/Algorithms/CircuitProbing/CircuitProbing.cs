@@ -20,7 +20,9 @@ namespace AutoCircuit.Algorithms.CircuitProbing;
     Name = "Circuit Probing",
     ShortName = "CP",
     Description = "Subnetwork probing at several circuit sizes; smaller circuits' edges score higher.")]
-[PruneAlgorithmPreset("CP", "learning-rate=0.1,epochs=2000,regularize-lambda=0.1,mask-fn=hard-concrete,circuit-sizes=true-size;1000")]
+[PruneAlgorithmPreset(
+    "CP",
+    "learning-rate=0.1,epochs=2000,regularize-lambda=0.1,mask-fn=hard-concrete,circuit-sizes=true-size;1000")]
 public sealed class CircuitProbing(CircuitProbingOptions options) : IPruneAlgorithm
 {
     /// <summary>The options.</summary>
@@ -28,7 +30,11 @@ public sealed class CircuitProbing(CircuitProbingOptions options) : IPruneAlgori
 
     /// <inheritdoc />
     public PruneScores Run(PruneContext context) =>
-        CircuitProbingCore.Run(context, ProbingSettings.From(Options, Options.InitVal, Options.TreeOptimisation, Options.Target), Options.CircuitSizes, "Circuit probing");
+        CircuitProbingCore.Run(
+            context,
+            ProbingSettings.From(Options, Options.InitVal, Options.TreeOptimisation, Options.Target),
+            Options.CircuitSizes,
+            "Circuit probing");
 }
 
 /// <summary>
@@ -39,9 +45,15 @@ public sealed class CircuitProbing(CircuitProbingOptions options) : IPruneAlgori
     "circuit-tree-probing",
     Name = "Tree Probing",
     ShortName = "TP",
-    Description = "Circuit probing with tree optimisation: on the clean input, learn which edges can be ablated, at several circuit sizes.")]
-[PruneAlgorithmPreset("TP", "learning-rate=0.1,epochs=200,regularize-lambda=0.1,mask-fn=hard-concrete,circuit-sizes=100;true-size;1000;10000")]
-[PruneAlgorithmPreset("TP (MSE)", "learning-rate=0.1,epochs=200,regularize-lambda=0.1,mask-fn=hard-concrete,circuit-sizes=true-size,target=mse")]
+    Description = "Circuit probing with tree optimisation: on the clean input, learn which edges can be ablated, " +
+        "at several circuit sizes.")]
+[PruneAlgorithmPreset(
+    "TP",
+    "learning-rate=0.1,epochs=200,regularize-lambda=0.1,mask-fn=hard-concrete," +
+    "circuit-sizes=100;true-size;1000;10000")]
+[PruneAlgorithmPreset(
+    "TP (MSE)",
+    "learning-rate=0.1,epochs=200,regularize-lambda=0.1,mask-fn=hard-concrete,circuit-sizes=true-size,target=mse")]
 public sealed class CircuitTreeProbing(CircuitTreeProbingOptions options) : IPruneAlgorithm
 {
     /// <summary>The options.</summary>
@@ -49,7 +61,11 @@ public sealed class CircuitTreeProbing(CircuitTreeProbingOptions options) : IPru
 
     /// <inheritdoc />
     public PruneScores Run(PruneContext context) =>
-        CircuitProbingCore.Run(context, ProbingSettings.From(Options, Options.InitVal, tree: true, Options.Target), Options.CircuitSizes, "Tree probing");
+        CircuitProbingCore.Run(
+            context,
+            ProbingSettings.From(Options, Options.InitVal, tree: true, Options.Target),
+            Options.CircuitSizes,
+            "Tree probing");
 }
 
 /// <summary>
@@ -60,8 +76,11 @@ public sealed class CircuitTreeProbing(CircuitTreeProbingOptions options) : IPru
     "opposite-tree-probing",
     Name = "Opposite Tree Probing",
     ShortName = "OTP",
-    Description = "Tree probing towards the wrong answers (faithfulness term: minus the wrong-answer logit), at several circuit sizes.")]
-[PruneAlgorithmPreset("OTP", "learning-rate=0.1,epochs=100,regularize-lambda=0.1,mask-fn=hard-concrete,circuit-sizes=true-size;1000;10000")]
+    Description = "Tree probing towards the wrong answers (faithfulness term: minus the wrong-answer logit), at " +
+        "several circuit sizes.")]
+[PruneAlgorithmPreset(
+    "OTP",
+    "learning-rate=0.1,epochs=100,regularize-lambda=0.1,mask-fn=hard-concrete,circuit-sizes=true-size;1000;10000")]
 public sealed class OppositeTreeProbing(OppositeTreeProbingOptions options) : IPruneAlgorithm
 {
     /// <summary>The options.</summary>
@@ -69,7 +88,11 @@ public sealed class OppositeTreeProbing(OppositeTreeProbingOptions options) : IP
 
     /// <inheritdoc />
     public PruneScores Run(PruneContext context) =>
-        CircuitProbingCore.Run(context, ProbingSettings.From(Options, Options.InitVal, tree: true, ProbingTarget.WrongAnswer), Options.CircuitSizes, "Opposite tree probing");
+        CircuitProbingCore.Run(
+            context,
+            ProbingSettings.From(Options, Options.InitVal, tree: true, ProbingTarget.WrongAnswer),
+            Options.CircuitSizes,
+            "Opposite tree probing");
 }
 
 /// <summary>The size loop shared by the circuit-probing algorithms.</summary>
@@ -88,7 +111,7 @@ internal static class CircuitProbingCore
                 var size = resolved[i];
                 using var probed = ProbingCore.Train(context, settings, size, $"{title} (size {size})");
                 using var scope = torch.NewDisposeScope();
-                using var _ = torch.no_grad();
+                using var _ = torch.inference_mode();
 
                 // The size-th largest |score| (auto-circuit's prune_scores_threshold).
                 var threshold = probed.SortedAbsDescending()[size - 1];

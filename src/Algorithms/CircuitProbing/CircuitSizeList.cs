@@ -19,7 +19,8 @@ internal static class CircuitSizeList
 
         foreach (var s in sizes)
         {
-            if (!IsTrueSize(s) && (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n <= 0))
+            var isPositive = int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0;
+            if (!IsTrueSize(s) && !isPositive)
             {
                 return $"circuit-sizes items must be positive integers or {TrueSize}; got '{s}'.";
             }
@@ -37,7 +38,8 @@ internal static class CircuitSizeList
     /// </summary>
     /// <exception cref="InvalidOperationException"><c>true-size</c> without a known circuit, or a size
     /// that resolves to 0, or two items that are equal before clamping.</exception>
-    public static IReadOnlyList<int> Resolve(string[] sizes, ModelGraph graph, IReadOnlySet<Edge>? knownEdges, Action<string> log)
+    public static IReadOnlyList<int> Resolve(
+        string[] sizes, ModelGraph graph, IReadOnlySet<Edge>? knownEdges, Action<string> log)
     {
         var resolved = new List<int>(sizes.Length);
         foreach (var s in sizes)
@@ -47,7 +49,8 @@ internal static class CircuitSizeList
                 if (knownEdges is null)
                 {
                     throw new InvalidOperationException(
-                        $"circuit-sizes includes {TrueSize}, the number of known edges, but this task has no known circuit; give sizes as numbers.");
+                        $"circuit-sizes includes {TrueSize}, the number of known edges, but this task has no " +
+                        "known circuit; give sizes as numbers.");
                 }
 
                 resolved.Add(knownEdges.Count);
@@ -60,18 +63,22 @@ internal static class CircuitSizeList
 
         if (resolved.Any(n => n <= 0))
         {
-            throw new InvalidOperationException($"circuit-sizes must be positive; {TrueSize} is 0 (the known circuit is empty).");
+            throw new InvalidOperationException(
+                $"circuit-sizes must be positive; {TrueSize} is 0 (the known circuit is empty).");
         }
 
         if (resolved.Distinct().Count() != resolved.Count)
         {
-            throw new InvalidOperationException($"circuit-sizes resolve to a repeated size ({string.Join(", ", resolved)}).");
+            throw new InvalidOperationException(
+                $"circuit-sizes resolve to a repeated size ({string.Join(", ", resolved)}).");
         }
 
         var clamped = resolved.Select(n => Math.Min(n, graph.EdgeCount)).Distinct().Order().ToList();
         if (resolved.Any(n => n > graph.EdgeCount))
         {
-            log($"circuit-sizes {string.Join(", ", resolved.Where(n => n > graph.EdgeCount))} exceed the graph's {graph.EdgeCount} edges; probing {string.Join(", ", clamped)}.");
+            var above = string.Join(", ", resolved.Where(n => n > graph.EdgeCount));
+            var probing = string.Join(", ", clamped);
+            log($"circuit-sizes {above} exceed the graph's {graph.EdgeCount} edges; probing {probing}.");
         }
 
         return clamped;

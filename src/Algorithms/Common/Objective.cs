@@ -5,7 +5,10 @@ using static TorchSharp.torch;
 
 namespace AutoCircuit.Algorithms;
 
-/// <summary>What a gradient-based algorithm differentiates: a function of the output logits (auto-circuit's <c>grad_function</c>).</summary>
+/// <summary>
+/// What a gradient-based algorithm differentiates: a function of the output logits (auto-circuit's
+/// <c>grad_function</c>).
+/// </summary>
 public enum GradFunction
 {
     /// <summary>The logits themselves.</summary>
@@ -24,13 +27,17 @@ public enum GradFunction
 /// <summary>How token values become the loss whose gradient is taken (auto-circuit's <c>answer_function</c>).</summary>
 public enum AnswerFunction
 {
-    /// <summary>Minus the mean over prompts of (mean value at the answers − mean value at the wrong answers).</summary>
+    /// <summary>
+    /// Minus the mean over prompts of (mean value at the answers − mean value at the wrong answers).
+    /// </summary>
     AvgDiff = 0,
 
     /// <summary>Minus the mean value at the answers.</summary>
     AvgVal = 1,
 
-    /// <summary>Mean squared error between the token values and the answer ids (broadcast, as auto-circuit does).</summary>
+    /// <summary>
+    /// Mean squared error between the token values and the answer ids (broadcast, as auto-circuit does).
+    /// </summary>
     Mse = 2,
 }
 
@@ -82,7 +89,9 @@ internal static class Objective
         ArgumentNullException.ThrowIfNull(batch);
         if (!batch.Answers.IsRectangular)
         {
-            throw new ArgumentException("The mse objective needs the same number of answers for every prompt (auto-circuit broadcasts one answer tensor).");
+            throw new ArgumentException(
+                "The mse objective needs the same number of answers for every prompt (auto-circuit broadcasts " +
+                "one answer tensor).");
         }
 
         using var target = batch.Answers.Ids.to_type(values.dtype);

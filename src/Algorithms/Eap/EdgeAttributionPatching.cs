@@ -11,11 +11,15 @@ namespace AutoCircuit.Algorithms.Eap;
 public sealed record EapOptions
 {
     /// <summary>Function of the logits that is differentiated.</summary>
-    [Option("grad-function", Description = "Function of the output logits that is differentiated (as mask-gradient's).")]
+    [Option(
+        "grad-function",
+        Description = "Function of the output logits that is differentiated (as mask-gradient's).")]
     public GradFunction GradFunction { get; init; } = GradFunction.Logit;
 
     /// <summary>How token values become the loss.</summary>
-    [Option("answer-function", Description = "Loss of the token values (as mask-gradient's); auto-circuit's answer_diff=True is avg-diff.")]
+    [Option(
+        "answer-function",
+        Description = "Loss of the token values (as mask-gradient's); auto-circuit's answer_diff=True is avg-diff.")]
     public AnswerFunction AnswerFunction { get; init; } = AnswerFunction.AvgDiff;
 }
 
@@ -38,14 +42,16 @@ public sealed record EapOptions
     "eap",
     Name = "Edge Attribution Patching (per-edge reference)",
     ShortName = "EAP (slow)",
-    Description = "Per-edge edge attribution patching from captured activations and gradients: a slow oracle for mask-gradient (the \"EAP\" preset is the fast form with the same scores).")]
+    Description = "Per-edge edge attribution patching from captured activations and gradients: a slow oracle for " +
+        "mask-gradient (the \"EAP\" preset is the fast form with the same scores).")]
 public sealed class EdgeAttributionPatching(EapOptions options) : IPruneAlgorithm
 {
     /// <summary>The options.</summary>
     public EapOptions Options { get; } = options ?? throw new ArgumentNullException(nameof(options));
 
     /// <inheritdoc />
-    /// <exception cref="NotSupportedException">The model does not implement <see cref="IActivationAccess"/>.</exception>
+    /// <exception cref="NotSupportedException">The model does not implement <see
+    /// cref="IActivationAccess"/>.</exception>
     public PruneScores Run(PruneContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -53,7 +59,8 @@ public sealed class EdgeAttributionPatching(EapOptions options) : IPruneAlgorith
         if (model is not IActivationAccess access)
         {
             throw new NotSupportedException(
-                $"eap needs activations and gradients at hook points, which {model.GetType().Name} does not provide (IActivationAccess); use mask-gradient instead.");
+                $"eap needs activations and gradients at hook points, which {model.GetType().Name} does not " +
+                "provide (IActivationAccess); use mask-gradient instead.");
         }
 
         var graph = model.Graph;
@@ -75,11 +82,12 @@ public sealed class EdgeAttributionPatching(EapOptions options) : IPruneAlgorith
             var corrupt = access.CaptureActivations(batch.Corrupt, srcNames);
             try
             {
-                using var _ = torch.no_grad();
+                using var _ = torch.inference_mode();
                 foreach (var edge in graph.Edges)
                 {
                     var grad = NodeSlice(grads[edge.Dest.ModuleName], edge.Dest);
-                    var diff = NodeSlice(corrupt[edge.Src.ModuleName], edge.Src) - NodeSlice(clean[edge.Src.ModuleName], edge.Src);
+                    var src = edge.Src;
+                    var diff = NodeSlice(corrupt[src.ModuleName], src) - NodeSlice(clean[src.ModuleName], src);
                     if (edge.SeqIndex is int s)
                     {
                         grad = grad.select(1, s);
@@ -87,7 +95,8 @@ public sealed class EdgeAttributionPatching(EapOptions options) : IPruneAlgorith
                     }
 
                     var score = (grad * diff).sum();
-                    var cell = scores[edge.Dest.ModuleName][edge.PatchIndex.Select(i => TensorIndex.Single(i)).ToArray()];
+                    var index = edge.PatchIndex.Select(i => TensorIndex.Single(i)).ToArray();
+                    var cell = scores[edge.Dest.ModuleName][index];
                     cell.add_(score);
                 }
             }

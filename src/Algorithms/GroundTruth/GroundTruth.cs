@@ -28,21 +28,24 @@ public sealed class GroundTruth : IPruneAlgorithm
         var graph = context.Graph;
 
         // Built on the CPU and copied once per module: no per-edge device writes.
-        var values = graph.DestModules.ToDictionary(m => m.ModuleName, m => new float[m.EdgeCount], StringComparer.Ordinal);
+        var values = graph.DestModules.ToDictionary(
+            m => m.ModuleName, m => new float[m.EdgeCount], StringComparer.Ordinal);
         foreach (var edge in known)
         {
-            if (!graph.TryGetDestModule(edge.Dest.ModuleName, out var module) || graph.FindEdge(edge.Name, edge.SeqIndex) is null)
+            if (!graph.TryGetDestModule(edge.Dest.ModuleName, out var module) ||
+                graph.FindEdge(edge.Name, edge.SeqIndex) is null)
             {
                 throw new ArgumentException(
                     $"Known edge '{edge}' is not an edge of this model's graph ({graph.EdgeCount} edges, " +
-                    $"{(graph.IsFactorized ? "factorized" : "residual")}{(graph.SeqLen is int s ? $", {s} token positions" : string.Empty)}).");
+                    $"{(graph.IsFactorized ? "factorized" : "residual")}" +
+                    $"{(graph.SeqLen is int s ? $", {s} token positions" : string.Empty)}).");
             }
 
             values[module.ModuleName][EdgeIndex.InModule(module, edge)] = 1f;
         }
 
         var scores = context.Model.NewPruneScores();
-        using var _ = torch.no_grad();
+        using var _ = torch.inference_mode();
         foreach (var module in graph.DestModules)
         {
             using var cpu = torch.tensor(values[module.ModuleName], module.MaskShape);

@@ -23,7 +23,8 @@ namespace AutoCircuit.Algorithms.MaskGradient;
     "mask-gradient",
     Name = "Mask Gradient",
     ShortName = "Mask Grad",
-    Description = "Gradient of an answer loss with respect to the edge masks (edge attribution patching; integrated gradients with integrated-gradients=N).")]
+    Description = "Gradient of an answer loss with respect to the edge masks (edge attribution patching; " +
+        "integrated gradients with integrated-gradients=N).")]
 [PruneAlgorithmPreset("EAP", "grad-function=logit,answer-function=avg-diff,mask-value=0")]
 [PruneAlgorithmPreset("EAP (Prob)", "grad-function=prob,answer-function=avg-val,mask-value=0")]
 [PruneAlgorithmPreset("EAP (Answer Logit)", "grad-function=logit-exp,answer-function=avg-val,mask-value=0")]
@@ -45,7 +46,8 @@ public sealed class MaskGradient(MaskGradientOptions options) : IPruneAlgorithm
         var batches = context.TrainBatches;
         var o = Options;
         var samples = o.IntegratedGradients ?? 0;
-        var ablations = model.BatchSourceAblations(batches, o.Ablation, fromClean: o.AblationSource == AblationSource.Clean);
+        var fromClean = o.AblationSource == AblationSource.Clean;
+        var ablations = model.BatchSourceAblations(batches, o.Ablation, fromClean);
         try
         {
             using var progress = context.Progress.Start("Mask gradient", (samples + 1L) * batches.Count);

@@ -24,7 +24,7 @@ public sealed class RandomScores : IPruneAlgorithm
         ArgumentNullException.ThrowIfNull(context);
         var model = context.Model;
         var scores = model.NewPruneScores();
-        using var _ = torch.no_grad();
+        using var _ = torch.inference_mode();
         foreach (var module in model.Graph.DestModules)
         {
             context.CancellationToken.ThrowIfCancellationRequested();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using AutoCircuit.Data;
 using AutoCircuit.Graph;
 using AutoCircuit.Metrics;
@@ -23,7 +24,8 @@ internal sealed record ProbingSettings(
     ProbingTarget Target)
 {
     public static ProbingSettings From(ProbingOptionsBase o, double initVal, bool tree, ProbingTarget target) =>
-        new(o.LearningRate, o.Epochs, o.RegularizeLambda, o.MaskFn, o.Dropout, initVal, tree, o.AvoidEdges, o.AvoidLambda, target);
+        new(o.LearningRate, o.Epochs, o.RegularizeLambda, o.MaskFn, o.Dropout, initVal, tree, o.AvoidEdges,
+            o.AvoidLambda, target);
 }
 
 /// <summary>
@@ -32,8 +34,11 @@ internal sealed record ProbingSettings(
 /// </summary>
 internal static class ProbingCore
 {
-    /// <summary>Cao et al.'s constant in the avoid-edges penalty under HardConcrete: <c>temp * log(-left / right)</c>.</summary>
-    private static readonly double RegularizeConst = HardConcrete.Temperature * Math.Log(-HardConcrete.Left / HardConcrete.Right);
+    /// <summary>
+    /// Cao et al.'s constant in the avoid-edges penalty under HardConcrete: <c>temp * log(-left / right)</c>.
+    /// </summary>
+    private static readonly double RegularizeConst =
+        HardConcrete.Temperature * Math.Log(-HardConcrete.Left / HardConcrete.Right);
 
     /// <summary>
     /// Trains the masks and returns scores <c>|extreme mask| ± mask</c> (≥ 0, larger = more in the circuit).
@@ -53,7 +58,8 @@ internal static class ProbingCore
         var avoid = AvoidIndices(graph, s.AvoidEdges);
         var masks = graph.DestModules.Select(m => model.Masks[m.ModuleName]).ToList();
         var parameters = masks.Select(m => m as Parameter ?? throw new InvalidOperationException(
-            $"Subnetwork probing trains the masks with Adam and needs them as Parameters; {model.GetType().Name}'s are plain tensors.")).ToList();
+            $"Subnetwork probing trains the masks with Adam and needs them as Parameters; " +
+            $"{model.GetType().Name}'s are plain tensors.")).ToList();
 
         var cleanLogits = new Dictionary<int, Tensor>();
         var ablations = model.BatchSourceAblations(batches, AblationType.TokenwiseMeanCorrupt, fromClean: false);
@@ -172,7 +178,8 @@ internal static class ProbingCore
             case ProbingTarget.Answer:
             case ProbingTarget.WrongAnswer:
                 {
-                    using var value = AnswerMath.AvgAnswerValue(logits, batch, wrongAnswers: target == ProbingTarget.WrongAnswer);
+                    var wrong = target == ProbingTarget.WrongAnswer;
+                    using var value = AnswerMath.AvgAnswerValue(logits, batch, wrongAnswers: wrong);
                     return value.neg();
                 }
 
@@ -181,7 +188,9 @@ internal static class ProbingCore
         }
     }
 
-    /// <summary><c>|min mask| + mask</c>, or <c>|max mask| − mask</c> under tree optimisation: ≥ 0, larger = in the circuit.</summary>
+    /// <summary>
+    /// <c>|min mask| + mask</c>, or <c>|max mask| − mask</c> under tree optimisation: ≥ 0, larger = in the circuit.
+    /// </summary>
     private static PruneScores Scores(IPatchableModel model, List<Tensor> masks, bool tree)
     {
         using var _ = torch.no_grad();
@@ -199,8 +208,10 @@ internal static class ProbingCore
         return PruneScores.FromTensors(graph, tensors);
     }
 
-    /// <summary>Flat-order positions of the avoided edges (names <c>src->dest</c> for every position, or <c>src->dest@pos</c>).</summary>
-    private static long[] AvoidIndices(ModelGraph graph, IReadOnlyList<string> names)
+    /// <summary>
+    /// Flat-order positions of the avoided edges (names <c>src->dest</c> for every position, or <c>src->dest@pos</c>).
+    /// </summary>
+    internal static long[] AvoidIndices(ModelGraph graph, IReadOnlyList<string> names)
     {
         var edges = new HashSet<Edge>();
         foreach (var raw in names)
@@ -208,7 +219,8 @@ internal static class ProbingCore
             var name = raw.Trim();
             var at = name.LastIndexOf('@');
             List<Edge> found;
-            if (at > 0 && int.TryParse(name[(at + 1)..], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var pos))
+            var suffix = at > 0 ? name[(at + 1)..] : string.Empty;
+            if (int.TryParse(suffix, NumberStyles.Integer, CultureInfo.InvariantCulture, out var pos))
             {
                 found = graph.FindEdge(name[..at], pos) is { } e ? [e] : [];
             }
@@ -220,7 +232,8 @@ internal static class ProbingCore
             if (found.Count == 0)
             {
                 throw new ArgumentException(
-                    $"avoid-edges: '{raw}' is not an edge of this graph (write src->dest, e.g. '{graph.Edges[0].Name}'" +
+                    $"avoid-edges: '{raw}' is not an edge of this graph " +
+                    $"(write src->dest, e.g. '{graph.Edges[0].Name}'" +
                     (graph.SeqLen is null ? ")." : ", optionally @position)."));
             }
 

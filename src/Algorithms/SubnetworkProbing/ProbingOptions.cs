@@ -3,7 +3,9 @@ using AutoCircuit.Patching;
 
 namespace AutoCircuit.Algorithms.SubnetworkProbing;
 
-/// <summary>The faithfulness term subnetwork probing minimises (auto-circuit's <c>SP_FAITHFULNESS_TARGET</c>).</summary>
+/// <summary>
+/// The faithfulness term subnetwork probing minimises (auto-circuit's <c>SP_FAITHFULNESS_TARGET</c>).
+/// </summary>
 public enum ProbingTarget
 {
     /// <summary>KL divergence of the output from the clean output.</summary>
@@ -18,17 +20,24 @@ public enum ProbingTarget
     /// <summary>Minus the mean wrong-answer logit.</summary>
     WrongAnswer = 3,
 
-    /// <summary>The fraction of prompts whose top output is the answer (not differentiable: only the regulariser trains).</summary>
+    /// <summary>
+    /// The fraction of prompts whose top output is the answer (not differentiable: only the regulariser trains).
+    /// </summary>
     CorrectPercent = 4,
 
     /// <summary><c>mean |100 − logit difference as a percent of the clean one|</c>.</summary>
     LogitDiffPercent = 5,
 }
 
-/// <summary>Options every subnetwork-probing algorithm has (auto-circuit's <c>subnetwork_probing_prune_scores</c> arguments).</summary>
+/// <summary>
+/// Options every subnetwork-probing algorithm has (auto-circuit's <c>subnetwork_probing_prune_scores</c> arguments).
+/// </summary>
 public abstract record ProbingOptionsBase : IValidatableOptions
 {
-    /// <summary>The HardConcrete mask value whose keep probability is 0.9 (Cao et al.'s <c>mask_p</c>): <c>log(p / (1 - p))</c> with <c>p = (0.9 + 0.1) / 1.2</c>.</summary>
+    /// <summary>
+    /// The HardConcrete mask value whose keep probability is 0.9 (Cao et al.'s <c>mask_p</c>): <c>log(p / (1 - p))</c>
+    /// with <c>p = (0.9 + 0.1) / 1.2</c>.
+    /// </summary>
     public static readonly double InitMaskValue = ComputeInitMaskValue();
 
     /// <summary>Adam's learning rate.</summary>
@@ -40,11 +49,18 @@ public abstract record ProbingOptionsBase : IValidatableOptions
     public int Epochs { get; init; } = 20;
 
     /// <summary>Weight of the size regulariser.</summary>
-    [Option("regularize-lambda", Description = "Weight of the regulariser that pushes the circuit towards fewer edges (or towards circuit-size).", Min = 0)]
+    [Option(
+        "regularize-lambda",
+        Description = "Weight of the regulariser that pushes the circuit towards fewer edges (or towards " +
+            "circuit-size).",
+        Min = 0)]
     public double RegularizeLambda { get; init; } = 10;
 
     /// <summary>How mask parameters become interpolation weights.</summary>
-    [Option("mask-fn", Description = "How mask parameters become interpolation weights: hard-concrete (sampled per prompt), sigmoid, or none (the raw value).")]
+    [Option(
+        "mask-fn",
+        Description = "How mask parameters become interpolation weights: hard-concrete (sampled per prompt), " +
+            "sigmoid, or none (the raw value).")]
     public MaskFunction MaskFn { get; init; } = MaskFunction.HardConcrete;
 
     /// <summary>Dropout on the mask weights while training.</summary>
@@ -52,7 +68,10 @@ public abstract record ProbingOptionsBase : IValidatableOptions
     public double Dropout { get; init; }
 
     /// <summary>Edges penalised for being in the circuit.</summary>
-    [Option("avoid-edges", Description = "Edges to keep out of the circuit, by name (src->dest, every token position) or name@position; each adds avoid-lambda/count times its mask weight to the loss.")]
+    [Option(
+        "avoid-edges",
+        Description = "Edges to keep out of the circuit, by name (src->dest, every token position) or " +
+            "name@position; each adds avoid-lambda/count times its mask weight to the loss.")]
     public string[] AvoidEdges { get; init; } = [];
 
     /// <summary>Weight of the avoid-edges penalty.</summary>

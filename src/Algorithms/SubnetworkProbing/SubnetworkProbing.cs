@@ -18,11 +18,16 @@ namespace AutoCircuit.Algorithms.SubnetworkProbing;
     "subnetwork-probing",
     Name = "Subnetwork Probing",
     ShortName = "SP",
-    Description = "Learns a mask per edge (HardConcrete by default) with Adam: faithfulness to the clean model plus a regulariser on the number of edges.")]
+    Description = "Learns a mask per edge (HardConcrete by default) with Adam: faithfulness to the clean model " +
+        "plus a regulariser on the number of edges.")]
 [PruneAlgorithmPreset("SP", "learning-rate=0.1,epochs=200,regularize-lambda=0.5,mask-fn=hard-concrete")]
 [PruneAlgorithmPreset("SEP", "learning-rate=0.1,epochs=200,regularize-lambda=0.5,mask-fn=hard-concrete")]
-[PruneAlgorithmPreset("STP", "learning-rate=0.1,epochs=2000,regularize-lambda=0.5,mask-fn=hard-concrete,tree-optimisation=true")]
-[PruneAlgorithmPreset("STP (MSE)", "learning-rate=0.1,epochs=200,regularize-lambda=0.5,mask-fn=hard-concrete,target=mse,tree-optimisation=true")]
+[PruneAlgorithmPreset(
+    "STP",
+    "learning-rate=0.1,epochs=2000,regularize-lambda=0.5,mask-fn=hard-concrete,tree-optimisation=true")]
+[PruneAlgorithmPreset(
+    "STP (MSE)",
+    "learning-rate=0.1,epochs=200,regularize-lambda=0.5,mask-fn=hard-concrete,target=mse,tree-optimisation=true")]
 public sealed class SubnetworkProbing(SubnetworkProbingOptions options) : IPruneAlgorithm
 {
     /// <summary>The options.</summary>

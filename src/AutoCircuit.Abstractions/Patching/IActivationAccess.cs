@@ -23,7 +23,8 @@ public interface IActivationAccess
     /// the activation at each of <paramref name="moduleNames"/> (source or destination modules of the graph).
     /// </summary>
     /// <exception cref="ArgumentException">A name is not a module of the graph.</exception>
-    /// <exception cref="InvalidOperationException">Patch mode is on, or the forward pass did not reach a module.</exception>
+    /// <exception cref="InvalidOperationException">Patch mode is on, or the forward pass did not reach a
+    /// module.</exception>
     Dictionary<string, Tensor> CaptureActivations(Tensor input, IEnumerable<string> moduleNames);
 
     /// <summary>
@@ -32,7 +33,10 @@ public interface IActivationAccess
     /// <c>d loss / d activation</c> at each of <paramref name="moduleNames"/>, shaped like the activation.
     /// Model parameters and masks receive no gradients.
     /// </summary>
-    /// <exception cref="ArgumentException">A name is not a module of the graph, or the loss is not a scalar.</exception>
-    /// <exception cref="InvalidOperationException">Patch mode is on, or the forward pass did not reach a module.</exception>
-    Dictionary<string, Tensor> CaptureGradients(Tensor input, IEnumerable<string> moduleNames, Func<Tensor, Tensor> loss);
+    /// <exception cref="ArgumentException">A name is not a module of the graph, or the loss is not a
+    /// scalar.</exception>
+    /// <exception cref="InvalidOperationException">Patch mode is on, or the forward pass did not reach a
+    /// module.</exception>
+    Dictionary<string, Tensor> CaptureGradients(
+        Tensor input, IEnumerable<string> moduleNames, Func<Tensor, Tensor> loss);
 }

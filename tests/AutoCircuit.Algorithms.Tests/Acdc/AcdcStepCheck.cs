@@ -20,7 +20,10 @@ public static class AcdcStepCheck
     // auto-circuit's test mode uses atol 1e-3; the two float32 paths here agree far closer.
     public const double Atol = 1e-4;
 
-    /// <summary>Runs ACDC on <paramref name="model"/> checking every step against <paramref name="reference"/>; returns the step count.</summary>
+    /// <summary>
+    /// Runs ACDC on <paramref name="model"/> checking every step against <paramref name="reference"/>; returns the step
+    /// count.
+    /// </summary>
     public static int AssertEachStepEqualsTreePatchedForward(
         IPatchableModel model, IPatchableModel reference, IReadOnlyList<PromptBatch> batches, AcdcOptions options)
     {
@@ -44,7 +47,8 @@ public static class AcdcStepCheck
             using (reference.PatchMode(patch))
             {
                 using var expected = reference.Run(batch.Clean);
-                TensorAssert.AllClose(expected, step.Output, Atol, 0, $"tau {step.Tau}, after trying {step.Edge} with {removed.Count} removed");
+                var what = $"tau {step.Tau}, after trying {step.Edge} with {removed.Count} removed";
+                TensorAssert.AllClose(expected, step.Output, Atol, 0, what);
             }
 
             if (step.Removed.ToBoolean())

@@ -53,7 +53,9 @@ public sealed class AcdcTests
     {
         using var s = MicroScenario.Load(Fixture, index);
         var expected = s.Element.GetProperty("edge_order").EnumerateArray()
-            .Select(e => e[1].ValueKind == System.Text.Json.JsonValueKind.Null ? e[0].GetString() : $"{e[0].GetString()}@{e[1].GetInt32()}");
+            .Select(e => e[1].ValueKind == System.Text.Json.JsonValueKind.Null
+                ? e[0].GetString()
+                : $"{e[0].GetString()}@{e[1].GetInt32()}");
 
         var order = AcdcAlgorithm.EdgeOrder(s.Graph).Select(e => e.ToString());
 
@@ -77,7 +79,8 @@ public sealed class AcdcTests
     [InlineData(true, true, AcdcTarget.Mse)]
     [InlineData(false, false, AcdcTarget.Mse)]
     [InlineData(false, true, AcdcTarget.KlDiv)]
-    public void Run_EveryStep_EqualsTreePatchedForwardOfTheCurrentCircuit(bool factorized, bool tokenPositions, AcdcTarget target)
+    public void Run_EveryStep_EqualsTreePatchedForwardOfTheCurrentCircuit(
+        bool factorized, bool tokenPositions, AcdcTarget target)
     {
         using var s = MicroScenario.Varied(factorized, tokenPositions);
         using var referenceMicro = new MicroModel();

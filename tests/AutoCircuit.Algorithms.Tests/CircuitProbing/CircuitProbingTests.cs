@@ -72,7 +72,8 @@ public sealed class CircuitProbingTests
     public void Bind_BadSizes_Rejected(string sizes, string message)
     {
         var e = Assert.Throws<OptionBindingException>(() =>
-            MicroScenario.Create("opposite-tree-probing", new Dictionary<string, string> { ["circuit-sizes"] = sizes }));
+            MicroScenario.Create(
+                "opposite-tree-probing", new Dictionary<string, string> { ["circuit-sizes"] = sizes }));
 
         Assert.Contains(message, e.Message, StringComparison.Ordinal);
     }
@@ -83,7 +84,8 @@ public sealed class CircuitProbingTests
         // true-size resolves to 4 here, as auto-circuit asserts unique sizes.
         using var s = MicroScenario.Varied(factorized: true, tokenPositions: false);
         var known = new HashSet<Edge>(s.Graph.Edges.Take(4));
-        var algorithm = MicroScenario.Create("circuit-tree-probing", new Dictionary<string, string> { ["circuit-sizes"] = "4;true-size", ["epochs"] = "1" });
+        var options = new Dictionary<string, string> { ["circuit-sizes"] = "4;true-size", ["epochs"] = "1" };
+        var algorithm = MicroScenario.Create("circuit-tree-probing", options);
 
         var e = Assert.Throws<InvalidOperationException>(() => algorithm.Run(s.Context(known)).Dispose());
 

@@ -20,7 +20,9 @@ public static class EapEquivalence
     public const double Atol = 1e-5;
     public const double Rtol = 1e-5;
 
-    /// <summary>Asserts eap = mask-gradient on <paramref name="batches"/> and that the scores are not trivially zero.</summary>
+    /// <summary>
+    /// Asserts eap = mask-gradient on <paramref name="batches"/> and that the scores are not trivially zero.
+    /// </summary>
     public static void AssertEapEqualsMaskGradient(
         IPatchableModel model,
         IReadOnlyList<PromptBatch> batches,
@@ -29,7 +31,8 @@ public static class EapEquivalence
     {
         ArgumentNullException.ThrowIfNull(model);
         var context = new PruneContext { Model = model, TrainBatches = batches };
-        var eap = new EdgeAttributionPatching(new EapOptions { GradFunction = gradFunction, AnswerFunction = answerFunction });
+        var eap = new EdgeAttributionPatching(
+            new EapOptions { GradFunction = gradFunction, AnswerFunction = answerFunction });
         var fast = new AutoCircuit.Algorithms.MaskGradient.MaskGradient(new MaskGradientOptions
         {
             GradFunction = gradFunction,
@@ -44,7 +47,8 @@ public static class EapEquivalence
 
         foreach (var module in model.Graph.DestModules)
         {
-            TensorAssert.AllClose(quick[module], slow[module], Atol, Rtol, $"{module.ModuleName} ({gradFunction}, {answerFunction})");
+            var what = $"{module.ModuleName} ({gradFunction}, {answerFunction})";
+            TensorAssert.AllClose(quick[module], slow[module], Atol, Rtol, what);
         }
 
         using var flat = slow.Flatten();

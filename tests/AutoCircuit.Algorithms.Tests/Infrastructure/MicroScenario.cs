@@ -21,7 +21,8 @@ public sealed class MicroScenario : IDisposable
 {
     private static readonly Lazy<AlgorithmCatalog> Catalog = new(AlgorithmCatalog.BuiltIn);
 
-    private MicroScenario(JsonDocument document, JsonElement scenario, TaskData data, MicroModel micro, PatchableModel model)
+    private MicroScenario(
+        JsonDocument document, JsonElement scenario, TaskData data, MicroModel micro, PatchableModel model)
     {
         Document = document;
         Element = scenario;
@@ -60,14 +61,17 @@ public sealed class MicroScenario : IDisposable
         return data;
     }
 
-    /// <summary>Loads scenario <paramref name="index"/> of <paramref name="fixture"/> and builds its model and data.</summary>
+    /// <summary>
+    /// Loads scenario <paramref name="index"/> of <paramref name="fixture"/> and builds its model and data.
+    /// </summary>
     public static MicroScenario Load(string fixture, int index)
     {
         var doc = TestFixtures.Load(fixture);
         var s = doc.RootElement.GetProperty("scenarios")[index];
         var datasetJson = doc.RootElement.GetProperty("datasets").GetProperty(s.GetProperty("dataset").GetString()!);
         var document = DatasetDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(datasetJson), "fixture");
-        int? seqLen = s.GetProperty("seq_len").ValueKind == JsonValueKind.Null ? null : s.GetProperty("seq_len").GetInt32();
+        var seqEl = s.GetProperty("seq_len");
+        int? seqLen = seqEl.ValueKind == JsonValueKind.Null ? null : seqEl.GetInt32();
         var options = new DataOptions(
             s.GetProperty("batch_size").GetInt32(),
             s.GetProperty("train_size").GetInt32(),
@@ -77,7 +81,8 @@ public sealed class MicroScenario : IDisposable
             seqLen is not null);
         var data = TaskData.Build(document, options, new NumericPromptEncoder(2), 2, torch.CPU);
         var micro = new MicroModel();
-        var model = PatchableModel.Create(micro, new GraphOptions(s.GetProperty("factorized").GetBoolean(), data.SeqLen));
+        var graph = new GraphOptions(s.GetProperty("factorized").GetBoolean(), data.SeqLen);
+        var model = PatchableModel.Create(micro, graph);
         return new MicroScenario(doc, s, data, micro, model);
     }
 
@@ -86,12 +91,14 @@ public sealed class MicroScenario : IDisposable
         Custom("auto-circuit/micro_mask_gradient.json", "varied-20", factorized, tokenPositions, batchSize, trainSize);
 
     /// <summary>A micro model on a named dataset of a fixture file.</summary>
-    public static MicroScenario Custom(string fixture, string dataset, bool factorized, bool tokenPositions, int batchSize, int trainSize)
+    public static MicroScenario Custom(
+        string fixture, string dataset, bool factorized, bool tokenPositions, int batchSize, int trainSize)
     {
         var doc = TestFixtures.Load(fixture);
         var datasetJson = doc.RootElement.GetProperty("datasets").GetProperty(dataset);
         var document = DatasetDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(datasetJson), "fixture");
-        var data = TaskData.Build(document, new DataOptions(batchSize, trainSize, 4, true, 42, tokenPositions), new NumericPromptEncoder(2), 2, torch.CPU);
+        var options = new DataOptions(batchSize, trainSize, 4, true, 42, tokenPositions);
+        var data = TaskData.Build(document, options, new NumericPromptEncoder(2), 2, torch.CPU);
         var micro = new MicroModel();
         var model = PatchableModel.Create(micro, new GraphOptions(factorized, data.SeqLen));
         return new MicroScenario(doc, doc.RootElement, data, micro, model);
@@ -99,7 +106,8 @@ public sealed class MicroScenario : IDisposable
 
     /// <summary>The scenario's options (kebab-case name → spec text).</summary>
     public Dictionary<string, string> Options =>
-        Element.GetProperty("options").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!, StringComparer.Ordinal);
+        Element.GetProperty("options").EnumerateObject()
+            .ToDictionary(p => p.Name, p => p.Value.GetString()!, StringComparer.Ordinal);
 
     /// <summary>The torch seed auto-circuit was run with.</summary>
     public long TorchSeed => Element.GetProperty("torch_seed").GetInt64();
@@ -117,7 +125,8 @@ public sealed class MicroScenario : IDisposable
 
     /// <summary>auto-circuit's scores of this scenario (module → float64 tensor; "inf" → +inf).</summary>
     public Dictionary<string, Tensor> ExpectedScores() =>
-        Element.GetProperty("scores").EnumerateObject().ToDictionary(p => p.Name, p => ToTensor(p.Value), StringComparer.Ordinal);
+        Element.GetProperty("scores").EnumerateObject()
+            .ToDictionary(p => p.Name, p => ToTensor(p.Value), StringComparer.Ordinal);
 
     /// <summary>Edges by (name, position) pairs as the fixture lists them (position -1 or null = none).</summary>
     public HashSet<Edge> EdgesOf(JsonElement list)
@@ -127,7 +136,8 @@ public sealed class MicroScenario : IDisposable
         {
             var name = item[0].GetString()!;
             int? seq = item[1].ValueKind == JsonValueKind.Null || item[1].GetInt32() < 0 ? null : item[1].GetInt32();
-            edges.Add(Graph.FindEdge(name, seq) ?? throw new InvalidOperationException($"fixture edge {name}@{seq} is not in the graph"));
+            edges.Add(Graph.FindEdge(name, seq)
+                ?? throw new InvalidOperationException($"fixture edge {name}@{seq} is not in the graph"));
         }
 
         return edges;
@@ -182,7 +192,8 @@ public sealed class MicroScenario : IDisposable
 
         if (el.ValueKind == JsonValueKind.String)
         {
-            values.Add(el.GetString() == "inf" ? double.PositiveInfinity : double.Parse(el.GetString()!, CultureInfo.InvariantCulture));
+            var text = el.GetString()!;
+            values.Add(text == "inf" ? double.PositiveInfinity : double.Parse(text, CultureInfo.InvariantCulture));
             return;
         }
 

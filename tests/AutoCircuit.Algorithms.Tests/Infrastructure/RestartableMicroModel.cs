@@ -51,7 +51,8 @@ internal sealed class RestartableMicroModel : IHookedModel, IBlockRestartModel
         {
             "input" => 0,
             "output" => LayerCount - 1,
-            _ when moduleName.StartsWith("blocks.", StringComparison.Ordinal) || moduleName.StartsWith("resids.", StringComparison.Ordinal) =>
+            _ when moduleName.StartsWith("blocks.", StringComparison.Ordinal) ||
+                   moduleName.StartsWith("resids.", StringComparison.Ordinal) =>
                 int.Parse(moduleName.Split('.')[1], System.Globalization.CultureInfo.InvariantCulture),
             _ => throw new ArgumentException($"unknown module {moduleName}"),
         };

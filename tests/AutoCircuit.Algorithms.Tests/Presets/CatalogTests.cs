@@ -5,7 +5,9 @@ using Xunit;
 
 namespace AutoCircuit.Algorithms.Tests.Presets;
 
-/// <summary>The built-in algorithms and auto-circuit's named presets (<c>prune_algos.py</c>) as the CLI resolves them.</summary>
+/// <summary>
+/// The built-in algorithms and auto-circuit's named presets (<c>prune_algos.py</c>) as the CLI resolves them.
+/// </summary>
 public sealed class CatalogTests
 {
     private static readonly AlgorithmCatalog Catalog = AlgorithmCatalog.BuiltIn();
@@ -63,7 +65,8 @@ public sealed class CatalogTests
         Assert.All(Catalog.Entries, e =>
         {
             Assert.False(string.IsNullOrWhiteSpace(e.Descriptor.Description));
-            Assert.All(e.Descriptor.Options, o => Assert.False(string.IsNullOrWhiteSpace(o.Description), $"{e.Descriptor.Key}:{o.Name}"));
+            Assert.All(e.Descriptor.Options, o =>
+                Assert.False(string.IsNullOrWhiteSpace(o.Description), $"{e.Descriptor.Key}:{o.Name}"));
         });
         var names = Catalog.Presets.Select(p => p.Name.ToUpperInvariant()).ToList();
         Assert.Equal(names.Count, names.Distinct().Count());
@@ -77,9 +80,13 @@ public sealed class CatalogTests
         Assert.Equal("1;3;5;7;9", acdc.Descriptor.Options.Single(o => o.Name == "tau-bases").DefaultValue);
         Assert.True(Catalog.TryGet("mask-gradient", out var mg));
         Assert.Equal(
-            ["resample", "zero", "tokenwise-mean-clean", "tokenwise-mean-corrupt", "tokenwise-mean-clean-and-corrupt", "batch-tokenwise-mean", "batch-all-tok-mean"],
+            [
+                "resample", "zero", "tokenwise-mean-clean", "tokenwise-mean-corrupt", "tokenwise-mean-clean-and-corrupt",
+                "batch-tokenwise-mean", "batch-all-tok-mean",
+            ],
             mg.Descriptor.Options.Single(o => o.Name == "ablation").AllowedValues);
-        Assert.Equal(["logit", "prob", "logprob", "logit-exp"], mg.Descriptor.Options.Single(o => o.Name == "grad-function").AllowedValues);
+        var gradFunction = mg.Descriptor.Options.Single(o => o.Name == "grad-function");
+        Assert.Equal(["logit", "prob", "logprob", "logit-exp"], gradFunction.AllowedValues);
     }
 
     [Fact]
@@ -100,7 +107,9 @@ public sealed class CatalogTests
         var (_, configured) = Catalog.Create(AlgorithmSpec.Parse(spec));
 
         var options = ((AutoCircuit.Algorithms.MaskGradient.MaskGradient)configured.Algorithm).Options;
-        Assert.Equal((maskValue, samples, effective), (options.MaskValue, options.IntegratedGradients, options.EffectiveMaskValue));
+        Assert.Equal(
+            (maskValue, samples, effective),
+            (options.MaskValue, options.IntegratedGradients, options.EffectiveMaskValue));
     }
 
     [Theory]
@@ -121,7 +130,8 @@ public sealed class CatalogTests
     [Fact]
     public void Create_BadAblationName_ListsTheKebabNames()
     {
-        var e = Assert.Throws<AutoCircuitException>(() => Catalog.Create(AlgorithmSpec.Parse("mask-gradient:ablation=mean")));
+        var e = Assert.Throws<AutoCircuitException>(() =>
+            Catalog.Create(AlgorithmSpec.Parse("mask-gradient:ablation=mean")));
 
         Assert.Contains("tokenwise-mean-corrupt", e.Message, StringComparison.Ordinal);
         Assert.Equal(AblationSource.Corrupt, new MaskGradientOptions().AblationSource);

@@ -6,7 +6,9 @@ using Xunit;
 
 namespace AutoCircuit.Algorithms.Tests.Random;
 
-/// <summary>random against auto-circuit's <c>random_prune_scores</c> (tests/Fixtures/auto-circuit/micro_random.json).</summary>
+/// <summary>
+/// random against auto-circuit's <c>random_prune_scores</c> (tests/Fixtures/auto-circuit/micro_random.json).
+/// </summary>
 [Collection(nameof(SeededCollection))]
 public sealed class RandomScoresTests
 {

@@ -68,7 +68,13 @@ public sealed class SubnetworkProbingTests
         // The micro model does not mix positions and the task reads the last one: the 13 edges at the
         // last position are the whole circuit. Every other edge only feels the regulariser.
         using var s = MicroScenario.Varied(factorized: true, tokenPositions: true);
-        var sp = new Sp(new SubnetworkProbingOptions { Epochs = 40, RegularizeLambda = 1, MaskFn = maskFn, TreeOptimisation = tree });
+        var sp = new Sp(new SubnetworkProbingOptions
+        {
+            Epochs = 40,
+            RegularizeLambda = 1,
+            MaskFn = maskFn,
+            TreeOptimisation = tree,
+        });
         torch.random.manual_seed(0);
 
         using var scores = sp.Run(s.Context());
@@ -83,13 +89,54 @@ public sealed class SubnetworkProbingTests
         using var s = MicroScenario.Varied(factorized: true, tokenPositions: false);
         const string avoided = "Resid Start->Resid End";
         var plain = new Sp(new SubnetworkProbingOptions { Epochs = 15, MaskFn = MaskFunction.Sigmoid });
-        var avoiding = new Sp(new SubnetworkProbingOptions { Epochs = 15, MaskFn = MaskFunction.Sigmoid, AvoidEdges = [avoided], AvoidLambda = 50 });
+        var avoiding = new Sp(new SubnetworkProbingOptions
+        {
+            Epochs = 15,
+            MaskFn = MaskFunction.Sigmoid,
+            AvoidEdges = [avoided],
+            AvoidLambda = 50,
+        });
 
         using var before = plain.Run(s.Context());
         using var after = avoiding.Run(s.Context());
 
         var edge = s.Graph.FindEdge(avoided)!;
         Assert.True(after.ScoreOf(edge) < before.ScoreOf(edge) - 0.5, $"{before.ScoreOf(edge)} -> {after.ScoreOf(edge)}");
+    }
+
+    [Fact]
+    public void Run_AvoidEdgeAtAPosition_PenalisesOnlyThatPosition()
+    {
+        // Sigmoid masks are deterministic and Adam updates each mask from its own gradient, so an edge
+        // the penalty does not name trains exactly as without it.
+        using var s = MicroScenario.Varied(factorized: true, tokenPositions: true);
+        const string name = "Resid Start->Resid End";
+        var options = new SubnetworkProbingOptions { Epochs = 10, MaskFn = MaskFunction.Sigmoid, RegularizeLambda = 1 };
+        var plain = new Sp(options);
+        var avoiding = new Sp(options with { AvoidEdges = [$"{name}@2"], AvoidLambda = 50 });
+
+        using var before = plain.Run(s.Context());
+        using var after = avoiding.Run(s.Context());
+
+        var at2 = s.Graph.FindEdge(name, 2)!;
+        var at1 = s.Graph.FindEdge(name, 1)!;
+        Assert.True(after.ScoreOf(at2) < before.ScoreOf(at2) - 0.5, $"{before.ScoreOf(at2)} -> {after.ScoreOf(at2)}");
+        var other = s.Graph.FindEdge("B1.1->Resid End", 0)!;
+
+        // Scores are masks plus a common offset; masks at positions 0-1 only feel the regulariser.
+        Assert.Equal(before.ScoreOf(at1) - before.ScoreOf(other), after.ScoreOf(at1) - after.ScoreOf(other), 5);
+    }
+
+    [Fact]
+    public void AvoidIndices_NameOrNameAtPosition_SelectsThoseEdges()
+    {
+        using var s = MicroScenario.Varied(factorized: true, tokenPositions: true);
+        const string name = "Resid Start->Resid End";
+        long Flat(int pos) => s.Graph.FlatOffset(s.Graph.DestModule("output")) + (pos * 5);
+
+        Assert.Equal([Flat(2)], ProbingCore.AvoidIndices(s.Graph, [$"{name}@2"]));
+        Assert.Equal([Flat(0), Flat(1), Flat(2)], ProbingCore.AvoidIndices(s.Graph, [name, $" {name}@1 "]));
+        Assert.Throws<ArgumentException>(() => ProbingCore.AvoidIndices(s.Graph, [$"{name}@3"]));
     }
 
     [Fact]
@@ -112,6 +159,7 @@ public sealed class SubnetworkProbingTests
         // auto-circuit: mask_p = 0.9, left = -0.1, right = 1.1 -> p = 1 / 1.2, init = log(p / (1 - p)) = log 5.
         Assert.Equal(Math.Log(5), o.InitVal, 12);
         Assert.Equal((0.1, 20, 10.0, MaskFunction.HardConcrete, 0.0, ProbingTarget.KlDiv, false, (int?)null, 1.0),
-            (o.LearningRate, o.Epochs, o.RegularizeLambda, o.MaskFn, o.Dropout, o.Target, o.TreeOptimisation, o.CircuitSize, o.AvoidLambda));
+            (o.LearningRate, o.Epochs, o.RegularizeLambda, o.MaskFn, o.Dropout, o.Target, o.TreeOptimisation,
+                o.CircuitSize, o.AvoidLambda));
     }
 }

@@ -25,7 +25,8 @@ public sealed class ActivationAccessTests
         using var output = model.Forward(input);
         using var weights = torch.tensor(new float[,] { { 1, 2 }, { 3, 4 } });
 
-        var acts = model.CaptureActivations(input, ["input", "blocks.0.head_outputs", "blocks.1.head_inputs", "output"]);
+        var acts = model.CaptureActivations(
+            input, ["input", "blocks.0.head_outputs", "blocks.1.head_inputs", "output"]);
 
         try
         {
@@ -63,7 +64,8 @@ public sealed class ActivationAccessTests
             TensorAssert.AllClose(ones, grads["output"], 0, 0, "output");
             using var dInput = torch.tensor(new float[] { 25, 49 }).expand(2, 3, 2);
             TensorAssert.AllClose(dInput, grads["input"], 1e-5, 0, "input");
-            using var dHeads = (torch.tensor(new float[,] { { 1, 2 }, { 3, 4 } }) * torch.tensor(new float[] { 5, 7 })).expand(2, 3, 2, 2);
+            using var weights = torch.tensor(new float[,] { { 1, 2 }, { 3, 4 } });
+            using var dHeads = (weights * torch.tensor(new float[] { 5, 7 })).expand(2, 3, 2, 2);
             TensorAssert.AllClose(dHeads, grads["blocks.0.head_inputs"], 1e-5, 0, "head inputs");
         }
         finally

@@ -448,7 +448,8 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
     }
 
     /// <inheritdoc />
-    public Dictionary<string, Tensor> CaptureGradients(Tensor input, IEnumerable<string> moduleNames, Func<Tensor, Tensor> loss)
+    public Dictionary<string, Tensor> CaptureGradients(
+        Tensor input, IEnumerable<string> moduleNames, Func<Tensor, Tensor> loss)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(loss);
@@ -481,7 +482,8 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
                 var value = loss(output);
                 if (value.numel() != 1)
                 {
-                    throw new ArgumentException($"The loss must be a scalar; got shape [{string.Join(", ", value.shape)}].", nameof(loss));
+                    throw new ArgumentException(
+                        $"The loss must be a scalar; got shape [{string.Join(", ", value.shape)}].", nameof(loss));
                 }
 
                 var order = leaves.Keys.ToList();
@@ -519,7 +521,8 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
             if (_wrappers.All(w => w.ModuleName != n))
             {
                 throw new ArgumentException(
-                    $"'{n}' is not a module of this graph; known: {string.Join(", ", _wrappers.Select(w => w.ModuleName))}.",
+                    $"'{n}' is not a module of this graph; known: " +
+                    $"{string.Join(", ", _wrappers.Select(w => w.ModuleName))}.",
                     nameof(moduleNames));
             }
         }
@@ -537,7 +540,8 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
                 t.Dispose();
             }
 
-            throw new InvalidOperationException($"The forward pass did not reach module(s) {string.Join(", ", missing)}.");
+            throw new InvalidOperationException(
+                $"The forward pass did not reach module(s) {string.Join(", ", missing)}.");
         }
 
         return captured;
