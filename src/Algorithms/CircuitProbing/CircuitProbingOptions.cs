@@ -9,7 +9,7 @@ public sealed record CircuitProbingOptions : ProbingOptionsBase
     /// <summary>Initial mask parameter (its sign is flipped unless tree-optimisation).</summary>
     [Option(
         "init-val",
-        Description = "Initial mask parameter; the masks start at -init-val (edge patching) or +init-val " +
+        Description = "Initial mask parameter; the masks start at -init-val (edge patching) or init-val " +
             "(tree-optimisation). Default: minus Cao et al.'s constant, as auto-circuit's circuit " +
             "probing.")]
     public double InitVal { get; init; } = -InitMaskValue;
@@ -45,7 +45,7 @@ public sealed record CircuitTreeProbingOptions : ProbingOptionsBase
     /// <summary>Initial mask parameter.</summary>
     [Option(
         "init-val",
-        Description = "Initial mask parameter; the masks start at +init-val. Default: minus Cao et al.'s " +
+        Description = "Initial mask parameter; the masks start at init-val. Default: minus Cao et al.'s " +
             "constant, as auto-circuit's circuit probing.")]
     public double InitVal { get; init; } = -InitMaskValue;
 
@@ -71,7 +71,7 @@ public sealed record OppositeTreeProbingOptions : ProbingOptionsBase
     /// <summary>Initial mask parameter.</summary>
     [Option(
         "init-val",
-        Description = "Initial mask parameter; the masks start at +init-val. Default: minus Cao et al.'s " +
+        Description = "Initial mask parameter; the masks start at init-val. Default: minus Cao et al.'s " +
             "constant, as auto-circuit's circuit probing.")]
     public double InitVal { get; init; } = -InitMaskValue;
 

@@ -7,7 +7,7 @@ public sealed record SubnetworkProbingOptions : ProbingOptionsBase
     /// <summary>Initial mask parameter (its sign is flipped unless tree-optimisation).</summary>
     [Option(
         "init-val",
-        Description = "Initial mask parameter; the masks start at -init-val (edge patching) or +init-val " +
+        Description = "Initial mask parameter; the masks start at -init-val (edge patching) or init-val " +
             "(tree-optimisation). Default: Cao et al.'s log(p/(1-p)) for a keep probability of 0.9.")]
     public double InitVal { get; init; } = InitMaskValue;
 
