@@ -11,9 +11,9 @@ namespace AutoCircuit.Algorithms.CircuitProbing;
 /// score 0.
 /// </summary>
 /// <remarks>
-/// Sizes above the graph's edge count are clamped to it (auto-circuit fails there with an index error
-/// taking the threshold); sizes made equal by clamping are probed once. Clamping does not change the
-/// training: a target at or above the edge count makes the regulariser zero either way.
+/// A size at or above the graph's edge count trains with that size as its target and takes every edge
+/// into its circuit (auto-circuit fails there with an index error taking the threshold); since every
+/// edge then has a score, the training for any larger size is skipped (it could not change a score).
 /// </remarks>
 [PruneAlgorithm(
     "circuit-probing",
@@ -102,7 +102,7 @@ internal static class CircuitProbingCore
     {
         ArgumentNullException.ThrowIfNull(context);
         var graph = context.Graph;
-        var resolved = CircuitSizeList.Resolve(sizes, graph, context.KnownEdges, context.Log);
+        var resolved = CircuitSizeList.Resolve(sizes, context.KnownEdges);
         var scores = context.Model.NewPruneScores();
         try
         {
@@ -113,14 +113,24 @@ internal static class CircuitProbingCore
                 using var scope = torch.NewDisposeScope();
                 using var _ = torch.inference_mode();
 
-                // The size-th largest |score| (auto-circuit's prune_scores_threshold).
-                var threshold = probed.SortedAbsDescending()[size - 1];
+                // The size-th largest |score| (auto-circuit's prune_scores_threshold). A size at or above
+                // the edge count is the whole graph: the threshold is the smallest score.
+                var threshold = probed.SortedAbsDescending()[Math.Min(size, graph.EdgeCount) - 1];
                 var rank = resolved.Count - i;
                 foreach (var module in graph.DestModules)
                 {
                     var current = scores[module];
                     var newCircuit = probed[module].ge(threshold).logical_and(current.eq(0));
                     current.masked_fill_(newCircuit, rank);
+                }
+
+                if (size >= graph.EdgeCount && i + 1 < resolved.Count)
+                {
+                    // Every edge now has a score, so larger sizes cannot change any: skip their training.
+                    context.Log(
+                        $"circuit size {size} covers all {graph.EdgeCount} edges; sizes " +
+                        $"{string.Join(", ", resolved.Skip(i + 1))} cannot change the scores and are not probed.");
+                    break;
                 }
             }
 

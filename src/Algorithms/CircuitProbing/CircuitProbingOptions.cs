@@ -30,8 +30,8 @@ public sealed record CircuitProbingOptions : ProbingOptionsBase
     /// <summary>Circuit sizes as written: positive integers or <c>true-size</c>.</summary>
     [Option(
         "circuit-sizes",
-        Description = "Circuit sizes to probe: positive integers or true-size (the number of known edges). Sizes " +
-            "above the graph's edge count are clamped to it.")]
+        Description = "Circuit sizes to probe: positive integers or true-size (the number of known edges). A size " +
+            "at or above the graph's edge count is the whole graph.")]
     public string[] CircuitSizes { get; init; } = [CircuitSizeList.TrueSize];
 
     /// <inheritdoc />
@@ -56,8 +56,8 @@ public sealed record CircuitTreeProbingOptions : ProbingOptionsBase
     /// <summary>Circuit sizes as written: positive integers or <c>true-size</c>.</summary>
     [Option(
         "circuit-sizes",
-        Description = "Circuit sizes to probe: positive integers or true-size (the number of known edges). Sizes " +
-            "above the graph's edge count are clamped to it.")]
+        Description = "Circuit sizes to probe: positive integers or true-size (the number of known edges). A size " +
+            "at or above the graph's edge count is the whole graph.")]
     public string[] CircuitSizes { get; init; } = [CircuitSizeList.TrueSize];
 
     /// <inheritdoc />
@@ -78,8 +78,8 @@ public sealed record OppositeTreeProbingOptions : ProbingOptionsBase
     /// <summary>Circuit sizes as written: positive integers or <c>true-size</c>.</summary>
     [Option(
         "circuit-sizes",
-        Description = "Circuit sizes to probe: positive integers or true-size (the number of known edges). Sizes " +
-            "above the graph's edge count are clamped to it.")]
+        Description = "Circuit sizes to probe: positive integers or true-size (the number of known edges). A size " +
+            "at or above the graph's edge count is the whole graph.")]
     public string[] CircuitSizes { get; init; } = [CircuitSizeList.TrueSize];
 
     /// <inheritdoc />

@@ -32,14 +32,11 @@ internal static class CircuitSizeList
     }
 
     /// <summary>
-    /// The sizes to probe, ascending: <c>true-size</c> replaced by the number of known edges, each size
-    /// clamped to the graph's edge count (auto-circuit fails with an index error above it), and sizes made
-    /// equal by clamping merged. Notes about clamping go to <paramref name="log"/>.
+    /// The sizes to probe, ascending, with <c>true-size</c> replaced by the number of known edges.
     /// </summary>
-    /// <exception cref="InvalidOperationException"><c>true-size</c> without a known circuit, or a size
-    /// that resolves to 0, or two items that are equal before clamping.</exception>
-    public static IReadOnlyList<int> Resolve(
-        string[] sizes, ModelGraph graph, IReadOnlySet<Edge>? knownEdges, Action<string> log)
+    /// <exception cref="InvalidOperationException"><c>true-size</c> without a known circuit, a size that
+    /// resolves to 0, or two items that resolve to the same size (auto-circuit asserts unique sizes).</exception>
+    public static IReadOnlyList<int> Resolve(string[] sizes, IReadOnlySet<Edge>? knownEdges)
     {
         var resolved = new List<int>(sizes.Length);
         foreach (var s in sizes)
@@ -73,15 +70,7 @@ internal static class CircuitSizeList
                 $"circuit-sizes resolve to a repeated size ({string.Join(", ", resolved)}).");
         }
 
-        var clamped = resolved.Select(n => Math.Min(n, graph.EdgeCount)).Distinct().Order().ToList();
-        if (resolved.Any(n => n > graph.EdgeCount))
-        {
-            var above = string.Join(", ", resolved.Where(n => n > graph.EdgeCount));
-            var probing = string.Join(", ", clamped);
-            log($"circuit-sizes {above} exceed the graph's {graph.EdgeCount} edges; probing {probing}.");
-        }
-
-        return clamped;
+        return [.. resolved.Order()];
     }
 
     private static bool IsTrueSize(string s) => string.Equals(s.Trim(), TrueSize, StringComparison.OrdinalIgnoreCase);

@@ -1,4 +1,5 @@
 using AutoCircuit.Graph;
+using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;
 
@@ -31,25 +32,62 @@ public sealed class CircuitProbingTests
         s.AssertScores(scores, 0, 0);
     }
 
-    [Theory]
-    [InlineData(6, "true-size;1000")]
-    [InlineData(7, "3;14;500")]
-    public void Run_SizesAboveTheEdgeCount_AreClampedToIt(int index, string sizes)
+    [Fact]
+    public void Run_SizeAboveTheEdgeCount_TakesTheWholeGraph()
     {
-        // auto-circuit fails (index error) for sizes above the edge count; clamping to it gives exactly
-        // auto-circuit's result at the edge count (13 here), which the fixture holds.
-        using var s = MicroScenario.Load(Fixture, index);
+        // auto-circuit fails (index error) for a size above the edge count. A circuit of that size is the
+        // whole graph, which is auto-circuit's result at exactly the edge count (13 here; the fixture):
+        // with sigmoid masks the regulariser ReLU(n - size) is 0 for both sizes, so training is identical.
+        using var s = MicroScenario.Load(Fixture, 6);
+        Assert.Equal("true-size;13", s.Options["circuit-sizes"]);
         var options = s.Options;
-        options["circuit-sizes"] = sizes;
-        var algorithm = MicroScenario.Create(s.Element.GetProperty("algorithm").GetString()!, options);
-        var known = s.EdgesOf(s.Element.GetProperty("known_edges"));
-        var log = new List<string>();
-        torch.random.manual_seed(s.TorchSeed);
+        options["circuit-sizes"] = "true-size;1000";
 
-        using var scores = algorithm.Run(s.Context(known, log.Add));
+        using var scores = RunWith(s, options, log: null);
 
         s.AssertScores(scores, 0, 0);
-        Assert.Contains(log, l => l.Contains("exceed the graph's 13 edges", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Run_SizesPastTheWholeGraph_AreNotProbed()
+    {
+        // Sizes 14 and 500 both exceed the 13 edges: 14 takes every remaining edge, so 500 cannot change a
+        // score and is skipped. Ranks count all three sizes (3, 2) where auto-circuit's "3;13" gives (2, 1).
+        using var s = MicroScenario.Load(Fixture, 7);
+        Assert.Equal("3;13", s.Options["circuit-sizes"]);
+        var options = s.Options;
+        options["circuit-sizes"] = "3;14;500";
+        var log = new List<string>();
+
+        using var scores = RunWith(s, options, log.Add);
+
+        var expected = s.ExpectedScores();
+        try
+        {
+            foreach (var (module, e) in expected)
+            {
+                using var shifted = e + 1;
+                TensorAssert.AllClose(shifted, scores[module], 0, 0, module);
+            }
+        }
+        finally
+        {
+            foreach (var t in expected.Values)
+            {
+                t.Dispose();
+            }
+        }
+
+        Assert.Contains(log, l => l.Contains("sizes 500 cannot change the scores", StringComparison.Ordinal));
+    }
+
+    private static AutoCircuit.Scores.PruneScores RunWith(
+        MicroScenario s, Dictionary<string, string> options, Action<string>? log)
+    {
+        var algorithm = MicroScenario.Create(s.Element.GetProperty("algorithm").GetString()!, options);
+        var known = s.EdgesOf(s.Element.GetProperty("known_edges"));
+        torch.random.manual_seed(s.TorchSeed);
+        return algorithm.Run(s.Context(known, log));
     }
 
     [Fact]
