@@ -21,4 +21,7 @@ internal sealed class PatchState
 
     /// <summary>Sources record their outputs for source ablations (patch mode off).</summary>
     public bool Recording { get; set; }
+
+    /// <summary>Sees (and may replace) the activation at every hook point, for <see cref="IActivationAccess"/>; null when off.</summary>
+    public Func<string, Tensor, Tensor>? Capture { get; set; }
 }

@@ -70,6 +70,11 @@ internal sealed class PatchWrapper
             x = x + Delta(x, state);
         }
 
+        if (state.Capture is { } capture)
+        {
+            x = capture(ModuleName, x);
+        }
+
         if (Source is not null && state.CurrSrcOuts is not null)
         {
             Write(state.CurrSrcOuts, x);

@@ -24,7 +24,7 @@ public sealed record GraphOptions(
 /// <c>graph_utils</c> contexts): wraps an <see cref="IHookedModel"/> by installing one
 /// <see cref="PatchWrapper"/> at each graph module's hook point.
 /// </summary>
-public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IDisposable
+public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActivationAccess, IDisposable
 {
     private readonly IHookedModel _model;
     private readonly List<PatchWrapper> _wrappers = [];
@@ -417,6 +417,135 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IDispos
 
     /// <inheritdoc />
     public Tensor ForwardFromBlock(BlockInputs inputs, int block) => Restartable.ForwardFromBlock(inputs, block);
+
+    /// <inheritdoc />
+    public Dictionary<string, Tensor> CaptureActivations(Tensor input, IEnumerable<string> moduleNames)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var names = CaptureNames(moduleNames);
+        var captured = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        using var _ = torch.no_grad();
+        State.Capture = (name, x) =>
+        {
+            if (names.Contains(name))
+            {
+                captured[name] = x.detach().clone().DetachFromDisposeScope();
+            }
+
+            return x;
+        };
+        try
+        {
+            using var scope = torch.NewDisposeScope();
+            Forward(input);
+        }
+        finally
+        {
+            State.Capture = null;
+        }
+
+        return CheckReached(names, captured);
+    }
+
+    /// <inheritdoc />
+    public Dictionary<string, Tensor> CaptureGradients(
+        Tensor input, IEnumerable<string> moduleNames, Func<Tensor, Tensor> loss)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(loss);
+        var names = CaptureNames(moduleNames);
+
+        // Each captured activation is made a tensor we hold (a fresh leaf where nothing upstream
+        // requires grad, else an alias on the graph) and handed on downstream, so the gradient of the
+        // loss with respect to it is the total derivative through everything after the hook point.
+        var leaves = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        using var _ = torch.enable_grad();
+        State.Capture = (name, x) =>
+        {
+            if (!names.Contains(name))
+            {
+                return x;
+            }
+
+            var held = (x.requires_grad ? x.alias() : x.detach().requires_grad_(true)).DetachFromDisposeScope();
+            leaves[name] = held;
+            return held;
+        };
+        try
+        {
+            Tensor[] grads;
+            using (var scope = torch.NewDisposeScope())
+            {
+                var output = Forward(input);
+                State.Capture = null;
+                CheckReached(names, leaves);
+                var value = loss(output);
+                if (value.numel() != 1)
+                {
+                    throw new ArgumentException(
+                        $"The loss must be a scalar; got shape [{string.Join(", ", value.shape)}].", nameof(loss));
+                }
+
+                var order = leaves.Keys.ToList();
+                grads = [.. torch.autograd.grad([value], order.Select(n => leaves[n]).ToList())];
+                var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+                for (var i = 0; i < order.Count; i++)
+                {
+                    result[order[i]] = grads[i].detach().DetachFromDisposeScope();
+                }
+
+                return result;
+            }
+        }
+        finally
+        {
+            State.Capture = null;
+            foreach (var t in leaves.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    private HashSet<string> CaptureNames(IEnumerable<string> moduleNames)
+    {
+        ArgumentNullException.ThrowIfNull(moduleNames);
+        if (State.PatchSrcOuts is not null)
+        {
+            throw new InvalidOperationException("Activations and gradients are captured with patch mode off.");
+        }
+
+        var names = new HashSet<string>(moduleNames, StringComparer.Ordinal);
+        foreach (var n in names)
+        {
+            if (_wrappers.All(w => w.ModuleName != n))
+            {
+                throw new ArgumentException(
+                    $"'{n}' is not a module of this graph; known: " +
+                    $"{string.Join(", ", _wrappers.Select(w => w.ModuleName))}.",
+                    nameof(moduleNames));
+            }
+        }
+
+        return names;
+    }
+
+    private static Dictionary<string, Tensor> CheckReached(HashSet<string> names, Dictionary<string, Tensor> captured)
+    {
+        var missing = names.Where(n => !captured.ContainsKey(n)).ToList();
+        if (missing.Count > 0)
+        {
+            foreach (var t in captured.Values)
+            {
+                t.Dispose();
+            }
+
+            throw new InvalidOperationException(
+                $"The forward pass did not reach module(s) {string.Join(", ", missing)}.");
+        }
+
+        return captured;
+    }
 
     private IBlockRestartModel Restartable => _model as IBlockRestartModel
         ?? throw new NotSupportedException($"{_model.Description} cannot restart its forward pass at a block; run the full forward instead.");
