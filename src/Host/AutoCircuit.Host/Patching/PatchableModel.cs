@@ -456,7 +456,7 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
         var names = CaptureNames(moduleNames);
 
         // Each captured activation is made a tensor we hold (a fresh leaf where nothing upstream
-        // requires grad, else an alias on the graph) and handed on downstream, so the gradient of the
+        // requires grad, else a clone on the graph) and handed on downstream, so the gradient of the
         // loss with respect to it is the total derivative through everything after the hook point.
         var leaves = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         using var _ = torch.enable_grad();
@@ -467,9 +467,14 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
                 return x;
             }
 
-            var held = (x.requires_grad ? x.alias() : x.detach().requires_grad_(true)).DetachFromDisposeScope();
+            // A new autograd node (clone), not alias(): TorchSharp's alias() shares the tensor and its
+            // autograd identity, so the gradient would include every other use of x (e.g. the residual
+            // stream around an MLP), not just the path through this hook point.
+            var held = (x.requires_grad ? x.clone() : x.detach().requires_grad_(true)).DetachFromDisposeScope();
             leaves[name] = held;
-            return held;
+
+            // Hand the model its own handle: models may dispose what a hook point returns.
+            return held.alias();
         };
         try
         {

@@ -1,0 +1,127 @@
+using AutoCircuit.Algorithms.Acdc;
+using AutoCircuit.Algorithms.MaskGradient;
+using AutoCircuit.Algorithms.Tests.Acdc;
+using AutoCircuit.Algorithms.Tests.Eap;
+using AutoCircuit.Data;
+using AutoCircuit.Host.Models.Transformers;
+using AutoCircuit.Host.Patching;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace AutoCircuit.Algorithms.Tests.Transformers;
+
+/// <summary>
+/// The oracle checks of the micro-model tests on real transformer graphs (small random GPT-2 and Llama
+/// with grouped-query attention): the slow per-edge <c>eap</c> equals <c>mask-gradient</c> at mask 0
+/// (auto-circuit's test_edge_attribution_patching.py), and every ACDC step, started from the destination's
+/// block, equals an independent full tree-patched forward (auto-circuit's ACDC test mode).
+/// </summary>
+public sealed class TransformerAlgorithmTests
+{
+    private const int Vocab = 40;
+
+    private static Transformer Model(string kind)
+    {
+        var config = kind switch
+        {
+            "gpt2" => new TransformerConfig
+            {
+                Family = TransformerFamily.Gpt2, AttnBias = true, MlpBias = true, DModel = 16, Layers = 2, Heads = 2,
+                DMlp = 32, VocabSize = Vocab, ContextLength = 16,
+            },
+            "llama-gqa" => new TransformerConfig
+            {
+                Family = TransformerFamily.Llama, DModel = 16, Layers = 2, Heads = 4, KvHeads = 2, DMlp = 24,
+                VocabSize = Vocab, ContextLength = 16, TiedEmbeddings = false,
+            },
+            _ => throw new ArgumentException(kind),
+        };
+        var model = new Transformer(config);
+        model.InitializeRandom(11);
+        return model;
+    }
+
+    /// <summary>Two batches of random token prompts; corrupt = clean with the last two tokens changed.</summary>
+    private static List<PromptBatch> Batches(int batches = 2, int size = 3, int seq = 5)
+    {
+        var rng = new System.Random(5);
+        var result = new List<PromptBatch>();
+        for (var b = 0; b < batches; b++)
+        {
+            var clean = new long[size * seq];
+            var corrupt = new long[size * seq];
+            var answers = new long[size];
+            var wrong = new long[size];
+            for (var i = 0; i < size; i++)
+            {
+                for (var t = 0; t < seq; t++)
+                {
+                    clean[(i * seq) + t] = rng.Next(3, Vocab);
+                    corrupt[(i * seq) + t] = t >= seq - 2 ? rng.Next(3, Vocab) : clean[(i * seq) + t];
+                }
+
+                answers[i] = rng.Next(3, Vocab);
+                wrong[i] = (answers[i] + 1 + rng.Next(Vocab - 4)) % Vocab;
+            }
+
+            result.Add(new PromptBatch(
+                b,
+                torch.tensor(clean, [size, seq]),
+                torch.tensor(corrupt, [size, seq]),
+                new AnswerSet(torch.tensor(answers, [size, 1])),
+                new AnswerSet(torch.tensor(wrong, [size, 1]))));
+        }
+
+        return result;
+    }
+
+    [Theory]
+    [InlineData("gpt2", true, true, GradFunction.Logit, AnswerFunction.AvgDiff)]
+    [InlineData("gpt2", true, false, GradFunction.Logprob, AnswerFunction.AvgVal)]
+    [InlineData("gpt2", false, true, GradFunction.Prob, AnswerFunction.AvgDiff)]
+    [InlineData("llama-gqa", true, true, GradFunction.Logit, AnswerFunction.AvgDiff)]
+    [InlineData("llama-gqa", true, false, GradFunction.LogitExp, AnswerFunction.AvgVal)]
+    public void Eap_Transformer_EqualsMaskGradientAtMaskZero(
+        string kind, bool factorized, bool separateQkv, GradFunction grad, AnswerFunction answer)
+    {
+        using var transformer = Model(kind);
+        using var model = PatchableModel.Create(transformer, new GraphOptions(factorized, null, separateQkv));
+        var batches = Batches();
+
+        try
+        {
+            EapEquivalence.AssertEapEqualsMaskGradient(model, batches, grad, answer);
+        }
+        finally
+        {
+            batches.ForEach(b => b.Dispose());
+        }
+    }
+
+    [Theory]
+    [InlineData("gpt2", AcdcTarget.KlDiv)]
+    [InlineData("llama-gqa", AcdcTarget.Mse)]
+    public void Acdc_TransformerStartingAtBlocks_EveryStepEqualsTreePatchedForward(string kind, AcdcTarget target)
+    {
+        using var transformer = Model(kind);
+        using var model = PatchableModel.Create(transformer, new GraphOptions());
+        using var referenceTransformer = Model(kind);
+        using var reference = PatchableModel.Create(referenceTransformer, new GraphOptions());
+        var batches = Batches(batches: 1);
+        // One tau keeps the test short (each step is checked with an independent forward); the micro-model
+        // tests cover several taus.
+        var options = new AcdcOptions { TauExps = [-2], TauBases = [1], Target = target };
+
+        try
+        {
+            Assert.True(model.CanRestartAtBlock, "transformers restart at blocks: this test covers ACDC's fast path");
+            var steps = AcdcStepCheck.AssertEachStepEqualsTreePatchedForward(model, reference, batches, options);
+            Assert.Equal(model.Graph.EdgeCount, steps);
+        }
+        finally
+        {
+            batches.ForEach(b => b.Dispose());
+        }
+    }
+}
