@@ -13,8 +13,12 @@ namespace AutoCircuit.Host.Evaluation;
 /// <summary>Everything <c>dotnet autocircuit evaluate</c> was asked to do.</summary>
 public sealed record EvaluateRequest
 {
-    /// <summary>The scores file (ours, or auto-circuit's prune scores as <c>{"module": nested arrays}</c>).</summary>
+    /// <summary>The scores file: ours, auto-circuit's prune scores as <c>{"module": nested arrays}</c>, an edge-list CSV or a
+    /// MIB graph file or folder (<see cref="ScoresInterchange"/>).</summary>
     public required string Scores { get; init; }
+
+    /// <summary>How <see cref="Scores"/> is read (<see cref="ScoresInterchange.Detect"/> by default).</summary>
+    public ScoresFormat ScoresFormat { get; init; } = ScoresFormat.Auto;
 
     /// <summary>Model name or checkpoint path; <c>null</c> for the default model.</summary>
     public string? Model { get; init; }
@@ -81,7 +85,7 @@ public static class EvaluateJob
 
         using var model = PatchableModel.Create(
             loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice));
-        var loadedScores = ScoresFile.ReadJson(request.Scores, model.Graph);
+        var loadedScores = ScoresInterchange.Read(request.Scores, model.Graph, request.ScoresFormat);
         using var scores = loadedScores.Scores;
         var known = request.Circuit is null ? null : KnownCircuitFile.Read(request.Circuit, model.Graph);
         env.Error.WriteLine(

@@ -1,11 +1,13 @@
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
+using AutoCircuit.Host.Comparison;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Evaluation;
 using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Models;
 using AutoCircuit.Host.Patching;
+using AutoCircuit.Host.Reports;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 using TorchSharp;
@@ -15,7 +17,8 @@ namespace AutoCircuit.Host.Runtime;
 /// <summary>
 /// <c>dotnet autocircuit run</c>: loads the model and task, runs every requested algorithm on the
 /// train split, evaluates each one's circuits on the test split, and writes <c>run.json</c>,
-/// <c>scores/&lt;key&gt;.json|.safetensors</c> and <c>circuits/&lt;key&gt;.json|.csv</c> into a
+/// <c>scores/&lt;key&gt;.json|.safetensors</c>, <c>circuits/&lt;key&gt;.json|.csv</c>, <c>report.html</c> and the
+/// requested interchange exports into a
 /// results folder that appears only when the run completes.
 /// </summary>
 public static class RunJob
@@ -59,60 +62,76 @@ public static class RunJob
         using var results = new ResultsDirectory(outPath);
         var records = new List<object>();
         var usedNames = new HashSet<string>(StringComparer.Ordinal);
+        var compared = new List<ComparedAlgorithm>();
         var failed = false;
-        foreach (var (entry, configured) in algorithms)
+        try
         {
-            env.CancellationToken.ThrowIfCancellationRequested();
-            var key = entry.Descriptor.Key;
-            var fileName = key;
-            for (var i = 2; !usedNames.Add(fileName); i++)
+            for (var index = 0; index < algorithms.Count; index++)
             {
-                fileName = $"{key}-{i}";
-            }
+                var (entry, configured) = algorithms[index];
+                env.CancellationToken.ThrowIfCancellationRequested();
+                var key = entry.Descriptor.Key;
+                var fileName = key;
+                for (var i = 2; !usedNames.Add(fileName); i++)
+                {
+                    fileName = $"{key}-{i}";
+                }
 
-            var context = new PruneContext
-            {
-                Model = model,
-                TrainBatches = data.Train,
-                KnownEdges = null,
-                Seed = request.Seed,
-                Progress = env.Progress,
-                CancellationToken = env.CancellationToken,
-                Log = line => env.Error.WriteLine($"[{key}] {line}"),
-            };
+                var context = new PruneContext
+                {
+                    Model = model,
+                    TrainBatches = data.Train,
+                    KnownEdges = null,
+                    Seed = request.Seed,
+                    Progress = env.Progress,
+                    CancellationToken = env.CancellationToken,
+                    Log = line => env.Error.WriteLine($"[{key}] {line}"),
+                };
 
-            AlgorithmOutcome outcome;
-            if (entry.Descriptor.RequiresKnownEdges && context.KnownEdges is null)
-            {
-                outcome = new AlgorithmOutcome(null, TimeSpan.Zero, "needs a task with a known circuit, and this task has none");
-            }
-            else
-            {
-                outcome = AlgorithmRunner.Run(configured.Algorithm, context);
-            }
+                AlgorithmOutcome outcome;
+                ResourceUsage? usage = null;
+                if (entry.Descriptor.RequiresKnownEdges && context.KnownEdges is null)
+                {
+                    outcome = new AlgorithmOutcome(null, TimeSpan.Zero, "needs a task with a known circuit, and this task has none");
+                }
+                else
+                {
+                    (outcome, usage) = ResourceMeter.Measure(() => AlgorithmRunner.Run(configured.Algorithm, context));
+                }
 
-            using (outcome)
-            {
                 var record = new Dictionary<string, object?>
                 {
                     ["key"] = key,
                     ["name"] = entry.Descriptor.Name,
                     ["origin"] = entry.Origin,
-                    ["spec"] = specs[algorithms.IndexOf((entry, configured))],
+                    ["spec"] = specs[index],
                     ["options"] = configured.Options.ToDictionary(o => o.Key, o => o.Value),
                     ["seconds"] = Math.Round(outcome.Elapsed.TotalSeconds, 4),
+                    ["peak_rss_delta_bytes"] = usage?.PeakRssDeltaBytes,
+                    ["managed_allocated_bytes"] = usage?.ManagedAllocatedBytes,
                     ["status"] = outcome.Succeeded ? "ok" : "failed",
                     ["error"] = outcome.Error,
                 };
+                var evaluations = new Dictionary<PatchType, CircuitEvaluation>();
                 if (outcome.Scores is { } scores)
                 {
                     var json = Path.Combine("scores", fileName + ".json");
                     var st = Path.Combine("scores", fileName + ".safetensors");
                     ScoresFile.WriteJson(results.PathFor(json), key, configured.Options, scores);
                     ScoresFile.WriteSafetensors(results.PathFor(st), key, scores);
-                    record["files"] = new[] { json, st };
+                    var files = new List<string> { json, st };
+                    var exportDir = Path.Combine("exports", fileName);
+                    files.AddRange(ScoresInterchange.WriteExports(
+                        Path.Combine(results.TempPath, exportDir), scores, request.Exports, CompareJob.DModel(loaded))
+                        .Select(f => Path.Combine(exportDir, f)));
+                    record["files"] = files;
                     PrintTopEdges(env.Out, entry.Descriptor, scores, outcome.Elapsed, request.TopEdges);
-                    record["circuits"] = EvaluateCircuits(request, env, model, data, scores, key, fileName, results, context);
+                    var (evaluation, circuitFiles) = EvaluateCircuits(request, env, model, data, scores, key, fileName, results, context);
+                    record["circuits"] = circuitFiles;
+                    if (evaluation is not null)
+                    {
+                        evaluations[request.Evaluation.Circuits.PatchType] = evaluation;
+                    }
                 }
                 else
                 {
@@ -120,7 +139,23 @@ public static class RunJob
                     env.Error.WriteLine($"error: algorithm '{key}' failed: {outcome.Error}");
                 }
 
+                compared.Add(new ComparedAlgorithm
+                {
+                    Label = fileName, FileStem = fileName, Key = key, Name = entry.Descriptor.Name, Spec = specs[index],
+                    Origin = entry.Origin, Options = configured.Options.ToDictionary(o => o.Key, o => o.Value, StringComparer.Ordinal),
+                    Scores = outcome.Scores, Flat = outcome.Scores is { } sc ? FlatScores.From(sc) : null, Error = outcome.Error,
+                    Usage = usage, Evaluations = evaluations,
+                });
                 records.Add(record);
+            }
+
+            WriteReport(results, request, device, loaded, model, data, document, compared);
+        }
+        finally
+        {
+            foreach (var c in compared)
+            {
+                c.Dispose();
             }
         }
 
@@ -131,20 +166,49 @@ public static class RunJob
     }
 
     /// <summary>Evaluates an algorithm's circuits on the test split: <c>circuits/&lt;file&gt;.json|.csv</c>.</summary>
-    private static string[]? EvaluateCircuits(
+    private static (CircuitEvaluation? Evaluation, string[]? Files) EvaluateCircuits(
         RunRequest request, RunEnvironment env, PatchableModel model, TaskData data, PruneScores scores, string key,
         string fileName, ResultsDirectory results, PruneContext context)
     {
         if (data.Test.Count == 0)
         {
             env.Error.WriteLine($"warning: the test split holds no complete batch: circuits of '{key}' are not evaluated.");
-            return null;
+            return (null, null);
         }
 
-        var (_, files) = CircuitReport.EvaluateAndWrite(
+        var (evaluation, files) = CircuitReport.EvaluateAndWrite(
             model, data.Test, scores, key, fileName, request.Evaluation, results, context.KnownEdges, env.Progress,
             env.CancellationToken);
-        return files;
+        return (evaluation, files);
+    }
+
+    /// <summary><c>report.html</c>: the same report as <c>compare</c>, for this run's algorithms and patch type.</summary>
+    private static void WriteReport(
+        ResultsDirectory results, RunRequest request, TorchSharp.torch.Device device, LoadedModel loaded, PatchableModel model,
+        TaskData data, DatasetDocument document, List<ComparedAlgorithm> compared)
+    {
+        var subject = new ComparisonSubject
+        {
+            ModelSpec = loaded.Name,
+            ModelDescription = loaded.Model.Description,
+            Dataset = document.Path,
+            Graph = model.Graph,
+            SeqLabels = data.SeqLabels,
+            TrainPrompts = data.Train.Count * data.BatchSize,
+            TestPrompts = data.Test.Count * data.BatchSize,
+            Seed = request.Seed,
+            Device = device.ToString(),
+        };
+        var settings = new ComparisonSettings
+        {
+            Evaluation = request.Evaluation,
+            PatchTypes = [request.Evaluation.Circuits.PatchType],
+            TopEdges = Math.Max(1, request.TopEdges),
+        };
+
+        // The result does not own the algorithms here: the caller disposes them.
+        var comparison = new ComparisonResult(subject, settings, compared);
+        HtmlReport.Write(results.PathFor("report.html"), comparison, "run", request.CommandLine);
     }
 
     private static void PrintTopEdges(TextWriter output, AlgorithmDescriptor d, PruneScores scores, TimeSpan elapsed, int top)

@@ -1,5 +1,6 @@
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Evaluation;
+using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Plugins;
 
 namespace AutoCircuit.Host.Runtime;
@@ -40,6 +41,9 @@ public sealed record RunRequest
     /// <summary>How each algorithm's circuits are evaluated on the test split (<c>--edges</c>, <c>--patch-type</c>,
     /// <c>--ablation</c>, <c>--reverse</c>).</summary>
     public EvaluationSettings Evaluation { get; init; } = EvaluationSettings.Default;
+
+    /// <summary>Interchange files written per algorithm under <c>exports/&lt;key&gt;/</c> (none by default).</summary>
+    public ScoresExports Exports { get; init; } = ScoresExports.None;
 
     /// <summary>How many top edges to print per algorithm.</summary>
     public int TopEdges { get; init; } = 10;

@@ -17,10 +17,11 @@ public static class CommandLine
         var root = new RootCommand(
             "AutoCircuit for .NET: find which edges of a neural network's computational graph carry a behaviour " +
             "(a port of auto-circuit). Scores every edge with circuit-discovery algorithms and writes the results " +
-            "as JSON and safetensors, and evaluates the circuits they define.\n\n" + ExitCodesHelp)
+            "as JSON and safetensors, evaluates the circuits they define, and compares algorithms in a report.\n\n" + ExitCodesHelp)
         {
             RunCommand.Create(output, error),
             EvaluateCommand.Create(output, error),
+            CompareCommand.Create(output, error),
             ListCommand.Create(output, error),
             LogitsCommand.Create(output, error),
             GenerateCommand.Create(output, error),

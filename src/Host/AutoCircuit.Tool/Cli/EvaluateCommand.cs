@@ -1,6 +1,7 @@
 using System.CommandLine;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Evaluation;
+using AutoCircuit.Host.IO;
 
 namespace AutoCircuit.Tool.Cli;
 
@@ -37,8 +38,9 @@ public static class EvaluateCommand
 
     internal static readonly Option<string> ScoresOption = new("--scores", "-s")
     {
-        Description = "Scores file: DIR/scores/<key>.json of a run, or auto-circuit prune scores exported as JSON " +
-                      "({\"<module name>\": nested arrays}).",
+        Description = "Scores file: DIR/scores/<key>.json|.safetensors of a run, auto-circuit prune scores exported as JSON " +
+                      "({\"<module name>\": nested arrays}), an edge-list CSV (src,dest,position,score), or a MIB graph file " +
+                      "or submission folder (see --scores-format).",
         HelpName = "FILE",
         Required = true,
     };
@@ -65,7 +67,7 @@ public static class EvaluateCommand
             "curve. Writes DIR/evaluate.json and DIR/circuits/<key>.json|.csv (the folder appears only when the evaluation " +
             "completes) and prints the CSV on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp)
         {
-            ScoresOption, RunCommand.ModelOption, RunCommand.DatasetOption, EdgesOption, PatchTypeOption, AblationOption,
+            ScoresOption, CompareCommand.ScoresFormatOption, RunCommand.ModelOption, RunCommand.DatasetOption, EdgesOption, PatchTypeOption, AblationOption,
             ReverseOption, CircuitOption, RunCommand.GraphOption, RunCommand.TokenPositionsOption, RunCommand.BatchSizeOption,
             RunCommand.TrainSizeOption, RunCommand.TestSizeOption, RunCommand.NoShuffleOption, RunCommand.SeedOption,
             RunCommand.DeviceOption, RunCommand.OutOption,
@@ -76,6 +78,7 @@ public static class EvaluateCommand
             var request = new EvaluateRequest
             {
                 Scores = parse.GetValue(ScoresOption)!,
+                ScoresFormat = ScoresInterchange.ParseFormat(parse.GetValue(CompareCommand.ScoresFormatOption)),
                 Model = parse.GetValue(RunCommand.ModelOption),
                 Dataset = parse.GetValue(RunCommand.DatasetOption),
                 Factorized = parse.GetValue(RunCommand.GraphOption) != "residual",

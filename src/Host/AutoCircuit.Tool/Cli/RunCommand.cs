@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AutoCircuit.Host.Data;
+using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Models;
 using AutoCircuit.Host.Runtime;
 
@@ -83,6 +84,13 @@ public static class RunCommand
 
     internal static readonly Option<string[]> PluginsOption = PluginOptions.Create();
 
+    internal static readonly Option<string> ExportOption = new("--export")
+    {
+        Description = "Interchange files per algorithm, comma-separated: autocircuit (exports/<key>/prune-scores.json), csv " +
+                      "(edges.csv), mib (mib/importances.json), mib-circuits (MIB's nine binary circuits), all, none.",
+        DefaultValueFactory = _ => "none",
+    };
+
     internal static readonly Option<int> TopOption = new("--top")
     {
         Description = "How many top edges per algorithm to print on stdout.",
@@ -96,14 +104,14 @@ public static class RunCommand
         var command = new Command(
             "run",
             "Score every edge of a model's graph with one or more algorithms on a task's train split, then evaluate each " +
-            "algorithm's circuits on the test split (see --edges). Writes DIR/run.json, DIR/scores/<key>.json|.safetensors " +
-            "and DIR/circuits/<key>.json|.csv (the folder appears only when the run completes) and prints the top edges on " +
-            "stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp)
+            "algorithm's circuits on the test split (see --edges). Writes DIR/run.json, DIR/scores/<key>.json|.safetensors, " +
+            "DIR/circuits/<key>.json|.csv and DIR/report.html (the folder appears only when the run completes) and prints the " +
+            "top edges on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp)
         {
             ModelOption, DatasetOption, AlgorithmOption, GraphOption, TokenPositionsOption, BatchSizeOption,
             TrainSizeOption, TestSizeOption, NoShuffleOption, SeedOption, DeviceOption, OutOption, TopOption,
             EvaluateCommand.EdgesOption, EvaluateCommand.PatchTypeOption, EvaluateCommand.AblationOption,
-            EvaluateCommand.ReverseOption,
+            EvaluateCommand.ReverseOption, ExportOption,
             PluginsOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
@@ -127,6 +135,7 @@ public static class RunCommand
                 Device = parse.GetValue(DeviceOption) ?? "auto",
                 Out = parse.GetValue(OutOption),
                 TopEdges = parse.GetValue(TopOption),
+                Exports = ScoresInterchange.ParseExports(parse.GetValue(ExportOption)),
                 Evaluation = EvaluateCommand.Settings(parse),
                 CommandLine = parse.Tokens.Select(t => t.Value).ToList(),
             };

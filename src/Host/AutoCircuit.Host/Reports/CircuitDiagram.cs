@@ -1,0 +1,249 @@
+using System.Globalization;
+using System.Text;
+using AutoCircuit.Graph;
+using AutoCircuit.Host.IO;
+
+namespace AutoCircuit.Host.Reports;
+
+/// <summary>
+/// A circuit drawn as SVG by our own layout (no Graphviz, no script): the model's nodes in columns by layer (within a
+/// column by head, then module), one band per token position for graphs with token positions (labelled with the
+/// dataset's <c>seq_labels</c>), and the top-k edges as curves from source to destination, coloured by the sign of
+/// the score (auto-circuit's convention: blue positive, red negative) and as wide as <c>|score|</c> relative to the
+/// largest drawn. A destination that is one of a head's Q/K/V inputs is drawn as that head's box, the edge ending at
+/// the top (q), middle (k) or bottom (v) of its left side. Hovering an edge or node shows its name and score.
+/// </summary>
+public static class CircuitDiagram
+{
+    private const double FontSize = 11;
+    private const double BoxHeight = 20;
+    private const double RowHeight = 28;
+    private const double ColumnGap = 70;
+    private const double BandGap = 18;
+    private const double BandHeader = 20;
+    private const double HeaderHeight = 50;
+    private const int MaxFaintNodes = 400;
+
+    /// <summary>Renders the top <paramref name="topK"/> edges of <paramref name="scores"/>.</summary>
+    /// <param name="scores">The ranked scores.</param>
+    /// <param name="topK">How many edges to draw (the first of the ranking; ties broken by graph order).</param>
+    /// <param name="title">Title above the diagram.</param>
+    /// <param name="seqLabels">Labels of token positions, or <c>null</c>.</param>
+    /// <param name="known">The known circuit: its drawn edges get a dark outline.</param>
+    public static string Render(FlatScores scores, int topK, string title, IReadOnlyList<string>? seqLabels = null, IReadOnlySet<Edge>? known = null)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        ArgumentNullException.ThrowIfNull(title);
+        var graph = scores.Graph;
+        var k = Math.Clamp(topK, 0, graph.EdgeCount);
+        var drawn = scores.Order.Take(k).Select(i => (Edge: graph.FlatEdges[i], Score: scores.Values[i], Rank: 0)).ToList();
+        drawn = drawn.Select((d, r) => d with { Rank = r + 1 }).ToList();
+
+        // Visual nodes: a source and the destinations of the same component share a box.
+        var nodes = new List<VisualNode>();
+        var byKey = new Dictionary<string, VisualNode>(StringComparer.Ordinal);
+        VisualNode NodeFor(string key, int layer)
+        {
+            if (!byKey.TryGetValue(key, out var n))
+            {
+                n = new VisualNode(key, layer, nodes.Count);
+                byKey[key] = n;
+                nodes.Add(n);
+            }
+
+            return n;
+        }
+
+        foreach (var s in graph.Srcs)
+        {
+            NodeFor(s.Name, s.Layer);
+        }
+
+        foreach (var d in graph.Dests)
+        {
+            NodeFor(NodeKey(d).Key, d.Layer);
+        }
+
+        var layers = nodes.Select(n => n.Layer).Distinct().Order().ToList();
+        var columns = layers.Select(l => nodes.Where(n => n.Layer == l).ToList()).ToList();
+        var involved = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (e, _, _) in drawn)
+        {
+            involved.Add(e.Src.Name);
+            involved.Add(NodeKey(e.Dest).Key);
+        }
+
+        var showAll = nodes.Count <= MaxFaintNodes;
+        if (!showAll)
+        {
+            columns = columns.Select(c => c.Where(n => involved.Contains(n.Key)).ToList()).Where(c => c.Count > 0).ToList();
+        }
+
+        var rows = columns.Count == 0 ? 1 : columns.Max(c => c.Count);
+        var boxWidth = Math.Max(56, nodes.Max(n => Svg.TextWidth(n.Key, FontSize)) + 16);
+        var positions = graph.SeqLen is null
+            ? new List<int?> { null }
+            : drawn.Select(d => d.Edge.SeqIndex).Distinct().OrderBy(p => p).ToList();
+        if (positions.Count == 0)
+        {
+            positions.Add(graph.SeqLen is null ? null : 0);
+        }
+
+        var labelWidth = graph.SeqLen is null ? 16 : Math.Max(90, positions.Max(p => Svg.TextWidth(PositionLabel(p, seqLabels), 12)) + 24);
+        var bandHeight = BandHeader + (rows * RowHeight);
+        var width = labelWidth + (columns.Count * (boxWidth + ColumnGap)) - ColumnGap + 24;
+        width = Math.Max(width, 560);
+        var height = HeaderHeight + (positions.Count * (bandHeight + BandGap));
+
+        // Node centres: a column's nodes are centred vertically in the band (so a lone MLP or residual node sits in the
+        // middle of its layer's heads).
+        var place = new Dictionary<(string Key, int? Pos), (double X, double Y, int Column, double BandMid)>();
+        for (var b = 0; b < positions.Count; b++)
+        {
+            var bandTop = HeaderHeight + (b * (bandHeight + BandGap)) + BandHeader;
+            var bandMid = bandTop + (rows * RowHeight / 2);
+            for (var c = 0; c < columns.Count; c++)
+            {
+                var x = labelWidth + (c * (boxWidth + ColumnGap));
+                var offset = (rows - columns[c].Count) * RowHeight / 2;
+                for (var r = 0; r < columns[c].Count; r++)
+                {
+                    place[(columns[c][r].Key, positions[b])] = (x, bandTop + offset + (r * RowHeight) + (RowHeight / 2), c, bandMid);
+                }
+            }
+        }
+
+        var maxAbs = drawn.Count == 0 ? 0 : drawn.Max(d => MathF.Abs(d.Score));
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture,
+            $"<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"diagram\" width=\"{Svg.N(width)}\" height=\"{Svg.N(height)}\" " +
+            $"viewBox=\"0 0 {Svg.N(width)} {Svg.N(height)}\" font-family=\"sans-serif\" role=\"img\">");
+        sb.Append(CultureInfo.InvariantCulture, $"<title>{Svg.Escape(title)}</title>");
+        sb.Append(CultureInfo.InvariantCulture, $"<rect width=\"{Svg.N(width)}\" height=\"{Svg.N(height)}\" fill=\"#fff\"/>");
+        Svg.Text(sb, 8, 18, title, "font-size=\"14\" font-weight=\"bold\"");
+        var legend = $"top {drawn.Count} of {graph.EdgeCount} edges by |score|; width ∝ |score| (largest {Svg.Format(maxAbs)})";
+        Svg.Text(sb, 8, 36, legend, "font-size=\"11\" fill=\"#444\"");
+        var legendX = 8 + Svg.TextWidth(legend, 11) + 16;
+        sb.Append(CultureInfo.InvariantCulture,
+            $"<line x1=\"{Svg.N(legendX)}\" y1=\"32\" x2=\"{Svg.N(legendX + 22)}\" y2=\"32\" stroke=\"{Svg.Positive}\" stroke-width=\"4\"/>");
+        Svg.Text(sb, legendX + 26, 36, "positive", "font-size=\"11\"");
+        sb.Append(CultureInfo.InvariantCulture,
+            $"<line x1=\"{Svg.N(legendX + 82)}\" y1=\"32\" x2=\"{Svg.N(legendX + 104)}\" y2=\"32\" stroke=\"{Svg.Negative}\" stroke-width=\"4\"/>");
+        Svg.Text(sb, legendX + 108, 36, "negative", "font-size=\"11\"");
+
+        // Bands: background and label.
+        for (var b = 0; b < positions.Count; b++)
+        {
+            var top = HeaderHeight + (b * (bandHeight + BandGap));
+            if (graph.SeqLen is not null)
+            {
+                sb.Append(CultureInfo.InvariantCulture,
+                    $"<rect x=\"4\" y=\"{Svg.N(top)}\" width=\"{Svg.N(width - 8)}\" height=\"{Svg.N(bandHeight)}\" rx=\"6\" fill=\"#f6f7f9\"/>");
+                Svg.Text(sb, 12, top + (bandHeight / 2) + 4, PositionLabel(positions[b], seqLabels), "font-size=\"12\" font-weight=\"bold\"");
+            }
+
+            for (var c = 0; c < columns.Count; c++)
+            {
+                if (b == 0)
+                {
+                    var x = labelWidth + (c * (boxWidth + ColumnGap)) + (boxWidth / 2);
+                    Svg.Text(sb, x, top + 13, $"layer {(layers.Count == columns.Count ? layers[c] : columns[c][0].Layer)}",
+                        "font-size=\"10\" fill=\"#777\" text-anchor=\"middle\"");
+                }
+            }
+        }
+
+        // Edges, weakest first so the strongest are on top.
+        sb.Append("<g fill=\"none\" stroke-linecap=\"round\">");
+        foreach (var (edge, score, rank) in drawn.OrderBy(d => MathF.Abs(d.Score)).ThenByDescending(d => d.Rank))
+        {
+            var (destKey, port) = NodeKey(edge.Dest);
+            if (!place.TryGetValue((edge.Src.Name, edge.SeqIndex), out var a) || !place.TryGetValue((destKey, edge.SeqIndex), out var z))
+            {
+                continue;
+            }
+
+            var x1 = a.X + boxWidth;
+            var y1 = a.Y;
+            var x2 = z.X;
+            var y2 = z.Y + (port switch { 'Q' => -6, 'V' => 6, _ => 0 });
+            var dx = Math.Max(30, (x2 - x1) * 0.45);
+
+            // An edge that skips layers arcs away from the straight line (longer spans arc further), so that the chain
+            // of edges between the nodes of one row does not collapse into one line.
+            var span = z.Column - a.Column;
+            var bow = span < 2 ? 0 : Math.Min((rows * RowHeight / 2) + (BandHeader / 2), 12 + (12 * (span - 1)));
+            var up = Math.Min(y1, y2) <= a.BandMid ? -1 : 1;
+            var cy1 = y1 + (up * bow);
+            var cy2 = y2 + (up * bow);
+            var w = maxAbs == 0 ? 1 : 0.8 + (6.2 * MathF.Abs(score) / maxAbs);
+            var color = score > 0 ? Svg.Positive : score < 0 ? Svg.Negative : Svg.Zero;
+            var tip = $"#{rank} {edge}{(port is null ? string.Empty : $" ({char.ToLowerInvariant(port.Value)} input)")}: score {Svg.Format(score, 5)}" +
+                      (known?.Contains(edge) == true ? " (in the known circuit)" : string.Empty);
+            var path = $"M{Svg.N(x1)},{Svg.N(y1)} C{Svg.N(x1 + dx)},{Svg.N(cy1)} {Svg.N(x2 - dx)},{Svg.N(cy2)} {Svg.N(x2)},{Svg.N(y2)}";
+            if (known?.Contains(edge) == true)
+            {
+                sb.Append(CultureInfo.InvariantCulture,
+                    $"<path d=\"{path}\" stroke=\"#111\" stroke-opacity=\"0.55\" stroke-width=\"{Svg.N(w + 3)}\"/>");
+            }
+
+            sb.Append(CultureInfo.InvariantCulture,
+                $"<path d=\"{path}\" stroke=\"{color}\" stroke-opacity=\"0.7\" stroke-width=\"{Svg.N(w)}\"><title>{Svg.Escape(tip)}</title></path>");
+        }
+
+        sb.Append("</g>");
+
+        // Nodes on top; ports that receive a drawn edge are marked.
+        var ports = new HashSet<(string, int?, char)>();
+        foreach (var (edge, _, _) in drawn)
+        {
+            if (NodeKey(edge.Dest) is (var key, char p))
+            {
+                ports.Add((key, edge.SeqIndex, p));
+            }
+        }
+
+        sb.Append(CultureInfo.InvariantCulture, $"<g font-size=\"{Svg.N(FontSize)}\" text-anchor=\"middle\">");
+        foreach (var ((key, pos), (x, y, _, _)) in place)
+        {
+            var on = involved.Contains(key) && drawn.Any(d => d.Edge.SeqIndex == pos && (d.Edge.Src.Name == key || NodeKey(d.Edge.Dest).Key == key));
+            sb.Append(CultureInfo.InvariantCulture,
+                $"<g><title>{Svg.Escape(key + (pos is int pp ? $" @ {PositionLabel(pp, seqLabels)}" : string.Empty))}</title>" +
+                $"<rect x=\"{Svg.N(x)}\" y=\"{Svg.N(y - (BoxHeight / 2))}\" width=\"{Svg.N(boxWidth)}\" height=\"{Svg.N(BoxHeight)}\" rx=\"4\" " +
+                $"fill=\"{(on ? "#fffdf3" : "#fafafa")}\" stroke=\"{(on ? "#333" : "#d0d0d0")}\" stroke-width=\"{(on ? "1.4" : "1")}\"/>");
+            Svg.Text(sb, x + (boxWidth / 2), y + 4, key, on ? string.Empty : "fill=\"#b0b0b0\"");
+            foreach (var p in "QKV")
+            {
+                if (ports.Contains((key, pos, p)))
+                {
+                    var py = y + (p switch { 'Q' => -6, 'V' => 6, _ => 0 }) + 3;
+                    Svg.Text(sb, x + 6, py, char.ToLowerInvariant(p).ToString(), "font-size=\"8\" fill=\"#555\"");
+                }
+            }
+
+            sb.Append("</g>");
+        }
+
+        sb.Append("</g></svg>");
+        return sb.ToString();
+    }
+
+    /// <summary>The box a destination is drawn in, and its Q/K/V port (<c>A1.0.Q</c> is head <c>A1.0</c>'s q input).</summary>
+    private static (string Key, char? Port) NodeKey(DestNode dest)
+    {
+        var name = dest.Name;
+        if (dest.HeadIndex is not null && name.Length > 2 && name[^2] == '.' && name[^1] is 'Q' or 'K' or 'V')
+        {
+            return (name[..^2], name[^1]);
+        }
+
+        return (name, null);
+    }
+
+    private static string PositionLabel(int? position, IReadOnlyList<string>? labels) =>
+        position is not int p ? "all positions"
+        : labels is not null && p < labels.Count ? $"{p}: {labels[p]}"
+        : $"position {p}";
+
+    private sealed record VisualNode(string Key, int Layer, int Order);
+}

@@ -1,0 +1,182 @@
+using System.CommandLine;
+using System.Globalization;
+using AutoCircuit.Host;
+using AutoCircuit.Host.Comparison;
+using AutoCircuit.Host.Data;
+using AutoCircuit.Host.Evaluation;
+using AutoCircuit.Host.IO;
+using AutoCircuit.Patching;
+
+namespace AutoCircuit.Tool.Cli;
+
+/// <summary><c>dotnet autocircuit compare</c>.</summary>
+public static class CompareCommand
+{
+    internal static readonly Option<string[]> ScoresOption = new("--scores", "-s")
+    {
+        Description = "A saved scores file to compare; repeatable. Ours (scores/<key>.json or .safetensors), auto-circuit's " +
+                      "prune scores JSON ({\"<module>\": nested arrays}), an edge-list CSV (src,dest,position,score) or a MIB " +
+                      "graph file / submission folder; the format is detected (see --scores-format).",
+        HelpName = "FILE",
+        AllowMultipleArgumentsPerToken = false,
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    internal static readonly Option<string> ScoresFormatOption = new("--scores-format")
+    {
+        Description = "How --scores files are read: " + ScoresInterchange.FormatNames + ". auto: a folder is MIB, .csv an edge " +
+                      "list, .safetensors ours, .json MIB when it has \"cfg\" and \"edges\", else ours / auto-circuit's.",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    internal static readonly Option<string[]> MetricOption = new("--metric")
+    {
+        Description = "Metric for the curves and summaries; repeatable (every metric is measured and written to compare.json). " +
+                      "Default: logit-diff-percent. Keys: " + string.Join(", ", PruneMetric.All.Select(m => m.Key)) + ".",
+        HelpName = "KEY",
+        AllowMultipleArgumentsPerToken = false,
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    internal static readonly Option<string> PatchTypesOption = new("--patch-type")
+    {
+        Description = "Which circuits to evaluate: both (edge and tree patch), edge or tree.",
+        DefaultValueFactory = _ => "both",
+    };
+
+    internal static readonly Option<string?> AgreementKOption = new("--agreement-k")
+    {
+        Description = "Circuit sizes for top-k overlap, comma-separated. Default: 5, 10, 20, 50, 100, ... below the edge count, " +
+                      "and the known circuit's size.",
+        HelpName = "LIST",
+    };
+
+    internal static readonly Option<int> DiagramEdgesOption = new("--diagram-edges")
+    {
+        Description = "How many top edges each circuit diagram draws.",
+        DefaultValueFactory = _ => 30,
+    };
+
+    internal static readonly Option<string> ExportOption = new("--export")
+    {
+        Description = "Interchange files per algorithm, comma-separated: autocircuit (exports/<label>/prune-scores.json), csv " +
+                      "(edges.csv), mib (mib/importances.json), mib-circuits (MIB's nine binary circuits), all, none.",
+        DefaultValueFactory = _ => "autocircuit,csv,mib",
+    };
+
+    internal static readonly Option<string[]> PluginsOption = PluginOptions.Create();
+
+    /// <summary>Creates the command.</summary>
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var command = new Command(
+            "compare",
+            "Compare algorithms on one task: run each -a algorithm on the train split (-a all, the default without --scores, " +
+            "runs every built-in) and/or read saved --scores, evaluate each one's circuits on the test split with edge and " +
+            "tree patching, measure the ROC curve against --circuit, the wall time and memory, and the agreement of every " +
+            "pair (top-k overlap, Spearman correlation). Writes DIR/compare.json, compare.csv, report.html (self-contained: " +
+            "curves, ROC, circuit diagrams), scores/, circuits/ and exports/ (the folder appears only when the comparison " +
+            "completes) and prints a Markdown summary on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp)
+        {
+            RunCommand.ModelOption, RunCommand.DatasetOption, RunCommand.AlgorithmOption, ScoresOption, ScoresFormatOption,
+            EvaluateCommand.CircuitOption, MetricOption, PatchTypesOption, EvaluateCommand.EdgesOption, EvaluateCommand.AblationOption,
+            EvaluateCommand.ReverseOption, AgreementKOption, DiagramEdgesOption, ExportOption, RunCommand.GraphOption,
+            RunCommand.TokenPositionsOption, RunCommand.BatchSizeOption, RunCommand.TrainSizeOption, RunCommand.TestSizeOption,
+            RunCommand.NoShuffleOption, RunCommand.SeedOption, RunCommand.DeviceOption, RunCommand.OutOption, RunCommand.TopOption,
+            PluginsOption,
+        };
+        command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
+        {
+            var seed = parse.GetValue(RunCommand.SeedOption);
+            var evaluation = EvaluationSettings.Parse(
+                parse.GetValue(EvaluateCommand.EdgesOption), "edge", parse.GetValue(EvaluateCommand.AblationOption),
+                parse.GetValue(EvaluateCommand.ReverseOption));
+            var request = new CompareRequest
+            {
+                Model = parse.GetValue(RunCommand.ModelOption),
+                Dataset = parse.GetValue(RunCommand.DatasetOption),
+                Algorithms = parse.GetValue(RunCommand.AlgorithmOption) ?? [],
+                Scores = parse.GetValue(ScoresOption) ?? [],
+                ScoresFormat = ScoresInterchange.ParseFormat(parse.GetValue(ScoresFormatOption)),
+                Plugins = PluginOptions.Resolve(parse, PluginsOption),
+                Factorized = parse.GetValue(RunCommand.GraphOption) != "residual",
+                Data = new DataOptions(
+                    parse.GetValue(RunCommand.BatchSizeOption),
+                    parse.GetValue(RunCommand.TrainSizeOption),
+                    parse.GetValue(RunCommand.TestSizeOption),
+                    !parse.GetValue(RunCommand.NoShuffleOption),
+                    seed,
+                    parse.GetValue(RunCommand.TokenPositionsOption)),
+                Seed = seed,
+                Device = parse.GetValue(RunCommand.DeviceOption) ?? "auto",
+                Out = parse.GetValue(RunCommand.OutOption),
+                Circuit = parse.GetValue(EvaluateCommand.CircuitOption),
+                Exports = ScoresInterchange.ParseExports(parse.GetValue(ExportOption)),
+                Settings = new ComparisonSettings
+                {
+                    Evaluation = evaluation,
+                    PatchTypes = ParsePatchTypes(parse.GetValue(PatchTypesOption)),
+                    Metrics = ParseMetrics(parse.GetValue(MetricOption)),
+                    AgreementKs = ParseKs(parse.GetValue(AgreementKOption)),
+                    DiagramEdges = Positive(parse.GetValue(DiagramEdgesOption), "--diagram-edges"),
+                    TopEdges = Positive(parse.GetValue(RunCommand.TopOption), "--top"),
+                },
+                CommandLine = parse.Tokens.Select(t => t.Value).ToList(),
+            };
+            return ProgressDisplay.Run(error, token, env => CompareJob.Execute(request, env with { Out = output }));
+        })));
+        return command;
+    }
+
+    private static IReadOnlyList<PatchType> ParsePatchTypes(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "both" => [PatchType.EdgePatch, PatchType.TreePatch],
+        _ => [CircuitsFile.ParsePatchType(text)],
+    };
+
+    private static IReadOnlyList<PruneMetric> ParseMetrics(string[]? keys)
+    {
+        if (keys is null || keys.Length == 0)
+        {
+            return [PruneMetric.LogitDiffPercent];
+        }
+
+        var metrics = new List<PruneMetric>();
+        foreach (var key in keys.SelectMany(k => k.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)))
+        {
+            var m = PruneMetric.All.FirstOrDefault(x => x.Key == key.ToLowerInvariant())
+                    ?? throw new AutoCircuitException(
+                        $"--metric {key}: unknown metric; expected one of {string.Join(", ", PruneMetric.All.Select(x => x.Key))}.");
+            if (!metrics.Contains(m))
+            {
+                metrics.Add(m);
+            }
+        }
+
+        return metrics;
+    }
+
+    private static IReadOnlyList<int>? ParseKs(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        var ks = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var k) || k < 1)
+            {
+                throw new AutoCircuitException($"--agreement-k {text}: '{part}' is not a positive edge count.");
+            }
+
+            ks.Add(k);
+        }
+
+        return ks;
+    }
+
+    private static int Positive(int value, string option) =>
+        value >= 1 ? value : throw new AutoCircuitException($"{option} {value}: expected a positive number.");
+}
