@@ -17,7 +17,7 @@ public static class ApprovedFile
     public const string AcceptVariable = "AUTOCIRCUIT_ACCEPT_SNAPSHOTS";
 
     private const int ContextLines = 3;
-    private const int MaxChangedLines = 20;
+    private const int MaxChangedLines = 80;
 
     /// <summary>Compares <paramref name="text"/> with the approved snapshot <paramref name="name"/>.</summary>
     public static void Verify(
@@ -70,8 +70,9 @@ public static class ApprovedFile
     }
 
     /// <summary>
-    /// One unified-diff hunk covering everything between the common prefix and the common suffix of the two
-    /// texts, with a few lines of context and long runs of changed lines cut short.
+    /// A unified diff (longest common subsequence of lines, 3 lines of context, one hunk per changed region), so that a
+    /// line that moved shows as one <c>-</c> line where it was and one <c>+</c> line where it went. Long diffs are cut
+    /// after <see cref="MaxChangedLines"/> changed lines.
     /// </summary>
     public static string Diff(string expected, string actual, string expectedName = "verified", string actualName = "received")
     {
@@ -79,6 +80,76 @@ public static class ApprovedFile
         ArgumentNullException.ThrowIfNull(actual);
         var a = Normalize(expected).Split('\n');
         var b = Normalize(actual).Split('\n');
+        var ops = Script(a, b);
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"--- {expectedName}\n+++ {actualName}\n");
+        var changed = 0;
+        var i = 0;
+        while (i < ops.Count)
+        {
+            if (ops[i].Op == ' ')
+            {
+                i++;
+                continue;
+            }
+
+            // A hunk: from ContextLines before this change to ContextLines after the last change that follows within
+            // 2 * ContextLines unchanged lines.
+            var start = Math.Max(0, i - ContextLines);
+            var end = i;
+            while (true)
+            {
+                while (end < ops.Count && ops[end].Op != ' ')
+                {
+                    end++;
+                }
+
+                var next = end;
+                while (next < ops.Count && ops[next].Op == ' ')
+                {
+                    next++;
+                }
+
+                if (next < ops.Count && next - end <= 2 * ContextLines)
+                {
+                    end = next;
+                    continue;
+                }
+
+                end = Math.Min(ops.Count, end + ContextLines);
+                break;
+            }
+
+            var aLen = 0;
+            var bLen = 0;
+            for (var k = start; k < end; k++)
+            {
+                aLen += ops[k].Op != '+' ? 1 : 0;
+                bLen += ops[k].Op != '-' ? 1 : 0;
+            }
+
+            sb.Append(CultureInfo.InvariantCulture, $"@@ -{ops[start].A + 1},{aLen} +{ops[start].B + 1},{bLen} @@\n");
+            for (var k = start; k < end; k++)
+            {
+                if (ops[k].Op != ' ' && ++changed > MaxChangedLines)
+                {
+                    var rest = ops.Skip(k).Count(o => o.Op != ' ');
+                    sb.Append(CultureInfo.InvariantCulture, $"... ({rest} more changed lines)\n");
+                    return sb.ToString();
+                }
+
+                sb.Append(ops[k].Op).Append(ops[k].Op == '+' ? b[ops[k].B] : a[ops[k].A]).Append('\n');
+            }
+
+            i = end;
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>The edit script of two line arrays: (op, index in a, index in b), op one of ' ', '-', '+'.</summary>
+    private static List<(char Op, int A, int B)> Script(string[] a, string[] b)
+    {
         var prefix = 0;
         while (prefix < a.Length && prefix < b.Length && a[prefix] == b[prefix])
         {
@@ -86,46 +157,68 @@ public static class ApprovedFile
         }
 
         var suffix = 0;
-        while (suffix < a.Length - prefix && suffix < b.Length - prefix &&
-               a[a.Length - 1 - suffix] == b[b.Length - 1 - suffix])
+        while (suffix < a.Length - prefix && suffix < b.Length - prefix && a[a.Length - 1 - suffix] == b[b.Length - 1 - suffix])
         {
             suffix++;
         }
 
-        var start = Math.Max(0, prefix - ContextLines);
-        var removedEnd = a.Length - suffix;
-        var addedEnd = b.Length - suffix;
-        var contextAfter = Math.Min(ContextLines, suffix);
-        var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"--- {expectedName}\n+++ {actualName}\n");
-        sb.Append(CultureInfo.InvariantCulture,
-            $"@@ -{start + 1},{removedEnd + contextAfter - start} +{start + 1},{addedEnd + contextAfter - start} @@\n");
-        for (var i = start; i < prefix; i++)
+        var n = a.Length - prefix - suffix;
+        var m = b.Length - prefix - suffix;
+        var ops = new List<(char, int, int)>(a.Length + b.Length);
+        for (var k = 0; k < prefix; k++)
         {
-            sb.Append(' ').Append(a[i]).Append('\n');
+            ops.Add((' ', k, k));
         }
 
-        AppendChanged(sb, '-', a, prefix, removedEnd);
-        AppendChanged(sb, '+', b, prefix, addedEnd);
-        for (var i = removedEnd; i < removedEnd + contextAfter; i++)
+        if ((long)n * m > 25_000_000)
         {
-            sb.Append(' ').Append(a[i]).Append('\n');
+            // Too large for the table: everything in between is one change.
+            for (var k = 0; k < n; k++)
+            {
+                ops.Add(('-', prefix + k, prefix));
+            }
+
+            for (var k = 0; k < m; k++)
+            {
+                ops.Add(('+', prefix + n, prefix + k));
+            }
+        }
+        else
+        {
+            // lcs[x, y]: length of the longest common subsequence of a[prefix + x..] and b[prefix + y..].
+            var lcs = new int[n + 1, m + 1];
+            for (var x = n - 1; x >= 0; x--)
+            {
+                for (var y = m - 1; y >= 0; y--)
+                {
+                    lcs[x, y] = a[prefix + x] == b[prefix + y] ? lcs[x + 1, y + 1] + 1 : Math.Max(lcs[x + 1, y], lcs[x, y + 1]);
+                }
+            }
+
+            int p = 0, q = 0;
+            while (p < n || q < m)
+            {
+                if (p < n && q < m && a[prefix + p] == b[prefix + q])
+                {
+                    ops.Add((' ', prefix + p++, prefix + q++));
+                }
+                else if (p < n && (q == m || lcs[p + 1, q] >= lcs[p, q + 1]))
+                {
+                    ops.Add(('-', prefix + p++, prefix + q));
+                }
+                else
+                {
+                    ops.Add(('+', prefix + p, prefix + q++));
+                }
+            }
         }
 
-        return sb.ToString();
-    }
-
-    private static void AppendChanged(StringBuilder sb, char marker, string[] lines, int from, int to)
-    {
-        for (var i = from; i < to && i < from + MaxChangedLines; i++)
+        for (var k = 0; k < suffix; k++)
         {
-            sb.Append(marker).Append(lines[i]).Append('\n');
+            ops.Add((' ', a.Length - suffix + k, b.Length - suffix + k));
         }
 
-        if (to - from > MaxChangedLines)
-        {
-            sb.Append(CultureInfo.InvariantCulture, $"{marker}... ({to - from - MaxChangedLines} more lines)\n");
-        }
+        return ops;
     }
 
     private static void WriteReceived(string directory, string path, string text)

@@ -1,0 +1,150 @@
+using AutoCircuit.Graph;
+using AutoCircuit.Host.Comparison;
+using AutoCircuit.Host.Data;
+using AutoCircuit.Host.Evaluation;
+using AutoCircuit.Host.Models;
+using AutoCircuit.Host.Patching;
+using AutoCircuit.Host.Runtime;
+using AutoCircuit.Patching;
+using AutoCircuit.Testing;
+using TorchSharp;
+using Xunit;
+
+namespace AutoCircuit.Host.Tests.Comparison;
+
+/// <summary>One comparison whose outcome is pinned by an approved snapshot.</summary>
+/// <param name="Name">The snapshot's name (<c>_snapshots/compare.&lt;name&gt;.verified.json</c>).</param>
+/// <param name="Model">The <c>--model</c> spec (<c>null</c>: the default model).</param>
+/// <param name="Data">Split and batch options (token positions included).</param>
+/// <param name="Factorized">Factorized or residual graph.</param>
+/// <param name="KnownCircuit">The known circuit, from the graph.</param>
+/// <param name="Algorithms">Every built-in algorithm, with options small enough to be fast.</param>
+/// <param name="RankingLines">How many top edges the snapshot lists per algorithm.</param>
+public sealed record SnapshotCase(
+    string Name,
+    string? Model,
+    DataOptions Data,
+    bool Factorized,
+    Func<ModelGraph, IReadOnlySet<Edge>?> KnownCircuit,
+    IReadOnlyList<string> Algorithms,
+    int RankingLines)
+{
+    /// <summary>Every built-in algorithm on a small budget: a few taus, epochs, samples.</summary>
+    public static IReadOnlyList<string> AllBuiltIns { get; } =
+    [
+        "random",
+        "ground-truth",
+        "activation-magnitude",
+        "mask-gradient",
+        "mask-gradient:integrated-gradients=4,grad-function=prob,answer-function=avg-val",
+        "eap",
+        "acdc:tau-exps=-3;-2;-1,tau-bases=1;5",
+        "subnetwork-probing:epochs=6",
+        "circuit-probing:epochs=4,circuit-sizes=true-size;8",
+        "circuit-tree-probing:epochs=4,circuit-sizes=true-size",
+        "opposite-tree-probing:epochs=4,circuit-sizes=true-size",
+    ];
+}
+
+/// <summary>
+/// Snapshot-tested comparisons: every built-in algorithm runs on a small seeded task (CPU), and the comparison
+/// (rankings, top edges, rounded curves and areas, ROC, agreement; never timings or memory) must equal the approved
+/// <c>_snapshots/compare.&lt;case&gt;.verified.json</c>. Changing an algorithm's behaviour breaks it with a diff
+/// that shows which edges moved; accept a deliberate change with <c>AUTOCIRCUIT_ACCEPT_SNAPSHOTS=1</c> and review the
+/// verified file like code.
+/// </summary>
+[Collection(nameof(SeededCollection))]
+public sealed class ComparisonSnapshotTests
+{
+    private static readonly DataOptions SmallSplit = new(BatchSize: 4, TrainSize: 16, TestSize: 16, Shuffle: true, Seed: 42);
+
+    private static readonly string[] MicroKnown =
+        ["Resid Start->B0.1", "B0.1->B1.1", "B1.1->Resid End", "Resid Start->B1.1", "B0.1->Resid End"];
+
+    private static readonly Dictionary<string, SnapshotCase> CaseTable = new SnapshotCase[]
+    {
+        // The micro model's own task; a hand-picked "known" circuit (the path through each block's second head and the
+        // direct edges into the output): there is no mechanism to recover here, it exercises ROC and the probing sizes.
+        new("micro-factorized", "micro", SmallSplit, true, g => Known(g, null, MicroKnown), SnapshotCase.AllBuiltIns, 13),
+        new("micro-token-positions", "micro", SmallSplit with { TokenPositions = true }, true, g => Known(g, 2, MicroKnown),
+            SnapshotCase.AllBuiltIns, 20),
+
+        // The embedded default model (its task and known circuit) is one more entry here when it lands:
+        // new("default-model", null, <its split>, true, <its known circuit>, SnapshotCase.AllBuiltIns, 30).
+    }.ToDictionary(c => c.Name);
+
+    public static TheoryData<string> Cases => [.. CaseTable.Keys];
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Compare_EveryBuiltInAlgorithm_MatchesApprovedSnapshot(string name)
+    {
+        var snapshotCase = CaseTable[name];
+
+        var first = Run(snapshotCase);
+        var second = Run(snapshotCase);
+
+        Assert.True(first == second, "The comparison is not deterministic: two runs differ:\n" + ApprovedFile.Diff(first, second, "run 1", "run 2"));
+        ApprovedFile.Verify(first, "compare." + name, ".json");
+    }
+
+    [Fact]
+    public void AllBuiltIns_CoversEveryBuiltInAlgorithm()
+    {
+        var catalog = AlgorithmCatalog.BuiltIn();
+
+        var keys = SnapshotCase.AllBuiltIns.Select(s => catalog.Create(AlgorithmSpec.Parse(s)).Entry.Descriptor.Key).ToHashSet();
+
+        Assert.All(catalog.Entries, e => Assert.Contains(e.Descriptor.Key, keys));
+    }
+
+    [Fact]
+    public void Diff_MovedLine_ShowsOneRemovedAndOneAddedLine()
+    {
+        var before = string.Join('\n', Enumerable.Range(1, 30).Select(i => $"edge {i}"));
+        var after = string.Join('\n', Enumerable.Range(1, 30).Select(i => i == 5 ? "edge 20" : i == 20 ? "edge 5" : $"edge {i}"));
+        var moved = string.Join('\n', new[] { 1, 2, 3, 4, 6, 7, 8, 9, 10, 5, 11 }.Concat(Enumerable.Range(12, 19)).Select(i => $"edge {i}"));
+
+        var swap = ApprovedFile.Diff(before, after);
+        var move = ApprovedFile.Diff(before, moved);
+
+        Assert.Equal(2, swap.Split('\n').Count(l => l.StartsWith("@@", StringComparison.Ordinal)));
+        Assert.Equal(["-edge 5", "+edge 20", "-edge 20", "+edge 5"], swap.Split('\n').Where(IsChange));
+        Assert.Equal(["-edge 5", "+edge 5"], move.Split('\n').Where(IsChange));
+        Assert.Contains("@@ -2,", move, StringComparison.Ordinal);
+        static bool IsChange(string l) => l.Length > 1 && l[0] is '-' or '+' && !l.StartsWith("---", StringComparison.Ordinal) && !l.StartsWith("+++", StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs a case through the library path <c>compare</c> uses and renders its snapshot.</summary>
+    internal static string Run(SnapshotCase c)
+    {
+        using var loaded = ModelCatalog.Load(c.Model, torch.CPU);
+        var document = loaded.DefaultDataset?.Invoke() ?? throw new InvalidOperationException($"{c.Model} has no default task.");
+        using var data = TaskData.Build(document, c.Data, loaded.Encoder, loaded.Model.OutputSize, torch.CPU);
+        using var model = PatchableModel.Create(loaded.Model, new GraphOptions(c.Factorized, data.SeqLen, true, loaded.OutputSlice));
+        var known = c.KnownCircuit(model.Graph);
+        var labels = new HashSet<string>(StringComparer.Ordinal);
+        var candidates = ComparisonCandidates.FromSpecs(AlgorithmCatalog.BuiltIn(), c.Algorithms, known is not null, labels, _ => { });
+        var subject = new ComparisonSubject
+        {
+            ModelSpec = loaded.Name,
+            ModelDescription = loaded.Model.Description,
+            Dataset = document.Path,
+            Graph = model.Graph,
+            SeqLabels = data.SeqLabels,
+            KnownEdges = known,
+            KnownCircuitSource = "test",
+            TrainPrompts = data.Train.Count * data.BatchSize,
+            TestPrompts = data.Test.Count * data.BatchSize,
+            Seed = c.Data.Seed,
+        };
+        var settings = new ComparisonSettings { Metrics = [PruneMetric.LogitDiffPercent] };
+        using var result = ComparisonEngine.Run(model, data, subject, candidates, settings, RunEnvironment.Plain(TextWriter.Null, TextWriter.Null));
+        Assert.All(result.Algorithms, a => Assert.True(a.Succeeded, $"{a.Label}: {a.Error}"));
+        Assert.All(result.Algorithms, a => Assert.Equal([PatchType.EdgePatch, PatchType.TreePatch], a.Evaluations.Keys.Order()));
+        return ComparisonSnapshot.Render(c.Name, result, c.RankingLines);
+    }
+
+    private static HashSet<Edge> Known(ModelGraph graph, int? position, IEnumerable<string> names) =>
+        names.Select(n => graph.FindEdge(n, position) ?? throw new ArgumentException($"{n}@{position} is not an edge.")).ToHashSet();
+}
