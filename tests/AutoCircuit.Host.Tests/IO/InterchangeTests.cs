@@ -5,7 +5,6 @@ using AutoCircuit.Host.Models.Micro;
 using AutoCircuit.Host.Models.Transformers;
 using AutoCircuit.Scores;
 using AutoCircuit.Testing;
-using TorchSharp;
 using Xunit;
 
 namespace AutoCircuit.Host.Tests.IO;
@@ -41,7 +40,13 @@ public sealed class InterchangeTests : IDisposable
 
     private static TransformerConfig Gpt2Small => new()
     {
-        Family = TransformerFamily.Gpt2, DModel = 768, Layers = 12, Heads = 12, DMlp = 3072, VocabSize = 50257, ContextLength = 1024,
+        Family = TransformerFamily.Gpt2,
+        DModel = 768,
+        Layers = 12,
+        Heads = 12,
+        DMlp = 3072,
+        VocabSize = 50257,
+        ContextLength = 1024,
     };
 
     /// <summary>Arbitrary float32 bit patterns (every finite value: tiny, huge, negative, subnormal, ±0) plus ties.</summary>

@@ -1,13 +1,11 @@
 using System.Text;
 using System.Text.Json;
-using AutoCircuit.Graph;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Evaluation;
 using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Patching;
 using AutoCircuit.Host.Runtime;
 using AutoCircuit.Patching;
-using AutoCircuit.Scores;
 
 namespace AutoCircuit.Host.Comparison;
 
@@ -149,8 +147,13 @@ public static class ComparisonEngine
         {
             return new ComparedAlgorithm
             {
-                Label = candidate.Label, FileStem = stem, Key = descriptor.Key, Name = descriptor.Name, Spec = candidate.Spec,
-                Origin = candidate.Entry.Origin, Options = options,
+                Label = candidate.Label,
+                FileStem = stem,
+                Key = descriptor.Key,
+                Name = descriptor.Name,
+                Spec = candidate.Spec,
+                Origin = candidate.Entry.Origin,
+                Options = options,
                 Error = "needs a task with a known circuit, and this task has none (give --circuit)",
             };
         }
@@ -169,9 +172,17 @@ public static class ComparisonEngine
         var (outcome, usage) = ResourceMeter.Measure(() => AlgorithmRunner.Run(candidate.Configured.Algorithm, context));
         return new ComparedAlgorithm
         {
-            Label = candidate.Label, FileStem = stem, Key = descriptor.Key, Name = descriptor.Name, Spec = candidate.Spec,
-            Origin = candidate.Entry.Origin, Options = options, Scores = outcome.Scores,
-            Flat = outcome.Scores is { } s ? FlatScores.From(s) : null, Error = outcome.Error, Usage = usage,
+            Label = candidate.Label,
+            FileStem = stem,
+            Key = descriptor.Key,
+            Name = descriptor.Name,
+            Spec = candidate.Spec,
+            Origin = candidate.Entry.Origin,
+            Options = options,
+            Scores = outcome.Scores,
+            Flat = outcome.Scores is { } s ? FlatScores.From(s) : null,
+            Error = outcome.Error,
+            Usage = usage,
         };
     }
 
@@ -215,10 +226,21 @@ public static class ComparisonEngine
         RocCurve? roc = subject.KnownEdges is null ? null : Roc.Measure(scores, subject.KnownEdges);
         return new ComparedAlgorithm
         {
-            Label = algorithm.Label, FileStem = algorithm.FileStem, Key = algorithm.Key, Name = algorithm.Name, Spec = algorithm.Spec,
-            Origin = algorithm.Origin, ScoresPath = algorithm.ScoresPath, ScoresFormat = algorithm.ScoresFormat,
-            Options = algorithm.Options, Scores = algorithm.Scores, Flat = algorithm.Flat, Error = algorithm.Error,
-            Usage = algorithm.Usage, Evaluations = evaluations, Roc = roc,
+            Label = algorithm.Label,
+            FileStem = algorithm.FileStem,
+            Key = algorithm.Key,
+            Name = algorithm.Name,
+            Spec = algorithm.Spec,
+            Origin = algorithm.Origin,
+            ScoresPath = algorithm.ScoresPath,
+            ScoresFormat = algorithm.ScoresFormat,
+            Options = algorithm.Options,
+            Scores = algorithm.Scores,
+            Flat = algorithm.Flat,
+            Error = algorithm.Error,
+            Usage = algorithm.Usage,
+            Evaluations = evaluations,
+            Roc = roc,
         };
     }
 

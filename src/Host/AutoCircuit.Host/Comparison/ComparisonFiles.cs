@@ -45,7 +45,11 @@ public static class ComparisonFiles
                 ["spearman"] = Finite(p.Spearman),
                 ["top_k"] = p.TopK.Select(o => new Dictionary<string, object?>
                 {
-                    ["k"] = o.K, ["size_a"] = o.SizeA, ["size_b"] = o.SizeB, ["shared"] = o.Shared, ["jaccard"] = o.Jaccard,
+                    ["k"] = o.K,
+                    ["size_a"] = o.SizeA,
+                    ["size_b"] = o.SizeB,
+                    ["shared"] = o.Shared,
+                    ["jaccard"] = o.Jaccard,
                 }).ToList(),
             }).ToList(),
         };

@@ -141,10 +141,18 @@ public static class RunJob
 
                 compared.Add(new ComparedAlgorithm
                 {
-                    Label = fileName, FileStem = fileName, Key = key, Name = entry.Descriptor.Name, Spec = specs[index],
-                    Origin = entry.Origin, Options = configured.Options.ToDictionary(o => o.Key, o => o.Value, StringComparer.Ordinal),
-                    Scores = outcome.Scores, Flat = outcome.Scores is { } sc ? FlatScores.From(sc) : null, Error = outcome.Error,
-                    Usage = usage, Evaluations = evaluations,
+                    Label = fileName,
+                    FileStem = fileName,
+                    Key = key,
+                    Name = entry.Descriptor.Name,
+                    Spec = specs[index],
+                    Origin = entry.Origin,
+                    Options = configured.Options.ToDictionary(o => o.Key, o => o.Value, StringComparer.Ordinal),
+                    Scores = outcome.Scores,
+                    Flat = outcome.Scores is { } sc ? FlatScores.From(sc) : null,
+                    Error = outcome.Error,
+                    Usage = usage,
+                    Evaluations = evaluations,
                 });
                 records.Add(record);
             }
