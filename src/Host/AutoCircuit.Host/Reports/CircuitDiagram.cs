@@ -17,8 +17,8 @@ public static class CircuitDiagram
 {
     private const double FontSize = 11;
     private const double BoxHeight = 20;
-    private const double RowHeight = 28;
-    private const double ColumnGap = 70;
+    private const double RowHeightLarge = 28;
+    private const double ColumnGapLarge = 70;
     private const double BandGap = 18;
     private const double BandHeader = 20;
     private const double HeaderHeight = 50;
@@ -80,6 +80,10 @@ public static class CircuitDiagram
         }
 
         var rows = columns.Count == 0 ? 1 : columns.Max(c => c.Count);
+
+        // Small graphs get more room between rows and columns, so that their few edges separate.
+        var rowHeight = rows <= 4 ? 40 : RowHeightLarge;
+        var columnGap = columns.Count <= 8 ? 100 : ColumnGapLarge;
         var boxWidth = Math.Max(56, nodes.Max(n => Svg.TextWidth(n.Key, FontSize)) + 16);
         var positions = graph.SeqLen is null
             ? new List<int?> { null }
@@ -90,9 +94,10 @@ public static class CircuitDiagram
         }
 
         var labelWidth = graph.SeqLen is null ? 16 : Math.Max(90, positions.Max(p => Svg.TextWidth(PositionLabel(p, seqLabels), 12)) + 24);
-        var bandHeight = BandHeader + (rows * RowHeight);
-        var width = labelWidth + (columns.Count * (boxWidth + ColumnGap)) - ColumnGap + 24;
-        width = Math.Max(width, 560);
+        var bandHeight = BandHeader + (rows * rowHeight);
+        var width = labelWidth + (columns.Count * (boxWidth + columnGap)) - columnGap + 24;
+        var legend = $"top {drawn.Count} of {graph.EdgeCount} edges by |score|; width ∝ |score| (largest {Svg.Format(MaxAbs(drawn))})";
+        width = Math.Max(width, 8 + Svg.TextWidth(legend, 11) + 16 + (known is null ? 170 : 320));
         var height = HeaderHeight + (positions.Count * (bandHeight + BandGap));
 
         // Node centres: a column's nodes are centred vertically in the band (so a lone MLP or residual node sits in the
@@ -101,14 +106,14 @@ public static class CircuitDiagram
         for (var b = 0; b < positions.Count; b++)
         {
             var bandTop = HeaderHeight + (b * (bandHeight + BandGap)) + BandHeader;
-            var bandMid = bandTop + (rows * RowHeight / 2);
+            var bandMid = bandTop + (rows * rowHeight / 2);
             for (var c = 0; c < columns.Count; c++)
             {
-                var x = labelWidth + (c * (boxWidth + ColumnGap));
-                var offset = (rows - columns[c].Count) * RowHeight / 2;
+                var x = labelWidth + (c * (boxWidth + columnGap));
+                var offset = (rows - columns[c].Count) * rowHeight / 2;
                 for (var r = 0; r < columns[c].Count; r++)
                 {
-                    place[(columns[c][r].Key, positions[b])] = (x, bandTop + offset + (r * RowHeight) + (RowHeight / 2), c, bandMid);
+                    place[(columns[c][r].Key, positions[b])] = (x, bandTop + offset + (r * rowHeight) + (rowHeight / 2), c, bandMid);
                 }
             }
         }
@@ -121,7 +126,6 @@ public static class CircuitDiagram
         sb.Append(CultureInfo.InvariantCulture, $"<title>{Svg.Escape(title)}</title>");
         sb.Append(CultureInfo.InvariantCulture, $"<rect width=\"{Svg.N(width)}\" height=\"{Svg.N(height)}\" fill=\"#fff\"/>");
         Svg.Text(sb, 8, 18, title, "font-size=\"14\" font-weight=\"bold\"");
-        var legend = $"top {drawn.Count} of {graph.EdgeCount} edges by |score|; width ∝ |score| (largest {Svg.Format(maxAbs)})";
         Svg.Text(sb, 8, 36, legend, "font-size=\"11\" fill=\"#444\"");
         var legendX = 8 + Svg.TextWidth(legend, 11) + 16;
         sb.Append(CultureInfo.InvariantCulture,
@@ -130,6 +134,12 @@ public static class CircuitDiagram
         sb.Append(CultureInfo.InvariantCulture,
             $"<line x1=\"{Svg.N(legendX + 82)}\" y1=\"32\" x2=\"{Svg.N(legendX + 104)}\" y2=\"32\" stroke=\"{Svg.Negative}\" stroke-width=\"4\"/>");
         Svg.Text(sb, legendX + 108, 36, "negative", "font-size=\"11\"");
+        if (known is not null)
+        {
+            sb.Append(CultureInfo.InvariantCulture,
+                $"<line x1=\"{Svg.N(legendX + 166)}\" y1=\"32\" x2=\"{Svg.N(legendX + 188)}\" y2=\"32\" stroke=\"#000\" stroke-width=\"1.3\" stroke-dasharray=\"1.5 3\"/>");
+            Svg.Text(sb, legendX + 192, 36, "in the known circuit", "font-size=\"11\"");
+        }
 
         // Bands: background and label.
         for (var b = 0; b < positions.Count; b++)
@@ -146,7 +156,7 @@ public static class CircuitDiagram
             {
                 if (b == 0)
                 {
-                    var x = labelWidth + (c * (boxWidth + ColumnGap)) + (boxWidth / 2);
+                    var x = labelWidth + (c * (boxWidth + columnGap)) + (boxWidth / 2);
                     Svg.Text(sb, x, top + 13, $"layer {(layers.Count == columns.Count ? layers[c] : columns[c][0].Layer)}",
                         "font-size=\"10\" fill=\"#777\" text-anchor=\"middle\"");
                 }
@@ -172,7 +182,7 @@ public static class CircuitDiagram
             // An edge that skips layers arcs away from the straight line (longer spans arc further), so that the chain
             // of edges between the nodes of one row does not collapse into one line.
             var span = z.Column - a.Column;
-            var bow = span < 2 ? 0 : Math.Min((rows * RowHeight / 2) + (BandHeader / 2), 12 + (12 * (span - 1)));
+            var bow = span < 2 ? 0 : Math.Min((rows * rowHeight / 2) + (BandHeader / 2), 12 + (12 * (span - 1)));
             var up = Math.Min(y1, y2) <= a.BandMid ? -1 : 1;
             var cy1 = y1 + (up * bow);
             var cy2 = y2 + (up * bow);
@@ -181,14 +191,14 @@ public static class CircuitDiagram
             var tip = $"#{rank} {edge}{(port is null ? string.Empty : $" ({char.ToLowerInvariant(port.Value)} input)")}: score {Svg.Format(score, 5)}" +
                       (known?.Contains(edge) == true ? " (in the known circuit)" : string.Empty);
             var path = $"M{Svg.N(x1)},{Svg.N(y1)} C{Svg.N(x1 + dx)},{Svg.N(cy1)} {Svg.N(x2 - dx)},{Svg.N(cy2)} {Svg.N(x2)},{Svg.N(y2)}";
-            if (known?.Contains(edge) == true)
-            {
-                sb.Append(CultureInfo.InvariantCulture,
-                    $"<path d=\"{path}\" stroke=\"#111\" stroke-opacity=\"0.55\" stroke-width=\"{Svg.N(w + 3)}\"/>");
-            }
-
             sb.Append(CultureInfo.InvariantCulture,
                 $"<path d=\"{path}\" stroke=\"{color}\" stroke-opacity=\"0.7\" stroke-width=\"{Svg.N(w)}\"><title>{Svg.Escape(tip)}</title></path>");
+            if (known?.Contains(edge) == true)
+            {
+                // Known-circuit edges carry a dotted black line along their middle; the colour stays the score's sign.
+                sb.Append(CultureInfo.InvariantCulture,
+                    $"<path d=\"{path}\" stroke=\"#000\" stroke-width=\"1.3\" stroke-dasharray=\"1.5 3\"><title>{Svg.Escape(tip)}</title></path>");
+            }
         }
 
         sb.Append("</g>");
@@ -227,6 +237,9 @@ public static class CircuitDiagram
         sb.Append("</g></svg>");
         return sb.ToString();
     }
+
+    private static float MaxAbs(List<(Edge Edge, float Score, int Rank)> drawn) =>
+        drawn.Count == 0 ? 0 : drawn.Max(d => MathF.Abs(d.Score));
 
     /// <summary>The box a destination is drawn in, and its Q/K/V port (<c>A1.0.Q</c> is head <c>A1.0</c>'s q input).</summary>
     private static (string Key, char? Port) NodeKey(DestNode dest)

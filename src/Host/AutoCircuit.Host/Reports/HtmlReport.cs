@@ -193,6 +193,8 @@ public static class HtmlReport
                 YRange = (0, 1),
                 Diagonal = true,
                 Height = 420,
+                Width = 720,
+                LegendWidth = 290,
             },
             series));
         sb.Append("<p class=\"muted\">One point per circuit size of the default sweep for each algorithm's scores, as " +

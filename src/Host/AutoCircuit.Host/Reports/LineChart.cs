@@ -50,6 +50,9 @@ public sealed record ChartOptions
     /// <summary>Width in px.</summary>
     public int Width { get; init; } = 620;
 
+    /// <summary>Width of the legend column on the right, in px.</summary>
+    public int LegendWidth { get; init; } = 190;
+
     /// <summary>Height in px.</summary>
     public int Height { get; init; } = 380;
 }
@@ -60,7 +63,6 @@ public static class LineChart
     private const double Left = 64;
     private const double Top = 34;
     private const double Bottom = 46;
-    private const double LegendWidth = 190;
     private const int MaxMarkers = 60;
 
     /// <summary>Renders the chart.</summary>
@@ -68,7 +70,7 @@ public static class LineChart
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(series);
-        var plotW = options.Width - Left - LegendWidth - 16;
+        var plotW = options.Width - Left - options.LegendWidth - 16;
         var plotH = options.Height - Top - Bottom;
         var finite = series.SelectMany(s => s.Points).Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToList();
         var (xMin, xMax) = options.XRange ?? (finite.Count == 0 ? (0, 1) : (finite.Min(p => p.X), finite.Max(p => p.X)));
@@ -196,7 +198,8 @@ public static class LineChart
             var dash = s.Dash is null ? string.Empty : " stroke-dasharray=\"" + s.Dash + "\"";
             sb.Append(CultureInfo.InvariantCulture,
                 $"<line x1=\"{Svg.N(lx)}\" y1=\"{Svg.N(ly)}\" x2=\"{Svg.N(lx + 20)}\" y2=\"{Svg.N(ly)}\" stroke=\"{s.Color}\" stroke-width=\"3\"{dash}/>");
-            var name = s.Name.Length > 28 ? s.Name[..27] + "…" : s.Name;
+            var maxChars = (int)((options.LegendWidth - 30) / 6.4);
+            var name = s.Name.Length > maxChars ? s.Name[..(maxChars - 1)] + "…" : s.Name;
             sb.Append(CultureInfo.InvariantCulture,
                 $"<text x=\"{Svg.N(lx + 26)}\" y=\"{Svg.N(ly + 4)}\">{Svg.Escape(name)}<title>{Svg.Escape(s.Name)}</title></text>");
             ly += 17;
