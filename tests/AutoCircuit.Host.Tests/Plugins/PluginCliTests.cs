@@ -32,6 +32,7 @@ public sealed class PluginCliTests : IDisposable
     [Theory]
     [InlineData("run")]
     [InlineData("list")]
+    [InlineData("compare")]
     public async Task Help_CommandsTakingAlgorithms_ExplainPlugins(string command)
     {
         var (code, output, _) = await Run(command, "--help");
@@ -122,6 +123,25 @@ public sealed class PluginCliTests : IDisposable
         using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "run.json")));
         var record = run.RootElement.GetProperty("algorithms")[1];
         Assert.Equal(("ok", Sample), (record.GetProperty("status").GetString(), record.GetProperty("origin").GetString()));
+    }
+
+    [Fact]
+    public async Task Compare_SamplePluginNextToBuiltIn_AgreesWithTheSameComputation()
+    {
+        var outDir = Path.Combine(_dir, "cmp");
+
+        var (code, output, err) = await Run(
+            "compare", "--model", "micro", "--batch-size", "4", "--train-size", "8", "--test-size", "8",
+            "-a", "activation-magnitude", "-a", "sample-source-magnitude", "--plugins", _plugins.Good, "--out", outDir);
+
+        Assert.True(code == 0, err);
+        Assert.Contains("| sample-source-magnitude |", output, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "compare.json")));
+        var algorithms = json.RootElement.GetProperty("algorithms");
+        Assert.Equal(Sample, algorithms[1].GetProperty("origin").GetString());
+        Assert.Equal(algorithms[0].GetProperty("edge_patch").GetRawText(), algorithms[1].GetProperty("edge_patch").GetRawText());
+        var pair = json.RootElement.GetProperty("agreement").GetProperty("pairs")[0];
+        Assert.Equal(1.0, pair.GetProperty("spearman").GetDouble(), 12);
     }
 
     [Fact]
