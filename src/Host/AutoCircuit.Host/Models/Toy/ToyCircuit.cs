@@ -16,10 +16,12 @@ namespace AutoCircuit.Host.Models.Toy;
 public sealed record InductionHeads(IReadOnlyList<int> PreviousToken, IReadOnlyList<int> Induction);
 
 /// <summary>Patching evidence for a circuit (logit difference as % of the full model's on the clean prompts).</summary>
-/// <param name="CircuitAlone">Edge patch: only the circuit's edges carry clean activations, on the corrupt prompts.</param>
-/// <param name="ComplementAblated">Tree patch: every edge outside the circuit carries corrupt activations, on the
-/// clean prompts.</param>
-/// <param name="ComplementAlone">Edge patch of every edge outside the circuit (the circuit carries corrupt activations).</param>
+/// <param name="CircuitAlone">Edge patch on the corrupt prompts: the circuit's edges carry clean activations, the others
+/// what the run computes (so edges downstream of the circuit pass its effect on).</param>
+/// <param name="ComplementAblated">Tree patch on the clean prompts: every edge outside the circuit carries corrupt
+/// activations; only the circuit computes from clean ones. The faithfulness of the circuit.</param>
+/// <param name="ComplementAlone">Edge patch of every edge outside the circuit, on the corrupt prompts.</param>
+/// <param name="CircuitAblated">Tree patch on the clean prompts with the circuit's edges corrupt and the others clean.</param>
 /// <param name="MatchPathAlone">Edge patch of the query/key half of the mechanism alone (<see cref="ToyCircuit.MatchPath"/>):
 /// it carries the same activations in clean and corrupt prompts, so this stays at the corrupt model's value.</param>
 /// <param name="MatchPathMeanAblated">The clean prompts with only the query/key half ablated by its token-wise mean
@@ -29,6 +31,7 @@ public sealed record CircuitEvidence(
     double CircuitAlone,
     double ComplementAblated,
     double ComplementAlone,
+    double CircuitAblated,
     double MatchPathAlone,
     double MatchPathMeanAblated,
     double CorruptModel);
@@ -144,6 +147,7 @@ public static class ToyCircuit
                 Percent(inCircuit, PatchType.EdgePatch),
                 Percent(inCircuit, PatchType.TreePatch),
                 Percent(complement, PatchType.EdgePatch),
+                Percent(complement, PatchType.TreePatch),
                 Percent(match, PatchType.EdgePatch),
                 Percent(graph.Edges.Where(e => !match.Contains(e)).ToHashSet(), PatchType.TreePatch, AblationType.TokenwiseMeanClean),
                 Percent(new HashSet<Edge>(), PatchType.EdgePatch));
