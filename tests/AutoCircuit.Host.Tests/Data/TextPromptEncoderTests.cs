@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Models.Transformers;
 using AutoCircuit.Host.Tokenizers;

@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using AutoCircuit.Host.Data;
 using AutoCircuit.Host.IO;
-using AutoCircuit.Host.Models;
 using AutoCircuit.Host.Patching;
 using AutoCircuit.Host.Runtime;
 using AutoCircuit.Host.Tasks;

@@ -1,8 +1,8 @@
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.IO;
-using AutoCircuit.Host.Models.Toy;
 using AutoCircuit.Host.Models.Loading;
 using AutoCircuit.Host.Models.Micro;
+using AutoCircuit.Host.Models.Toy;
 using AutoCircuit.Host.Models.Transformers;
 using AutoCircuit.Host.Tokenizers;
 using static TorchSharp.torch;

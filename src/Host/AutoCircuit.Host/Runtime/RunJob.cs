@@ -1,13 +1,12 @@
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
+using AutoCircuit.Graph;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Evaluation;
 using AutoCircuit.Host.IO;
-using AutoCircuit.Host.Models;
 using AutoCircuit.Host.Patching;
 using AutoCircuit.Host.Tasks;
-using AutoCircuit.Graph;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 using TorchSharp;

@@ -1,6 +1,6 @@
-using AutoCircuit.Host.Tasks;
 using AutoCircuit.Host.Evaluation;
 using AutoCircuit.Host.Plugins;
+using AutoCircuit.Host.Tasks;
 
 namespace AutoCircuit.Host.Runtime;
 

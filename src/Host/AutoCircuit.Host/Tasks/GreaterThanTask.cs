@@ -1,6 +1,5 @@
 using System.Globalization;
 using AutoCircuit.Host.Data;
-using AutoCircuit.Host.Models;
 using AutoCircuit.Host.Tokenizers;
 
 namespace AutoCircuit.Host.Tasks;

@@ -1,6 +1,5 @@
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Models.Toy;
-using TorchSharp;
 
 namespace AutoCircuit.Host.Tasks;
 

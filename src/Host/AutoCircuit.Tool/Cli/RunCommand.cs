@@ -1,7 +1,7 @@
 using System.CommandLine;
-using AutoCircuit.Host.Tasks;
 using AutoCircuit.Host.Models;
 using AutoCircuit.Host.Runtime;
+using AutoCircuit.Host.Tasks;
 
 namespace AutoCircuit.Tool.Cli;
 

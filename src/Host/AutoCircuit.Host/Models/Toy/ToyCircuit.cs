@@ -4,9 +4,6 @@ using AutoCircuit.Host.Evaluation;
 using AutoCircuit.Host.Models.Transformers;
 using AutoCircuit.Host.Patching;
 using AutoCircuit.Patching;
-using AutoCircuit.Scores;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace AutoCircuit.Host.Models.Toy;
 
