@@ -114,6 +114,19 @@ public sealed class TaskCliTests(ITestOutputHelper log) : IDisposable
     }
 
     [Fact]
+    public async Task Run_ResidualGraph_WarnsThatTheKnownCircuitDoesNotFitAndRunsWithoutIt()
+    {
+        var outDir = Path.Combine(_dir, "o");
+
+        var (code, _, err) = await Run("run", "--graph", "residual", "--train-size", "32", "--test-size", "32", "--out", outDir);
+
+        Assert.True(code == 0, err);
+        Assert.Contains("warning: task induction: its known circuit names 'Resid Start->A0.0.V', which is not an edge of this graph", err, StringComparison.Ordinal);
+        using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "run.json")));
+        Assert.Equal(JsonValueKind.Null, run.RootElement.GetProperty("known_circuit").ValueKind);
+    }
+
+    [Fact]
     public async Task Evaluate_Task_UsesItsKnownCircuitForRoc()
     {
         var runDir = Path.Combine(_dir, "run");

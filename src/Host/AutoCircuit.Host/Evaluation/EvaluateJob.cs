@@ -85,7 +85,13 @@ public static class EvaluateJob
             loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice));
         var loadedScores = ScoresFile.ReadJson(request.Scores, model.Graph);
         using var scores = loadedScores.Scores;
-        var known = request.Circuit is null ? prepared.KnownEdges(model.Graph) : KnownCircuitFile.Read(request.Circuit, model.Graph);
+        string? circuitWarning = null;
+        var known = request.Circuit is null ? prepared.KnownEdges(model.Graph, out circuitWarning) : KnownCircuitFile.Read(request.Circuit, model.Graph);
+        if (circuitWarning is not null)
+        {
+            env.Error.WriteLine($"warning: {circuitWarning}");
+        }
+
         env.Error.WriteLine(
             $"model {loaded.Model.Description} on {device.type}; {model.Graph.EdgeCount} edges; scores '{loadedScores.Algorithm}' " +
             $"from {request.Scores}; evaluating on {data.Test.Count} test batches of {data.BatchSize}");

@@ -47,7 +47,12 @@ public static class RunJob
         using var data = prepared.BuildData(device);
         using var model = PatchableModel.Create(
             loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice));
-        var knownEdges = prepared.KnownEdges(model.Graph);
+        var knownEdges = prepared.KnownEdges(model.Graph, out var circuitWarning);
+        if (circuitWarning is not null)
+        {
+            env.Error.WriteLine($"warning: {circuitWarning}");
+        }
+
         env.Error.WriteLine(
             $"model {loaded.Model.Description} on {device.type}; {(request.Factorized ? "factorized" : "residual")} graph: " +
             $"{model.Graph.Srcs.Count} sources, {model.Graph.Dests.Count} destinations, {model.Graph.EdgeCount} edges" +

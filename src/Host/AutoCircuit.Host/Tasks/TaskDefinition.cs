@@ -50,6 +50,7 @@ public sealed record TaskDefinition
     /// <summary>Text prompts start with BOS.</summary>
     public bool PrependBos { get; init; } = true;
 
-    /// <summary>The known circuit for the loaded model, or <c>null</c> when the task has none.</summary>
-    public Func<LoadedModel, IReadOnlyList<CircuitEdge>>? KnownCircuit { get; init; }
+    /// <summary>The known circuit for the loaded model; <c>null</c> (or a function returning <c>null</c> for a model it
+    /// knows nothing about) when the task has none.</summary>
+    public Func<LoadedModel, IReadOnlyList<CircuitEdge>?>? KnownCircuit { get; init; }
 }

@@ -59,33 +59,38 @@ public sealed class PreparedTask : IDisposable
     public TaskData BuildData(Device device) =>
         TaskData.Build(Document, Options, Encoder, Loaded.Model.OutputSize, device, Loaded.Model as Transformer);
 
-    /// <summary>The task's known circuit resolved in <paramref name="graph"/>, or <c>null</c> when it has none.</summary>
-    /// <exception cref="AutoCircuitException">An edge of the circuit is not in the graph.</exception>
-    public IReadOnlySet<Edge>? KnownEdges(ModelGraph graph)
+    /// <summary>
+    /// The task's known circuit resolved in <paramref name="graph"/>; <c>null</c> when the task has none for this model,
+    /// or when an edge of it is not in this graph (then <paramref name="warning"/> says which: circuits are stated for
+    /// the factorized graph with separate Q/K/V, e.g. not for <c>--graph residual</c>).
+    /// </summary>
+    public IReadOnlySet<Edge>? KnownEdges(ModelGraph graph, out string? warning)
     {
         ArgumentNullException.ThrowIfNull(graph);
-        if (Task?.KnownCircuit is not { } circuit)
+        warning = null;
+        if (Task?.KnownCircuit?.Invoke(Loaded) is not { } circuit)
         {
             return null;
         }
 
         var edges = new HashSet<Edge>();
-        foreach (var e in circuit(Loaded))
+        foreach (var e in circuit)
         {
             var found = e.Seq is int s
                 ? graph.FindEdge(e.Name, s) is { } one ? [one] : []
                 : graph.Edges.Where(x => x.Name == e.Name).ToList();
             if (found.Count == 0)
             {
-                throw new AutoCircuitException(
-                    $"--task {Task.Key}: its known circuit names '{e.Name}'{(e.Seq is int p ? $" at position {p}" : string.Empty)}, " +
-                    "which is not an edge of this graph (the circuit is stated for the factorized graph with separate Q/K/V).");
+                warning = $"task {Task.Key}: its known circuit names '{e.Name}'{(e.Seq is int p ? $" at position {p}" : string.Empty)}, " +
+                          "which is not an edge of this graph (the circuit is stated for the factorized graph with separate Q/K/V); " +
+                          "running without it.";
+                return null;
             }
 
             edges.UnionWith(found);
         }
 
-        return edges;
+        return edges.Count == 0 ? null : edges;
     }
 
     /// <inheritdoc />
