@@ -1,10 +1,9 @@
 using AutoCircuit.Graph;
 using AutoCircuit.Host.Comparison;
-using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Evaluation;
-using AutoCircuit.Host.Models;
 using AutoCircuit.Host.Patching;
 using AutoCircuit.Host.Runtime;
+using AutoCircuit.Host.Tasks;
 using AutoCircuit.Patching;
 using AutoCircuit.Testing;
 using TorchSharp;
@@ -14,18 +13,20 @@ namespace AutoCircuit.Host.Tests.Comparison;
 
 /// <summary>One comparison whose outcome is pinned by an approved snapshot.</summary>
 /// <param name="Name">The snapshot's name (<c>_snapshots/compare.&lt;name&gt;.verified.json</c>).</param>
-/// <param name="Model">The <c>--model</c> spec (<c>null</c>: the default model).</param>
-/// <param name="Data">Split and batch options (token positions included).</param>
+/// <param name="Model">The <c>--model</c> spec (<c>null</c>: the task's, or the embedded default model).</param>
+/// <param name="Task">The <c>--task</c> (<c>null</c>: the model's default task).</param>
+/// <param name="Data">Split and batch options as on the command line (unset: the task's).</param>
 /// <param name="Factorized">Factorized or residual graph.</param>
-/// <param name="KnownCircuit">The known circuit, from the graph.</param>
+/// <param name="KnownCircuit">A known circuit for the graph, or <c>null</c> for the task's.</param>
 /// <param name="Algorithms">Every built-in algorithm, with options small enough to be fast.</param>
 /// <param name="RankingLines">How many top edges the snapshot lists per algorithm.</param>
 public sealed record SnapshotCase(
     string Name,
     string? Model,
-    DataOptions Data,
+    string? Task,
+    DataArguments Data,
     bool Factorized,
-    Func<ModelGraph, IReadOnlySet<Edge>?> KnownCircuit,
+    Func<ModelGraph, IReadOnlySet<Edge>?>? KnownCircuit,
     IReadOnlyList<string> Algorithms,
     int RankingLines)
 {
@@ -56,21 +57,22 @@ public sealed record SnapshotCase(
 [Collection(nameof(SeededCollection))]
 public sealed class ComparisonSnapshotTests
 {
-    private static readonly DataOptions SmallSplit = new(BatchSize: 4, TrainSize: 16, TestSize: 16, Shuffle: true, Seed: 42);
+    private static readonly DataArguments SmallSplit = new(BatchSize: 4, TrainSize: 16, TestSize: 16, Shuffle: true, Seed: 42);
 
     private static readonly string[] MicroKnown =
         ["Resid Start->B0.1", "B0.1->B1.1", "B1.1->Resid End", "Resid Start->B1.1", "B0.1->Resid End"];
 
     private static readonly Dictionary<string, SnapshotCase> CaseTable = new SnapshotCase[]
     {
+        // The embedded default model on its default task (induction) with the task's known circuit (28 edges):
+        // the comparison `dotnet autocircuit compare` makes, on smaller splits.
+        new("default-model", null, null, new DataArguments(TrainSize: 32, TestSize: 32), true, null, SnapshotCase.AllBuiltIns, 30),
+
         // The micro model's own task; a hand-picked "known" circuit (the path through each block's second head and the
         // direct edges into the output): there is no mechanism to recover here, it exercises ROC and the probing sizes.
-        new("micro-factorized", "micro", SmallSplit, true, g => Known(g, null, MicroKnown), SnapshotCase.AllBuiltIns, 13),
-        new("micro-token-positions", "micro", SmallSplit with { TokenPositions = true }, true, g => Known(g, 2, MicroKnown),
+        new("micro-factorized", "micro", null, SmallSplit, true, g => Known(g, null, MicroKnown), SnapshotCase.AllBuiltIns, 13),
+        new("micro-token-positions", "micro", null, SmallSplit with { TokenPositions = true }, true, g => Known(g, 2, MicroKnown),
             SnapshotCase.AllBuiltIns, 20),
-
-        // The embedded default model (its task and known circuit) is one more entry here when it lands:
-        // new("default-model", null, <its split>, true, <its known circuit>, SnapshotCase.AllBuiltIns, 30).
     }.ToDictionary(c => c.Name);
 
     public static TheoryData<string> Cases => [.. CaseTable.Keys];
@@ -118,11 +120,12 @@ public sealed class ComparisonSnapshotTests
     /// <summary>Runs a case through the library path <c>compare</c> uses and renders its snapshot.</summary>
     internal static string Run(SnapshotCase c)
     {
-        using var loaded = ModelCatalog.Load(c.Model, torch.CPU);
-        var document = loaded.DefaultDataset?.Invoke() ?? throw new InvalidOperationException($"{c.Model} has no default task.");
-        using var data = TaskData.Build(document, c.Data, loaded.Encoder, loaded.Model.OutputSize, torch.CPU);
+        using var prepared = TaskSetup.Prepare(c.Model, null, c.Task, c.Data, torch.CPU);
+        var loaded = prepared.Loaded;
+        var document = prepared.Document;
+        using var data = prepared.BuildData(torch.CPU);
         using var model = PatchableModel.Create(loaded.Model, new GraphOptions(c.Factorized, data.SeqLen, true, loaded.OutputSlice));
-        var known = c.KnownCircuit(model.Graph);
+        var known = c.KnownCircuit is { } k ? k(model.Graph) : prepared.KnownEdges(model.Graph, out _);
         var labels = new HashSet<string>(StringComparer.Ordinal);
         var candidates = ComparisonCandidates.FromSpecs(AlgorithmCatalog.BuiltIn(), c.Algorithms, known is not null, labels, _ => { });
         var subject = new ComparisonSubject
@@ -133,10 +136,10 @@ public sealed class ComparisonSnapshotTests
             Graph = model.Graph,
             SeqLabels = data.SeqLabels,
             KnownEdges = known,
-            KnownCircuitSource = "test",
+            KnownCircuitSource = c.KnownCircuit is null ? $"task {prepared.Task?.Key}" : "test",
             TrainPrompts = data.Train.Count * data.BatchSize,
             TestPrompts = data.Test.Count * data.BatchSize,
-            Seed = c.Data.Seed,
+            Seed = prepared.Options.Seed,
         };
         var settings = new ComparisonSettings { Metrics = [PruneMetric.LogitDiffPercent] };
         using var result = ComparisonEngine.Run(model, data, subject, candidates, settings, RunEnvironment.Plain(TextWriter.Null, TextWriter.Null));

@@ -66,7 +66,7 @@ public sealed partial class ReportTests
     }
 
     [Fact]
-    public void Diagram_KnownEdges_AreDottedAndNamedInTheTooltip()
+    public void Diagram_KnownEdges_AreMarkedAndNamedInTheTooltip()
     {
         var graph = Micro();
         var flat = FlatScores.FromValues(graph, [.. Enumerable.Range(1, graph.EdgeCount).Select(i => (float)i)]);
@@ -74,10 +74,10 @@ public sealed partial class ReportTests
 
         var svg = CircuitDiagram.Render(flat, 2, "t", known: known);
 
-        Assert.Single(DottedPattern().Matches(svg));
+        Assert.Single(KnownMarker().Matches(svg));
         Assert.Contains($"#1 {graph.FlatEdges[12]}: score 13 (in the known circuit)", Edges(svg).Select(e => e.Tip));
         Assert.Contains($"#2 {graph.FlatEdges[11]}: score 12", Edges(svg).Select(e => e.Tip));
-        Assert.Contains("in the known circuit</text>", svg, StringComparison.Ordinal);
+        Assert.Contains("edge of the known circuit</text>", svg, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -149,6 +149,6 @@ public sealed partial class ReportTests
         Assert.Equal([0, 0.2, 0.4, 0.6, 0.8, 1], Svg.NiceTicks(0, 1).Select(t => Math.Round(t, 10)));
     }
 
-    [GeneratedRegex("stroke-dasharray=\"1.5 3\"><title>")]
-    private static partial Regex DottedPattern();
+    [GeneratedRegex("<circle class=\"known\"")]
+    private static partial Regex KnownMarker();
 }

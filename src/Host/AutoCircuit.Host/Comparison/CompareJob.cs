@@ -10,6 +10,7 @@ using AutoCircuit.Host.Patching;
 using AutoCircuit.Host.Plugins;
 using AutoCircuit.Host.Reports;
 using AutoCircuit.Host.Runtime;
+using AutoCircuit.Host.Tasks;
 using AutoCircuit.Patching;
 using TorchSharp;
 
@@ -21,8 +22,12 @@ public sealed record CompareRequest
     /// <summary>Model name or checkpoint path; <c>null</c> for the default model.</summary>
     public string? Model { get; init; }
 
-    /// <summary>Dataset file; <c>null</c> for the model's default task.</summary>
+    /// <summary>Dataset file; <c>null</c> for the task's (or the model's default task's).</summary>
     public string? Dataset { get; init; }
+
+    /// <summary>A built-in task (<see cref="TaskCatalog"/>): its dataset, data options and known circuit; excludes
+    /// <see cref="Dataset"/>.</summary>
+    public string? Task { get; init; }
 
     /// <summary>Algorithm specs (<c>all</c> for every built-in). With neither algorithms nor scores: <c>all</c>.</summary>
     public IReadOnlyList<string> Algorithms { get; init; } = [];
@@ -42,8 +47,8 @@ public sealed record CompareRequest
     /// <summary>Separate Q/K/V destinations for transformers.</summary>
     public bool SeparateQkv { get; init; } = true;
 
-    /// <summary>Split and batch options.</summary>
-    public DataOptions Data { get; init; } = new();
+    /// <summary>Split and batch options as given (unset ones take the task's).</summary>
+    public DataArguments Data { get; init; } = new();
 
     /// <summary>Seed for the algorithms.</summary>
     public long Seed { get; init; } = 42;
@@ -57,7 +62,8 @@ public sealed record CompareRequest
     /// <summary>Circuit sizes, ablation, reversal, and which patch types.</summary>
     public ComparisonSettings Settings { get; init; } = new();
 
-    /// <summary>A known circuit file (<see cref="KnownCircuitFile"/>) for ROC curves and <c>ground-truth</c>.</summary>
+    /// <summary>A known circuit file (<see cref="KnownCircuitFile"/>) for ROC curves and <c>ground-truth</c>; it replaces
+    /// the task's known circuit.</summary>
     public string? Circuit { get; init; }
 
     /// <summary>The interchange files written per algorithm.</summary>
@@ -97,16 +103,15 @@ public static class CompareJob
         }
 
         var device = DeviceSelector.Resolve(request.Device);
-        using var loaded = ModelCatalog.Load(request.Model, device);
-        var document = request.Dataset is not null
-            ? DatasetDocument.Load(request.Dataset)
-            : loaded.DefaultDataset?.Invoke()
-              ?? throw new AutoCircuitException($"--model {loaded.Name} has no default task: give --dataset.");
-        using var data = TaskData.Build(document, request.Data, loaded.Encoder, loaded.Model.OutputSize, device);
+        using var prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device);
+        var loaded = prepared.Loaded;
+        var document = prepared.Document;
+        using var threads = TorchThreads.Limit(loaded.PreferredThreads);
+        using var data = prepared.BuildData(device);
         using var model = PatchableModel.Create(
             loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice));
         var graph = model.Graph;
-        var (known, knownSource) = KnownCircuit(request, graph);
+        var (known, knownSource) = KnownCircuit(request, prepared, graph, env);
         request.Settings.Evaluation.Validate(graph.EdgeCount);
         if (request.Settings.AgreementKs?.FirstOrDefault(k => k < 1 || k > graph.EdgeCount, 0) is int badK && badK != 0)
         {
@@ -115,7 +120,8 @@ public static class CompareJob
 
         env.Error.WriteLine(
             $"model {loaded.Model.Description} on {device.type}; {(request.Factorized ? "factorized" : "residual")} graph: " +
-            $"{graph.EdgeCount} edges{(data.SeqLen is int sl ? $" ({sl} token positions)" : string.Empty)}; data {document.Path}: " +
+            $"{graph.EdgeCount} edges{(data.SeqLen is int sl ? $" ({sl} token positions)" : string.Empty)}; " +
+            $"{(prepared.Task is { } task ? $"task {task.Key}, " : string.Empty)}data {document.Path}: " +
             $"{data.Train.Count} train / {data.Test.Count} test batches of {data.BatchSize}" +
             (known is null ? "; no known circuit" : $"; known circuit: {known.Count} edges"));
 
@@ -163,7 +169,7 @@ public static class CompareJob
         };
         using var result = ComparisonEngine.Run(model, data, subject, candidates, request.Settings, env);
         WriteAlgorithmFiles(results, result, request.Exports, DModel(loaded));
-        var header = Header(request, started, device, loaded, document, data);
+        var header = Header(request, started, device, prepared, data);
         ComparisonFiles.WriteJson(results.PathFor("compare.json"), result, header);
         File.WriteAllText(results.PathFor("compare.csv"), ComparisonFiles.ToCsv(result), new System.Text.UTF8Encoding(false));
         HtmlReport.Write(results.PathFor("report.html"), result, "compare", request.CommandLine);
@@ -209,15 +215,29 @@ public static class CompareJob
     /// <summary>The model's width for MIB's <c>cfg.d_model</c>, when it is a transformer.</summary>
     public static int? DModel(LoadedModel loaded) => loaded?.Model is Transformer t ? t.Config.DModel : null;
 
-    /// <summary>
-    /// The known circuit: <c>--circuit FILE</c>. (A task that brings its own known circuit will provide it here.)
-    /// </summary>
-    private static (IReadOnlySet<Edge>? Edges, string? Source) KnownCircuit(CompareRequest request, ModelGraph graph) =>
-        request.Circuit is null ? (null, null) : (KnownCircuitFile.Read(request.Circuit, graph), Path.GetFullPath(request.Circuit));
+    /// <summary>The known circuit: <c>--circuit FILE</c>, else the task's (when it fits this graph).</summary>
+    private static (IReadOnlySet<Edge>? Edges, string? Source) KnownCircuit(
+        CompareRequest request, PreparedTask prepared, ModelGraph graph, RunEnvironment env)
+    {
+        if (request.Circuit is not null)
+        {
+            return (KnownCircuitFile.Read(request.Circuit, graph), Path.GetFullPath(request.Circuit));
+        }
+
+        var edges = prepared.KnownEdges(graph, out var warning);
+        if (warning is not null)
+        {
+            env.Error.WriteLine($"warning: {warning}");
+        }
+
+        return (edges, edges is null ? null : $"task {prepared.Task!.Key}");
+    }
 
     private static Dictionary<string, object?> Header(
-        CompareRequest request, DateTimeOffset started, torch.Device device, LoadedModel loaded, DatasetDocument document, TaskData data)
+        CompareRequest request, DateTimeOffset started, torch.Device device, PreparedTask prepared, TaskData data)
     {
+        var loaded = prepared.Loaded;
+        var document = prepared.Document;
         var ev = request.Settings.Evaluation;
         return new Dictionary<string, object?>
         {
@@ -236,13 +256,16 @@ public static class CompareJob
             ["model"] = new Dictionary<string, object?> { ["spec"] = loaded.Name, ["description"] = loaded.Model.Description },
             ["data"] = new Dictionary<string, object?>
             {
+                ["task"] = prepared.Task?.Key,
                 ["dataset"] = document.Path,
                 ["batch_size"] = data.BatchSize,
                 ["train_batches"] = data.Train.Count,
                 ["test_batches"] = data.Test.Count,
-                ["shuffle"] = request.Data.Shuffle,
-                ["shuffle_seed"] = request.Data.Seed,
-                ["token_positions"] = request.Data.TokenPositions,
+                ["shuffle"] = prepared.Options.Shuffle,
+                ["shuffle_seed"] = prepared.Options.Seed,
+                ["token_positions"] = prepared.Options.TokenPositions,
+                ["prepend_bos"] = prepared.Encoder is TextPromptEncoder text ? text.PrependBos : null,
+                ["tail_divergence"] = prepared.Options.TailDivergence,
                 ["seq_labels"] = data.SeqLabels,
                 ["train_prompts"] = data.TrainPromptIndices,
                 ["test_prompts"] = data.TestPromptIndices,

@@ -10,7 +10,7 @@ namespace AutoCircuit.Host.Data;
 /// <param name="WrongAnswers">Wrong-answer indices per prompt.</param>
 /// <param name="AllSameLength">Whether every prompt has the same length without padding (needed for token positions).</param>
 /// <param name="SeqLabels">Position labels after encoding (e.g. with BOS prepended), if any.</param>
-/// <param name="DivergeIndex">Common-prefix length removed from the inputs (0 when none).</param>
+/// <param name="WordIdxs">Positions of named words after encoding (shifted by one when BOS was prepended).</param>
 public sealed record EncodedPrompts(
     TorchSharp.torch.Tensor Clean,
     TorchSharp.torch.Tensor Corrupt,
@@ -18,7 +18,7 @@ public sealed record EncodedPrompts(
     long[][] WrongAnswers,
     bool AllSameLength,
     IReadOnlyList<string>? SeqLabels,
-    int DivergeIndex = 0);
+    IReadOnlyDictionary<string, int>? WordIdxs = null);
 
 /// <summary>Turns dataset prompts into model inputs (numbers as given, or text through a tokenizer).</summary>
 public interface IPromptEncoder

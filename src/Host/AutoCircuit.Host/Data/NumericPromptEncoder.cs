@@ -93,6 +93,7 @@ public sealed class NumericPromptEncoder(int? vectorSize) : IPromptEncoder
             prompts.Select(p => p.Answers.Ids!).ToArray(),
             prompts.Select(p => p.WrongAnswers.Ids!).ToArray(),
             AllSameLength: true,
-            document.SeqLabels);
+            document.SeqLabels,
+            document.WordIdxs);
     }
 }

@@ -1,4 +1,5 @@
 using AutoCircuit.Data;
+using AutoCircuit.Host.Models.Transformers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -11,24 +12,35 @@ namespace AutoCircuit.Host.Data;
 /// <param name="Shuffle">Shuffle the prompts once with <see cref="Seed"/> before splitting (Python's <c>random.shuffle</c>).</param>
 /// <param name="Seed">Shuffle seed (auto-circuit's default is 42).</param>
 /// <param name="TokenPositions">One edge per token position: every prompt must have the same length.</param>
+/// <param name="PrependBos">Text prompts start with the tokenizer's BOS (auto-circuit's <c>prepend_bos</c>).</param>
+/// <param name="TailDivergence">Remove the prefix every prompt shares and run it once into a key/value cache
+/// (auto-circuit's <c>tail_divergence</c>); transformers only.</param>
 public sealed record DataOptions(
     int BatchSize = 8,
     int? TrainSize = null,
     int? TestSize = null,
     bool Shuffle = true,
     long Seed = 42,
-    bool TokenPositions = false);
+    bool TokenPositions = false,
+    bool PrependBos = true,
+    bool TailDivergence = false);
 
 /// <summary>
 /// The train and test batches of a task, split exactly as auto-circuit does: shuffle once (CPython's
 /// Mersenne Twister with the seed), take the first <c>train + test</c> prompts, train = the first
 /// <c>train</c>, test = the rest, batches of equal size in order (last incomplete batch dropped).
+/// With <see cref="DataOptions.TailDivergence"/> the shared prefix is cut off and cached in the model
+/// for as long as this object lives.
 /// </summary>
 public sealed class TaskData : IDisposable
 {
+    private PrefixCache? _prefixCache;
+    private IDisposable? _prefixAttachment;
+
     private TaskData(
         IReadOnlyList<PromptBatch> train, IReadOnlyList<PromptBatch> test, int trainSize, int testSize, int batchSize,
-        int? seqLen, IReadOnlyList<string>? seqLabels, IReadOnlyList<int> trainPrompts, IReadOnlyList<int> testPrompts, int divergeIndex)
+        int? seqLen, IReadOnlyList<string>? seqLabels, IReadOnlyList<int> trainPrompts, IReadOnlyList<int> testPrompts, int divergeIndex,
+        IReadOnlyDictionary<string, int> wordIdxs)
     {
         Train = train;
         Test = test;
@@ -40,6 +52,7 @@ public sealed class TaskData : IDisposable
         TrainPromptIndices = trainPrompts;
         TestPromptIndices = testPrompts;
         DivergeIndex = divergeIndex;
+        WordIdxs = wordIdxs;
     }
 
     /// <summary>Train batches (used by the algorithms).</summary>
@@ -69,8 +82,16 @@ public sealed class TaskData : IDisposable
     /// <summary>File indices of the test prompts in batch order.</summary>
     public IReadOnlyList<int> TestPromptIndices { get; }
 
-    /// <summary>Common prefix removed from every prompt (0 when none).</summary>
+    /// <summary>Common prefix removed from every prompt (0 when none): the inputs start at this position of the encoded
+    /// prompts, and <see cref="SeqLen"/> and <see cref="SeqLabels"/> count from it.</summary>
     public int DivergeIndex { get; }
+
+    /// <summary>Positions of named words in the encoded prompts (BOS included; not shifted by <see cref="DivergeIndex"/>,
+    /// as in auto-circuit).</summary>
+    public IReadOnlyDictionary<string, int> WordIdxs { get; }
+
+    /// <summary>The cached shared prefix, <c>[batch, DivergeIndex]</c> token ids, or <c>null</c>.</summary>
+    public Tensor? PrefixTokens => _prefixCache?.Tokens;
 
     /// <summary>
     /// Splits, encodes and batches a dataset. When the sizes are not given, train and test each get
@@ -81,8 +102,11 @@ public sealed class TaskData : IDisposable
     /// <param name="encoder">Encodes prompts for the model.</param>
     /// <param name="outputSize">Size of the model output's last axis: answers must be below it.</param>
     /// <param name="device">Where the batches live.</param>
+    /// <param name="transformer">The model, needed for <see cref="DataOptions.TailDivergence"/>: the prefix cache is
+    /// attached to it until this object is disposed.</param>
     /// <exception cref="DatasetException">The dataset is too small, or a prompt does not fit.</exception>
-    public static TaskData Build(DatasetDocument document, DataOptions options, IPromptEncoder encoder, long outputSize, Device device)
+    public static TaskData Build(
+        DatasetDocument document, DataOptions options, IPromptEncoder encoder, long outputSize, Device device, Transformer? transformer = null)
     {
         ArgumentNullException.ThrowIfNull(document);
         ArgumentNullException.ThrowIfNull(options);
@@ -121,10 +145,44 @@ public sealed class TaskData : IDisposable
             new PythonRandom(options.Seed).Shuffle(order);
         }
 
+        if (options.TailDivergence && transformer is null)
+        {
+            throw new DatasetException("--tail-divergence needs a transformer (it caches the keys and values of the shared prefix).");
+        }
+
         var selected = order.Take(trainSize + testSize).Select(i => document.Prompts[i]).ToList();
         var encoded = encoder.Encode(document, selected);
+        PrefixCache? cache = null;
+        IDisposable? attachment = null;
         try
         {
+            var diverge = 0;
+            var seqLabels = encoded.SeqLabels;
+            if (options.TailDivergence)
+            {
+                diverge = SharedPrefixLength(encoded.Clean, encoded.Corrupt);
+            }
+
+            if (diverge > 0)
+            {
+                // Every row has this prefix, so one cache per batch size serves every batch (auto-circuit builds it from
+                // the first batch's rows and relies on the same).
+                using (var scope = torch.NewDisposeScope())
+                {
+                    var prefix = encoded.Clean.narrow(0, 0, 1).narrow(1, 0, diverge).expand(options.BatchSize, diverge).contiguous(); // [B, P]
+                    cache = transformer!.BuildPrefixCache(prefix.to(device)); // no_grad inside: gradient algorithms can use it
+                }
+
+                attachment = transformer.AttachPrefixCache(cache);
+                var width = encoded.Clean.shape[1];
+                var tailClean = encoded.Clean.narrow(1, diverge, width - diverge).contiguous();
+                var tailCorrupt = encoded.Corrupt.narrow(1, diverge, width - diverge).contiguous();
+                encoded.Clean.Dispose();
+                encoded.Corrupt.Dispose();
+                encoded = encoded with { Clean = tailClean, Corrupt = tailCorrupt };
+                seqLabels = seqLabels?.Skip(diverge).ToList();
+            }
+
             int? seqLen = null;
             if (options.TokenPositions)
             {
@@ -158,13 +216,43 @@ public sealed class TaskData : IDisposable
             var test = MakeBatches(encoded, trainSize, testSize, options.BatchSize, device, ref keyBase);
             var trainIdx = selected.Take(train.Count * options.BatchSize).Select(p => p.Index).ToList();
             var testIdx = selected.Skip(trainSize).Take(test.Count * options.BatchSize).Select(p => p.Index).ToList();
-            return new TaskData(train, test, trainSize, testSize, options.BatchSize, seqLen, encoded.SeqLabels, trainIdx, testIdx, encoded.DivergeIndex);
+            var data = new TaskData(
+                train, test, trainSize, testSize, options.BatchSize, seqLen, seqLabels, trainIdx, testIdx, diverge,
+                encoded.WordIdxs ?? new Dictionary<string, int>())
+            {
+                _prefixCache = cache,
+                _prefixAttachment = attachment,
+            };
+            cache = null;
+            attachment = null;
+            return data;
         }
         finally
         {
             encoded.Clean.Dispose();
             encoded.Corrupt.Dispose();
+            attachment?.Dispose();
+            cache?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// auto-circuit's divergence index (the first position where some clean prompt and its corrupt prompt differ),
+    /// limited to the prefix that every clean and corrupt row shares, so that one cached prefix is right for all.
+    /// </summary>
+    public static int SharedPrefixLength(Tensor clean, Tensor corrupt)
+    {
+        ArgumentNullException.ThrowIfNull(clean);
+        ArgumentNullException.ThrowIfNull(corrupt);
+        using var scope = torch.NewDisposeScope();
+        var width = clean.shape[1];
+        var firstDiff = clean.ne(corrupt).to_type(ScalarType.Int32).argmax(1).min().ToInt64(); // 0 when some pair is identical
+        var first = clean.narrow(0, 0, 1); // [1, T]
+        var shared = clean.eq(first).all(0).logical_and(corrupt.eq(first).all(0)); // [T]
+        var sharedLength = shared.logical_not().any().ToBoolean()
+            ? shared.logical_not().to_type(ScalarType.Int32).argmax().ToInt64()
+            : width;
+        return (int)Math.Min(firstDiff, sharedLength);
     }
 
     private static List<PromptBatch> MakeBatches(EncodedPrompts encoded, int start, int count, int batchSize, Device device, ref int key)
@@ -227,5 +315,10 @@ public sealed class TaskData : IDisposable
         {
             b.Dispose();
         }
+
+        _prefixAttachment?.Dispose();
+        _prefixAttachment = null;
+        _prefixCache?.Dispose();
+        _prefixCache = null;
     }
 }

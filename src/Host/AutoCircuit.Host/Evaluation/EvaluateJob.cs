@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
-using AutoCircuit.Host.Data;
 using AutoCircuit.Host.IO;
-using AutoCircuit.Host.Models;
 using AutoCircuit.Host.Patching;
 using AutoCircuit.Host.Runtime;
+using AutoCircuit.Host.Tasks;
 using AutoCircuit.Patching;
 using TorchSharp;
 
@@ -23,8 +22,12 @@ public sealed record EvaluateRequest
     /// <summary>Model name or checkpoint path; <c>null</c> for the default model.</summary>
     public string? Model { get; init; }
 
-    /// <summary>Dataset file; <c>null</c> for the model's default task.</summary>
+    /// <summary>Dataset file; <c>null</c> for the task's (or the model's default task's) dataset.</summary>
     public string? Dataset { get; init; }
+
+    /// <summary>A built-in task; excludes <see cref="Dataset"/>. Its known circuit is used for the ROC curve unless
+    /// <see cref="Circuit"/> is given.</summary>
+    public string? Task { get; init; }
 
     /// <summary>Factorized (default) or residual graph: must be the graph the scores were computed on.</summary>
     public bool Factorized { get; init; } = true;
@@ -32,8 +35,8 @@ public sealed record EvaluateRequest
     /// <summary>Separate Q/K/V destinations for transformers.</summary>
     public bool SeparateQkv { get; init; } = true;
 
-    /// <summary>Split and batch options: circuits are evaluated on the test split.</summary>
-    public DataOptions Data { get; init; } = new();
+    /// <summary>Split and batch options: circuits are evaluated on the test split; unset ones come from the task.</summary>
+    public DataArguments Data { get; init; } = new();
 
     /// <summary>Seeds torch (evaluation itself draws no random numbers).</summary>
     public long Seed { get; init; } = 42;
@@ -70,12 +73,11 @@ public static class EvaluateJob
         ArgumentNullException.ThrowIfNull(env);
         var started = DateTimeOffset.UtcNow;
         var device = DeviceSelector.Resolve(request.Device);
-        using var loaded = ModelCatalog.Load(request.Model, device);
-        var document = request.Dataset is not null
-            ? DatasetDocument.Load(request.Dataset)
-            : loaded.DefaultDataset?.Invoke()
-              ?? throw new AutoCircuitException($"--model {loaded.Name} has no default task: give --dataset.");
-        using var data = TaskData.Build(document, request.Data, loaded.Encoder, loaded.Model.OutputSize, device);
+        using var prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device);
+        var loaded = prepared.Loaded;
+        var document = prepared.Document;
+        using var threads = TorchThreads.Limit(loaded.PreferredThreads);
+        using var data = prepared.BuildData(device);
         if (data.Test.Count == 0)
         {
             throw new AutoCircuitException(
@@ -87,7 +89,13 @@ public static class EvaluateJob
             loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice));
         var loadedScores = ScoresInterchange.Read(request.Scores, model.Graph, request.ScoresFormat);
         using var scores = loadedScores.Scores;
-        var known = request.Circuit is null ? null : KnownCircuitFile.Read(request.Circuit, model.Graph);
+        string? circuitWarning = null;
+        var known = request.Circuit is null ? prepared.KnownEdges(model.Graph, out circuitWarning) : KnownCircuitFile.Read(request.Circuit, model.Graph);
+        if (circuitWarning is not null)
+        {
+            env.Error.WriteLine($"warning: {circuitWarning}");
+        }
+
         env.Error.WriteLine(
             $"model {loaded.Model.Description} on {device.type}; {model.Graph.EdgeCount} edges; scores '{loadedScores.Algorithm}' " +
             $"from {request.Scores}; evaluating on {data.Test.Count} test batches of {data.BatchSize}");
@@ -112,7 +120,8 @@ public static class EvaluateJob
             ["model"] = new Dictionary<string, object?> { ["spec"] = loaded.Name, ["description"] = loaded.Model.Description },
             ["scores"] = Path.GetFullPath(request.Scores),
             ["algorithm"] = loadedScores.Algorithm,
-            ["circuit"] = request.Circuit is null ? null : Path.GetFullPath(request.Circuit),
+            ["circuit"] = request.Circuit is not null ? Path.GetFullPath(request.Circuit)
+                : known is not null ? $"task {prepared.Task!.Key}" : null,
             ["graph"] = new Dictionary<string, object?>
             {
                 ["factorized"] = model.Graph.IsFactorized,
@@ -129,13 +138,16 @@ public static class EvaluateJob
             },
             ["data"] = new Dictionary<string, object?>
             {
+                ["task"] = prepared.Task?.Key,
                 ["dataset"] = document.Path,
                 ["batch_size"] = data.BatchSize,
                 ["test_size"] = data.TestSize,
                 ["test_batches"] = data.Test.Count,
-                ["shuffle"] = request.Data.Shuffle,
-                ["shuffle_seed"] = request.Data.Seed,
-                ["token_positions"] = request.Data.TokenPositions,
+                ["shuffle"] = prepared.Options.Shuffle,
+                ["shuffle_seed"] = prepared.Options.Seed,
+                ["token_positions"] = prepared.Options.TokenPositions,
+                ["tail_divergence"] = prepared.Options.TailDivergence,
+                ["diverge_index"] = data.DivergeIndex,
                 ["test_prompts"] = data.TestPromptIndices,
             },
             ["files"] = files,

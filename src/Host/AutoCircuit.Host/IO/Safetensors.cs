@@ -82,13 +82,58 @@ public static class Safetensors
         Write(fs, tensors, metadata);
     }
 
+    /// <summary>Reads only the metadata of a file (the header), not the tensors.</summary>
+    /// <exception cref="InvalidDataException">The file is not valid safetensors.</exception>
+    public static Dictionary<string, string> ReadMetadata(string path)
+    {
+        using var fs = File.OpenRead(path);
+        Span<byte> len = stackalloc byte[8];
+        if (fs.Read(len) != 8)
+        {
+            throw new InvalidDataException($"{path}: too short to be a safetensors file.");
+        }
+
+        var headerLen = BinaryPrimitives.ReadUInt64LittleEndian(len);
+        if (headerLen > (ulong)(fs.Length - 8))
+        {
+            throw new InvalidDataException($"{path}: header length {headerLen} exceeds the file size.");
+        }
+
+        var header = new byte[headerLen];
+        fs.ReadExactly(header);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            using var doc = JsonDocument.Parse(header);
+            if (doc.RootElement.TryGetProperty("__metadata__", out var m) && m.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var p in m.EnumerateObject())
+                {
+                    metadata[p.Name] = p.Value.GetString() ?? string.Empty;
+                }
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: invalid safetensors header: {e.Message}", e);
+        }
+
+        return metadata;
+    }
+
     /// <summary>
     /// Reads every tensor of a file (CPU) in file order, and the metadata.
     /// </summary>
     /// <exception cref="InvalidDataException">The file is not valid safetensors; the message names it.</exception>
-    public static (List<KeyValuePair<string, Tensor>> Tensors, Dictionary<string, string> Metadata) Read(string path)
+    public static (List<KeyValuePair<string, Tensor>> Tensors, Dictionary<string, string> Metadata) Read(string path) =>
+        Read(File.ReadAllBytes(path), path);
+
+    /// <summary>Reads every tensor of safetensors bytes (CPU) in file order, and the metadata; <paramref name="path"/>
+    /// names the source in error messages.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not valid safetensors.</exception>
+    public static (List<KeyValuePair<string, Tensor>> Tensors, Dictionary<string, string> Metadata) Read(byte[] bytes, string path)
     {
-        var bytes = File.ReadAllBytes(path);
+        ArgumentNullException.ThrowIfNull(bytes);
         if (bytes.Length < 8)
         {
             throw new InvalidDataException($"{path}: too short to be a safetensors file.");

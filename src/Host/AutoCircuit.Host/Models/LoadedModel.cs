@@ -1,4 +1,5 @@
 using AutoCircuit.Host.Data;
+using AutoCircuit.Host.Models.Toy;
 using AutoCircuit.Host.Tokenizers;
 using AutoCircuit.Patching;
 
@@ -8,17 +9,23 @@ namespace AutoCircuit.Host.Models;
 /// <param name="Model">The model.</param>
 /// <param name="Name">How it was named (e.g. <c>micro</c>, a path).</param>
 /// <param name="Encoder">Turns dataset prompts into its inputs.</param>
-/// <param name="DefaultDataset">The model's default task dataset, if it has one.</param>
+/// <param name="DefaultTask">The key of the model's default task (<see cref="Tasks.TaskCatalog"/>), if it has one.</param>
 /// <param name="OutputSlice">Which part of the output tasks are measured on.</param>
 public sealed record LoadedModel(
     IHookedModel Model,
     string Name,
     IPromptEncoder Encoder,
-    Func<DatasetDocument>? DefaultDataset,
+    string? DefaultTask,
     OutputSlice OutputSlice = OutputSlice.LastSeq) : IDisposable
 {
     /// <summary>The tokenizer of a language model, when one was found (see <see cref="ModelCatalog.Load"/>).</summary>
     public ITokenizer? Tokenizer { get; init; }
+
+    /// <summary>Intra-op threads to run with (<see cref="Runtime.TorchThreads"/>): 1 for the tiny built-in models; <c>null</c>: libtorch's default.</summary>
+    public int? PreferredThreads { get; init; }
+
+    /// <summary>What <c>train-toy</c> measured, when the model is the toy induction model (built-in or a file it wrote).</summary>
+    public ToyModelInfo? ToyInfo { get; init; }
 
     /// <inheritdoc />
     public void Dispose() => Model.Dispose();

@@ -1,6 +1,8 @@
 using AutoCircuit.Host.Data;
+using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Models.Loading;
 using AutoCircuit.Host.Models.Micro;
+using AutoCircuit.Host.Models.Toy;
 using AutoCircuit.Host.Models.Transformers;
 using AutoCircuit.Host.Tokenizers;
 using static TorchSharp.torch;
@@ -13,13 +15,15 @@ namespace AutoCircuit.Host.Models;
 /// </summary>
 public static class ModelCatalog
 {
-    /// <summary>The model used when <c>--model</c> is not given.</summary>
-    public const string DefaultModel = "micro";
+    /// <summary>The model used when <c>--model</c> is not given: the embedded toy induction model.</summary>
+    public const string DefaultModel = ToyModel.Name;
 
     /// <summary>Built-in model names with one-line descriptions.</summary>
     public static IReadOnlyList<(string Name, string Description)> BuiltIns { get; } =
     [
-        ("micro", "auto-circuit's two-layer toy (2 heads per layer, 2-d residual); default task: generated vector prompts"),
+        (ToyModel.Name, "the embedded default: a 2-layer attention-only transformer (4 heads, d_model 64, vocabulary 64) " +
+                        "trained by train-toy on in-context copying; default task: induction"),
+        ("micro", "auto-circuit's two-layer toy (2 heads per layer, 2-d residual); default task: micro (generated vector prompts)"),
     ];
 
     /// <summary>What <c>--model</c> accepts besides built-in names, for help texts.</summary>
@@ -40,7 +44,14 @@ public static class ModelCatalog
         {
             var micro = new MicroModel(2);
             micro.MoveTo(device);
-            return new LoadedModel(micro, "micro", new NumericPromptEncoder(2), () => MicroTask.Dataset());
+            return new LoadedModel(micro, "micro", new NumericPromptEncoder(2), "micro") { PreferredThreads = 1 };
+        }
+
+        if (string.Equals(name, ToyModel.Name, StringComparison.OrdinalIgnoreCase) || IsToyModelFile(name))
+        {
+            var (toy, info) = ToyModel.Load(string.Equals(name, ToyModel.Name, StringComparison.OrdinalIgnoreCase) ? null : name);
+            toy.MoveTo(device);
+            return new LoadedModel(toy, name, new NumericPromptEncoder(null), Tasks.TaskCatalog.DefaultTask) { ToyInfo = info, PreferredThreads = 1 };
         }
 
         Transformer model;
@@ -80,7 +91,7 @@ public static class ModelCatalog
             throw;
         }
 
-        return new LoadedModel(model, name, new NumericPromptEncoder(null), DefaultDataset: null) { Tokenizer = tokenizer };
+        return new LoadedModel(model, name, new NumericPromptEncoder(null), DefaultTask: null) { Tokenizer = tokenizer };
     }
 
     /// <summary>Reads a tokenizer file or folder (see <see cref="Load"/>).</summary>
@@ -157,6 +168,24 @@ public static class ModelCatalog
         {
             model.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>A safetensors file written by <c>train-toy</c> (its metadata says so).</summary>
+    private static bool IsToyModelFile(string path)
+    {
+        if (!File.Exists(path) || !string.Equals(Path.GetExtension(path), ".safetensors", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        try
+        {
+            return Safetensors.ReadMetadata(path).TryGetValue("format", out var format) && format.StartsWith("autocircuit-toy-induction/", StringComparison.Ordinal);
+        }
+        catch (InvalidDataException)
+        {
+            return false;
         }
     }
 

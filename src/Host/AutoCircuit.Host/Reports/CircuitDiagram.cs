@@ -11,7 +11,8 @@ namespace AutoCircuit.Host.Reports;
 /// dataset's <c>seq_labels</c>), and the top-k edges as curves from source to destination, coloured by the sign of
 /// the score (auto-circuit's convention: blue positive, red negative) and as wide as <c>|score|</c> relative to the
 /// largest drawn. A destination that is one of a head's Q/K/V inputs is drawn as that head's box, the edge ending at
-/// the top (q), middle (k) or bottom (v) of its left side. Hovering an edge or node shows its name and score.
+/// the top (q), middle (k) or bottom (v) of its left side. Edges of the known circuit carry a black dot at their middle.
+/// Hovering an edge or node shows its name and score.
 /// </summary>
 public static class CircuitDiagram
 {
@@ -137,8 +138,8 @@ public static class CircuitDiagram
         if (known is not null)
         {
             sb.Append(CultureInfo.InvariantCulture,
-                $"<line x1=\"{Svg.N(legendX + 166)}\" y1=\"32\" x2=\"{Svg.N(legendX + 188)}\" y2=\"32\" stroke=\"#000\" stroke-width=\"1.3\" stroke-dasharray=\"1.5 3\"/>");
-            Svg.Text(sb, legendX + 192, 36, "in the known circuit", "font-size=\"11\"");
+                $"<circle cx=\"{Svg.N(legendX + 176)}\" cy=\"32\" r=\"2.6\" fill=\"#000\"/>");
+            Svg.Text(sb, legendX + 184, 36, "edge of the known circuit", "font-size=\"11\"");
         }
 
         // Bands: background and label.
@@ -195,9 +196,12 @@ public static class CircuitDiagram
                 $"<path d=\"{path}\" stroke=\"{color}\" stroke-opacity=\"0.7\" stroke-width=\"{Svg.N(w)}\"><title>{Svg.Escape(tip)}</title></path>");
             if (known?.Contains(edge) == true)
             {
-                // Known-circuit edges carry a dotted black line along their middle; the colour stays the score's sign.
+                // Known-circuit edges carry a black dot at their middle (the curve at t = 1/2); the colour stays the sign.
+                var mx = (x1 + (3 * (x1 + dx)) + (3 * (x2 - dx)) + x2) / 8;
+                var my = (y1 + (3 * cy1) + (3 * cy2) + y2) / 8;
                 sb.Append(CultureInfo.InvariantCulture,
-                    $"<path d=\"{path}\" stroke=\"#000\" stroke-width=\"1.3\" stroke-dasharray=\"1.5 3\"><title>{Svg.Escape(tip)}</title></path>");
+                    $"<circle class=\"known\" cx=\"{Svg.N(mx)}\" cy=\"{Svg.N(my)}\" r=\"2.6\" fill=\"#000\" stroke=\"#fff\" stroke-width=\"0.8\">" +
+                    $"<title>{Svg.Escape(tip)}</title></circle>");
             }
         }
 

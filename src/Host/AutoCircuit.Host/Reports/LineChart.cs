@@ -252,6 +252,12 @@ public static class LineChart
             }
         }
 
+        // The end of the axis (e.g. every edge of the graph), unless a decade tick is close to it.
+        if (max > 1 && (ticks.Count == 0 || Math.Log10(1 + max) - Math.Log10(1 + ticks[^1]) > 0.25))
+        {
+            ticks.Add(max);
+        }
+
         return ticks;
     }
 }

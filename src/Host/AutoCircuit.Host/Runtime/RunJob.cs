@@ -1,13 +1,14 @@
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
+using AutoCircuit.Graph;
 using AutoCircuit.Host.Comparison;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Evaluation;
 using AutoCircuit.Host.IO;
-using AutoCircuit.Host.Models;
 using AutoCircuit.Host.Patching;
 using AutoCircuit.Host.Reports;
+using AutoCircuit.Host.Tasks;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 using TorchSharp;
@@ -42,19 +43,26 @@ public static class RunJob
         var algorithms = specs.Select(s => catalog.Create(AlgorithmSpec.Parse(s))).ToList();
 
         var device = DeviceSelector.Resolve(request.Device);
-        using var loaded = ModelCatalog.Load(request.Model, device);
-        var document = request.Dataset is not null
-            ? DatasetDocument.Load(request.Dataset)
-            : loaded.DefaultDataset?.Invoke()
-              ?? throw new AutoCircuitException($"--model {loaded.Name} has no default task: give --dataset.");
-        using var data = TaskData.Build(document, request.Data, loaded.Encoder, loaded.Model.OutputSize, device);
+        using var prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device);
+        var loaded = prepared.Loaded;
+        var document = prepared.Document;
+        using var threads = TorchThreads.Limit(loaded.PreferredThreads);
+        using var data = prepared.BuildData(device);
         using var model = PatchableModel.Create(
             loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice));
+        var knownEdges = prepared.KnownEdges(model.Graph, out var circuitWarning);
+        if (circuitWarning is not null)
+        {
+            env.Error.WriteLine($"warning: {circuitWarning}");
+        }
+
         env.Error.WriteLine(
             $"model {loaded.Model.Description} on {device.type}; {(request.Factorized ? "factorized" : "residual")} graph: " +
             $"{model.Graph.Srcs.Count} sources, {model.Graph.Dests.Count} destinations, {model.Graph.EdgeCount} edges" +
             (data.SeqLen is int sl ? $" ({sl} token positions)" : string.Empty) +
-            $"; data {document.Path}: {data.Train.Count} train / {data.Test.Count} test batches of {data.BatchSize}");
+            $"; {(prepared.Task is { } task ? $"task {task.Key}, " : string.Empty)}data {document.Path}: " +
+            $"{data.Train.Count} train / {data.Test.Count} test batches of {data.BatchSize}" +
+            (knownEdges is null ? string.Empty : $"; known circuit: {knownEdges.Count} edges"));
 
         request.Evaluation.Validate(model.Graph.EdgeCount);
         var outPath = request.Out ?? Path.Combine(
@@ -81,7 +89,7 @@ public static class RunJob
                 {
                     Model = model,
                     TrainBatches = data.Train,
-                    KnownEdges = null,
+                    KnownEdges = knownEdges,
                     Seed = request.Seed,
                     Progress = env.Progress,
                     CancellationToken = env.CancellationToken,
@@ -113,6 +121,7 @@ public static class RunJob
                     ["error"] = outcome.Error,
                 };
                 var evaluations = new Dictionary<PatchType, CircuitEvaluation>();
+                RocCurve? roc = null;
                 if (outcome.Scores is { } scores)
                 {
                     var json = Path.Combine("scores", fileName + ".json");
@@ -131,6 +140,7 @@ public static class RunJob
                     if (evaluation is not null)
                     {
                         evaluations[request.Evaluation.Circuits.PatchType] = evaluation;
+                        roc = evaluation.Roc;
                     }
                 }
                 else
@@ -153,11 +163,12 @@ public static class RunJob
                     Error = outcome.Error,
                     Usage = usage,
                     Evaluations = evaluations,
+                    Roc = roc,
                 });
                 records.Add(record);
             }
 
-            WriteReport(results, request, device, loaded, model, data, document, compared);
+            WriteReport(results, request, device, prepared, model, data, knownEdges, compared);
         }
         finally
         {
@@ -167,7 +178,7 @@ public static class RunJob
             }
         }
 
-        WriteRunJson(results.PathFor("run.json"), request, started, device, loaded, model, data, document, records);
+        WriteRunJson(results.PathFor("run.json"), request, started, device, prepared, model, data, knownEdges, records);
         results.Commit();
         env.Error.WriteLine($"results: {results.FinalPath}");
         return failed ? ExitCode.AlgorithmFailed : ExitCode.Ok;
@@ -192,9 +203,11 @@ public static class RunJob
 
     /// <summary><c>report.html</c>: the same report as <c>compare</c>, for this run's algorithms and patch type.</summary>
     private static void WriteReport(
-        ResultsDirectory results, RunRequest request, TorchSharp.torch.Device device, LoadedModel loaded, PatchableModel model,
-        TaskData data, DatasetDocument document, List<ComparedAlgorithm> compared)
+        ResultsDirectory results, RunRequest request, TorchSharp.torch.Device device, PreparedTask prepared, PatchableModel model,
+        TaskData data, IReadOnlySet<Edge>? knownEdges, List<ComparedAlgorithm> compared)
     {
+        var loaded = prepared.Loaded;
+        var document = prepared.Document;
         var subject = new ComparisonSubject
         {
             ModelSpec = loaded.Name,
@@ -202,6 +215,8 @@ public static class RunJob
             Dataset = document.Path,
             Graph = model.Graph,
             SeqLabels = data.SeqLabels,
+            KnownEdges = knownEdges,
+            KnownCircuitSource = prepared.Task is { } task ? $"task {task.Key}" : null,
             TrainPrompts = data.Train.Count * data.BatchSize,
             TestPrompts = data.Test.Count * data.BatchSize,
             Seed = request.Seed,
@@ -238,9 +253,11 @@ public static class RunJob
     }
 
     private static void WriteRunJson(
-        string path, RunRequest request, DateTimeOffset started, TorchSharp.torch.Device device, LoadedModel loaded,
-        PatchableModel model, TaskData data, DatasetDocument document, List<object> records)
+        string path, RunRequest request, DateTimeOffset started, TorchSharp.torch.Device device, PreparedTask prepared,
+        PatchableModel model, TaskData data, IReadOnlySet<Edge>? knownEdges, List<object> records)
     {
+        var loaded = prepared.Loaded;
+        var document = prepared.Document;
         var run = new Dictionary<string, object?>
         {
             ["tool"] = "dotnet-autocircuit",
@@ -269,6 +286,7 @@ public static class RunJob
             },
             ["data"] = new Dictionary<string, object?>
             {
+                ["task"] = prepared.Task?.Key,
                 ["dataset"] = document.Path,
                 ["prompts_in_file"] = document.Prompts.Count,
                 ["batch_size"] = data.BatchSize,
@@ -276,12 +294,17 @@ public static class RunJob
                 ["test_size"] = data.TestSize,
                 ["train_batches"] = data.Train.Count,
                 ["test_batches"] = data.Test.Count,
-                ["shuffle"] = request.Data.Shuffle,
-                ["shuffle_seed"] = request.Data.Seed,
-                ["token_positions"] = request.Data.TokenPositions,
+                ["shuffle"] = prepared.Options.Shuffle,
+                ["shuffle_seed"] = prepared.Options.Seed,
+                ["token_positions"] = prepared.Options.TokenPositions,
+                ["prepend_bos"] = prepared.Encoder is TextPromptEncoder text ? text.PrependBos : null,
+                ["tail_divergence"] = prepared.Options.TailDivergence,
+                ["diverge_index"] = data.DivergeIndex,
+                ["seq_labels"] = data.SeqLabels,
                 ["train_prompts"] = data.TrainPromptIndices,
                 ["test_prompts"] = data.TestPromptIndices,
             },
+            ["known_circuit"] = knownEdges?.Select(e => e.ToString()).Order(StringComparer.Ordinal).ToList(),
             ["evaluation"] = new Dictionary<string, object?>
             {
                 ["split"] = "test",

@@ -1,7 +1,7 @@
-using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Evaluation;
 using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Plugins;
+using AutoCircuit.Host.Tasks;
 
 namespace AutoCircuit.Host.Runtime;
 
@@ -11,8 +11,11 @@ public sealed record RunRequest
     /// <summary>Model name or checkpoint path; <c>null</c> for the default model.</summary>
     public string? Model { get; init; }
 
-    /// <summary>Dataset file; <c>null</c> for the model's default task.</summary>
+    /// <summary>Dataset file; <c>null</c> for the task's (or the model's default task's) dataset.</summary>
     public string? Dataset { get; init; }
+
+    /// <summary>A built-in task (<see cref="Tasks.TaskCatalog"/>); excludes <see cref="Dataset"/>.</summary>
+    public string? Task { get; init; }
 
     /// <summary>Algorithm specs; empty means activation magnitude.</summary>
     public IReadOnlyList<string> Algorithms { get; init; } = [];
@@ -26,10 +29,10 @@ public sealed record RunRequest
     /// <summary>Separate Q/K/V destinations for transformers.</summary>
     public bool SeparateQkv { get; init; } = true;
 
-    /// <summary>Split and batch options (including token positions and seed).</summary>
-    public DataOptions Data { get; init; } = new();
+    /// <summary>Split and batch options (including token positions and seed); unset ones come from the task.</summary>
+    public DataArguments Data { get; init; } = new();
 
-    /// <summary>Seed for algorithms (torch); the data shuffle seed is <see cref="DataOptions.Seed"/>.</summary>
+    /// <summary>Seed for algorithms (torch); the data shuffle seed is <see cref="DataArguments.Seed"/>.</summary>
     public long Seed { get; init; } = 42;
 
     /// <summary><c>auto</c>, <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>

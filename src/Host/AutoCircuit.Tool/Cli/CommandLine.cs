@@ -25,6 +25,7 @@ public static class CommandLine
             ListCommand.Create(output, error),
             LogitsCommand.Create(output, error),
             GenerateCommand.Create(output, error),
+            TrainToyCommand.Create(output, error),
         };
         return root;
     }

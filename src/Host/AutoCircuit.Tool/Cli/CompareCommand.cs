@@ -78,11 +78,12 @@ public static class CompareCommand
             "curves, ROC, circuit diagrams), scores/, circuits/ and exports/ (the folder appears only when the comparison " +
             "completes) and prints a Markdown summary on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp)
         {
-            RunCommand.ModelOption, RunCommand.DatasetOption, RunCommand.AlgorithmOption, ScoresOption, ScoresFormatOption,
+            RunCommand.ModelOption, RunCommand.TaskOption, RunCommand.DatasetOption, RunCommand.AlgorithmOption, ScoresOption, ScoresFormatOption,
             EvaluateCommand.CircuitOption, MetricOption, PatchTypesOption, EvaluateCommand.EdgesOption, EvaluateCommand.AblationOption,
             EvaluateCommand.ReverseOption, AgreementKOption, DiagramEdgesOption, ExportOption, RunCommand.GraphOption,
             RunCommand.TokenPositionsOption, RunCommand.BatchSizeOption, RunCommand.TrainSizeOption, RunCommand.TestSizeOption,
-            RunCommand.NoShuffleOption, RunCommand.SeedOption, RunCommand.DeviceOption, RunCommand.OutOption, RunCommand.TopOption,
+            RunCommand.NoShuffleOption, RunCommand.SeedOption, RunCommand.NoPrependBosOption, RunCommand.TailDivergenceOption,
+            RunCommand.DeviceOption, RunCommand.OutOption, RunCommand.TopOption,
             PluginsOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
@@ -95,18 +96,13 @@ public static class CompareCommand
             {
                 Model = parse.GetValue(RunCommand.ModelOption),
                 Dataset = parse.GetValue(RunCommand.DatasetOption),
+                Task = parse.GetValue(RunCommand.TaskOption),
                 Algorithms = parse.GetValue(RunCommand.AlgorithmOption) ?? [],
                 Scores = parse.GetValue(ScoresOption) ?? [],
                 ScoresFormat = ScoresInterchange.ParseFormat(parse.GetValue(ScoresFormatOption)),
                 Plugins = PluginOptions.Resolve(parse, PluginsOption),
                 Factorized = parse.GetValue(RunCommand.GraphOption) != "residual",
-                Data = new DataOptions(
-                    parse.GetValue(RunCommand.BatchSizeOption),
-                    parse.GetValue(RunCommand.TrainSizeOption),
-                    parse.GetValue(RunCommand.TestSizeOption),
-                    !parse.GetValue(RunCommand.NoShuffleOption),
-                    seed,
-                    parse.GetValue(RunCommand.TokenPositionsOption)),
+                Data = RunCommand.Data(parse),
                 Seed = seed,
                 Device = parse.GetValue(RunCommand.DeviceOption) ?? "auto",
                 Out = parse.GetValue(RunCommand.OutOption),

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Evaluation;
 using AutoCircuit.Host.IO;
 
@@ -48,7 +47,7 @@ public static class EvaluateCommand
     internal static readonly Option<string?> CircuitOption = new("--circuit")
     {
         Description = "A known circuit for a ROC curve: a JSON array of edge names (\"src->dest\", every token position) " +
-                      "or {\"name\": ..., \"seq\": N} objects.",
+                      "or {\"name\": ..., \"seq\": N} objects. Default: the task's known circuit, if it has one.",
         HelpName = "FILE",
     };
 
@@ -67,9 +66,10 @@ public static class EvaluateCommand
             "curve. Writes DIR/evaluate.json and DIR/circuits/<key>.json|.csv (the folder appears only when the evaluation " +
             "completes) and prints the CSV on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp)
         {
-            ScoresOption, CompareCommand.ScoresFormatOption, RunCommand.ModelOption, RunCommand.DatasetOption, EdgesOption, PatchTypeOption, AblationOption,
-            ReverseOption, CircuitOption, RunCommand.GraphOption, RunCommand.TokenPositionsOption, RunCommand.BatchSizeOption,
-            RunCommand.TrainSizeOption, RunCommand.TestSizeOption, RunCommand.NoShuffleOption, RunCommand.SeedOption,
+            ScoresOption, CompareCommand.ScoresFormatOption, RunCommand.ModelOption, RunCommand.TaskOption, RunCommand.DatasetOption,
+            EdgesOption, PatchTypeOption, AblationOption, ReverseOption, CircuitOption, RunCommand.GraphOption,
+            RunCommand.TokenPositionsOption, RunCommand.BatchSizeOption, RunCommand.TrainSizeOption, RunCommand.TestSizeOption,
+            RunCommand.NoShuffleOption, RunCommand.SeedOption, RunCommand.NoPrependBosOption, RunCommand.TailDivergenceOption,
             RunCommand.DeviceOption, RunCommand.OutOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
@@ -81,14 +81,9 @@ public static class EvaluateCommand
                 ScoresFormat = ScoresInterchange.ParseFormat(parse.GetValue(CompareCommand.ScoresFormatOption)),
                 Model = parse.GetValue(RunCommand.ModelOption),
                 Dataset = parse.GetValue(RunCommand.DatasetOption),
+                Task = parse.GetValue(RunCommand.TaskOption),
                 Factorized = parse.GetValue(RunCommand.GraphOption) != "residual",
-                Data = new DataOptions(
-                    parse.GetValue(RunCommand.BatchSizeOption),
-                    parse.GetValue(RunCommand.TrainSizeOption),
-                    parse.GetValue(RunCommand.TestSizeOption),
-                    !parse.GetValue(RunCommand.NoShuffleOption),
-                    seed,
-                    parse.GetValue(RunCommand.TokenPositionsOption)),
+                Data = RunCommand.Data(parse),
                 Seed = seed,
                 Device = parse.GetValue(RunCommand.DeviceOption) ?? "auto",
                 Out = parse.GetValue(RunCommand.OutOption),

@@ -2,6 +2,7 @@ using System.CommandLine;
 using AutoCircuit.Host;
 using AutoCircuit.Host.Models;
 using AutoCircuit.Host.Runtime;
+using AutoCircuit.Host.Tasks;
 
 namespace AutoCircuit.Tool.Cli;
 
@@ -13,7 +14,7 @@ public static class ListCommand
     /// <summary>Creates the command.</summary>
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var command = new Command("list", "List the algorithms (key, name, options with defaults, presets) and the built-in models.")
+        var command = new Command("list", "List the algorithms (key, name, options with defaults, presets), the built-in models and the tasks.")
         {
             PluginsOption,
         };
@@ -78,5 +79,12 @@ public static class ListCommand
         }
 
         output.WriteLine($"  or a checkpoint: {ModelCatalog.CheckpointHelp}");
+        output.WriteLine();
+        output.WriteLine("Tasks (--task):");
+        foreach (var t in TaskCatalog.All)
+        {
+            var model = t.DefaultModel is { } m ? $"model {m}" : "needs --model";
+            output.WriteLine($"  {t.Key}  —  {t.Description}  [{model}{(t.KnownCircuit is null ? string.Empty : "; known circuit")}]");
+        }
     }
 }

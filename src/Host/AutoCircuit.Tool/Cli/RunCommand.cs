@@ -1,8 +1,8 @@
 using System.CommandLine;
-using AutoCircuit.Host.Data;
 using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Models;
 using AutoCircuit.Host.Runtime;
+using AutoCircuit.Host.Tasks;
 
 namespace AutoCircuit.Tool.Cli;
 
@@ -17,9 +17,17 @@ public static class RunCommand
 
     internal static readonly Option<string?> DatasetOption = new("--dataset", "-d")
     {
-        Description = "Dataset in auto-circuit's JSON format ({\"prompts\": [{\"clean\", \"corrupt\", \"answers\", \"wrong_answers\"}]}). " +
-                      "Default: the model's default task.",
+        Description = "Dataset in auto-circuit's JSON format ({\"prompts\": [{\"clean\", \"corrupt\", \"answers\", \"wrong_answers\"}]}): " +
+                      "text prompts (tokenized with the model's tokenizer) or token ids. Default: the model's default task.",
         HelpName = "FILE",
+    };
+
+    internal static readonly Option<string?> TaskOption = new("--task", "-t")
+    {
+        Description = "A built-in task (see 'list'): its dataset, batch and split sizes, token positions and known circuit; " +
+                      "its model unless --model is given. Options given explicitly win. Without --task, --dataset and " +
+                      "--model: the default task (induction) on the embedded model.",
+        HelpName = "NAME",
     };
 
     internal static readonly Option<string[]> AlgorithmOption = new("--algorithm", "-a")
@@ -38,20 +46,32 @@ public static class RunCommand
         DefaultValueFactory = _ => "factorized",
     };
 
-    internal static readonly Option<bool> TokenPositionsOption = new("--token-positions")
+    internal static readonly Option<bool?> TokenPositionsOption = new("--token-positions")
     {
-        Description = "One edge per token position (every prompt must have the same length).",
+        Description = "One edge per token position (every prompt must have the same length); --token-positions false turns " +
+                      "off a task's default.",
     };
 
-    internal static readonly Option<int> BatchSizeOption = new("--batch-size")
+    internal static readonly Option<bool> NoPrependBosOption = new("--no-prepend-bos")
     {
-        Description = "Prompts per batch; incomplete batches are dropped.",
-        DefaultValueFactory = _ => 8,
+        Description = "Do not start text prompts with the tokenizer's BOS token (auto-circuit prepends it by default).",
+    };
+
+    internal static readonly Option<bool?> TailDivergenceOption = new("--tail-divergence")
+    {
+        Description = "Remove the prefix every prompt shares and run it once into a key/value cache (auto-circuit's " +
+                      "tail_divergence; transformers). Same outputs, shorter inputs: the graph's token positions start after it.",
+    };
+
+    internal static readonly Option<int?> BatchSizeOption = new("--batch-size")
+    {
+        Description = "Prompts per batch; incomplete batches are dropped. Default: the task's, else 8.",
     };
 
     internal static readonly Option<int?> TrainSizeOption = new("--train-size")
     {
-        Description = "Prompts in the train split (used by the algorithms). Default: half of the dataset, at most 128, whole batches.",
+        Description = "Prompts in the train split (used by the algorithms). Default: the task's, else half of the dataset, " +
+                      "at most 128, whole batches.",
     };
 
     internal static readonly Option<int?> TestSizeOption = new("--test-size")
@@ -97,6 +117,17 @@ public static class RunCommand
         DefaultValueFactory = _ => 10,
     };
 
+    /// <summary>The data options given on a command line (unset ones come from the task).</summary>
+    internal static DataArguments Data(ParseResult parse) => new(
+        parse.GetValue(BatchSizeOption),
+        parse.GetValue(TrainSizeOption),
+        parse.GetValue(TestSizeOption),
+        !parse.GetValue(NoShuffleOption),
+        parse.GetValue(SeedOption),
+        parse.GetValue(TokenPositionsOption),
+        parse.GetValue(NoPrependBosOption) ? false : null,
+        parse.GetValue(TailDivergenceOption));
+
     /// <summary>Creates the command.</summary>
     public static Command Create(TextWriter output, TextWriter error)
     {
@@ -108,8 +139,9 @@ public static class RunCommand
             "DIR/circuits/<key>.json|.csv and DIR/report.html (the folder appears only when the run completes) and prints the " +
             "top edges on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp)
         {
-            ModelOption, DatasetOption, AlgorithmOption, GraphOption, TokenPositionsOption, BatchSizeOption,
-            TrainSizeOption, TestSizeOption, NoShuffleOption, SeedOption, DeviceOption, OutOption, TopOption,
+            ModelOption, TaskOption, DatasetOption, AlgorithmOption, GraphOption, TokenPositionsOption, BatchSizeOption,
+            TrainSizeOption, TestSizeOption, NoShuffleOption, SeedOption, NoPrependBosOption, TailDivergenceOption,
+            DeviceOption, OutOption, TopOption,
             EvaluateCommand.EdgesOption, EvaluateCommand.PatchTypeOption, EvaluateCommand.AblationOption,
             EvaluateCommand.ReverseOption, ExportOption,
             PluginsOption,
@@ -121,16 +153,11 @@ public static class RunCommand
             {
                 Model = parse.GetValue(ModelOption),
                 Dataset = parse.GetValue(DatasetOption),
+                Task = parse.GetValue(TaskOption),
                 Algorithms = parse.GetValue(AlgorithmOption) ?? [],
                 Plugins = PluginOptions.Resolve(parse, PluginsOption),
                 Factorized = parse.GetValue(GraphOption) != "residual",
-                Data = new DataOptions(
-                    parse.GetValue(BatchSizeOption),
-                    parse.GetValue(TrainSizeOption),
-                    parse.GetValue(TestSizeOption),
-                    !parse.GetValue(NoShuffleOption),
-                    seed,
-                    parse.GetValue(TokenPositionsOption)),
+                Data = Data(parse),
                 Seed = seed,
                 Device = parse.GetValue(DeviceOption) ?? "auto",
                 Out = parse.GetValue(OutOption),

@@ -100,7 +100,15 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
     public override Tensor forward(Tensor tokens)
     {
         ArgumentNullException.ThrowIfNull(tokens);
-        return Forward(tokens, _attachedCaches.GetValueOrDefault(tokens.shape[0]));
+        var cache = _attachedCaches.GetValueOrDefault(tokens.shape[0]);
+        if (cache is null && _attachedCaches.Count > 0)
+        {
+            // The inputs are tails of a cached prefix: running them without it would be silently wrong.
+            throw new InvalidOperationException(
+                $"A prefix cache is attached for batch size(s) {string.Join(", ", _attachedCaches.Keys)} but the input has {tokens.shape[0]} rows.");
+        }
+
+        return Forward(tokens, cache);
     }
 
     /// <inheritdoc />

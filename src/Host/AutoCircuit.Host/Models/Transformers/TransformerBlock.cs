@@ -139,6 +139,7 @@ internal sealed class Attention : nn.Module<Tensor, Tensor>
     private readonly HookPoint _hookK;
     private readonly HookPoint _hookV;
     private readonly HookPoint _hookResult;
+    private readonly HookPoint _hookPattern;
 
     public Attention(TransformerConfig config, int layer, Func<string, HookPoint> hook)
         : base("Attention")
@@ -163,6 +164,7 @@ internal sealed class Attention : nn.Module<Tensor, Tensor>
         _hookK = hook($"blocks.{layer}.hook_k_input");
         _hookV = hook($"blocks.{layer}.hook_v_input");
         _hookResult = hook($"blocks.{layer}.attn.hook_result");
+        _hookPattern = hook($"blocks.{layer}.attn.hook_pattern");
         RegisterComponents();
     }
 
@@ -298,8 +300,10 @@ internal sealed class Attention : nn.Module<Tensor, Tensor>
             using var masked = scores.masked_fill(notAllowed, double.NegativeInfinity);
             using var softmax = F.softmax(masked, -1);
             using var pattern = softmax * ctx.RowValid; // [B, n, r, T, S]; padding rows are zero
+            using var perHead = pattern.view(b, h, t, s); // [B, H, T, S]: head = g*r + j
+            var observed = ctx.Apply(_hookPattern, perHead); // not a graph node: for analysis (attention scores)
             using var vh = values.permute(0, 2, 1, 3); // [B, n, S, dh]
-            using var z = torch.matmul(pattern.view(b, n, rep * t, s), vh); // [B, n, r*T, dh]
+            using var z = torch.matmul(observed.view(b, n, rep * t, s), vh); // [B, n, r*T, dh]
             return z.view(b, h, t, dh).permute(0, 2, 1, 3); // [B, T, H, dh]
         }
         finally
