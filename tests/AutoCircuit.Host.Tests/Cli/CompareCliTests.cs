@@ -162,6 +162,25 @@ public sealed partial class CompareCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Compare_DefaultTask_UsesItsKnownCircuitUnlessACircuitFileIsGiven()
+    {
+        var outDir = Path.Combine(_dir, "task");
+
+        var (code, stdout, err) = await Run([
+            "compare", "--task", "induction", "-a", "mask-gradient", "-a", "ground-truth", "--train-size", "32", "--test-size", "32",
+            "--out", outDir]);
+
+        Assert.True(code == 0, err);
+        Assert.Contains("task induction", err, StringComparison.Ordinal);
+        Assert.Contains("ROC AUC", stdout, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(outDir, "compare.json")));
+        var known = json.RootElement.GetProperty("known_circuit");
+        Assert.Equal((28, "task induction"), (known.GetProperty("edges").GetInt32(), known.GetProperty("source").GetString()));
+        Assert.Equal(1.0, json.RootElement.GetProperty("algorithms")[1].GetProperty("roc").GetProperty("auc").GetDouble());
+        Assert.Equal("induction", json.RootElement.GetProperty("data").GetProperty("task").GetString());
+    }
+
+    [Fact]
     public async Task Compare_AlgorithmThatFails_KeepsTheOthersAndExitsWith4()
     {
         var outDir = Path.Combine(_dir, "failed");
