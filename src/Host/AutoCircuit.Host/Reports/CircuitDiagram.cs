@@ -22,7 +22,7 @@ public static class CircuitDiagram
     private const double ColumnGapLarge = 70;
     private const double BandGap = 18;
     private const double BandHeader = 20;
-    private const double HeaderHeight = 50;
+    private const double HeaderHeight = 66;
     private const int MaxFaintNodes = 400;
 
     /// <summary>Renders the top <paramref name="topK"/> edges of <paramref name="scores"/>.</summary>
@@ -84,7 +84,7 @@ public static class CircuitDiagram
 
         // Small graphs get more room between rows and columns, so that their few edges separate.
         var rowHeight = rows <= 4 ? 40 : RowHeightLarge;
-        var columnGap = columns.Count <= 8 ? 100 : ColumnGapLarge;
+        var columnGap = columns.Count <= 8 ? 90 : ColumnGapLarge;
         var boxWidth = Math.Max(56, nodes.Max(n => Svg.TextWidth(n.Key, FontSize)) + 16);
         var positions = graph.SeqLen is null
             ? new List<int?> { null }
@@ -98,7 +98,7 @@ public static class CircuitDiagram
         var bandHeight = BandHeader + (rows * rowHeight);
         var width = labelWidth + (columns.Count * (boxWidth + columnGap)) - columnGap + 24;
         var legend = $"top {drawn.Count} of {graph.EdgeCount} edges by |score|; width ∝ |score| (largest {Svg.Format(MaxAbs(drawn))})";
-        width = Math.Max(width, 8 + Svg.TextWidth(legend, 11) + 16 + (known is null ? 170 : 320));
+        width = Math.Max(width, Math.Max(8 + Svg.TextWidth(legend, 11) + 8, known is null ? 200 : 350));
         var height = HeaderHeight + (positions.Count * (bandHeight + BandGap));
 
         // Node centres: a column's nodes are centred vertically in the band (so a lone MLP or residual node sits in the
@@ -128,18 +128,19 @@ public static class CircuitDiagram
         sb.Append(CultureInfo.InvariantCulture, $"<rect width=\"{Svg.N(width)}\" height=\"{Svg.N(height)}\" fill=\"#fff\"/>");
         Svg.Text(sb, 8, 18, title, "font-size=\"14\" font-weight=\"bold\"");
         Svg.Text(sb, 8, 36, legend, "font-size=\"11\" fill=\"#444\"");
-        var legendX = 8 + Svg.TextWidth(legend, 11) + 16;
+        const double legendX = 8;
+        const double ly = 50; // the swatches' line, under the text
         sb.Append(CultureInfo.InvariantCulture,
-            $"<line x1=\"{Svg.N(legendX)}\" y1=\"32\" x2=\"{Svg.N(legendX + 22)}\" y2=\"32\" stroke=\"{Svg.Positive}\" stroke-width=\"4\"/>");
-        Svg.Text(sb, legendX + 26, 36, "positive", "font-size=\"11\"");
+            $"<line x1=\"{Svg.N(legendX)}\" y1=\"{Svg.N(ly - 4)}\" x2=\"{Svg.N(legendX + 22)}\" y2=\"{Svg.N(ly - 4)}\" stroke=\"{Svg.Positive}\" stroke-width=\"4\"/>");
+        Svg.Text(sb, legendX + 26, ly, "positive", "font-size=\"11\"");
         sb.Append(CultureInfo.InvariantCulture,
-            $"<line x1=\"{Svg.N(legendX + 82)}\" y1=\"32\" x2=\"{Svg.N(legendX + 104)}\" y2=\"32\" stroke=\"{Svg.Negative}\" stroke-width=\"4\"/>");
-        Svg.Text(sb, legendX + 108, 36, "negative", "font-size=\"11\"");
+            $"<line x1=\"{Svg.N(legendX + 82)}\" y1=\"{Svg.N(ly - 4)}\" x2=\"{Svg.N(legendX + 104)}\" y2=\"{Svg.N(ly - 4)}\" stroke=\"{Svg.Negative}\" stroke-width=\"4\"/>");
+        Svg.Text(sb, legendX + 108, ly, "negative", "font-size=\"11\"");
         if (known is not null)
         {
             sb.Append(CultureInfo.InvariantCulture,
-                $"<circle cx=\"{Svg.N(legendX + 176)}\" cy=\"32\" r=\"2.6\" fill=\"#000\"/>");
-            Svg.Text(sb, legendX + 184, 36, "edge of the known circuit", "font-size=\"11\"");
+                $"<circle cx=\"{Svg.N(legendX + 176)}\" cy=\"{Svg.N(ly - 4)}\" r=\"2.6\" fill=\"#000\"/>");
+            Svg.Text(sb, legendX + 184, ly, "edge of the known circuit", "font-size=\"11\"");
         }
 
         // Bands: background and label.

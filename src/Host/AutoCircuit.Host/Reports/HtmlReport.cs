@@ -14,13 +14,16 @@ namespace AutoCircuit.Host.Reports;
 public static class HtmlReport
 {
     private const string Css = """
-        body { font-family: sans-serif; margin: 24px auto; max-width: 1320px; color: #222; padding: 0 16px; }
+        body { font-family: sans-serif; margin: 24px auto; max-width: 1440px; color: #222; padding: 0 16px; }
         h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 18px; margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
         h3 { font-size: 15px; margin: 18px 0 6px; }
         table { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
         th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; } th { background: #f3f4f6; }
         td.l, th.l { text-align: left; } .muted { color: #666; font-size: 12px; } .err { color: #b00020; }
         .charts { display: flex; flex-wrap: wrap; gap: 12px; } .scroll { overflow-x: auto; }
+        .cards { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
+        .card { border: 1px solid #e3e3e3; border-radius: 6px; padding: 4px 10px 8px; max-width: 100%; box-sizing: border-box; }
+        .card p.muted { max-width: 640px; overflow-wrap: anywhere; }
         .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; margin-right: 6px; vertical-align: -1px; }
         dl { display: grid; grid-template-columns: max-content auto; gap: 2px 14px; font-size: 13px; } dt { color: #555; } dd { margin: 0; }
         details { margin: 10px 0; } summary { cursor: pointer; font-weight: bold; }
@@ -259,12 +262,12 @@ public static class HtmlReport
 
     private static void Diagrams(StringBuilder sb, ComparisonResult result)
     {
-        sb.Append("<h2>Circuits</h2>\n");
+        sb.Append("<h2>Circuits</h2>\n<div class=\"cards\">\n");
         foreach (var a in result.Algorithms.Where(a => a.Flat is not null))
         {
             var flat = a.Flat!;
             var k = Math.Min(result.Settings.DiagramEdges, flat.Values.Count);
-            sb.Append(CultureInfo.InvariantCulture, $"<h3>{Svg.Escape(a.Label)}</h3>");
+            sb.Append(CultureInfo.InvariantCulture, $"<div class=\"card\"><h3>{Svg.Escape(a.Label)}</h3>");
             if (a.Name is not null || a.Options.Count > 0)
             {
                 sb.Append(CultureInfo.InvariantCulture,
@@ -286,8 +289,10 @@ public static class HtmlReport
                     $"<td>{Svg.Format(flat.Values[i], 5)}</td></tr>");
             }
 
-            sb.Append("</table></details>\n");
+            sb.Append("</table></details></div>\n");
         }
+
+        sb.Append("</div>\n");
     }
 
     private static void Item(StringBuilder sb, string term, string value) =>
