@@ -23,7 +23,13 @@ public sealed partial class ReportTests
     {
         var config = new TransformerConfig
         {
-            Family = TransformerFamily.Gpt2, DModel = 16, Layers = 2, Heads = 2, DMlp = 32, VocabSize = 10, ContextLength = 8,
+            Family = TransformerFamily.Gpt2,
+            DModel = 16,
+            Layers = 2,
+            Heads = 2,
+            DMlp = 32,
+            VocabSize = 10,
+            ContextLength = 8,
         };
         var nodes = TransformerGraph.Factorized(config, separateQkv: true);
         return ModelGraph.Build(nodes.Srcs, nodes.Dests, factorized: true);

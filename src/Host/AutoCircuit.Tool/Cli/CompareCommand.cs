@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using AutoCircuit.Host;
 using AutoCircuit.Host.Comparison;
-using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Evaluation;
 using AutoCircuit.Host.IO;
 using AutoCircuit.Patching;
