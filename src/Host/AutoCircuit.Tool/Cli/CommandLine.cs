@@ -24,6 +24,7 @@ public static class CommandLine
             ListCommand.Create(output, error),
             LogitsCommand.Create(output, error),
             GenerateCommand.Create(output, error),
+            BenchCommand.Create(output, error),
         };
         return root;
     }
