@@ -34,7 +34,7 @@ public sealed record PatchOptions(long? MaxPatchMemoryBytes = null, ScalarType? 
 /// <c>graph_utils</c> contexts): wraps an <see cref="IHookedModel"/> by installing one
 /// <see cref="PatchWrapper"/> at each graph module's hook point.
 /// </summary>
-public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActivationAccess, IDisposable
+public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActivationAccess, IPatchMemoryBudget, IDisposable
 {
     private readonly IHookedModel _model;
     private readonly List<PatchWrapper> _wrappers = [];
@@ -197,20 +197,38 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
         State.Active = active;
     }
 
-    /// <summary>
-    /// The most prompts of a batch of <paramref name="seqLen"/> tokens whose source-output buffers fit the memory
-    /// budget (at least 1), or <c>null</c> without a budget. Counts the patch activations, the difference buffer and a
-    /// current-output buffer: three <c>[n_src, rows, seq, d]</c> buffers.
-    /// </summary>
-    public int? MaxPatchRows(long seqLen, long width)
+    /// <inheritdoc />
+    /// <remarks>
+    /// Counts the <c>[n_src, rows, seq, d]</c> buffers the coming pass holds at once: the patch activations and the
+    /// difference buffer without gradients or for the mask gradients at mask 0 (one host read to check the masks);
+    /// otherwise the patch activations, the current outputs and the per-destination differences autograd keeps for
+    /// the backward pass (the sum of every destination's incoming sources, in source slots).
+    /// </remarks>
+    public int? MaxPatchRows(PromptBatch batch)
     {
+        ArgumentNullException.ThrowIfNull(batch);
         if (PatchOptions.MaxPatchMemoryBytes is not long budget)
         {
             return null;
         }
 
-        var perRow = 3L * Graph.Srcs.Count * seqLen * width * DTypes.Bytes(BufferDType);
+        var buffers = BuffersPerPatchedPass();
+        var perRow = (long)Math.Ceiling(buffers * Graph.Srcs.Count) * batch.Clean.shape[1] * _model.ResidualWidth * DTypes.Bytes(BufferDType);
         return (int)Math.Clamp(budget / Math.Max(1, perRow), 1, int.MaxValue);
+    }
+
+    /// <summary>How many <c>[n_src, ...]</c> buffers a patched pass holds at once, as a multiple of one (see <see cref="MaxPatchRows"/>).</summary>
+    internal double BuffersPerPatchedPass()
+    {
+        var fast = !PatchOptions.ReferencePatching
+            && (!torch.is_grad_enabled() || (State.Training && State.MaskFunction == MaskFunction.None && !(State.Dropout > 0) && AllMasksZero()));
+        if (fast)
+        {
+            return 2;
+        }
+
+        var saved = Graph.DestModules.Sum(m => (double)m.InSrcCount) / Math.Max(1, Graph.Srcs.Count);
+        return 2 + saved;
     }
 
     /// <inheritdoc />
@@ -404,6 +422,12 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
             return false;
         }
 
+        return AllMasksZero();
+    }
+
+    /// <summary>Whether every mask element is 0 (one host read).</summary>
+    private bool AllMasksZero()
+    {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var flat = torch.cat(_masks.Values.Select(m => m.detach().reshape(-1)).ToArray(), 0);
@@ -590,6 +614,14 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
             using var avg = sum / (batches.Count * mult);
             var shape = avg.shape.ToArray();
             shape[1] = batchSize;
+            if (PatchOptions.MaxPatchMemoryBytes is not null)
+            {
+                // Under a memory budget the mean is not copied for every prompt: one [n_src, 1, seq, d] tensor, viewed.
+                var view = avg.expand(shape);
+                Ledger.Track(view, avg.numel() * DTypes.Bytes(avg.dtype));
+                return view;
+            }
+
             return Tracked(avg.expand(shape).contiguous());
         }
     }

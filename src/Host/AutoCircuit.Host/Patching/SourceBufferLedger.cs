@@ -40,8 +40,8 @@ public sealed class SourceBufferLedger
         PeakBytes = LiveBytes;
     }
 
-    /// <summary>Counts <paramref name="tensor"/> until it is disposed.</summary>
-    internal void Track(Tensor tensor)
+    /// <summary>Counts <paramref name="tensor"/> (<paramref name="bytes"/>, default its elements) until it is disposed.</summary>
+    internal void Track(Tensor tensor, long? bytes = null)
     {
         if (!Enabled)
         {
@@ -50,7 +50,7 @@ public sealed class SourceBufferLedger
 
         lock (_live)
         {
-            _live.Add((new WeakReference<Tensor>(tensor), tensor.numel() * DTypes.Bytes(tensor.dtype)));
+            _live.Add((new WeakReference<Tensor>(tensor), bytes ?? tensor.numel() * DTypes.Bytes(tensor.dtype)));
         }
 
         Update();
