@@ -87,8 +87,16 @@ public sealed class ChunkedAblations : IDisposable
 
         if (!_split)
         {
-            using var all = _model.SourceAblations(_input, _type);
-            return start == 0 && count == all.shape[1] ? all.alias() : all.narrow(1, start, count);
+            var all = _model.SourceAblations(_input, _type);
+            if (start == 0 && count == all.shape[1])
+            {
+                return all;
+            }
+
+            using (all)
+            {
+                return all.narrow(1, start, count);
+            }
         }
 
         using var rows = _input.narrow(0, start, count);

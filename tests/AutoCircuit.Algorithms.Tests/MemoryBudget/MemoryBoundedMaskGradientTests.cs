@@ -13,8 +13,9 @@ namespace AutoCircuit.Algorithms.Tests.MemoryBudget;
 
 /// <summary>
 /// mask-gradient under a memory budget so small that every batch is split into chunks of prompts: the scores equal
-/// the unbounded run's (the chunk losses are weighted by their share of the batch).
+/// the unbounded run's (the chunk losses are weighted by their share of the batch), on <see cref="TestDevice.Current"/>.
 /// </summary>
+[Trait("Category", "Gpu")]
 public sealed class MemoryBoundedMaskGradientTests
 {
     private const int Vocab = 40;
@@ -30,6 +31,7 @@ public sealed class MemoryBoundedMaskGradientTests
             DMlp = 32, VocabSize = Vocab, ContextLength = 16,
         });
         model.InitializeRandom(13);
+        model.MoveTo(TestDevice.Current);
         return model;
     }
 
@@ -44,9 +46,10 @@ public sealed class MemoryBoundedMaskGradientTests
             var corrupt = Enumerable.Range(0, size * seq).Select(_ => (long)rng.Next(3, Vocab)).ToArray();
             var answers = Enumerable.Range(0, size).Select(_ => (long)rng.Next(3, Vocab)).ToArray();
             var wrong = answers.Select(a => (a + 7) % Vocab).ToArray();
+            var d = TestDevice.Current;
             result.Add(new PromptBatch(
-                b, torch.tensor(clean, [size, seq]), torch.tensor(corrupt, [size, seq]),
-                new AnswerSet(torch.tensor(answers, [size, 1])), new AnswerSet(torch.tensor(wrong, [size, 1]))));
+                b, torch.tensor(clean, [size, seq], device: d), torch.tensor(corrupt, [size, seq], device: d),
+                new AnswerSet(torch.tensor(answers, [size, 1], device: d)), new AnswerSet(torch.tensor(wrong, [size, 1], device: d))));
         }
 
         return result;

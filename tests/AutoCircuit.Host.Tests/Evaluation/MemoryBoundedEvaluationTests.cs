@@ -12,8 +12,10 @@ namespace AutoCircuit.Host.Tests.Evaluation;
 
 /// <summary>
 /// Circuit evaluation under a memory budget that splits every batch into chunks of prompts: every metric equals the
-/// unbounded evaluation's, for edge and tree patching and the batch-wise and dataset-mean ablations.
+/// unbounded evaluation's, for edge and tree patching and the batch-wise and dataset-mean ablations (on
+/// <see cref="TestDevice.Current"/>).
 /// </summary>
+[Trait("Category", "Gpu")]
 public sealed class MemoryBoundedEvaluationTests
 {
     [Theory]
@@ -25,11 +27,14 @@ public sealed class MemoryBoundedEvaluationTests
     [InlineData(PatchType.EdgePatch, AblationType.Zero)]
     public void Evaluate_TinyBudget_SameMetricsAsUnbounded(PatchType patchType, AblationType ablation)
     {
+        var device = TestDevice.Current;
         using var a = TransformerPatchingTests.Model("gpt2");
         using var b = TransformerPatchingTests.Model("gpt2");
+        a.MoveTo(device);
+        b.MoveTo(device);
         using var unbounded = PatchableModel.Create(a, new GraphOptions());
         using var bounded = PatchableModel.Create(b, new GraphOptions(), new PatchOptions(MaxPatchMemoryBytes: 1));
-        var batches = Batches();
+        var batches = Batches(device);
         using var scores = unbounded.NewPruneScores();
         using (var gen = new Generator(21))
         using (torch.no_grad())
@@ -114,17 +119,17 @@ public sealed class MemoryBoundedEvaluationTests
         }
     }
 
-    private static List<PromptBatch> Batches()
+    private static List<PromptBatch> Batches(Device device)
     {
         var result = new List<PromptBatch>();
         for (var i = 0; i < 2; i++)
         {
-            var clean = TransformerPatchingTests.Tokens(10 + i, batch: 4, seq: 5);
-            var corrupt = TransformerPatchingTests.Tokens(20 + i, batch: 4, seq: 5);
+            using var clean = TransformerPatchingTests.Tokens(10 + i, batch: 4, seq: 5);
+            using var corrupt = TransformerPatchingTests.Tokens(20 + i, batch: 4, seq: 5);
             result.Add(new PromptBatch(
-                i, clean, corrupt,
-                new AnswerSet(torch.tensor(new long[] { 3, 7, 11, 13 }, [4, 1])),
-                new AnswerSet(torch.tensor(new long[] { 5, 9, 12, 20 }, [4, 1]))));
+                i, clean.to(device), corrupt.to(device),
+                new AnswerSet(torch.tensor(new long[] { 3, 7, 11, 13 }, [4, 1], device: device)),
+                new AnswerSet(torch.tensor(new long[] { 5, 9, 12, 20 }, [4, 1], device: device))));
         }
 
         return result;

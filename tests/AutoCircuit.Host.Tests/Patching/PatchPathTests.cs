@@ -12,8 +12,9 @@ namespace AutoCircuit.Host.Tests.Patching;
 /// <summary>
 /// The engine's fast patch paths (<see cref="PatchForwardMode"/>) against auto-circuit's computation op for op
 /// (<see cref="PatchOptions.ReferencePatching"/>): same outputs without gradients, same mask gradients at mask 0, on
-/// every graph kind of the transformers and on the micro model.
+/// every graph kind of the transformers and on the micro model, on <see cref="TestDevice.Current"/>.
 /// </summary>
+[Trait("Category", "Gpu")]
 public sealed class PatchPathTests
 {
     // float32: the fast paths sum the same products in a different order (one matrix product per group of
@@ -111,12 +112,15 @@ public sealed class PatchPathTests
     [Fact]
     public void ZeroMaskGradient_MicroModel_EqualsReference()
     {
+        var device = TestDevice.Current;
         using var microA = new MicroModel(2);
         using var microB = new MicroModel(2);
+        microA.MoveTo(device);
+        microB.MoveTo(device);
         using var fast = PatchableModel.Create(microA, new GraphOptions());
         using var reference = PatchableModel.Create(microB, new GraphOptions(), new PatchOptions(ReferencePatching: true));
-        using var clean = torch.tensor(new float[] { 1, 2, 3, 4, -1, 0.5f, 2, -3 }, [2, 2, 2]);
-        using var corrupt = torch.tensor(new float[] { 0.5f, -2, 1, 1, 3, 0, -1, 2 }, [2, 2, 2]);
+        using var clean = torch.tensor(new float[] { 1, 2, 3, 4, -1, 0.5f, 2, -3 }, [2, 2, 2], device: device);
+        using var corrupt = torch.tensor(new float[] { 0.5f, -2, 1, 1, 3, 0, -1, 2 }, [2, 2, 2], device: device);
 
         var a = Gradients(fast, clean, corrupt);
         var b = Gradients(reference, clean, corrupt);
@@ -174,12 +178,17 @@ public sealed class PatchPathTests
 
         private Pair(string kind, GraphOptions options)
         {
+            var device = TestDevice.Current;
             _a = TransformerPatchingTests.Model(kind);
             _b = TransformerPatchingTests.Model(kind);
+            _a.MoveTo(device);
+            _b.MoveTo(device);
             Fast = PatchableModel.Create(_a, options);
             Reference = PatchableModel.Create(_b, options, new PatchOptions(ReferencePatching: true));
-            _clean = TransformerPatchingTests.Tokens(1);
-            _corrupt = TransformerPatchingTests.Tokens(2);
+            using var clean = TransformerPatchingTests.Tokens(1);
+            using var corrupt = TransformerPatchingTests.Tokens(2);
+            _clean = clean.to(device);
+            _corrupt = corrupt.to(device);
         }
 
         public PatchableModel Fast { get; }
@@ -196,7 +205,7 @@ public sealed class PatchPathTests
             using var noGrad = torch.no_grad();
             foreach (var m in Fast.Graph.DestModules)
             {
-                using var r = torch.rand(m.MaskShape, generator: gen);
+                using var r = torch.rand(m.MaskShape, generator: gen); // CPU generator: the same masks on every device
                 Fast.Masks[m.ModuleName].copy_(r);
                 Reference.Masks[m.ModuleName].copy_(r);
             }

@@ -21,8 +21,10 @@ namespace AutoCircuit.Host.Benchmarks;
 /// <param name="AcdcOverForward">ACDC cost per tested edge / plain forward.</param>
 /// <param name="AcdcMethod">How the ACDC cost was obtained.</param>
 /// <param name="AcdcEdgeMs">ACDC cost per tested edge, ms.</param>
+/// <param name="AcdcRestart">ACDC's steps with and without the destination-block restart.</param>
 /// <param name="MinimumSourceBufferBytes"><c>n_src x batch x seq x d_model x bytes</c>.</param>
-/// <param name="Memory">Peak source-buffer bytes measured, or <c>null</c>.</param>
+/// <param name="Memory">Peak source-buffer bytes during mask-gradient (the headline memory ratio).</param>
+/// <param name="EvaluationMemory">Peak source-buffer bytes during circuit evaluation.</param>
 public sealed record ShapeReport(
     BenchShape Shape,
     int Sources,
@@ -40,8 +42,20 @@ public sealed record ShapeReport(
     Stat AcdcOverForward,
     string AcdcMethod,
     Stat AcdcEdgeMs,
+    AcdcRestartReport AcdcRestart,
     long MinimumSourceBufferBytes,
-    SourceBufferReport? Memory);
+    SourceBufferReport? Memory,
+    SourceBufferReport? EvaluationMemory);
+
+/// <summary>ACDC per tested edge with the destination-block restart and with full forward passes.</summary>
+/// <param name="Steps">Which steps were timed.</param>
+/// <param name="WithRestartMs">ms per edge, restarting at the destination's block.</param>
+/// <param name="FullForwardMs">ms per edge, full forward passes.</param>
+public sealed record AcdcRestartReport(string Steps, Stat WithRestartMs, Stat FullForwardMs)
+{
+    /// <summary>Full forward / restart.</summary>
+    public double Speedup => FullForwardMs.Median / WithRestartMs.Median;
+}
 
 /// <summary>Peak bytes of source-output-shaped buffers the engine held during one operation.</summary>
 /// <param name="Operation">What ran (e.g. mask-gradient on 2 batches).</param>
@@ -99,15 +113,17 @@ public sealed record BenchReport(MachineInfo Machine, int Repetitions, IReadOnly
             $"Machine: {m.Cpu}, {m.Cores} cores, {m.TorchThreads} torch thread(s), device {m.Device}; {Repetitions} repetitions; " +
             $"median [first quartile, third quartile]."));
         sb.AppendLine();
-        sb.AppendLine("| shape | sources / edges | forward ms | patched / forward | mask-gradient / (2F+1B) | ACDC edge / forward | evaluate size / forward | source buffers / minimum |");
-        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| shape | sources / edges | forward ms | patched / forward | mask-gradient / (2F+1B) | ACDC edge / forward | ACDC restart speedup | evaluate size / forward | source buffers / minimum (mask-gradient, evaluation) |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var s in Shapes)
         {
             sb.AppendLine(string.Create(
                 CultureInfo.InvariantCulture,
                 $"| {s.Shape.Name} ({s.Shape.Layers}x{s.Shape.Heads}x{s.Shape.DModel}, vocab {s.Shape.Vocab}, {s.Shape.Batch}x{s.Shape.Seq}) " +
                 $"| {s.Sources} / {s.Edges} | {s.Forward.Median:0.0} | {Fmt(s.PatchedOverForward)} | {Fmt(s.MaskGradientOver2F1B)} " +
-                $"| {Fmt(s.AcdcOverForward)} | {Fmt(s.EvaluateOverForward)} | {(s.Memory is null ? "-" : s.Memory.Ratio.ToString("0.00", CultureInfo.InvariantCulture))} |"));
+                $"| {Fmt(s.AcdcOverForward)} | {s.AcdcRestart.Speedup:0.0}x | {Fmt(s.EvaluateOverForward)} " +
+                $"| {(s.Memory is null ? "-" : s.Memory.Ratio.ToString("0.00", CultureInfo.InvariantCulture))}, " +
+                $"{(s.EvaluationMemory is null ? "-" : s.EvaluationMemory.Ratio.ToString("0.00", CultureInfo.InvariantCulture))} |"));
         }
 
         return sb.ToString();
@@ -150,12 +166,20 @@ public sealed record BenchReport(MachineInfo Machine, int Repetitions, IReadOnly
             ["acdc_edge"] = StatJson(s.AcdcEdgeMs),
         },
         ["acdc_method"] = s.AcdcMethod,
-        ["src_buffer"] = s.Memory is null ? null : new Dictionary<string, object?>
+        ["acdc_restart"] = new Dictionary<string, object?>
         {
-            ["operation"] = s.Memory.Operation,
-            ["peak_bytes"] = s.Memory.PeakBytes,
-            ["minimum_bytes"] = s.Memory.MinimumBytes,
+            ["steps"] = s.AcdcRestart.Steps,
+            ["ms_per_edge_with_restart"] = StatJson(s.AcdcRestart.WithRestartMs),
+            ["ms_per_edge_full_forward"] = StatJson(s.AcdcRestart.FullForwardMs),
+            ["speedup"] = Round(s.AcdcRestart.Speedup),
         },
+        ["src_buffer"] = new[] { s.Memory, s.EvaluationMemory }.Where(m => m is not null).Select(m => new Dictionary<string, object?>
+        {
+            ["operation"] = m!.Operation,
+            ["peak_bytes"] = m.PeakBytes,
+            ["minimum_bytes"] = m.MinimumBytes,
+            ["ratio"] = Round(m.Ratio),
+        }).ToList(),
     };
 
     private static Dictionary<string, object?> StatJson(Stat s) => new()

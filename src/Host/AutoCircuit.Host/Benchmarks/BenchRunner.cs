@@ -92,6 +92,16 @@ public static class BenchRunner
 
         var forwardMedian = Stat.Of(plain).Median;
         var acdc = MeasureAcdc(w, settings, forwardMedian, log);
+        var restart = MeasureRestart(w, shape, settings, log);
+
+        // Source buffers while mask-gradient runs on two batches (its ablations, the difference buffer of the patched
+        // pass) and while circuits are evaluated, against one batch's n_src x batch x seq x d_model.
+        var mgPeak = w.PeakSourceBufferBytes(() => w.MaskGradient(2));
+        var evalPeak = w.PeakSourceBufferBytes(() => w.Evaluate(counts));
+        log.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"bench:   source buffers: mask-gradient peak {mgPeak / 1e6:0.0} MB, evaluation peak {evalPeak / 1e6:0.0} MB; " +
+            $"minimum {w.MinimumSourceBufferBytes / 1e6:0.0} MB"));
         return new ShapeReport(
             shape,
             w.Model.Graph.Srcs.Count,
@@ -109,8 +119,10 @@ public static class BenchRunner
             acdc.Ratio,
             acdc.Method,
             acdc.StepMs,
+            restart,
             w.MinimumSourceBufferBytes,
-            null);
+            new SourceBufferReport("mask-gradient, 2 batches", mgPeak, w.MinimumSourceBufferBytes),
+            new SourceBufferReport("circuit evaluation, 1 batch", evalPeak, w.MinimumSourceBufferBytes));
     }
 
     private static (Stat Ratio, string Method, Stat StepMs) MeasureAcdc(BenchWorkload w, BenchSettings settings, double forwardMs, TextWriter log)
@@ -154,6 +166,35 @@ public static class BenchRunner
         var ratio = weighted / forwardMs;
         return (Stat.Of([ratio]), $"estimated: real ACDC steps timed on block {lastBlock} ({firstMs / Math.Max(1, firstSteps):0.0} ms), " +
             "per-block restart costs weighted by edges per block", Stat.Of([weighted]));
+    }
+
+    /// <summary>
+    /// What ACDC's destination-block restart saves: the same real ACDC steps (the first ones, or every edge on small
+    /// graphs) on a twin model whose restart is hidden, so every step is a full forward pass.
+    /// </summary>
+    private static AcdcRestartReport MeasureRestart(BenchWorkload w, BenchShape shape, BenchSettings settings, TextWriter log)
+    {
+        int? steps = w.EdgeCount <= settings.FullAcdcEdgeLimit ? null : settings.AcdcSteps;
+        using var full = new BenchWorkload(shape, settings.Device, batchCount: 1, blockRestart: false);
+        var withRestart = new List<double>();
+        var without = new List<double>();
+        for (var r = 0; r < Math.Max(1, settings.Repetitions / 2); r++)
+        {
+            var (a, na) = w.Acdc(steps);
+            var (b, nb) = full.Acdc(steps);
+            withRestart.Add(a / na);
+            without.Add(b / nb);
+        }
+
+        var report = new AcdcRestartReport(
+            steps is null ? $"every edge ({w.EdgeCount})" : $"the first {steps} steps (last block)",
+            Stat.Of(withRestart),
+            Stat.Of(without));
+        log.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"bench:   acdc restart: {report.Steps}: {report.WithRestartMs.Median:0.00} ms per edge with, " +
+            $"{report.FullForwardMs.Median:0.00} ms without ({report.Speedup:0.0}x)"));
+        return report;
     }
 
     private static double Time(Action action)

@@ -4,6 +4,7 @@ using AutoCircuit.Algorithms.MaskGradient;
 using AutoCircuit.Data;
 using AutoCircuit.Graph;
 using AutoCircuit.Host.Evaluation;
+using AutoCircuit.Host.Models;
 using AutoCircuit.Host.Models.Transformers;
 using AutoCircuit.Host.Patching;
 using AutoCircuit.Metrics;
@@ -28,7 +29,15 @@ public sealed class BenchWorkload : IDisposable
     private readonly PruneScores _randomScores;
 
     /// <summary>Builds the model (seeded random weights) and <paramref name="batchCount"/> batches of random tokens.</summary>
-    public BenchWorkload(BenchShape shape, Device device, int batchCount = 2, long seed = 0)
+    /// <param name="shape">Model and batch shape.</param>
+    /// <param name="device">Where everything lives.</param>
+    /// <param name="batchCount">Batches of random prompts.</param>
+    /// <param name="seed">Weights and tokens.</param>
+    /// <param name="patchOptions">Engine options (memory budget, buffer type).</param>
+    /// <param name="blockRestart">Expose the transformer's block restart to ACDC (<c>false</c>: every ACDC step is a full
+    /// forward pass, to measure what the restart saves).</param>
+    public BenchWorkload(
+        BenchShape shape, Device device, int batchCount = 2, long seed = 0, PatchOptions? patchOptions = null, bool blockRestart = true)
     {
         ArgumentNullException.ThrowIfNull(shape);
         ArgumentNullException.ThrowIfNull(device);
@@ -39,7 +48,8 @@ public sealed class BenchWorkload : IDisposable
         {
             _transformer.InitializeRandom(seed);
             _transformer.MoveTo(device);
-            Model = PatchableModel.Create(_transformer, new GraphOptions(Factorized: true, SeparateQkv: true));
+            IHookedModel hooked = blockRestart ? _transformer : new WithoutBlockRestart(_transformer);
+            Model = PatchableModel.Create(hooked, new GraphOptions(Factorized: true, SeparateQkv: true), patchOptions);
             using var gen = new Generator((ulong)seed + 1);
             for (var i = 0; i < Math.Max(1, batchCount); i++)
             {
@@ -129,6 +139,29 @@ public sealed class BenchWorkload : IDisposable
         {
             Sync(g);
             g.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Peak bytes of the source-output buffers the engine holds while <paramref name="action"/> runs (see
+    /// <see cref="SourceBufferLedger"/>).
+    /// </summary>
+    public long PeakSourceBufferBytes(Action action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        Model.ReleaseBuffers();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Model.Ledger.Enabled = true;
+        try
+        {
+            Model.Ledger.Reset();
+            action();
+            return Model.Ledger.PeakBytes;
+        }
+        finally
+        {
+            Model.Ledger.Enabled = false;
         }
     }
 
@@ -287,6 +320,40 @@ public sealed class BenchWorkload : IDisposable
         using var sliced = Model.SliceOutput(output);
         using var diff = AnswerMath.AvgAnswerDiff(sliced, Batch);
         return diff.neg();
+    }
+
+    /// <summary>The transformer without its <see cref="IBlockRestartModel"/> side.</summary>
+    private sealed class WithoutBlockRestart(Transformer model) : IHookedModel
+    {
+        public string Description => model.Description;
+
+        public bool IsTransformer => true;
+
+        public int LayerCount => model.LayerCount;
+
+        public long OutputSize => model.OutputSize;
+
+        public long ResidualWidth => model.ResidualWidth;
+
+        public Device Device => model.Device;
+
+        public ScalarType DType => model.DType;
+
+        public IReadOnlyDictionary<string, HookPoint> HookPoints => model.HookPoints;
+
+        public GraphNodes FactorizedNodes(bool separateQkv) => model.FactorizedNodes(separateQkv);
+
+        public GraphNodes ResidualNodes() => model.ResidualNodes();
+
+        public Tensor Forward(Tensor input) => model.Forward(input);
+
+        public void FreezeParameters() => model.FreezeParameters();
+
+        public void MoveTo(Device device) => model.MoveTo(device);
+
+        public void Dispose()
+        {
+        }
     }
 
     /// <summary>Waits for the device (CUDA runs asynchronously; the CPU is synchronous already).</summary>

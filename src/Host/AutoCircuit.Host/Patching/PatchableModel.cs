@@ -817,6 +817,18 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
         wrapper.Write(_recordBuffer, output);
     }
 
+    /// <summary>Frees the buffers the engine keeps for reuse between batches (they are allocated again when needed).</summary>
+    public void ReleaseBuffers()
+    {
+        if (State.PatchSrcOuts is not null)
+        {
+            throw new InvalidOperationException("Buffers are released with patch mode off.");
+        }
+
+        _inferenceDiff?.Dispose();
+        _inferenceDiff = null;
+    }
+
     /// <summary>Removes the hooks from the model.</summary>
     public void Dispose()
     {

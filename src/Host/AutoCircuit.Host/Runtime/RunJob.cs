@@ -45,8 +45,10 @@ public static class RunJob
             : loaded.DefaultDataset?.Invoke()
               ?? throw new AutoCircuitException($"--model {loaded.Name} has no default task: give --dataset.");
         using var data = TaskData.Build(document, request.Data, loaded.Encoder, loaded.Model.OutputSize, device);
+        var threads = request.Performance.ApplyThreads(loaded.Model);
         using var model = PatchableModel.Create(
-            loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice));
+            loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice),
+            request.Performance.PatchOptions);
         env.Error.WriteLine(
             $"model {loaded.Model.Description} on {device.type}; {(request.Factorized ? "factorized" : "residual")} graph: " +
             $"{model.Graph.Srcs.Count} sources, {model.Graph.Dests.Count} destinations, {model.Graph.EdgeCount} edges" +
@@ -124,7 +126,7 @@ public static class RunJob
             }
         }
 
-        WriteRunJson(results.PathFor("run.json"), request, started, device, loaded, model, data, document, records);
+        WriteRunJson(results.PathFor("run.json"), request, started, device, loaded, model, data, document, records, threads);
         results.Commit();
         env.Error.WriteLine($"results: {results.FinalPath}");
         return failed ? ExitCode.AlgorithmFailed : ExitCode.Ok;
@@ -167,7 +169,7 @@ public static class RunJob
 
     private static void WriteRunJson(
         string path, RunRequest request, DateTimeOffset started, TorchSharp.torch.Device device, LoadedModel loaded,
-        PatchableModel model, TaskData data, DatasetDocument document, List<object> records)
+        PatchableModel model, TaskData data, DatasetDocument document, List<object> records, int threads)
     {
         var run = new Dictionary<string, object?>
         {
@@ -183,6 +185,7 @@ public static class RunJob
             ["started_utc"] = started.ToString("O", CultureInfo.InvariantCulture),
             ["finished_utc"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
             ["device"] = device.ToString(),
+            ["performance"] = request.Performance.ToJson(threads),
             ["seed"] = request.Seed,
             ["model"] = new Dictionary<string, object?> { ["spec"] = loaded.Name, ["description"] = loaded.Model.Description },
             ["graph"] = new Dictionary<string, object?>

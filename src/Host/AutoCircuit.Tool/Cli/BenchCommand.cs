@@ -47,11 +47,6 @@ public static class BenchCommand
         DefaultValueFactory = _ => 5,
     };
 
-    internal static readonly Option<int?> ThreadsOption = new("--threads")
-    {
-        Description = TorchThreading.Help,
-    };
-
     internal static readonly Option<string> DeviceOption = new("--device")
     {
         Description = "cpu (default), cuda or cuda:N.",
@@ -68,7 +63,7 @@ public static class BenchCommand
             "source-output buffers / (n_src x batch x seq x d_model x bytes). Medians and quartiles over repetitions; progress " +
             "on stderr, results on stdout.\n\n" + CommandLine.ExitCodesHelp)
         {
-            QuickOption, JsonOption, ShapeOption, BatchOption, SeqOption, VocabOption, RepetitionsOption, ThreadsOption,
+            QuickOption, JsonOption, ShapeOption, BatchOption, SeqOption, VocabOption, RepetitionsOption, PerformanceOptions.ThreadsOption,
             DeviceOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
@@ -81,14 +76,14 @@ public static class BenchCommand
                 Seq = parse.GetValue(SeqOption) ?? shape.Seq,
                 Vocab = parse.GetValue(VocabOption) ?? shape.Vocab,
             }).ToList();
-            var reps = quick && parse.GetResult(RepetitionsOption) is null ? 3 : parse.GetValue(RepetitionsOption);
+            var reps = quick && parse.GetResult(RepetitionsOption) is not { Implicit: false } ? 3 : parse.GetValue(RepetitionsOption);
             if (reps < 1)
             {
                 throw new AutoCircuitException($"--repetitions {reps}: expected at least 1.");
             }
 
             var device = DeviceSelector.Resolve(parse.GetValue(DeviceOption));
-            TorchThreading.Apply(parse.GetValue(ThreadsOption), shapes.Max(x => x.Parameters));
+            TorchThreading.Apply(parse.GetValue(PerformanceOptions.ThreadsOption), shapes.Max(x => x.Parameters));
             var report = BenchRunner.Run(new BenchSettings(shapes, reps, device), error, token);
             output.Write(parse.GetValue(JsonOption) ? report.ToJson() + Environment.NewLine : report.ToMarkdown());
             return ExitCode.Ok;

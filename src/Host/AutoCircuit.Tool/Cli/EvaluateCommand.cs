@@ -69,6 +69,7 @@ public static class EvaluateCommand
             ReverseOption, CircuitOption, RunCommand.GraphOption, RunCommand.TokenPositionsOption, RunCommand.BatchSizeOption,
             RunCommand.TrainSizeOption, RunCommand.TestSizeOption, RunCommand.NoShuffleOption, RunCommand.SeedOption,
             RunCommand.DeviceOption, RunCommand.OutOption,
+            PerformanceOptions.ThreadsOption, PerformanceOptions.MaxPatchMemoryOption, PerformanceOptions.BufferDTypeOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
@@ -88,6 +89,7 @@ public static class EvaluateCommand
                     parse.GetValue(RunCommand.TokenPositionsOption)),
                 Seed = seed,
                 Device = parse.GetValue(RunCommand.DeviceOption) ?? "auto",
+                Performance = PerformanceOptions.Parse(parse),
                 Out = parse.GetValue(RunCommand.OutOption),
                 Settings = Settings(parse),
                 Circuit = parse.GetValue(CircuitOption),

@@ -105,6 +105,7 @@ public static class RunCommand
             EvaluateCommand.EdgesOption, EvaluateCommand.PatchTypeOption, EvaluateCommand.AblationOption,
             EvaluateCommand.ReverseOption,
             PluginsOption,
+            PerformanceOptions.ThreadsOption, PerformanceOptions.MaxPatchMemoryOption, PerformanceOptions.BufferDTypeOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
@@ -125,6 +126,7 @@ public static class RunCommand
                     parse.GetValue(TokenPositionsOption)),
                 Seed = seed,
                 Device = parse.GetValue(DeviceOption) ?? "auto",
+                Performance = PerformanceOptions.Parse(parse),
                 Out = parse.GetValue(OutOption),
                 TopEdges = parse.GetValue(TopOption),
                 Evaluation = EvaluateCommand.Settings(parse),
