@@ -18,6 +18,12 @@ public static class BenchCommand
         Description = "Print one JSON object on stdout instead of a Markdown table.",
     };
 
+    internal static readonly Option<bool> MemoryOnlyOption = new("--memory-only")
+    {
+        Description = "Only measure the memory of one mask-gradient batch per shape (peak resident memory and source buffers; " +
+                      "Linux), e.g. --shape 36x20x1280 --batch 8 --seq 32 --memory-only.",
+    };
+
     internal static readonly Option<string[]> ShapeOption = new("--shape")
     {
         Description = "Model shape(s) to measure, in order: small (2x4x64), gpt2 (12x12x768) or LAYERSxHEADSxDMODEL. " +
@@ -63,7 +69,7 @@ public static class BenchCommand
             "source-output buffers / (n_src x batch x seq x d_model x bytes). Medians and quartiles over repetitions; progress " +
             "on stderr, results on stdout.\n\n" + CommandLine.ExitCodesHelp)
         {
-            QuickOption, JsonOption, ShapeOption, BatchOption, SeqOption, VocabOption, RepetitionsOption, PerformanceOptions.ThreadsOption,
+            QuickOption, JsonOption, MemoryOnlyOption, ShapeOption, BatchOption, SeqOption, VocabOption, RepetitionsOption, PerformanceOptions.ThreadsOption,
             DeviceOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
@@ -84,6 +90,19 @@ public static class BenchCommand
 
             var device = DeviceSelector.Resolve(parse.GetValue(DeviceOption));
             TorchThreading.Apply(parse.GetValue(PerformanceOptions.ThreadsOption), shapes.Max(x => x.Parameters));
+            if (parse.GetValue(MemoryOnlyOption))
+            {
+                foreach (var shape in shapes)
+                {
+                    token.ThrowIfCancellationRequested();
+                    error.WriteLine($"bench: memory of one mask-gradient batch on {shape.Describe()}");
+                    var memory = MemoryReport.Measure(shape, device);
+                    output.WriteLine(parse.GetValue(JsonOption) ? memory.ToJson() : memory.ToString());
+                }
+
+                return ExitCode.Ok;
+            }
+
             var report = BenchRunner.Run(new BenchSettings(shapes, reps, device), error, token);
             output.Write(parse.GetValue(JsonOption) ? report.ToJson() + Environment.NewLine : report.ToMarkdown());
             return ExitCode.Ok;
