@@ -53,6 +53,13 @@ internal sealed class PatchState
     /// <summary>Patches computed for a whole group of destinations, waiting for the group's other members.</summary>
     public Dictionary<PatchWrapper, Tensor> PendingDeltas { get; } = [];
 
+    /// <summary>
+    /// Patches of a group's extension (e.g. the layer's MLP input) over the group's sources only, computed with the
+    /// group's product (and how many of its sources that covers); the extension adds its own later sources. Kept across
+    /// source writes, cleared per forward pass.
+    /// </summary>
+    public Dictionary<PatchWrapper, (Tensor Partial, long Covered)> PendingPartials { get; } = [];
+
     public MaskFunction MaskFunction { get; set; } = MaskFunction.None;
 
     public double Dropout { get; set; }

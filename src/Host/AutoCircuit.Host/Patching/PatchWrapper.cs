@@ -74,6 +74,9 @@ internal sealed class PatchWrapper
     /// </summary>
     public IReadOnlyList<PatchWrapper> Group { get; set; } = [];
 
+    /// <summary>A destination without heads that reads this group's sources first (see <see cref="PatchState.PendingPartials"/>).</summary>
+    public PatchWrapper? Extension { get; set; }
+
     public Tensor Apply(Tensor x)
     {
         var state = _owner.State;
@@ -144,6 +147,14 @@ internal sealed class PatchWrapper
             }
         }
 
+        if (state.PendingPartials.Remove(this, out var partial))
+        {
+            using (partial.Partial)
+            {
+                return ExtendPartial(x, partial.Partial, partial.Covered, state);
+            }
+        }
+
         using var diff = DiffSlice(state);
         if (!IsMatrixProduct(state))
         {
@@ -151,18 +162,27 @@ internal sealed class PatchWrapper
             return x + delta;
         }
 
-        var members = Group.Count > 1 && !(state.Dropout > 0 && state.Training)
+        var grouped = Group.Count > 1 && !(state.Dropout > 0 && state.Training);
+        var members = grouped
             ? Group.Where(w => state.Active is not { } a || a[w.Destination!.Index]).ToList()
             : [this];
-        if (members.Count == 1)
+        var extension = grouped && Extension is { } e && (state.Active is not { } act || act[e.Destination!.Index]) ? e : null;
+        if (members.Count == 1 && extension is null)
         {
             using var weights = DroppedWeights(state, diff.dtype);
             using var product = HeadMajorProduct(weights, diff);
             return AddHeadMajor(x, product, inPlace: true);
         }
 
-        // One matrix product for the group: masks stacked along the head axis, [sum of heads, src].
-        var parts = members.Select(w => w.Weights(state, diff.dtype)).ToArray();
+        // One matrix product for the group: masks stacked along the head axis, [sum of heads (+ 1), src]; the extension's
+        // row is its mask's first src columns.
+        var parts = members.Select(w => w.Weights(state, diff.dtype)).ToList();
+        if (extension is not null)
+        {
+            using var ext = extension.Weights(state, diff.dtype);
+            parts.Add(ext.narrow(0, 0, diff.shape[0]).unsqueeze(0));
+        }
+
         Tensor all;
         using (var stacked = torch.cat(parts, 0))
         {
@@ -178,6 +198,12 @@ internal sealed class PatchWrapper
         {
             Tensor? mine = null;
             long offset = 0;
+            if (extension is not null)
+            {
+                var row = all.select(0, all.shape[0] - 1); // [B, T, d...]
+                state.PendingPartials[extension] = (row.DetachFromDisposeScope(), diff.shape[0]);
+            }
+
             foreach (var member in members)
             {
                 var heads = member.Destination!.HeadCount;
@@ -193,11 +219,31 @@ internal sealed class PatchWrapper
                 }
             }
 
-            using (mine!)
+            if (mine is null)
             {
-                return AddHeadMajor(x, mine!, inPlace: true);
+                return x; // only the extension was active (cannot happen: this destination is a member)
+            }
+
+            using (mine)
+            {
+                return AddHeadMajor(x, mine, inPlace: true);
             }
         }
+    }
+
+    /// <summary>
+    /// An extension's patched input: the partial product over the group's sources plus its mask's remaining columns
+    /// times the later sources' differences.
+    /// </summary>
+    private Tensor ExtendPartial(Tensor x, Tensor partial, long done, PatchState state)
+    {
+        var dest = Destination!;
+        using var rest = state.DiffSrcOuts!.narrow(0, dest.InSrcStart + done, dest.InSrcCount - done); // [S', B, T, d...]
+        using var weights = Weights(state, rest.dtype);
+        using var tail = weights.narrow(0, done, dest.InSrcCount - done);
+        using var product = HeadMajorProduct(tail, rest); // [B, T, d...]
+        product.add_(partial);
+        return AddHeadMajor(x, product, inPlace: true);
     }
 
     /// <summary>

@@ -119,6 +119,24 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
         {
             w.Group = [w];
         }
+
+        // A group's extension: the destination without heads that reads the group's sources and then some, the fewest
+        // (a layer's MLP input after its Q/K/V inputs). Its patch over the group's sources joins the group's product.
+        foreach (var leader in _destWrappers.Values.Where(w => w.Group.Count > 1 && ReferenceEquals(w.Group[0], w)))
+        {
+            var d = leader.Destination!;
+            var extension = graph.DestModules
+                .Where(m => !m.HasHeadAxis && m.InSrcStart == d.InSrcStart && m.SeqLen == d.SeqLen && m.InSrcCount > d.InSrcCount)
+                .OrderBy(m => m.InSrcCount)
+                .FirstOrDefault();
+            if (extension is not null)
+            {
+                foreach (var w in leader.Group)
+                {
+                    w.Extension = _destWrappers[extension.ModuleName];
+                }
+            }
+        }
     }
 
     /// <summary>The wrapped model.</summary>
@@ -346,6 +364,7 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
             State.DiffValid = false;
             State.Active = null;
             State.PendingDeltas.Clear();
+            ClearPartials();
             Ledger.PatchEnded();
         });
     }
@@ -363,6 +382,7 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
         }
 
         State.PendingDeltas.Clear();
+        ClearPartials();
         var curr = State.CurrSrcOuts;
         if (!torch.is_grad_enabled() && !PatchOptions.ReferencePatching)
         {
@@ -408,6 +428,16 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
             Ledger.Track(State.CurrSrcOuts);
             _ownsCurr = true;
         }
+    }
+
+    private void ClearPartials()
+    {
+        foreach (var (t, _) in State.PendingPartials.Values)
+        {
+            t.Dispose();
+        }
+
+        State.PendingPartials.Clear();
     }
 
     /// <summary>
