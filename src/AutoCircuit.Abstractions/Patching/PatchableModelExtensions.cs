@@ -1,5 +1,4 @@
 using AutoCircuit.Data;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace AutoCircuit.Patching;

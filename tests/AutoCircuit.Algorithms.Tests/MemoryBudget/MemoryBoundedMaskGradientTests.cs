@@ -1,13 +1,12 @@
-using AutoCircuit.Host.Runtime;
 using AutoCircuit.Data;
 using AutoCircuit.Host.Models.Transformers;
 using AutoCircuit.Host.Patching;
+using AutoCircuit.Host.Runtime;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;
-using static TorchSharp.torch;
 
 namespace AutoCircuit.Algorithms.Tests.MemoryBudget;
 
@@ -27,8 +26,15 @@ public sealed class MemoryBoundedMaskGradientTests
     {
         var model = new Transformer(new TransformerConfig
         {
-            Family = TransformerFamily.Gpt2, AttnBias = true, MlpBias = true, DModel = 16, Layers = 2, Heads = 2,
-            DMlp = 32, VocabSize = Vocab, ContextLength = 16,
+            Family = TransformerFamily.Gpt2,
+            AttnBias = true,
+            MlpBias = true,
+            DModel = 16,
+            Layers = 2,
+            Heads = 2,
+            DMlp = 32,
+            VocabSize = Vocab,
+            ContextLength = 16,
         });
         model.InitializeRandom(13);
         model.MoveTo(TestDevice.Current);

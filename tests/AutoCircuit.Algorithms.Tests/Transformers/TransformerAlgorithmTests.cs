@@ -1,5 +1,4 @@
 using AutoCircuit.Algorithms.Acdc;
-using AutoCircuit.Algorithms.MaskGradient;
 using AutoCircuit.Algorithms.Tests.Acdc;
 using AutoCircuit.Algorithms.Tests.Eap;
 using AutoCircuit.Data;
@@ -8,7 +7,6 @@ using AutoCircuit.Host.Patching;
 using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;
-using static TorchSharp.torch;
 
 namespace AutoCircuit.Algorithms.Tests.Transformers;
 
@@ -30,13 +28,27 @@ public sealed class TransformerAlgorithmTests
         {
             "gpt2" => new TransformerConfig
             {
-                Family = TransformerFamily.Gpt2, AttnBias = true, MlpBias = true, DModel = 16, Layers = 2, Heads = 2,
-                DMlp = 32, VocabSize = Vocab, ContextLength = 16,
+                Family = TransformerFamily.Gpt2,
+                AttnBias = true,
+                MlpBias = true,
+                DModel = 16,
+                Layers = 2,
+                Heads = 2,
+                DMlp = 32,
+                VocabSize = Vocab,
+                ContextLength = 16,
             },
             "llama-gqa" => new TransformerConfig
             {
-                Family = TransformerFamily.Llama, DModel = 16, Layers = 2, Heads = 4, KvHeads = 2, DMlp = 24,
-                VocabSize = Vocab, ContextLength = 16, TiedEmbeddings = false,
+                Family = TransformerFamily.Llama,
+                DModel = 16,
+                Layers = 2,
+                Heads = 4,
+                KvHeads = 2,
+                DMlp = 24,
+                VocabSize = Vocab,
+                ContextLength = 16,
+                TiedEmbeddings = false,
             },
             _ => throw new ArgumentException(kind),
         };

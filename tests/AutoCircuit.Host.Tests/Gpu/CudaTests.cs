@@ -1,9 +1,6 @@
 using System.Text.Json;
-using AutoCircuit.Data;
-using AutoCircuit.Host.Evaluation;
 using AutoCircuit.Host.Patching;
 using AutoCircuit.Host.Tests.Models;
-using AutoCircuit.Patching;
 using AutoCircuit.Testing;
 using AutoCircuit.Tool.Cli;
 using TorchSharp;

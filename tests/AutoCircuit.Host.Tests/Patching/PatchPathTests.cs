@@ -1,7 +1,6 @@
 using AutoCircuit.Host.Models.Micro;
 using AutoCircuit.Host.Patching;
 using AutoCircuit.Host.Tests.Models;
-using AutoCircuit.Patching;
 using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;

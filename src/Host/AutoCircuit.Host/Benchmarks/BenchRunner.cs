@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace AutoCircuit.Host.Benchmarks;
