@@ -16,7 +16,8 @@ namespace AutoCircuit.Algorithms.MaskGradient;
 /// </summary>
 /// <remarks>
 /// Gradients accumulate in the masks' <c>grad</c> over batches and samples exactly as in auto-circuit:
-/// summed, not averaged. auto-circuit asserts when a dataset-mean or zero ablation is combined with its
+/// summed, not averaged (batches outer, samples inner: auto-circuit loops the other way round, which only changes
+/// the order of the float additions). auto-circuit asserts when a dataset-mean or zero ablation is combined with its
 /// default <c>clean_corrupt="corrupt"</c>; here <c>ablation-source</c> is simply ignored for those types.
 /// </remarks>
 [PruneAlgorithm(
@@ -39,6 +40,12 @@ public sealed class MaskGradient(MaskGradientOptions options) : IPruneAlgorithm
     public MaskGradientOptions Options { get; } = options ?? throw new ArgumentNullException(nameof(options));
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Per batch: the batch-wise ablations are computed once (dataset means once for the run) and reused by every
+    /// integrated-gradients sample, so at most one batch's ablations are held at a time. Under a memory budget
+    /// (<see cref="IPatchMemoryBudget"/>) each batch is processed in chunks of prompts, each chunk's loss weighted by
+    /// its share of the batch: the gradients are those of the whole batch's loss.
+    /// </remarks>
     public PruneScores Run(PruneContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -47,29 +54,53 @@ public sealed class MaskGradient(MaskGradientOptions options) : IPruneAlgorithm
         var o = Options;
         var samples = o.IntegratedGradients ?? 0;
         var fromClean = o.AblationSource == AblationSource.Clean;
-        var ablations = model.BatchSourceAblations(batches, o.Ablation, fromClean);
+        using var datasetMean = o.Ablation.IsMeanOverDataset() ? model.SourceAblations(batches, o.Ablation) : null;
         try
         {
             using var progress = context.Progress.Start("Mask gradient", (samples + 1L) * batches.Count);
             using (model.TrainMaskMode())
             {
-                for (var sample = 0; sample <= samples; sample++)
+                var values = Enumerable.Range(0, samples + 1)
+                    .Select(i => o.IntegratedGradients is int n ? (double)i / n : o.EffectiveMaskValue).ToList();
+                foreach (var batch in batches)
                 {
-                    model.SetAllMasks(o.IntegratedGradients is int n ? (double)sample / n : o.EffectiveMaskValue);
-                    foreach (var batch in batches)
-                    {
-                        context.CancellationToken.ThrowIfCancellationRequested();
-                        using var scope = torch.NewDisposeScope();
-                        using (model.PatchMode(ablations[batch.Key]))
-                        {
-                            var logits = model.Run(batch.Clean);
-                            var values = Objective.TokenValues(logits, o.GradFunction);
-                            var loss = Objective.Loss(values, batch, o.AnswerFunction);
-                            loss.backward();
-                        }
+                    context.CancellationToken.ThrowIfCancellationRequested();
 
-                        progress.Advance();
+                    // Chunks that fit every sample's pass (a non-zero mask value needs more memory than 0).
+                    model.SetAllMasks(values.MaxBy(Math.Abs));
+                    var chunks = model.RowChunks(batch);
+                    var ablationInput = o.Ablation == AblationType.Zero ? batch.Clean : batch.Input(fromClean);
+                    using var ablations = datasetMean is not null
+                        ? ChunkedAblations.FromDatasetMean(model, datasetMean)
+                        : ChunkedAblations.Create(model, ablationInput, o.Ablation, chunks);
+                    foreach (var (start, count) in chunks)
+                    {
+                        using var chunkScope = torch.NewDisposeScope();
+                        using var rows = chunks.Count == 1 ? null : batch.Rows(start, count);
+                        var part = rows ?? batch;
+                        var patch = ablations.For(start, count);
+                        foreach (var value in values)
+                        {
+                            context.CancellationToken.ThrowIfCancellationRequested();
+                            using var scope = torch.NewDisposeScope();
+                            model.SetAllMasks(value);
+                            using (model.PatchMode(patch))
+                            {
+                                var logits = model.Run(part.Clean);
+                                var tokenValues = Objective.TokenValues(logits, o.GradFunction);
+                                var loss = Objective.Loss(tokenValues, part, o.AnswerFunction);
+                                if (chunks.Count > 1)
+                                {
+                                    // The batch's loss is a mean over its prompts: each chunk contributes its share.
+                                    loss = loss * ((double)count / batch.Size);
+                                }
+
+                                loss.backward();
+                            }
+                        }
                     }
+
+                    progress.Advance(samples + 1);
                 }
 
                 return ReadGradients(model);
@@ -77,11 +108,6 @@ public sealed class MaskGradient(MaskGradientOptions options) : IPruneAlgorithm
         }
         finally
         {
-            foreach (var t in ablations.Values)
-            {
-                t.Dispose();
-            }
-
             model.SetAllMasks(0);
         }
     }

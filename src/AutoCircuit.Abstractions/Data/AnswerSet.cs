@@ -61,6 +61,9 @@ public sealed class AnswerSet : IDisposable
         return summed / counts;
     }
 
+    /// <summary>The answers of prompts <paramref name="start"/> .. <paramref name="start"/> + <paramref name="count"/> - 1 (views of these tensors).</summary>
+    public AnswerSet Rows(long start, long count) => new(Ids.narrow(0, start, count), Mask?.narrow(0, start, count));
+
     /// <summary>Moves the answers to a device (a new set; this one is unchanged).</summary>
     public AnswerSet To(Device device) => new(Ids.to(device), Mask?.to(device));
 

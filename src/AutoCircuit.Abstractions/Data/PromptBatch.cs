@@ -50,6 +50,23 @@ public sealed class PromptBatch : IDisposable
     /// <summary>Number of prompt pairs.</summary>
     public long Size => Clean.shape[0];
 
+    /// <summary>
+    /// Prompts <paramref name="start"/> .. <paramref name="start"/> + <paramref name="count"/> - 1 as a batch of views
+    /// (same <see cref="Key"/>; dispose it to release the views, the data stay). For processing a batch in chunks of
+    /// prompts (see <see cref="Patching.IPatchMemoryBudget"/>).
+    /// </summary>
+    public PromptBatch Rows(long start, long count)
+    {
+        if (start < 0 || count < 1 || start + count > Size)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), $"Rows {start}..{start + count - 1} are outside the batch's {Size} prompts.");
+        }
+
+        return new PromptBatch(
+            Key, Clean.narrow(0, start, count), Corrupt.narrow(0, start, count), Answers.Rows(start, count),
+            WrongAnswers.Rows(start, count), DivergeIndex);
+    }
+
     /// <summary>Clean or corrupt inputs by name.</summary>
     public Tensor Input(bool clean) => clean ? Clean : Corrupt;
 

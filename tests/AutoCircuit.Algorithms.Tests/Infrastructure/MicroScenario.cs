@@ -62,10 +62,12 @@ public sealed class MicroScenario : IDisposable
     }
 
     /// <summary>
-    /// Loads scenario <paramref name="index"/> of <paramref name="fixture"/> and builds its model and data.
+    /// Loads scenario <paramref name="index"/> of <paramref name="fixture"/> and builds its model and data on
+    /// <paramref name="device"/> (default CPU; deterministic scenarios pass <see cref="TestDevice.Current"/>).
     /// </summary>
-    public static MicroScenario Load(string fixture, int index)
+    public static MicroScenario Load(string fixture, int index, Device? device = null)
     {
+        device ??= torch.CPU;
         var doc = TestFixtures.Load(fixture);
         var s = doc.RootElement.GetProperty("scenarios")[index];
         var datasetJson = doc.RootElement.GetProperty("datasets").GetProperty(s.GetProperty("dataset").GetString()!);
@@ -79,8 +81,9 @@ public sealed class MicroScenario : IDisposable
             s.GetProperty("shuffle").GetBoolean(),
             s.GetProperty("seed").GetInt64(),
             seqLen is not null);
-        var data = TaskData.Build(document, options, new NumericPromptEncoder(2), 2, torch.CPU);
+        var data = TaskData.Build(document, options, new NumericPromptEncoder(2), 2, device);
         var micro = new MicroModel();
+        micro.MoveTo(device);
         var graph = new GraphOptions(s.GetProperty("factorized").GetBoolean(), data.SeqLen);
         var model = PatchableModel.Create(micro, graph);
         return new MicroScenario(doc, s, data, micro, model);

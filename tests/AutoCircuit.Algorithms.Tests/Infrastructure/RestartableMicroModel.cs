@@ -34,6 +34,8 @@ internal sealed class RestartableMicroModel : IHookedModel, IBlockRestartModel
 
     public long OutputSize => 2;
 
+    public long ResidualWidth => 2;
+
     public Device Device => torch.CPU;
 
     public ScalarType DType => ScalarType.Float32;

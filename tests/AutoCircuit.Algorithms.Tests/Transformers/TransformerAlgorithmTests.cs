@@ -4,6 +4,7 @@ using AutoCircuit.Algorithms.Tests.Eap;
 using AutoCircuit.Data;
 using AutoCircuit.Host.Models.Transformers;
 using AutoCircuit.Host.Patching;
+using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;
 
@@ -13,8 +14,10 @@ namespace AutoCircuit.Algorithms.Tests.Transformers;
 /// The oracle checks of the micro-model tests on real transformer graphs (small random GPT-2 and Llama
 /// with grouped-query attention): the slow per-edge <c>eap</c> equals <c>mask-gradient</c> at mask 0
 /// (auto-circuit's test_edge_attribution_patching.py), and every ACDC step, started from the destination's
-/// block, equals an independent full tree-patched forward (auto-circuit's ACDC test mode).
+/// block, equals an independent full tree-patched forward (auto-circuit's ACDC test mode). On
+/// <see cref="TestDevice.Current"/> (CUDA with AUTOCIRCUIT_TEST_DEVICE=cuda).
 /// </summary>
+[Trait("Category", "Gpu")]
 public sealed class TransformerAlgorithmTests
 {
     private const int Vocab = 40;
@@ -51,6 +54,7 @@ public sealed class TransformerAlgorithmTests
         };
         var model = new Transformer(config);
         model.InitializeRandom(11);
+        model.MoveTo(TestDevice.Current);
         return model;
     }
 
@@ -77,12 +81,13 @@ public sealed class TransformerAlgorithmTests
                 wrong[i] = (answers[i] + 1 + rng.Next(Vocab - 4)) % Vocab;
             }
 
+            var d = TestDevice.Current;
             result.Add(new PromptBatch(
                 b,
-                torch.tensor(clean, [size, seq]),
-                torch.tensor(corrupt, [size, seq]),
-                new AnswerSet(torch.tensor(answers, [size, 1])),
-                new AnswerSet(torch.tensor(wrong, [size, 1]))));
+                torch.tensor(clean, [size, seq], device: d),
+                torch.tensor(corrupt, [size, seq], device: d),
+                new AnswerSet(torch.tensor(answers, [size, 1], device: d)),
+                new AnswerSet(torch.tensor(wrong, [size, 1], device: d))));
         }
 
         return result;

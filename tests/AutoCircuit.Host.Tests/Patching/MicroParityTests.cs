@@ -12,8 +12,10 @@ namespace AutoCircuit.Host.Tests.Patching;
 
 /// <summary>
 /// The engine against numbers auto-circuit itself computed on the micro model
-/// (tests/Fixtures/auto-circuit/micro_graphs_and_patching.json, made by tools/reference).
+/// (tests/Fixtures/auto-circuit/micro_graphs_and_patching.json, made by tools/reference), on
+/// <see cref="TestDevice.Current"/> (CUDA with AUTOCIRCUIT_TEST_DEVICE=cuda).
 /// </summary>
+[Trait("Category", "Gpu")]
 public sealed class MicroParityTests
 {
     // float32 end to end on both sides; the micro model's sums are exact or within a few ulps.
@@ -125,6 +127,7 @@ public sealed class MicroParityTests
     private static PatchableModel Build(MicroModel micro, JsonElement c)
     {
         var seq = c.GetProperty("seq_len");
+        micro.MoveTo(TestDevice.Current);
         return PatchableModel.Create(micro, new GraphOptions(
             c.GetProperty("factorized").GetBoolean(),
             seq.ValueKind == JsonValueKind.Null ? null : seq.GetInt32()));
@@ -133,6 +136,6 @@ public sealed class MicroParityTests
     private static TaskData Data(JsonElement c, int batchSize)
     {
         var document = DatasetDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(c.GetProperty("dataset")), "fixture");
-        return TaskData.Build(document, new DataOptions(batchSize, 4, 4, Shuffle: false), new NumericPromptEncoder(2), 2, torch.CPU);
+        return TaskData.Build(document, new DataOptions(batchSize, 4, 4, Shuffle: false), new NumericPromptEncoder(2), 2, TestDevice.Current);
     }
 }

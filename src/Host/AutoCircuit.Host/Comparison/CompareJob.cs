@@ -56,6 +56,9 @@ public sealed record CompareRequest
     /// <summary><c>auto</c>, <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
     public string Device { get; init; } = "auto";
 
+    /// <summary>Threads, patch memory budget, source buffer type (<c>--threads</c>, <c>--max-patch-memory</c>, <c>--patch-buffer-dtype</c>).</summary>
+    public PerformanceSettings Performance { get; init; } = PerformanceSettings.Default;
+
     /// <summary>Results folder; <c>null</c> for <c>./autocircuit-results/compare-&lt;timestamp&gt;</c>.</summary>
     public string? Out { get; init; }
 
@@ -106,10 +109,11 @@ public static class CompareJob
         using var prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device);
         var loaded = prepared.Loaded;
         var document = prepared.Document;
-        using var threads = TorchThreads.Limit(loaded.PreferredThreads);
         using var data = prepared.BuildData(device);
+        request.Performance.ApplyThreads(loaded.Model);
         using var model = PatchableModel.Create(
-            loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice));
+            loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice),
+            request.Performance.PatchOptions);
         var graph = model.Graph;
         var (known, knownSource) = KnownCircuit(request, prepared, graph, env);
         request.Settings.Evaluation.Validate(graph.EdgeCount);

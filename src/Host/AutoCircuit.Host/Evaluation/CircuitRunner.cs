@@ -1,4 +1,5 @@
 using AutoCircuit.Data;
+using AutoCircuit.Host.Patching;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 using TorchSharp;
@@ -116,6 +117,7 @@ public static class CircuitRunner
             }
 
             using var task = progress.Start($"circuits ({edgeCounts.Count} sizes x {batches.Count} batches)", (long)edgeCounts.Count * batches.Count);
+            var engine = model as PatchableModel;
             for (var b = 0; b < batches.Count; b++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -123,14 +125,46 @@ public static class CircuitRunner
                 var batch = batches[b];
                 sink.BeginBatch(b, batch);
                 var input = batch.Input(options.RunsOnClean);
-                var patches = datasetAblation ?? model.SourceAblations(batch.Input(!options.RunsOnClean), options.Ablation);
-                using (model.PatchMode(patches))
+                var chunks = model.RowChunks(batch);
+                using var ablations = datasetAblation is not null
+                    ? ChunkedAblations.FromDatasetMean(model, datasetAblation)
+                    : ChunkedAblations.Create(model, batch.Input(!options.RunsOnClean), options.Ablation, chunks);
+                var outputs = chunks.Count == 1 ? null : edgeCounts.Select(_ => new List<Tensor>()).ToArray();
+                foreach (var (start, count) in chunks)
                 {
+                    var patches = ablations.For(start, count);
+                    using var rows = chunks.Count == 1 ? input.alias() : input.narrow(0, start, count);
+                    using (model.PatchMode(patches))
+                    {
+                        for (var c = 0; c < edgeCounts.Count; c++)
+                        {
+                            plan.SetMasks(model, c, options.PatchType);
+                            engine?.SetActiveDestinations(plan.ActiveModules(c, options.PatchType));
+                            var output = model.Run(rows);
+                            if (outputs is null)
+                            {
+                                using (output)
+                                {
+                                    sink.Consume(c, b, batch, output);
+                                }
+
+                                task.Advance();
+                            }
+                            else
+                            {
+                                outputs[c].Add(output);
+                            }
+                        }
+                    }
+                }
+
+                if (outputs is not null)
+                {
+                    // Chunks of prompts: each circuit's output on the whole batch, rows in order.
                     for (var c = 0; c < edgeCounts.Count; c++)
                     {
-                        plan.SetMasks(model, c, options.PatchType);
-                        using var output = model.Run(input);
-                        sink.Consume(c, b, batch, output);
+                        using var whole = torch.cat(outputs[c], 0);
+                        sink.Consume(c, b, batch, whole);
                         task.Advance();
                     }
                 }
@@ -201,7 +235,30 @@ public static class CircuitRunner
                 thresholds[i] = thr[i].DetachFromDisposeScope();
             }
 
-            return new Thresholds(abs, thresholds, counts);
+            // Which modules hold an edge of each circuit (edge patch: some |score| >= threshold) or of its complement
+            // (tree patch: some |score| < threshold): read once, so masks known to be all zero are skipped.
+            var maxima = torch.stack(abs.Select(a => a.Item2.max()).ToArray()); // [modules]
+            var minima = torch.stack(abs.Select(a => a.Item2.min()).ToArray());
+            var edge = maxima.unsqueeze(0).ge(thr.unsqueeze(1)).cpu(); // [circuits, modules]
+            var tree = minima.unsqueeze(0).lt(thr.unsqueeze(1)).cpu();
+            var modules = abs.Length;
+            var edgeFlags = edge.data<bool>().ToArray();
+            var treeFlags = tree.data<bool>().ToArray();
+            var activeEdge = Enumerable.Range(0, edgeCounts.Count).Select(c => edgeFlags.AsSpan(c * modules, modules).ToArray()).ToArray();
+            var activeTree = Enumerable.Range(0, edgeCounts.Count).Select(c => treeFlags.AsSpan(c * modules, modules).ToArray()).ToArray();
+            return new Thresholds(abs, thresholds, counts) { ActiveEdge = activeEdge, ActiveTree = activeTree };
+        }
+
+        private bool[][] ActiveEdge { get; init; } = [];
+
+        private bool[][] ActiveTree { get; init; } = [];
+
+        /// <summary>Per destination module (graph order = <see cref="Graph.DestinationModule.Index"/>): whether circuit
+        /// <paramref name="index"/> patches any of its edges.</summary>
+        public bool[]? ActiveModules(int index, PatchType patchType)
+        {
+            var table = patchType == PatchType.EdgePatch ? ActiveEdge : ActiveTree;
+            return index < table.Length ? table[index] : null;
         }
 
         /// <summary>Sets every mask for circuit <paramref name="index"/> (whole-tensor comparisons, no host sync).</summary>

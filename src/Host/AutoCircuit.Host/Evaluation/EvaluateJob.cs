@@ -44,6 +44,9 @@ public sealed record EvaluateRequest
     /// <summary><c>auto</c>, <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
     public string Device { get; init; } = "auto";
 
+    /// <summary>Threads, patch memory budget, buffer type.</summary>
+    public PerformanceSettings Performance { get; init; } = PerformanceSettings.Default;
+
     /// <summary>Results folder; <c>null</c> for <c>./autocircuit-results/&lt;timestamp&gt;</c>.</summary>
     public string? Out { get; init; }
 
@@ -76,7 +79,6 @@ public static class EvaluateJob
         using var prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device);
         var loaded = prepared.Loaded;
         var document = prepared.Document;
-        using var threads = TorchThreads.Limit(loaded.PreferredThreads);
         using var data = prepared.BuildData(device);
         if (data.Test.Count == 0)
         {
@@ -85,8 +87,10 @@ public static class EvaluateJob
                 "circuits are evaluated on the test split (raise --test-size).");
         }
 
+        var threads = request.Performance.ApplyThreads(loaded.Model);
         using var model = PatchableModel.Create(
-            loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice));
+            loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice),
+            request.Performance.PatchOptions);
         var loadedScores = ScoresInterchange.Read(request.Scores, model.Graph, request.ScoresFormat);
         using var scores = loadedScores.Scores;
         string? circuitWarning = null;
@@ -116,6 +120,7 @@ public static class EvaluateJob
             ["started_utc"] = started.ToString("O", CultureInfo.InvariantCulture),
             ["finished_utc"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
             ["device"] = device.ToString(),
+            ["performance"] = request.Performance.ToJson(threads),
             ["seed"] = request.Seed,
             ["model"] = new Dictionary<string, object?> { ["spec"] = loaded.Name, ["description"] = loaded.Model.Description },
             ["scores"] = Path.GetFullPath(request.Scores),

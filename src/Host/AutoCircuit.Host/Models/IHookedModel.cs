@@ -21,6 +21,9 @@ public interface IHookedModel : IDisposable
     /// <summary>Size of the output's last axis (vocabulary size for language models).</summary>
     long OutputSize { get; }
 
+    /// <summary>Width of each source output's last axis (d_model; the micro model's vector size).</summary>
+    long ResidualWidth { get; }
+
     /// <summary>Device of the parameters.</summary>
     Device Device { get; }
 

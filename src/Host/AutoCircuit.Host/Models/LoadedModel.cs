@@ -21,9 +21,6 @@ public sealed record LoadedModel(
     /// <summary>The tokenizer of a language model, when one was found (see <see cref="ModelCatalog.Load"/>).</summary>
     public ITokenizer? Tokenizer { get; init; }
 
-    /// <summary>Intra-op threads to run with (<see cref="Runtime.TorchThreads"/>): 1 for the tiny built-in models; <c>null</c>: libtorch's default.</summary>
-    public int? PreferredThreads { get; init; }
-
     /// <summary>What <c>train-toy</c> measured, when the model is the toy induction model (built-in or a file it wrote).</summary>
     public ToyModelInfo? ToyInfo { get; init; }
 

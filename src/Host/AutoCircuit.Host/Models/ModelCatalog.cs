@@ -44,14 +44,14 @@ public static class ModelCatalog
         {
             var micro = new MicroModel(2);
             micro.MoveTo(device);
-            return new LoadedModel(micro, "micro", new NumericPromptEncoder(2), "micro") { PreferredThreads = 1 };
+            return new LoadedModel(micro, "micro", new NumericPromptEncoder(2), "micro");
         }
 
         if (string.Equals(name, ToyModel.Name, StringComparison.OrdinalIgnoreCase) || IsToyModelFile(name))
         {
             var (toy, info) = ToyModel.Load(string.Equals(name, ToyModel.Name, StringComparison.OrdinalIgnoreCase) ? null : name);
             toy.MoveTo(device);
-            return new LoadedModel(toy, name, new NumericPromptEncoder(null), Tasks.TaskCatalog.DefaultTask) { ToyInfo = info, PreferredThreads = 1 };
+            return new LoadedModel(toy, name, new NumericPromptEncoder(null), Tasks.TaskCatalog.DefaultTask) { ToyInfo = info };
         }
 
         Transformer model;

@@ -19,26 +19,56 @@ public sealed record GraphOptions(
     bool SeparateQkv = true,
     OutputSlice OutputSlice = OutputSlice.LastSeq);
 
+/// <summary>Engine settings that do not change the graph or the results.</summary>
+/// <param name="MaxPatchMemoryBytes">Budget for the source-output buffers of one batch (patch activations, differences,
+/// current outputs); batches whose buffers would not fit are processed in chunks of prompts (see
+/// <see cref="PatchableModel.MaxPatchRows"/>). <c>null</c>: no budget.</param>
+/// <param name="BufferDType">Element type of the source-output buffers (recorded activations, ablations, differences):
+/// <c>null</c> for the model's dtype; <c>BFloat16</c>/<c>Float16</c> halve their memory on CUDA (CPU keeps float32).</param>
+/// <param name="ReferencePatching">Compute every patch as auto-circuit does, op for op (subtract, einsum, autograd through
+/// the buffers), instead of the faster equivalent paths (see <c>PatchForwardMode</c>); the tests compare the two.</param>
+public sealed record PatchOptions(long? MaxPatchMemoryBytes = null, ScalarType? BufferDType = null, bool ReferencePatching = false);
+
 /// <summary>
 /// The patching engine (auto-circuit's <c>patchable_model</c> + <c>PatchableModel</c> +
 /// <c>graph_utils</c> contexts): wraps an <see cref="IHookedModel"/> by installing one
 /// <see cref="PatchWrapper"/> at each graph module's hook point.
 /// </summary>
-public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActivationAccess, IDisposable
+public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActivationAccess, IPatchMemoryBudget, IDisposable
 {
     private readonly IHookedModel _model;
     private readonly List<PatchWrapper> _wrappers = [];
     private readonly Dictionary<string, PatchWrapper> _destWrappers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Tensor> _masks = new(StringComparer.Ordinal);
     private Tensor? _recordBuffer;
+    private Tensor? _inferenceDiff; // reused across batches while shapes match
+    private bool _ownsCurr;
     private bool _disposed;
 
-    private PatchableModel(IHookedModel model, ModelGraph graph, GraphOptions options)
+    private PatchableModel(IHookedModel model, ModelGraph graph, GraphOptions options, PatchOptions patchOptions)
     {
         _model = model;
         Graph = graph;
         OutputSlice = options.OutputSlice;
         Options = options;
+        PatchOptions = patchOptions;
+        BufferDType = patchOptions.BufferDType ?? model.DType;
+        if (BufferDType != model.DType && model.Device.type != DeviceType.CUDA)
+        {
+            throw new AutoCircuitException(
+                $"Source buffers in {BufferDType} need a CUDA device; on {model.Device.type} they stay {model.DType}.");
+        }
+
+        if (!DTypes.IsFloat(BufferDType))
+        {
+            throw new AutoCircuitException($"Source buffers must have a floating-point type; got {BufferDType}.");
+        }
+
+        if (patchOptions.MaxPatchMemoryBytes is <= 0)
+        {
+            throw new AutoCircuitException($"The patch memory budget must be positive; got {patchOptions.MaxPatchMemoryBytes} bytes.");
+        }
+
         model.FreezeParameters();
 
         var srcByModule = graph.SrcModules.ToDictionary(m => m.ModuleName, StringComparer.Ordinal);
@@ -72,6 +102,41 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
         {
             _masks[m.ModuleName] = _destWrappers[m.ModuleName].Mask!;
         }
+
+        // Destinations that read the same sources and keep heads (a layer's Q, K, V inputs) share one einsum.
+        foreach (var group in graph.DestModules
+                     .Where(m => m.HasHeadAxis)
+                     .GroupBy(m => (m.InSrcStart, m.InSrcCount, m.SeqLen)))
+        {
+            var members = group.Select(m => _destWrappers[m.ModuleName]).ToList();
+            foreach (var w in members)
+            {
+                w.Group = members;
+            }
+        }
+
+        foreach (var w in _destWrappers.Values.Where(w => w.Group.Count == 0))
+        {
+            w.Group = [w];
+        }
+
+        // A group's extension: the destination without heads that reads the group's sources and then some, the fewest
+        // (a layer's MLP input after its Q/K/V inputs). Its patch over the group's sources joins the group's product.
+        foreach (var leader in _destWrappers.Values.Where(w => w.Group.Count > 1 && ReferenceEquals(w.Group[0], w)))
+        {
+            var d = leader.Destination!;
+            var extension = graph.DestModules
+                .Where(m => !m.HasHeadAxis && m.InSrcStart == d.InSrcStart && m.SeqLen == d.SeqLen && m.InSrcCount > d.InSrcCount)
+                .OrderBy(m => m.InSrcCount)
+                .FirstOrDefault();
+            if (extension is not null)
+            {
+                foreach (var w in leader.Group)
+                {
+                    w.Extension = _destWrappers[extension.ModuleName];
+                }
+            }
+        }
     }
 
     /// <summary>The wrapped model.</summary>
@@ -79,6 +144,15 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
 
     /// <summary>The options the graph was built with.</summary>
     public GraphOptions Options { get; }
+
+    /// <summary>Memory budget and buffer type.</summary>
+    public PatchOptions PatchOptions { get; }
+
+    /// <summary>Element type of the source-output buffers.</summary>
+    public ScalarType BufferDType { get; }
+
+    /// <summary>Bytes of source-output buffers the engine holds (counted while <see cref="SourceBufferLedger.Enabled"/>).</summary>
+    public SourceBufferLedger Ledger { get; } = new();
 
     /// <inheritdoc />
     public ModelGraph Graph { get; }
@@ -103,21 +177,77 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
 
     internal PatchState State { get; } = new();
 
+    /// <summary>How the last forward pass in patch mode computed its patches (for tests).</summary>
+    internal PatchForwardMode LastForwardMode => State.Mode;
+
     /// <summary>
     /// Builds the graph for <paramref name="model"/> and installs the wrappers. The model is modified
     /// (hooks installed, parameters frozen); dispose the patchable model to remove the hooks.
     /// </summary>
-    public static PatchableModel Create(IHookedModel model, GraphOptions options)
+    public static PatchableModel Create(IHookedModel model, GraphOptions options, PatchOptions? patchOptions = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
         var nodes = options.Factorized ? model.FactorizedNodes(options.SeparateQkv) : model.ResidualNodes();
         var graph = ModelGraph.Build(nodes.Srcs, nodes.Dests, options.Factorized, options.SeqLen);
-        return new PatchableModel(model, graph, options);
+        return new PatchableModel(model, graph, options, patchOptions ?? new PatchOptions());
     }
 
     /// <inheritdoc />
-    public Tensor Forward(Tensor input) => _model.Forward(input);
+    public Tensor Forward(Tensor input)
+    {
+        BeginForward();
+        return _model.Forward(input);
+    }
+
+    /// <summary>
+    /// Marks destination modules whose masks are known to be all zero (by <see cref="DestinationModule.Index"/>), so that
+    /// forward passes without gradients skip them (their patch is exactly zero); <c>null</c> (the default, and after
+    /// every patch scope): any mask may be non-zero. The caller must keep the claim true: the engine does not check it.
+    /// </summary>
+    public void SetActiveDestinations(bool[]? active)
+    {
+        if (active is not null && active.Length != Graph.DestModules.Count)
+        {
+            throw new ArgumentException($"Expected one flag per destination module ({Graph.DestModules.Count}); got {active.Length}.", nameof(active));
+        }
+
+        State.Active = active;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Counts the <c>[n_src, rows, seq, d]</c> buffers the coming pass holds at once: the patch activations and the
+    /// difference buffer without gradients or for the mask gradients at mask 0 (one host read to check the masks);
+    /// otherwise the patch activations, the current outputs and the per-destination differences autograd keeps for
+    /// the backward pass (the sum of every destination's incoming sources, in source slots).
+    /// </remarks>
+    public int? MaxPatchRows(PromptBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (PatchOptions.MaxPatchMemoryBytes is not long budget)
+        {
+            return null;
+        }
+
+        var buffers = BuffersPerPatchedPass();
+        var perRow = (long)Math.Ceiling(buffers * Graph.Srcs.Count) * batch.Clean.shape[1] * _model.ResidualWidth * DTypes.Bytes(BufferDType);
+        return (int)Math.Clamp(budget / Math.Max(1, perRow), 1, int.MaxValue);
+    }
+
+    /// <summary>How many <c>[n_src, ...]</c> buffers a patched pass holds at once, as a multiple of one (see <see cref="MaxPatchRows"/>).</summary>
+    internal double BuffersPerPatchedPass()
+    {
+        var fast = !PatchOptions.ReferencePatching
+            && (!torch.is_grad_enabled() || (State.Training && State.MaskFunction == MaskFunction.None && !(State.Dropout > 0) && AllMasksZero()));
+        if (fast)
+        {
+            return 2;
+        }
+
+        var saved = Graph.DestModules.Sum(m => (double)m.InSrcCount) / Math.Max(1, Graph.Srcs.Count);
+        return 2 + saved;
+    }
 
     /// <inheritdoc />
     public Tensor Run(Tensor input)
@@ -192,6 +322,10 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// <paramref name="currSrcOuts"/> is read when a forward pass first needs it (its values then, e.g. the clean
+    /// outputs of the sources before a restart block) and written by every source during each forward pass.
+    /// </remarks>
     public IDisposable PatchMode(Tensor patchSrcOuts, Tensor? currSrcOuts = null)
     {
         ArgumentNullException.ThrowIfNull(patchSrcOuts);
@@ -206,19 +340,143 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
                 $"Patch activations must have one slot per source node ({Graph.Srcs.Count}); got [{string.Join(", ", patchSrcOuts.shape)}].");
         }
 
-        var ownsCurr = currSrcOuts is null;
+        if (currSrcOuts is not null && !currSrcOuts.shape.SequenceEqual(patchSrcOuts.shape))
+        {
+            throw new ArgumentException(
+                $"Current outputs [{string.Join(", ", currSrcOuts.shape)}] must have the shape of the patch activations [{string.Join(", ", patchSrcOuts.shape)}].");
+        }
+
         State.PatchSrcOuts = patchSrcOuts;
-        State.CurrSrcOuts = currSrcOuts ?? torch.zeros_like(patchSrcOuts).DetachFromDisposeScope();
+        State.CurrSrcOuts = currSrcOuts;
+        State.DiffValid = false;
+        _ownsCurr = false;
         return new Scope(() =>
         {
-            if (ownsCurr)
+            if (_ownsCurr)
             {
                 State.CurrSrcOuts?.Dispose();
             }
 
+            _ownsCurr = false;
             State.PatchSrcOuts = null;
             State.CurrSrcOuts = null;
+            State.DiffSrcOuts = null;
+            State.DiffValid = false;
+            State.Active = null;
+            State.PendingDeltas.Clear();
+            ClearPartials();
+            Ledger.PatchEnded();
         });
+    }
+
+    /// <summary>
+    /// Chooses how the forward pass about to run computes its patches (<see cref="PatchForwardMode"/>) and prepares
+    /// the buffers it reads. At most one host read: whether every mask is zero, when masks are being trained.
+    /// </summary>
+    private void BeginForward()
+    {
+        var patch = State.PatchSrcOuts;
+        if (patch is null)
+        {
+            return;
+        }
+
+        State.PendingDeltas.Clear();
+        ClearPartials();
+        var curr = State.CurrSrcOuts;
+        if (!torch.is_grad_enabled() && !PatchOptions.ReferencePatching)
+        {
+            State.Mode = PatchForwardMode.Inference;
+            if (!State.DiffValid || State.DiffSrcOuts is null)
+            {
+                State.DiffSrcOuts = InferenceDiffBuffer(patch);
+                using var normal = torch.inference_mode(false);
+                using var noGrad = torch.no_grad();
+                State.DiffSrcOuts.copy_(patch);
+                if (curr is not null)
+                {
+                    State.DiffSrcOuts.sub_(curr);
+                }
+
+                State.DiffValid = true;
+            }
+
+            return;
+        }
+
+        State.DiffValid = false;
+        if (!PatchOptions.ReferencePatching && ZeroMaskGradientApplies(patch, curr))
+        {
+            State.Mode = PatchForwardMode.ZeroMaskGradient;
+            using var noGrad = torch.no_grad();
+            var diff = torch.empty(patch.shape, dtype: BufferDType, device: patch.device);
+            diff.copy_(patch);
+            if (curr is not null)
+            {
+                diff.sub_(curr);
+            }
+
+            Ledger.TrackUntilPatchEnd(diff); // the probes hold slices of it until the backward pass
+            State.DiffSrcOuts = diff;
+            return;
+        }
+
+        State.Mode = PatchForwardMode.Autograd;
+        if (curr is null)
+        {
+            State.CurrSrcOuts = torch.zeros(patch.shape, dtype: patch.dtype, device: patch.device).DetachFromDisposeScope();
+            Ledger.Track(State.CurrSrcOuts);
+            _ownsCurr = true;
+        }
+    }
+
+    private void ClearPartials()
+    {
+        foreach (var (t, _) in State.PendingPartials.Values)
+        {
+            t.Dispose();
+        }
+
+        State.PendingPartials.Clear();
+    }
+
+    /// <summary>
+    /// Edge attribution patching's case: masks trained without a mask function or dropout, every mask 0, and no
+    /// gradient wanted for the activations (one host read of "any mask non-zero").
+    /// </summary>
+    private bool ZeroMaskGradientApplies(Tensor patch, Tensor? curr)
+    {
+        if (!State.Training || State.MaskFunction != MaskFunction.None || State.Dropout > 0 || State.Capture is not null
+            || patch.requires_grad || curr?.requires_grad == true || _masks.Values.Any(m => !m.requires_grad))
+        {
+            return false;
+        }
+
+        return AllMasksZero();
+    }
+
+    /// <summary>Whether every mask element is 0 (one host read).</summary>
+    private bool AllMasksZero()
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var flat = torch.cat(_masks.Values.Select(m => m.detach().reshape(-1)).ToArray(), 0);
+        return !flat.any().item<bool>();
+    }
+
+    /// <summary>The reusable difference buffer for <paramref name="patch"/>'s shape (allocated outside inference mode so it can be updated anywhere).</summary>
+    private Tensor InferenceDiffBuffer(Tensor patch)
+    {
+        if (_inferenceDiff is { } d && d.shape.SequenceEqual(patch.shape) && d.device == patch.device && d.dtype == BufferDType)
+        {
+            return d;
+        }
+
+        _inferenceDiff?.Dispose();
+        using var normal = torch.inference_mode(false);
+        _inferenceDiff = torch.empty(patch.shape, dtype: BufferDType, device: patch.device).DetachFromDisposeScope();
+        Ledger.Track(_inferenceDiff);
+        return _inferenceDiff;
     }
 
     /// <inheritdoc />
@@ -311,21 +569,21 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
             case AblationType.Zero:
                 using (outs)
                 {
-                    return torch.zeros_like(outs);
+                    return Tracked(torch.zeros_like(outs));
                 }
 
             case AblationType.BatchTokenwiseMean:
                 using (outs)
                 {
                     using var mean = outs.mean([1L], keepdim: true);
-                    return mean.expand(outs.shape).contiguous();
+                    return Tracked(mean.expand(outs.shape).contiguous());
                 }
 
             case AblationType.BatchAllTokMean:
                 using (outs)
                 {
                     using var mean = outs.mean([1L, 2L], keepdim: true);
-                    return mean.expand(outs.shape).contiguous();
+                    return Tracked(mean.expand(outs.shape).contiguous());
                 }
 
             default:
@@ -386,8 +644,22 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
             using var avg = sum / (batches.Count * mult);
             var shape = avg.shape.ToArray();
             shape[1] = batchSize;
-            return avg.expand(shape).contiguous();
+            if (PatchOptions.MaxPatchMemoryBytes is not null)
+            {
+                // Under a memory budget the mean is not copied for every prompt: one [n_src, 1, seq, d] tensor, viewed.
+                var view = avg.expand(shape);
+                Ledger.Track(view, avg.numel() * DTypes.Bytes(avg.dtype));
+                return view;
+            }
+
+            return Tracked(avg.expand(shape).contiguous());
         }
+    }
+
+    private Tensor Tracked(Tensor t)
+    {
+        Ledger.Track(t);
+        return t;
     }
 
     /// <inheritdoc />
@@ -416,7 +688,12 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
     }
 
     /// <inheritdoc />
-    public Tensor ForwardFromBlock(BlockInputs inputs, int block) => Restartable.ForwardFromBlock(inputs, block);
+    public Tensor ForwardFromBlock(BlockInputs inputs, int block)
+    {
+        var restartable = Restartable;
+        BeginForward();
+        return restartable.ForwardFromBlock(inputs, block);
+    }
 
     /// <inheritdoc />
     public Dictionary<string, Tensor> CaptureActivations(Tensor input, IEnumerable<string> moduleNames)
@@ -563,10 +840,23 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
         {
             // Every source output has the shape of a non-head source: [B, T, d...].
             var perSlot = source.HeadDim is null ? output.shape : output.shape.Where((_, i) => i != 2).ToArray();
-            _recordBuffer = torch.zeros([Graph.Srcs.Count, .. perSlot], dtype: output.dtype, device: output.device);
+            _recordBuffer = torch.zeros([Graph.Srcs.Count, .. perSlot], dtype: BufferDType, device: output.device);
+            Ledger.Track(_recordBuffer);
         }
 
         wrapper.Write(_recordBuffer, output);
+    }
+
+    /// <summary>Frees the buffers the engine keeps for reuse between batches (they are allocated again when needed).</summary>
+    public void ReleaseBuffers()
+    {
+        if (State.PatchSrcOuts is not null)
+        {
+            throw new InvalidOperationException("Buffers are released with patch mode off.");
+        }
+
+        _inferenceDiff?.Dispose();
+        _inferenceDiff = null;
     }
 
     /// <summary>Removes the hooks from the model.</summary>
@@ -583,6 +873,9 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
             _model.HookPoints[w.ModuleName].Hook = null;
             w.Mask?.Dispose();
         }
+
+        _inferenceDiff?.Dispose();
+        _inferenceDiff = null;
     }
 
     private sealed class Scope(Action onDispose) : IDisposable

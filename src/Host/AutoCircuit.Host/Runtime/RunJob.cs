@@ -46,10 +46,11 @@ public static class RunJob
         using var prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device);
         var loaded = prepared.Loaded;
         var document = prepared.Document;
-        using var threads = TorchThreads.Limit(loaded.PreferredThreads);
         using var data = prepared.BuildData(device);
+        var threads = request.Performance.ApplyThreads(loaded.Model);
         using var model = PatchableModel.Create(
-            loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice));
+            loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice),
+            request.Performance.PatchOptions);
         var knownEdges = prepared.KnownEdges(model.Graph, out var circuitWarning);
         if (circuitWarning is not null)
         {
@@ -178,7 +179,7 @@ public static class RunJob
             }
         }
 
-        WriteRunJson(results.PathFor("run.json"), request, started, device, prepared, model, data, knownEdges, records);
+        WriteRunJson(results.PathFor("run.json"), request, started, device, prepared, model, data, knownEdges, records, threads);
         results.Commit();
         env.Error.WriteLine($"results: {results.FinalPath}");
         return failed ? ExitCode.AlgorithmFailed : ExitCode.Ok;
@@ -254,7 +255,7 @@ public static class RunJob
 
     private static void WriteRunJson(
         string path, RunRequest request, DateTimeOffset started, TorchSharp.torch.Device device, PreparedTask prepared,
-        PatchableModel model, TaskData data, IReadOnlySet<Edge>? knownEdges, List<object> records)
+        PatchableModel model, TaskData data, IReadOnlySet<Edge>? knownEdges, List<object> records, int threads)
     {
         var loaded = prepared.Loaded;
         var document = prepared.Document;
@@ -272,6 +273,7 @@ public static class RunJob
             ["started_utc"] = started.ToString("O", CultureInfo.InvariantCulture),
             ["finished_utc"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
             ["device"] = device.ToString(),
+            ["performance"] = request.Performance.ToJson(threads),
             ["seed"] = request.Seed,
             ["model"] = new Dictionary<string, object?> { ["spec"] = loaded.Name, ["description"] = loaded.Model.Description },
             ["graph"] = new Dictionary<string, object?>

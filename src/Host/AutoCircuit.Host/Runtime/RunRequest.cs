@@ -38,6 +38,9 @@ public sealed record RunRequest
     /// <summary><c>auto</c>, <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
     public string Device { get; init; } = "auto";
 
+    /// <summary>Threads, patch memory budget, buffer type.</summary>
+    public PerformanceSettings Performance { get; init; } = PerformanceSettings.Default;
+
     /// <summary>Results folder; <c>null</c> for <c>./autocircuit-results/&lt;timestamp&gt;</c>.</summary>
     public string? Out { get; init; }
 

@@ -26,6 +26,7 @@ public static class CommandLine
             LogitsCommand.Create(output, error),
             GenerateCommand.Create(output, error),
             TrainToyCommand.Create(output, error),
+            BenchCommand.Create(output, error),
         };
         return root;
     }

@@ -83,6 +83,7 @@ public static class CompareCommand
             RunCommand.TokenPositionsOption, RunCommand.BatchSizeOption, RunCommand.TrainSizeOption, RunCommand.TestSizeOption,
             RunCommand.NoShuffleOption, RunCommand.SeedOption, RunCommand.NoPrependBosOption, RunCommand.TailDivergenceOption,
             RunCommand.DeviceOption, RunCommand.OutOption, RunCommand.TopOption,
+            PerformanceOptions.ThreadsOption, PerformanceOptions.MaxPatchMemoryOption, PerformanceOptions.BufferDTypeOption,
             PluginsOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
@@ -104,6 +105,7 @@ public static class CompareCommand
                 Data = RunCommand.Data(parse),
                 Seed = seed,
                 Device = parse.GetValue(RunCommand.DeviceOption) ?? "auto",
+                Performance = PerformanceOptions.Parse(parse),
                 Out = parse.GetValue(RunCommand.OutOption),
                 Circuit = parse.GetValue(EvaluateCommand.CircuitOption),
                 Exports = ScoresInterchange.ParseExports(parse.GetValue(ExportOption)),

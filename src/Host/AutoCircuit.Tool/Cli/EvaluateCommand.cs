@@ -71,6 +71,7 @@ public static class EvaluateCommand
             RunCommand.TokenPositionsOption, RunCommand.BatchSizeOption, RunCommand.TrainSizeOption, RunCommand.TestSizeOption,
             RunCommand.NoShuffleOption, RunCommand.SeedOption, RunCommand.NoPrependBosOption, RunCommand.TailDivergenceOption,
             RunCommand.DeviceOption, RunCommand.OutOption,
+            PerformanceOptions.ThreadsOption, PerformanceOptions.MaxPatchMemoryOption, PerformanceOptions.BufferDTypeOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
@@ -86,6 +87,7 @@ public static class EvaluateCommand
                 Data = RunCommand.Data(parse),
                 Seed = seed,
                 Device = parse.GetValue(RunCommand.DeviceOption) ?? "auto",
+                Performance = PerformanceOptions.Parse(parse),
                 Out = parse.GetValue(RunCommand.OutOption),
                 Settings = Settings(parse),
                 Circuit = parse.GetValue(CircuitOption),

@@ -40,6 +40,7 @@ public static class GenerateCommand
             "file) or from --tokenizer.\n\n" + CommandLine.ExitCodesHelp)
         {
             LogitsCommand.ModelOption, PromptOption, MaxTokensOption, TokenizerOption, LogitsCommand.DeviceOption,
+            PerformanceOptions.ThreadsOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
@@ -51,6 +52,7 @@ public static class GenerateCommand
 
             var device = DeviceSelector.Resolve(parse.GetValue(LogitsCommand.DeviceOption));
             using var loaded = ModelCatalog.Load(parse.GetValue(LogitsCommand.ModelOption), device, parse.GetValue(TokenizerOption));
+            TorchThreading.Apply(parse.GetValue(PerformanceOptions.ThreadsOption), loaded.Model);
             var model = loaded.Model as Transformer
                 ?? throw new AutoCircuitException($"--model {loaded.Name}: generate needs a transformer over token ids.");
             var tokenizer = loaded.Tokenizer

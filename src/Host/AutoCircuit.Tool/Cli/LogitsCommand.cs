@@ -47,13 +47,14 @@ public static class LogitsCommand
             "batch (leading pad ids are masked). Useful to check a checkpoint against another implementation.\n\n" +
             CommandLine.ExitCodesHelp)
         {
-            ModelOption, TokensOption, AllPositionsOption, DeviceOption,
+            ModelOption, TokensOption, AllPositionsOption, DeviceOption, PerformanceOptions.ThreadsOption,
         };
         command.SetAction(parse => CommandLine.Guard(error, () =>
         {
             var ids = ParseIds(parse.GetValue(TokensOption)!);
             var device = DeviceSelector.Resolve(parse.GetValue(DeviceOption));
             using var loaded = ModelCatalog.Load(parse.GetValue(ModelOption), device);
+            TorchThreading.Apply(parse.GetValue(PerformanceOptions.ThreadsOption), loaded.Model);
             var model = loaded.Model as Transformer
                 ?? throw new AutoCircuitException($"--model {loaded.Name}: logits needs a transformer over token ids.");
             var all = parse.GetValue(AllPositionsOption);

@@ -145,6 +145,7 @@ public static class RunCommand
             EvaluateCommand.EdgesOption, EvaluateCommand.PatchTypeOption, EvaluateCommand.AblationOption,
             EvaluateCommand.ReverseOption, ExportOption,
             PluginsOption,
+            PerformanceOptions.ThreadsOption, PerformanceOptions.MaxPatchMemoryOption, PerformanceOptions.BufferDTypeOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
@@ -160,6 +161,7 @@ public static class RunCommand
                 Data = Data(parse),
                 Seed = seed,
                 Device = parse.GetValue(DeviceOption) ?? "auto",
+                Performance = PerformanceOptions.Parse(parse),
                 Out = parse.GetValue(OutOption),
                 TopEdges = parse.GetValue(TopOption),
                 Exports = ScoresInterchange.ParseExports(parse.GetValue(ExportOption)),

@@ -59,6 +59,9 @@ public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel
     public long OutputSize => ResidSize;
 
     /// <inheritdoc />
+    public long ResidualWidth => ResidSize;
+
+    /// <inheritdoc />
     public Device Device => blocks[0].Weights.device;
 
     /// <inheritdoc />

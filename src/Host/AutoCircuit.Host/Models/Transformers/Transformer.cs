@@ -79,6 +79,9 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
     public long OutputSize => Config.VocabSize;
 
     /// <inheritdoc />
+    public long ResidualWidth => Config.DModel;
+
+    /// <inheritdoc />
     public Device Device => embed.Weight.device;
 
     /// <inheritdoc />

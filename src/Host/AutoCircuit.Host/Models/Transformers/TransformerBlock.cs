@@ -224,8 +224,23 @@ internal sealed class Attention : nn.Module<Tensor, Tensor>
             return flat.view(b, t, m, dh); // [B, T, m, dh]
         }
 
-        using var ln = norm.forward(input); // [B, T, n, d]
         using var wh = w.view(m, dh, d); // [m, dh, d]
+        using var headMajor = input.movedim([2L], [0L]); // [n, B, T, d], a view
+        if (headMajor.is_contiguous())
+        {
+            // Heads first in memory (the patching engine's layout): normalise and project each head in place, one
+            // batched matrix product over heads, without the copies einsum would make.
+            using var lnh = norm.forward(headMajor); // [n, B, T, d]
+            var r0 = n / m;
+            using var rows = lnh.view(m, r0 * b * t, d); // [m, r*B*T, d]: head = g*r + j
+            using var wt = wh.transpose(1, 2); // [m, d, dh]
+            using var yh = torch.bmm(rows, wt); // [m, r*B*T, dh]
+            using var biasedH = bias is null ? yh.alias() : yh + bias.view(m, 1, dh);
+            using var perHeadRows = biasedH.view(n, b, t, dh); // [n, B, T, dh]
+            return perHeadRows.movedim([0L], [2L]); // [B, T, n, dh], heads first in memory
+        }
+
+        using var ln = norm.forward(input); // [B, T, n, d]
         if (n == m)
         {
             using var y = torch.einsum("bthd,hed->bthe", ln, wh); // [B, T, m, dh]

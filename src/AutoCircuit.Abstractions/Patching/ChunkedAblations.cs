@@ -1,0 +1,123 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AutoCircuit.Patching;
+
+/// <summary>
+/// The ablations of one batch, handed out chunk by chunk of prompts (see <see cref="IPatchMemoryBudget"/>): each
+/// <see cref="For"/> equals those rows of <see cref="IPatchableModel.SourceAblations(Tensor, AblationType)"/> on the
+/// whole batch, while only one chunk's source outputs are recorded at a time. Batch means are summed over the chunks
+/// and divided by the batch size (the same mean, in a different order of float additions).
+/// </summary>
+public sealed class ChunkedAblations : IDisposable
+{
+    private readonly IPatchableModel _model;
+    private readonly Tensor? _input;
+    private readonly AblationType _type;
+    private readonly bool _split;
+    private readonly Tensor? _shared; // batch or dataset mean [n_src, 1, T|1, d] (or a full tensor to narrow)
+    private readonly bool _ownsShared;
+
+    private ChunkedAblations(IPatchableModel model, Tensor? input, AblationType type, bool split, Tensor? shared, bool ownsShared)
+    {
+        _model = model;
+        _input = input;
+        _type = type;
+        _split = split;
+        _shared = shared;
+        _ownsShared = ownsShared;
+    }
+
+    /// <summary>
+    /// Ablations of type <paramref name="type"/> (resample, zero, batch-tokenwise-mean, batch-all-tok-mean) of
+    /// <paramref name="input"/> <c>[batch, ...]</c>, to be taken in <paramref name="chunks"/>.
+    /// </summary>
+    public static ChunkedAblations Create(IPatchableModel model, Tensor input, AblationType type, IReadOnlyList<(long Start, long Count)> chunks)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(chunks);
+        if (type.IsMeanOverDataset())
+        {
+            throw new ArgumentException($"Ablation '{type.ToCliName()}' is a dataset mean: use FromDatasetMean.", nameof(type));
+        }
+
+        var split = chunks.Count > 1;
+        if (!split || type is AblationType.Resample or AblationType.Zero)
+        {
+            return new ChunkedAblations(model, input, type, split, null, false);
+        }
+
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        Tensor? sum = null; // [S, 1, T, d]
+        foreach (var (s, c) in chunks)
+        {
+            var part = input.narrow(0, s, c);
+            var outs = model.SourceAblations(part, AblationType.Resample); // [S, c, T, d]
+            var partSum = outs.sum([1L], keepdim: true);
+            outs.Dispose();
+            sum = sum is null ? partSum : sum.add_(partSum);
+        }
+
+        var mean = sum! / input.shape[0]; // [S, 1, T, d]
+        if (type == AblationType.BatchAllTokMean)
+        {
+            mean = mean.mean([2L], keepdim: true); // [S, 1, 1, d]
+        }
+
+        return new ChunkedAblations(model, input, type, split, mean.DetachFromDisposeScope(), true);
+    }
+
+    /// <summary>The same dataset-mean ablation (<c>[n_src, batch, seq, d]</c>) for every chunk (not owned).</summary>
+    public static ChunkedAblations FromDatasetMean(IPatchableModel model, Tensor datasetMean)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(datasetMean);
+        return new ChunkedAblations(model, null, AblationType.TokenwiseMeanClean, true, datasetMean, false);
+    }
+
+    /// <summary>The ablations of prompts <paramref name="start"/> .. + <paramref name="count"/>: <c>[n_src, count, seq, d]</c> (the caller disposes it).</summary>
+    public Tensor For(long start, long count)
+    {
+        if (_input is null)
+        {
+            return _shared!.narrow(1, start, count); // dataset mean
+        }
+
+        if (!_split)
+        {
+            var all = _model.SourceAblations(_input, _type);
+            if (start == 0 && count == all.shape[1])
+            {
+                return all;
+            }
+
+            using (all)
+            {
+                return all.narrow(1, start, count);
+            }
+        }
+
+        using var rows = _input.narrow(0, start, count);
+        if (_shared is null)
+        {
+            return _model.SourceAblations(rows, _type); // resample, zero: row by row
+        }
+
+        var shape = _shared.shape.ToArray();
+        shape[1] = count;
+        shape[2] = _input.shape[1];
+        using var expanded = _shared.expand(shape);
+        return expanded.contiguous();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_ownsShared)
+        {
+            _shared?.Dispose();
+        }
+    }
+}

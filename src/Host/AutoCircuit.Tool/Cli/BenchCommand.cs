@@ -1,0 +1,112 @@
+using System.CommandLine;
+using AutoCircuit.Host;
+using AutoCircuit.Host.Benchmarks;
+using AutoCircuit.Host.Runtime;
+
+namespace AutoCircuit.Tool.Cli;
+
+/// <summary><c>dotnet autocircuit bench</c>: the patching engine's cost ratios on GPT-2-shaped random models.</summary>
+public static class BenchCommand
+{
+    internal static readonly Option<bool> QuickOption = new("--quick")
+    {
+        Description = "Only the small shape, 3 repetitions (a smoke run of a few seconds).",
+    };
+
+    internal static readonly Option<bool> JsonOption = new("--json")
+    {
+        Description = "Print one JSON object on stdout instead of a Markdown table.",
+    };
+
+    internal static readonly Option<bool> MemoryOnlyOption = new("--memory-only")
+    {
+        Description = "Only measure the memory of one mask-gradient batch per shape (peak resident memory and source buffers; " +
+                      "Linux), e.g. --shape 36x20x1280 --batch 8 --seq 32 --memory-only.",
+    };
+
+    internal static readonly Option<string[]> ShapeOption = new("--shape")
+    {
+        Description = "Model shape(s) to measure, in order: small (2x4x64), gpt2 (12x12x768) or LAYERSxHEADSxDMODEL. " +
+                      "Default: small, then gpt2.",
+        HelpName = "SHAPE",
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    internal static readonly Option<int?> BatchOption = new("--batch")
+    {
+        Description = "Prompts per batch (default: 8 for small, 4 otherwise).",
+    };
+
+    internal static readonly Option<int?> SeqOption = new("--seq")
+    {
+        Description = "Tokens per prompt (default: 16).",
+    };
+
+    internal static readonly Option<int?> VocabOption = new("--vocab")
+    {
+        Description = "Vocabulary size (default: 512 for small, 8192 otherwise; GPT-2's is 50257).",
+    };
+
+    internal static readonly Option<int> RepetitionsOption = new("--repetitions", "-r")
+    {
+        Description = "Timed repetitions per operation (after one warm-up).",
+        DefaultValueFactory = _ => 5,
+    };
+
+    internal static readonly Option<string> DeviceOption = new("--device")
+    {
+        Description = "cpu (default), cuda or cuda:N.",
+        DefaultValueFactory = _ => "cpu",
+    };
+
+    /// <summary>Creates the command.</summary>
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var command = new Command(
+            "bench",
+            "Measure the patching engine on GPT-2-shaped random models: patched forward / forward, mask-gradient per batch / " +
+            "(2 forwards + 1 backward), ACDC per tested edge / forward, circuit evaluation per size / forward, and the peak " +
+            "source-output buffers / (n_src x batch x seq x d_model x bytes). Medians and quartiles over repetitions; progress " +
+            "on stderr, results on stdout.\n\n" + CommandLine.ExitCodesHelp)
+        {
+            QuickOption, JsonOption, MemoryOnlyOption, ShapeOption, BatchOption, SeqOption, VocabOption, RepetitionsOption, PerformanceOptions.ThreadsOption,
+            DeviceOption,
+        };
+        command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
+        {
+            var quick = parse.GetValue(QuickOption);
+            var names = parse.GetValue(ShapeOption) is { Length: > 0 } s ? s : quick ? ["small"] : ["small", "gpt2"];
+            var shapes = names.Select(BenchShape.Parse).Select(shape => shape with
+            {
+                Batch = parse.GetValue(BatchOption) ?? shape.Batch,
+                Seq = parse.GetValue(SeqOption) ?? shape.Seq,
+                Vocab = parse.GetValue(VocabOption) ?? shape.Vocab,
+            }).ToList();
+            var reps = quick && parse.GetResult(RepetitionsOption) is not { Implicit: false } ? 3 : parse.GetValue(RepetitionsOption);
+            if (reps < 1)
+            {
+                throw new AutoCircuitException($"--repetitions {reps}: expected at least 1.");
+            }
+
+            var device = DeviceSelector.Resolve(parse.GetValue(DeviceOption));
+            TorchThreading.Apply(parse.GetValue(PerformanceOptions.ThreadsOption), shapes.Max(x => x.Parameters));
+            if (parse.GetValue(MemoryOnlyOption))
+            {
+                foreach (var shape in shapes)
+                {
+                    token.ThrowIfCancellationRequested();
+                    error.WriteLine($"bench: memory of one mask-gradient batch on {shape.Describe()}");
+                    var memory = MemoryReport.Measure(shape, device);
+                    output.WriteLine(parse.GetValue(JsonOption) ? memory.ToJson() : memory.ToString());
+                }
+
+                return ExitCode.Ok;
+            }
+
+            var report = BenchRunner.Run(new BenchSettings(shapes, reps, device), error, token);
+            output.Write(parse.GetValue(JsonOption) ? report.ToJson() + Environment.NewLine : report.ToMarkdown());
+            return ExitCode.Ok;
+        })));
+        return command;
+    }
+}

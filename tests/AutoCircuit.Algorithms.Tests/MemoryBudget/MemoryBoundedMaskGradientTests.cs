@@ -1,0 +1,147 @@
+using AutoCircuit.Data;
+using AutoCircuit.Host.Models.Transformers;
+using AutoCircuit.Host.Patching;
+using AutoCircuit.Host.Runtime;
+using AutoCircuit.Patching;
+using AutoCircuit.Scores;
+using AutoCircuit.Testing;
+using TorchSharp;
+using Xunit;
+
+namespace AutoCircuit.Algorithms.Tests.MemoryBudget;
+
+/// <summary>
+/// mask-gradient under a memory budget so small that every batch is split into chunks of prompts: the scores equal
+/// the unbounded run's (the chunk losses are weighted by their share of the batch), on <see cref="TestDevice.Current"/>.
+/// </summary>
+[Trait("Category", "Gpu")]
+public sealed class MemoryBoundedMaskGradientTests
+{
+    private const int Vocab = 40;
+
+    // Smaller than one prompt's buffers: chunks of one prompt.
+    private const long TinyBudget = 1;
+
+    private static Transformer Model()
+    {
+        var model = new Transformer(new TransformerConfig
+        {
+            Family = TransformerFamily.Gpt2,
+            AttnBias = true,
+            MlpBias = true,
+            DModel = 16,
+            Layers = 2,
+            Heads = 2,
+            DMlp = 32,
+            VocabSize = Vocab,
+            ContextLength = 16,
+        });
+        model.InitializeRandom(13);
+        model.MoveTo(TestDevice.Current);
+        return model;
+    }
+
+    private static List<PromptBatch> Batches()
+    {
+        var rng = new System.Random(9);
+        var result = new List<PromptBatch>();
+        for (var b = 0; b < 2; b++)
+        {
+            const int size = 5, seq = 4;
+            var clean = Enumerable.Range(0, size * seq).Select(_ => (long)rng.Next(3, Vocab)).ToArray();
+            var corrupt = Enumerable.Range(0, size * seq).Select(_ => (long)rng.Next(3, Vocab)).ToArray();
+            var answers = Enumerable.Range(0, size).Select(_ => (long)rng.Next(3, Vocab)).ToArray();
+            var wrong = answers.Select(a => (a + 7) % Vocab).ToArray();
+            var d = TestDevice.Current;
+            result.Add(new PromptBatch(
+                b, torch.tensor(clean, [size, seq], device: d), torch.tensor(corrupt, [size, seq], device: d),
+                new AnswerSet(torch.tensor(answers, [size, 1], device: d)), new AnswerSet(torch.tensor(wrong, [size, 1], device: d))));
+        }
+
+        return result;
+    }
+
+    public static TheoryData<string> Specs() =>
+    [
+        "mask-value=0",
+        "mask-value=0,ablation=batch-tokenwise-mean",
+        "mask-value=0,ablation=batch-all-tok-mean,ablation-source=clean",
+        "mask-value=0,ablation=tokenwise-mean-clean-and-corrupt",
+        "mask-value=0,ablation=zero,grad-function=prob,answer-function=avg-val",
+        "integrated-gradients=2,answer-function=mse",
+        "mask-value=0.5,grad-function=logprob",
+    ];
+
+    [Theory]
+    [MemberData(nameof(Specs))]
+    public void MaskGradient_TinyBudget_SameScoresAsUnbounded(string spec)
+    {
+        using var unboundedModel = Model();
+        using var boundedModel = Model();
+        using var unbounded = PatchableModel.Create(unboundedModel, new GraphOptions());
+        using var bounded = PatchableModel.Create(boundedModel, new GraphOptions(), new PatchOptions(MaxPatchMemoryBytes: TinyBudget));
+        var batches = Batches();
+        try
+        {
+            using (bounded.TrainMaskMode())
+            {
+                bounded.SetAllMasks(0.5);
+                Assert.Equal(batches[0].Size, bounded.RowChunks(batches[0]).Count); // one prompt per chunk
+            }
+
+            using var expected = Run(unbounded, batches, spec);
+            using var actual = Run(bounded, batches, spec);
+
+            foreach (var m in unbounded.Graph.DestModules)
+            {
+                // float32 sums over chunks instead of whole batches: a few ulps apart.
+                TensorAssert.AllClose(expected[m.ModuleName], actual[m.ModuleName], 1e-5, rtol: 1e-5, what: $"{spec}: {m.ModuleName}");
+            }
+        }
+        finally
+        {
+            batches.ForEach(b => b.Dispose());
+        }
+    }
+
+    [Fact]
+    public void MaxPatchRows_CountsTheBuffersOfTheComingPass()
+    {
+        using var transformer = Model();
+        var graph = PatchableModel.Create(transformer, new GraphOptions());
+        var srcs = graph.Graph.Srcs.Count;
+        graph.Dispose();
+        var perRowFast = 2L * srcs * 4 * 16 * sizeof(float); // patch + differences, seq 4, d_model 16
+        using var model = PatchableModel.Create(transformer, new GraphOptions(), new PatchOptions(MaxPatchMemoryBytes: 3 * perRowFast));
+        var batches = Batches();
+        try
+        {
+            using (torch.no_grad())
+            {
+                Assert.Equal(3, model.MaxPatchRows(batches[0]));
+            }
+
+            using (model.TrainMaskMode())
+            {
+                model.SetAllMasks(0);
+                Assert.Equal(3, model.MaxPatchRows(batches[0])); // mask-gradient at 0: the same two buffers
+                model.SetAllMasks(0.5);
+                Assert.True(model.MaxPatchRows(batches[0]) < 3, "non-zero masks: autograd keeps per-destination differences");
+            }
+
+            using var unbounded = PatchableModel.Create(Model(), new GraphOptions());
+            Assert.Null(unbounded.MaxPatchRows(batches[0]));
+        }
+        finally
+        {
+            batches.ForEach(b => b.Dispose());
+        }
+    }
+
+    private static PruneScores Run(PatchableModel model, List<PromptBatch> batches, string spec)
+    {
+        var (_, configured) = AlgorithmCatalog.BuiltIn().Create(AlgorithmSpec.Parse("mask-gradient:" + spec));
+        var context = new PruneContext { Model = model, TrainBatches = batches, Seed = 0 };
+        return configured.Algorithm.Run(context);
+    }
+}
