@@ -35,7 +35,7 @@ internal static class ComparisonSnapshot
                          (s.Graph.SeqLen is int n ? $", {n} token positions" : string.Empty));
         w.Field("data", $"{s.TrainPrompts} train / {s.TestPrompts} test prompts, seed {s.Seed}");
         w.Field("evaluation", $"sizes {result.Settings.Evaluation.Edges}, ablation {result.Settings.Evaluation.Circuits.Ablation.ToCliName()}");
-        w.Field("precision", $"{Digits} significant digits");
+        w.Field("precision", $"{Digits} significant digits; curve values under {MetricFloor:G1} print as 0");
         w.Array("known_circuit", s.KnownEdges is null ? [] : s.KnownEdges.Select(e => e.ToString()).Order(StringComparer.Ordinal));
         w.Open("\"algorithms\": [");
         foreach (var a in result.Algorithms)
@@ -69,7 +69,7 @@ internal static class ComparisonSnapshot
                     : $"{r.Requested}:{r.Edges}")));
                 foreach (var m in result.Settings.Metrics.Append(PruneMetric.CleanKlDiv).Distinct())
                 {
-                    w.Field(m.Key, string.Join(" ", e.Results.Select(r => Number(r.Metrics[m.Key]))));
+                    w.Field(m.Key, string.Join(" ", e.Results.Select(r => MetricNumber(r.Metrics[m.Key]))));
                 }
 
                 w.Field("auc", string.Join(", ", PruneMetric.All.Select(m => $"{m.Key} {Number(e.Auc.TryGetValue(m.Key, out var v) ? v : null)}")), last: true);
@@ -132,6 +132,17 @@ internal static class ComparisonSnapshot
     };
 
     private static string Number(float value) => Number((double)value);
+
+    /// <summary>
+    /// A metric value on a curve: as <see cref="Number(double?)"/>, except that magnitudes under
+    /// <see cref="MetricFloor"/> print as <c>0</c>. The metrics are computed from float32 logits, whose log-softmax
+    /// differences carry about 1e-7 relative error, so e.g. a KL divergence of 3e-10 is rounding noise whose digits
+    /// change with the order of a sum (the engine's fused matrix products); a real change is far above the floor.
+    /// </summary>
+    private static string MetricNumber(double value) => Math.Abs(value) < MetricFloor ? "0" : Number(value);
+
+    /// <summary>See <see cref="MetricNumber"/>.</summary>
+    public const double MetricFloor = 1e-6;
 
     /// <summary>Indented JSON, one value per line, commas handled by the caller's <c>last</c> flags.</summary>
     private sealed class Writer

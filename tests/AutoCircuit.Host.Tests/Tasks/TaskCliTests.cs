@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using AutoCircuit.Host.Models.Toy;
+using AutoCircuit.Host.Runtime;
 using AutoCircuit.Host.Tests.Models;
 using AutoCircuit.Tool.Cli;
 using Xunit;
@@ -48,7 +49,14 @@ public sealed class TaskCliTests(ITestOutputHelper log) : IDisposable
         var results = Directory.GetDirectories(Path.Combine(_dir, "autocircuit-results")).Single();
         Assert.Contains("task induction", err, StringComparison.Ordinal);
         Assert.Contains("known circuit: 28 edges", err, StringComparison.Ordinal);
-        Assert.Contains("## activation-magnitude", output, StringComparison.Ordinal);
+        foreach (var key in RunJob.DefaultAlgorithms.Append(RunJob.GroundTruthKey))
+        {
+            Assert.Contains($"## {key}", output, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(results, "scores", key + ".json")), key);
+            Assert.True(File.Exists(Path.Combine(results, "circuits", key + ".json")), key);
+        }
+
+        Assert.True(File.Exists(Path.Combine(results, "report.html")));
         using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(results, "run.json")));
         Assert.Equal(ToyModel.Name, run.RootElement.GetProperty("model").GetProperty("spec").GetString());
         Assert.Equal("induction", run.RootElement.GetProperty("data").GetProperty("task").GetString());
@@ -100,7 +108,7 @@ public sealed class TaskCliTests(ITestOutputHelper log) : IDisposable
         var outDir = Path.Combine(_dir, "o");
 
         var (code, _, err) = await Run(
-            "run", "--task", "induction", "--batch-size", "16", "--train-size", "32", "--test-size", "16", "--token-positions",
+            "run", "--task", "induction", "-a", "activation-magnitude", "--batch-size", "16", "--train-size", "32", "--test-size", "16", "--token-positions",
             "--edges", "0,10,100,1296", "--out", outDir);
 
         Assert.True(code == 0, err);
@@ -118,7 +126,7 @@ public sealed class TaskCliTests(ITestOutputHelper log) : IDisposable
     {
         var outDir = Path.Combine(_dir, "o");
 
-        var (code, _, err) = await Run("run", "--graph", "residual", "--train-size", "32", "--test-size", "32", "--out", outDir);
+        var (code, _, err) = await Run("run", "--graph", "residual", "-a", "activation-magnitude", "--train-size", "32", "--test-size", "32", "--out", outDir);
 
         Assert.True(code == 0, err);
         Assert.Contains("warning: task induction: its known circuit names 'Resid Start->A0.0.V', which is not an edge of this graph", err, StringComparison.Ordinal);
@@ -130,7 +138,7 @@ public sealed class TaskCliTests(ITestOutputHelper log) : IDisposable
     public async Task Evaluate_Task_UsesItsKnownCircuitForRoc()
     {
         var runDir = Path.Combine(_dir, "run");
-        var (runCode, _, runErr) = await Run("run", "--task", "induction", "--train-size", "32", "--test-size", "32", "--edges", "0,4,81", "--out", runDir);
+        var (runCode, _, runErr) = await Run("run", "--task", "induction", "-a", "activation-magnitude", "--train-size", "32", "--test-size", "32", "--edges", "0,4,81", "--out", runDir);
         Assert.True(runCode == 0, runErr);
 
         var evalDir = Path.Combine(_dir, "eval");
@@ -175,7 +183,7 @@ public sealed class TaskCliTests(ITestOutputHelper log) : IDisposable
         Assert.Equal(ToyModel.HeldOutPrompts, info.RootElement.GetProperty("HeldOut").GetProperty("Prompts").GetInt32());
 
         // Three steps find no induction heads: the task then has an empty known circuit, which ROC cannot use.
-        var (runCode, _, runErr) = await Run("run", "--model", path, "--dataset", WriteInductionDataset(), "--train-size", "32",
+        var (runCode, _, runErr) = await Run("run", "--model", path, "--dataset", WriteInductionDataset(), "-a", "activation-magnitude", "--train-size", "32",
             "--test-size", "32", "--edges", "0,1,81", "--out", Path.Combine(_dir, "run"));
         Assert.True(runCode == 0, runErr);
         Assert.Contains("model toy-induction", runErr, StringComparison.Ordinal);
@@ -189,7 +197,7 @@ public sealed class TaskCliTests(ITestOutputHelper log) : IDisposable
         var outDir = Path.Combine(_dir, "ioi");
 
         var (code, _, err) = await Run(
-            "run", "--task", "ioi-token", "--model", ModelFixtures.Shared("fake-gpt2")!, "--train-size", "32", "--test-size", "32",
+            "run", "--task", "ioi-token", "--model", ModelFixtures.Shared("fake-gpt2")!, "-a", "activation-magnitude", "--train-size", "32", "--test-size", "32",
             "--edges", "0,1,104", "--tail-divergence", "--out", outDir);
 
         Assert.True(code == 0, err);

@@ -33,7 +33,8 @@ public static class RunCommand
     internal static readonly Option<string[]> AlgorithmOption = new("--algorithm", "-a")
     {
         Description = "Algorithm to run; repeatable. SPEC is a key (see 'list'), key:name=value,name=value " +
-                      "(list values separated by ';'), or a preset name. Default: activation-magnitude.",
+                      "(list values separated by ';'), or a preset name. Default: activation-magnitude, mask-gradient (EAP), " +
+                      "acdc, subnetwork-probing, random, and ground-truth when the task has a known circuit.",
         HelpName = "SPEC",
         AllowMultipleArgumentsPerToken = false,
         Arity = ArgumentArity.ZeroOrMore,
