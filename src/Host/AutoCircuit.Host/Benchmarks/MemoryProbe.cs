@@ -16,6 +16,9 @@ public sealed record MemoryReport(
     BenchShape Shape, long Parameters, long BaselineRssBytes, long PeakRssBytes, long SourceBufferPeakBytes,
     long MinimumSourceBufferBytes, double Seconds)
 {
+    /// <summary>The <c>--max-patch-memory</c> budget the batch ran under, or <c>null</c>.</summary>
+    public long? MaxPatchMemoryBytes { get; init; }
+
     /// <summary>Peak minus baseline: what the mask-gradient batch itself needs.</summary>
     public long BatchBytes => PeakRssBytes < 0 ? -1 : PeakRssBytes - BaselineRssBytes;
 
@@ -35,21 +38,27 @@ public sealed record MemoryReport(
         ["mask_gradient_batch_bytes"] = BatchBytes,
         ["src_buffer_peak_bytes"] = SourceBufferPeakBytes,
         ["src_buffer_minimum_bytes"] = MinimumSourceBufferBytes,
+        ["max_patch_memory_bytes"] = MaxPatchMemoryBytes,
         ["seconds"] = Math.Round(Seconds, 2),
     });
 
     /// <summary>A readable line.</summary>
-    public override string ToString() => string.Create(
-        CultureInfo.InvariantCulture,
-        $"{Shape.Describe()}: resident {BaselineRssBytes / 1e9:0.00} GB before, peak {PeakRssBytes / 1e9:0.00} GB during one " +
-        $"mask-gradient batch (+{BatchBytes / 1e9:0.00} GB); source buffers {SourceBufferPeakBytes / 1e9:0.00} GB " +
-        $"(minimum {MinimumSourceBufferBytes / 1e9:0.00} GB); {Seconds:0.0} s");
+    public override string ToString() => FormattableString.Invariant(
+        $"{Shape.Describe()}: resident {BaselineRssBytes / 1e9:0.00} GB before, peak {PeakRssBytes / 1e9:0.00} GB during one ") +
+        FormattableString.Invariant(
+        $"mask-gradient batch (+{BatchBytes / 1e9:0.00} GB); source buffers {SourceBufferPeakBytes / 1e9:0.00} GB ") +
+        FormattableString.Invariant($"(minimum {MinimumSourceBufferBytes / 1e9:0.00} GB)") +
+        (MaxPatchMemoryBytes is long b ? FormattableString.Invariant($", budget {b / 1e9:0.00} GB") : string.Empty) +
+        FormattableString.Invariant($"; {Seconds:0.0} s");
 
     /// <summary>Builds the shape's workload and measures one mask-gradient batch.</summary>
-    public static MemoryReport Measure(BenchShape shape, torch.Device device)
+    /// <param name="shape">The model shape and batch.</param>
+    /// <param name="device">Where to run.</param>
+    /// <param name="patchOptions">Engine options, e.g. a <c>--max-patch-memory</c> budget; <c>null</c>: the defaults.</param>
+    public static MemoryReport Measure(BenchShape shape, torch.Device device, Patching.PatchOptions? patchOptions = null)
     {
         ArgumentNullException.ThrowIfNull(shape);
-        using var w = new BenchWorkload(shape, device, batchCount: 1);
+        using var w = new BenchWorkload(shape, device, batchCount: 1, patchOptions: patchOptions);
         GC.Collect();
         GC.WaitForPendingFinalizers();
         var baseline = Rss("VmRSS");
@@ -58,7 +67,10 @@ public sealed record MemoryReport(
         var buffers = w.PeakSourceBufferBytes(() => w.MaskGradient());
         var seconds = sw.Elapsed.TotalSeconds;
         var peak = Rss("VmHWM");
-        return new MemoryReport(shape, shape.Parameters, baseline, peak, buffers, w.MinimumSourceBufferBytes, seconds);
+        return new MemoryReport(shape, shape.Parameters, baseline, peak, buffers, w.MinimumSourceBufferBytes, seconds)
+        {
+            MaxPatchMemoryBytes = patchOptions?.MaxPatchMemoryBytes,
+        };
     }
 
     private static void ResetPeak()

@@ -70,7 +70,7 @@ public static class BenchCommand
             "on stderr, results on stdout.\n\n" + CommandLine.ExitCodesHelp)
         {
             QuickOption, JsonOption, MemoryOnlyOption, ShapeOption, BatchOption, SeqOption, VocabOption, RepetitionsOption, PerformanceOptions.ThreadsOption,
-            DeviceOption,
+            PerformanceOptions.MaxPatchMemoryOption, DeviceOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
@@ -96,7 +96,8 @@ public static class BenchCommand
                 {
                     token.ThrowIfCancellationRequested();
                     error.WriteLine($"bench: memory of one mask-gradient batch on {shape.Describe()}");
-                    var memory = MemoryReport.Measure(shape, device);
+                    var budget = parse.GetValue(PerformanceOptions.MaxPatchMemoryOption) is { } m ? PerformanceSettings.ParseByteSize(m) : (long?)null;
+                    var memory = MemoryReport.Measure(shape, device, new AutoCircuit.Host.Patching.PatchOptions(budget));
                     output.WriteLine(parse.GetValue(JsonOption) ? memory.ToJson() : memory.ToString());
                 }
 
