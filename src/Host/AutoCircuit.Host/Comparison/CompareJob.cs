@@ -258,22 +258,7 @@ public static class CompareJob
             ["device"] = device.ToString(),
             ["seed"] = request.Seed,
             ["model"] = new Dictionary<string, object?> { ["spec"] = loaded.Name, ["description"] = loaded.Model.Description },
-            ["data"] = new Dictionary<string, object?>
-            {
-                ["task"] = prepared.Task?.Key,
-                ["dataset"] = document.Path,
-                ["batch_size"] = data.BatchSize,
-                ["train_batches"] = data.Train.Count,
-                ["test_batches"] = data.Test.Count,
-                ["shuffle"] = prepared.Options.Shuffle,
-                ["shuffle_seed"] = prepared.Options.Seed,
-                ["token_positions"] = prepared.Options.TokenPositions,
-                ["prepend_bos"] = prepared.Encoder is TextPromptEncoder text ? text.PrependBos : null,
-                ["tail_divergence"] = prepared.Options.TailDivergence,
-                ["seq_labels"] = data.SeqLabels,
-                ["train_prompts"] = data.TrainPromptIndices,
-                ["test_prompts"] = data.TestPromptIndices,
-            },
+            ["data"] = prepared.DataJson(data),
             ["evaluation"] = new Dictionary<string, object?>
             {
                 ["split"] = "test",

@@ -141,20 +141,7 @@ public static class EvaluateJob
                 ["ablation"] = settings.Circuits.Ablation.ToCliName(),
                 ["reverse"] = settings.Circuits.ReverseCleanCorrupt,
             },
-            ["data"] = new Dictionary<string, object?>
-            {
-                ["task"] = prepared.Task?.Key,
-                ["dataset"] = document.Path,
-                ["batch_size"] = data.BatchSize,
-                ["test_size"] = data.TestSize,
-                ["test_batches"] = data.Test.Count,
-                ["shuffle"] = prepared.Options.Shuffle,
-                ["shuffle_seed"] = prepared.Options.Seed,
-                ["token_positions"] = prepared.Options.TokenPositions,
-                ["tail_divergence"] = prepared.Options.TailDivergence,
-                ["diverge_index"] = data.DivergeIndex,
-                ["test_prompts"] = data.TestPromptIndices,
-            },
+            ["data"] = prepared.DataJson(data),
             ["files"] = files,
         };
         using (var fs = File.Create(results.PathFor("evaluate.json")))

@@ -305,26 +305,7 @@ public static class RunJob
                 ["edges"] = model.Graph.EdgeCount,
                 ["output_slice"] = model.OutputSlice.ToString(),
             },
-            ["data"] = new Dictionary<string, object?>
-            {
-                ["task"] = prepared.Task?.Key,
-                ["dataset"] = document.Path,
-                ["prompts_in_file"] = document.Prompts.Count,
-                ["batch_size"] = data.BatchSize,
-                ["train_size"] = data.TrainSize,
-                ["test_size"] = data.TestSize,
-                ["train_batches"] = data.Train.Count,
-                ["test_batches"] = data.Test.Count,
-                ["shuffle"] = prepared.Options.Shuffle,
-                ["shuffle_seed"] = prepared.Options.Seed,
-                ["token_positions"] = prepared.Options.TokenPositions,
-                ["prepend_bos"] = prepared.Encoder is TextPromptEncoder text ? text.PrependBos : null,
-                ["tail_divergence"] = prepared.Options.TailDivergence,
-                ["diverge_index"] = data.DivergeIndex,
-                ["seq_labels"] = data.SeqLabels,
-                ["train_prompts"] = data.TrainPromptIndices,
-                ["test_prompts"] = data.TestPromptIndices,
-            },
+            ["data"] = prepared.DataJson(data),
             ["known_circuit"] = knownEdges?.Select(e => e.ToString()).Order(StringComparer.Ordinal).ToList(),
             ["evaluation"] = new Dictionary<string, object?>
             {

@@ -55,6 +55,35 @@ public sealed class PreparedTask : IDisposable
     /// <summary>Encodes the prompts for the model.</summary>
     public IPromptEncoder Encoder { get; }
 
+    /// <summary>
+    /// The <c>"data"</c> object of <c>run.json</c>, <c>evaluate.json</c> and <c>compare.json</c>: the task, the dataset,
+    /// how it was split, batched and encoded, and which prompts went where.
+    /// </summary>
+    public Dictionary<string, object?> DataJson(TaskData data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new Dictionary<string, object?>
+        {
+            ["task"] = Task?.Key,
+            ["dataset"] = Document.Path,
+            ["prompts_in_file"] = Document.Prompts.Count,
+            ["batch_size"] = data.BatchSize,
+            ["train_size"] = data.TrainSize,
+            ["test_size"] = data.TestSize,
+            ["train_batches"] = data.Train.Count,
+            ["test_batches"] = data.Test.Count,
+            ["shuffle"] = Options.Shuffle,
+            ["shuffle_seed"] = Options.Seed,
+            ["token_positions"] = Options.TokenPositions,
+            ["prepend_bos"] = Encoder is TextPromptEncoder text ? text.PrependBos : null,
+            ["tail_divergence"] = Options.TailDivergence,
+            ["diverge_index"] = data.DivergeIndex,
+            ["seq_labels"] = data.SeqLabels,
+            ["train_prompts"] = data.TrainPromptIndices,
+            ["test_prompts"] = data.TestPromptIndices,
+        };
+    }
+
     /// <summary>Splits, encodes and batches the data onto <paramref name="device"/> (see <see cref="TaskData.Build"/>).</summary>
     public TaskData BuildData(Device device) =>
         TaskData.Build(Document, Options, Encoder, Loaded.Model.OutputSize, device, Loaded.Model as Transformer);
