@@ -186,8 +186,7 @@ internal sealed class PatchWrapper
         Tensor all;
         using (var stacked = torch.cat(parts, 0))
         {
-            // The model's reusable buffer, unless a capture may keep the patched inputs beyond this layer.
-            all = state.Capture is null ? _owner.GroupProduct(stacked, diff) : HeadMajorProduct(stacked, diff); // [sum of heads, B, T, d...]
+            all = HeadMajorProduct(stacked, diff); // [sum of heads, B, T, d...]
         }
 
         foreach (var w in parts)

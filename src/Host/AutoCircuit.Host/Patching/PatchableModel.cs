@@ -42,7 +42,6 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
     private readonly Dictionary<string, Tensor> _masks = new(StringComparer.Ordinal);
     private Tensor? _recordBuffer;
     private Tensor? _inferenceDiff; // reused across batches while shapes match
-    private Tensor? _groupProduct; // reused by every group's patch product of an inference forward pass, and across passes
     private bool _ownsCurr;
     private bool _disposed;
 
@@ -465,32 +464,6 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
         return !flat.any().item<bool>();
     }
 
-    /// <summary>
-    /// <c>weights @ diff</c> for a group of destinations in an inference forward pass (see
-    /// <see cref="PatchWrapper"/>), written into one buffer the model keeps, <c>[rows, B, T, d...]</c>. A fresh tensor of
-    /// this size per layer costs more in page faults than the product itself on the CPU (each new allocation is fresh
-    /// memory the kernel must zero); one buffer serves every layer because a group's patched inputs are consumed before
-    /// the next group's product is computed (a layer's Q/K/V inputs by its attention, its MLP's partial by its MLP).
-    /// </summary>
-    internal Tensor GroupProduct(Tensor weights, Tensor diff)
-    {
-        var rows = weights.shape[0];
-        var rest = diff.shape.Skip(1).ToArray();
-        var count = rows * rest.Aggregate(1L, (a, b) => a * b);
-        if (_groupProduct is not { } buffer || buffer.numel() < count || buffer.dtype != diff.dtype || buffer.device != diff.device)
-        {
-            _groupProduct?.Dispose();
-            using var normal = torch.inference_mode(false);
-            buffer = _groupProduct = torch.empty(count, dtype: diff.dtype, device: diff.device).DetachFromDisposeScope();
-        }
-
-        using var flatDiff = diff.reshape(diff.shape[0], -1); // [S, B*T*d]
-        using var used = buffer.narrow(0, 0, count);
-        using var product = used.view(rows, -1); // [rows, B*T*d]
-        product.addmm_(weights, flatDiff, beta: 0, alpha: 1);
-        return used.view([rows, .. rest]);
-    }
-
     /// <summary>The reusable difference buffer for <paramref name="patch"/>'s shape (allocated outside inference mode so it can be updated anywhere).</summary>
     private Tensor InferenceDiffBuffer(Tensor patch)
     {
@@ -884,8 +857,6 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
 
         _inferenceDiff?.Dispose();
         _inferenceDiff = null;
-        _groupProduct?.Dispose();
-        _groupProduct = null;
     }
 
     /// <summary>Removes the hooks from the model.</summary>
@@ -905,8 +876,6 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
 
         _inferenceDiff?.Dispose();
         _inferenceDiff = null;
-        _groupProduct?.Dispose();
-        _groupProduct = null;
     }
 
     private sealed class Scope(Action onDispose) : IDisposable
