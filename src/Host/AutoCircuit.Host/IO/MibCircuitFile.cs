@@ -92,7 +92,7 @@ public static partial class MibCircuitFile
             if (File.Exists(importances))
             {
                 var loaded = ReadFile(importances, graph, binary: false);
-                return loaded with { Algorithm = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path))) };
+                return loaded with { Algorithm = Paths.LastName(path) };
             }
 
             var files = Directory.GetFiles(path, "*.json").Order(StringComparer.Ordinal).ToList();
@@ -113,7 +113,7 @@ public static partial class MibCircuitFile
             }
 
             return new LoadedScores(
-                Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path))),
+                Paths.LastName(path),
                 new Dictionary<string, JsonElement>(),
                 FlatScores.FromValues(graph, counts).ToPruneScores());
         }

@@ -114,7 +114,7 @@ public sealed class CheckpointTensors : IDisposable
         }
     }
 
-    /// <summary>Renames every tensor that starts with <paramref name="prefix"/> by removing the prefix.</summary>
+    /// <summary>Renames every tensor that starts with <paramref name="prefix"/> by removing the prefix (none: nothing changes).</summary>
     public void StripPrefix(string prefix)
     {
         foreach (var name in _tensors.Keys.Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).ToList())

@@ -1,3 +1,4 @@
+using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Models.Transformers;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -66,16 +67,13 @@ public static class Gpt2Checkpoint
     {
         ArgumentNullException.ThrowIfNull(folder);
         var cfg = HfConfig.Load(Path.Combine(folder, "config.json"));
-        var (config, tokens) = ReadConfig(cfg, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder))));
+        var (config, tokens) = ReadConfig(cfg, Paths.LastName(folder));
         var model = new Transformer(config) { Padding = tokens.Padding };
         try
         {
             using var scope = torch.NewDisposeScope();
             using var ckpt = CheckpointTensors.FromHuggingFaceFolder(folder);
-            if (ckpt.Names.Any(n => n.StartsWith("transformer.", StringComparison.Ordinal)))
-            {
-                ckpt.StripPrefix("transformer.");
-            }
+            ckpt.StripPrefix("transformer."); // Hugging Face's base-model prefix, when the checkpoint has it
 
             // Causal-mask buffers that older checkpoints saved with the weights.
             ckpt.Ignore(n => (n.EndsWith(".attn.bias", StringComparison.Ordinal) && n.StartsWith("h.", StringComparison.Ordinal)) ||

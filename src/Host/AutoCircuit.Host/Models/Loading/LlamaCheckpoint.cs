@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Models.Transformers;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -70,16 +71,13 @@ public static class LlamaCheckpoint
     {
         ArgumentNullException.ThrowIfNull(folder);
         var cfg = HfConfig.Load(Path.Combine(folder, "config.json"));
-        var (config, tokens) = ReadConfig(cfg, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder))));
+        var (config, tokens) = ReadConfig(cfg, Paths.LastName(folder));
         var model = new Transformer(config) { Padding = tokens.Padding };
         try
         {
             using var scope = torch.NewDisposeScope();
             using var ckpt = CheckpointTensors.FromHuggingFaceFolder(folder);
-            if (ckpt.Names.Any(n => n.StartsWith("model.", StringComparison.Ordinal)))
-            {
-                ckpt.StripPrefix("model.");
-            }
+            ckpt.StripPrefix("model."); // Hugging Face's base-model prefix, when the checkpoint has it
 
             ckpt.Ignore(n => n.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal));
             long dm = config.DModel, h = config.Heads, g = config.KvHeadCount, dh = config.HeadSize, ff = config.DMlp;
