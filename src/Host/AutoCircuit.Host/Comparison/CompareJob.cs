@@ -241,7 +241,6 @@ public static class CompareJob
         CompareRequest request, DateTimeOffset started, torch.Device device, PreparedTask prepared, TaskData data)
     {
         var loaded = prepared.Loaded;
-        var document = prepared.Document;
         var ev = request.Settings.Evaluation;
         return new Dictionary<string, object?>
         {

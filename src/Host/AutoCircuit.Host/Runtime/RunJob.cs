@@ -277,7 +277,6 @@ public static class RunJob
         PatchableModel model, TaskData data, IReadOnlySet<Edge>? knownEdges, List<object> records, int threads)
     {
         var loaded = prepared.Loaded;
-        var document = prepared.Document;
         var run = new Dictionary<string, object?>
         {
             ["tool"] = "dotnet-autocircuit",
