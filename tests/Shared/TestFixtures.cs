@@ -8,8 +8,15 @@ namespace AutoCircuit.Testing;
 /// <summary>Access to the JSON fixtures under tests/Fixtures (copied next to the test assembly).</summary>
 public static class TestFixtures
 {
+    /// <summary>
+    /// The folder holding the test assembly (and what the test project copies next to it). Not
+    /// <see cref="AppContext.BaseDirectory"/>: under a stand-alone runner (xunit.console, as the GPU
+    /// script uses) that is the runner's folder.
+    /// </summary>
+    public static string OutputDirectory { get; } = Path.GetDirectoryName(typeof(TestFixtures).Assembly.Location)!;
+
     /// <summary>The fixtures folder in the test output.</summary>
-    public static string Root => Path.Combine(AppContext.BaseDirectory, "Fixtures");
+    public static string Root => Path.Combine(OutputDirectory, "Fixtures");
 
     /// <summary>Parses a fixture file.</summary>
     public static JsonDocument Load(string relativePath)

@@ -26,7 +26,7 @@ internal static class ModelFixtures
                 return Directory.Exists(Path.Combine(env, "models")) ? Path.Combine(env, "models") : null;
             }
 
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            var dir = new DirectoryInfo(TestFixtures.OutputDirectory);
             while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "AutoCircuit.sln")))
             {
                 dir = dir.Parent;

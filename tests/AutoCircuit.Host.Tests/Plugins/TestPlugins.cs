@@ -167,7 +167,7 @@ public sealed class TestPlugins
     }
 
     /// <summary>The sample plugin's build output, copied next to the tests by the test project.</summary>
-    public static string SampleOutput => Path.Combine(AppContext.BaseDirectory, "plugins", "SamplePlugin");
+    public static string SampleOutput => Path.Combine(AutoCircuit.Testing.TestFixtures.OutputDirectory, "plugins", "SamplePlugin");
 
     public string Root { get; }
 
