@@ -62,6 +62,26 @@ public sealed class BenchCliTests
         Assert.Contains("bench: small", err, StringComparison.Ordinal); // progress on stderr
     }
 
+    [Fact]
+    public async Task Bench_QuickJson_RecordsTheBufferType()
+    {
+        var (code, output, err) = await Run("bench", "--quick", "--json", "--repetitions", "1", "--threads", "1", "--patch-buffer-dtype", "float32");
+
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(output);
+        Assert.Equal("float32", doc.RootElement.GetProperty("patch_buffer_dtype").GetString());
+    }
+
+    [Fact]
+    public async Task Bench_HalfBuffersOnTheCpu_IsRefusedWithTheReason()
+    {
+        var (code, output, err) = await Run("bench", "--quick", "--device", "cpu", "--patch-buffer-dtype", "bfloat16");
+
+        Assert.Equal((int)ExitCode.UsageError, code);
+        Assert.Empty(output);
+        Assert.Contains("need a CUDA device", err, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--shape", "huge", "--shape huge")]
     [InlineData("--threads", "0", "--threads 0")]

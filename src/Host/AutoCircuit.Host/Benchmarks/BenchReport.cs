@@ -71,7 +71,9 @@ public sealed record SourceBufferReport(string Operation, long PeakBytes, long M
 /// <param name="Machine">The machine.</param>
 /// <param name="Repetitions">Timed repetitions per operation.</param>
 /// <param name="Shapes">Per-shape results, in the order run.</param>
-public sealed record BenchReport(MachineInfo Machine, int Repetitions, IReadOnlyList<ShapeReport> Shapes)
+/// <param name="BufferDType">Element type of the source-output buffers (<c>--patch-buffer-dtype</c>), or <c>null</c> for the
+/// model's.</param>
+public sealed record BenchReport(MachineInfo Machine, int Repetitions, IReadOnlyList<ShapeReport> Shapes, string? BufferDType = null)
 {
     /// <summary>The shape whose ratios are the headline numbers: the last (largest) one measured.</summary>
     public ShapeReport Reference => Shapes[^1];
@@ -98,6 +100,7 @@ public sealed record BenchReport(MachineInfo Machine, int Repetitions, IReadOnly
                 ["load_average_1m"] = Machine.LoadAverage,
             },
             ["repetitions"] = Repetitions,
+            ["patch_buffer_dtype"] = BufferDType ?? "model",
             ["shapes"] = Shapes.Select(ShapeJson).ToList(),
         };
         return JsonSerializer.Serialize(root, new JsonSerializerOptions { WriteIndented = true });
@@ -111,7 +114,7 @@ public sealed record BenchReport(MachineInfo Machine, int Repetitions, IReadOnly
         sb.AppendLine(string.Create(
             CultureInfo.InvariantCulture,
             $"Machine: {m.Cpu}, {m.Cores} cores, {m.TorchThreads} torch thread(s), device {m.Device}; {Repetitions} repetitions; " +
-            $"median [first quartile, third quartile]."));
+            $"{(BufferDType is null ? string.Empty : $"source buffers {BufferDType}; ")}median [first quartile, third quartile]."));
         sb.AppendLine();
         sb.AppendLine("| shape | sources / edges | forward ms | patched / forward | mask-gradient / (2F+1B) | ACDC edge / forward | ACDC restart speedup | evaluate size / forward | source buffers / minimum (mask-gradient, evaluation) |");
         sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");

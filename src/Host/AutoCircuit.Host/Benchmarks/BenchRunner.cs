@@ -11,12 +11,15 @@ namespace AutoCircuit.Host.Benchmarks;
 /// <param name="AcdcSteps">Steps of the real ACDC run to time on shapes too large to run every edge (the rest is estimated
 /// from per-block restart costs, see <see cref="ShapeReport.AcdcMethod"/>).</param>
 /// <param name="FullAcdcEdgeLimit">Graphs with at most this many edges run ACDC over every edge.</param>
+/// <param name="PatchOptions">Engine options of the timed workloads (e.g. half-precision source buffers on CUDA), or
+/// <c>null</c> for the defaults.</param>
 public sealed record BenchSettings(
     IReadOnlyList<BenchShape> Shapes,
     int Repetitions,
     Device Device,
     int AcdcSteps = 24,
-    int FullAcdcEdgeLimit = 2000);
+    int FullAcdcEdgeLimit = 2000,
+    Patching.PatchOptions? PatchOptions = null);
 
 /// <summary>Runs the patching benchmarks and computes the ratios we track.</summary>
 /// <remarks>
@@ -43,13 +46,13 @@ public static class BenchRunner
             shapes.Add(RunShape(shape, settings, log, cancellationToken));
         }
 
-        return new BenchReport(machine, settings.Repetitions, shapes);
+        return new BenchReport(machine, settings.Repetitions, shapes, settings.PatchOptions?.BufferDType?.ToString().ToLowerInvariant());
     }
 
     private static ShapeReport RunShape(BenchShape shape, BenchSettings settings, TextWriter log, CancellationToken token)
     {
         log.WriteLine($"bench: {shape.Describe()}");
-        using var w = new BenchWorkload(shape, settings.Device, batchCount: 2);
+        using var w = new BenchWorkload(shape, settings.Device, batchCount: 2, patchOptions: settings.PatchOptions);
         var counts = w.EdgeCountSweep(8);
 
         // Warm-up: first calls allocate, load kernels and fill caches.
@@ -174,7 +177,7 @@ public static class BenchRunner
     private static AcdcRestartReport MeasureRestart(BenchWorkload w, BenchShape shape, BenchSettings settings, TextWriter log)
     {
         int? steps = w.EdgeCount <= settings.FullAcdcEdgeLimit ? null : settings.AcdcSteps;
-        using var full = new BenchWorkload(shape, settings.Device, batchCount: 1, blockRestart: false);
+        using var full = new BenchWorkload(shape, settings.Device, batchCount: 1, patchOptions: settings.PatchOptions, blockRestart: false);
         var withRestart = new List<double>();
         var without = new List<double>();
         for (var r = 0; r < Math.Max(1, settings.Repetitions / 2); r++)

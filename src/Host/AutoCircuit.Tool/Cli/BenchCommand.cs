@@ -70,7 +70,7 @@ public static class BenchCommand
             "on stderr, results on stdout.\n\n" + CommandLine.ExitCodesHelp)
         {
             QuickOption, JsonOption, MemoryOnlyOption, ShapeOption, BatchOption, SeqOption, VocabOption, RepetitionsOption, PerformanceOptions.ThreadsOption,
-            PerformanceOptions.MaxPatchMemoryOption, DeviceOption,
+            PerformanceOptions.MaxPatchMemoryOption, PerformanceOptions.BufferDTypeOption, DeviceOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
@@ -89,6 +89,7 @@ public static class BenchCommand
             }
 
             var device = DeviceSelector.Resolve(parse.GetValue(DeviceOption));
+            var performance = PerformanceOptions.Parse(parse);
             TorchThreading.Apply(parse.GetValue(PerformanceOptions.ThreadsOption), shapes.Max(x => x.Parameters));
             if (parse.GetValue(MemoryOnlyOption))
             {
@@ -96,15 +97,14 @@ public static class BenchCommand
                 {
                     token.ThrowIfCancellationRequested();
                     error.WriteLine($"bench: memory of one mask-gradient batch on {shape.Describe()}");
-                    var budget = parse.GetValue(PerformanceOptions.MaxPatchMemoryOption) is { } m ? PerformanceSettings.ParseByteSize(m) : (long?)null;
-                    var memory = MemoryReport.Measure(shape, device, new AutoCircuit.Host.Patching.PatchOptions(budget));
+                    var memory = MemoryReport.Measure(shape, device, performance.PatchOptions);
                     output.WriteLine(parse.GetValue(JsonOption) ? memory.ToJson() : memory.ToString());
                 }
 
                 return ExitCode.Ok;
             }
 
-            var report = BenchRunner.Run(new BenchSettings(shapes, reps, device), error, token);
+            var report = BenchRunner.Run(new BenchSettings(shapes, reps, device, PatchOptions: performance.PatchOptions), error, token);
             output.Write(parse.GetValue(JsonOption) ? report.ToJson() + Environment.NewLine : report.ToMarkdown());
             return ExitCode.Ok;
         })));

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AutoCircuit.Host;
+using AutoCircuit.Host.Runtime;
 
 namespace AutoCircuit.Tool.Cli;
 
@@ -34,6 +35,17 @@ public static class CommandLine
     /// <summary>Parses and runs a command line; returns the exit code.</summary>
     public static async Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error)
     {
+        ArgumentNullException.ThrowIfNull(error);
+        try
+        {
+            NativeLibTorch.PreloadFromEnvironment();
+        }
+        catch (AutoCircuitException e)
+        {
+            await error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+            return (int)e.ExitCode;
+        }
+
         var root = Build(output, error);
         var parse = root.Parse(args);
         var config = new InvocationConfiguration { Output = output, Error = error };
@@ -62,5 +74,24 @@ public static class CommandLine
             error.WriteLine("cancelled: no results were written.");
             return (int)ExitCode.Cancelled;
         }
+        catch (TypeInitializationException e) when (IsLibTorchLoadFailure(e))
+        {
+            error.WriteLine($"error: {NativeLibTorch.LoadFailureHelp}");
+            return (int)ExitCode.DeviceUnavailable;
+        }
+    }
+
+    /// <summary>TorchSharp's static initialiser failed to find libtorch (it throws NotSupportedException then).</summary>
+    public static bool IsLibTorchLoadFailure(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            if (x is NotSupportedException or DllNotFoundException && x.Message.Contains("libtorch", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

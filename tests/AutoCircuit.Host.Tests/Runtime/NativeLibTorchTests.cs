@@ -1,0 +1,94 @@
+using AutoCircuit.Host.Runtime;
+using AutoCircuit.Testing;
+using AutoCircuit.Tool.Cli;
+using Xunit;
+
+namespace AutoCircuit.Host.Tests.Runtime;
+
+/// <summary>
+/// <see cref="NativeLibTorch"/>: an installed libtorch (AUTOCIRCUIT_LIBTORCH) for builds made with
+/// -p:TorchBackend=none. The loading itself is exercised by the GPU script (tests/gpu/run-gpu-checks.sh --pytorch) and
+/// the CI smoke step; this process already holds the libtorch this build ships, so only the refusals run here.
+/// </summary>
+public sealed class NativeLibTorchTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("ac-libtorch-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("  ")]
+    public void Preload_Unset_LoadsNothing(string? folder)
+    {
+        Assert.Empty(NativeLibTorch.Preload(folder, TestFixtures.OutputDirectory));
+    }
+
+    [Fact]
+    public void Preload_MissingFolder_NamesTheVariableAndHowToFindTheFolder()
+    {
+        var missing = Path.Combine(_dir, "nope");
+
+        var e = Assert.Throws<AutoCircuitException>(() => NativeLibTorch.Preload(missing, EmptyApp()));
+
+        Assert.Equal(ExitCode.DeviceUnavailable, e.ExitCode);
+        Assert.Contains($"AUTOCIRCUIT_LIBTORCH={missing}: no such folder", e.Message, StringComparison.Ordinal);
+        Assert.Contains("import torch", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Preload_IntoABuildThatShipsLibTorch_IsRefused()
+    {
+        // The test build ships libtorch (the default CPU backend): a second copy would be loaded beside it.
+        Assert.NotNull(NativeLibTorch.ShippedCopy(TestFixtures.OutputDirectory));
+
+        var e = Assert.Throws<AutoCircuitException>(() => NativeLibTorch.Preload(_dir, TestFixtures.OutputDirectory));
+
+        Assert.Contains("this build ships its own libtorch", e.Message, StringComparison.Ordinal);
+        Assert.Contains("-p:TorchBackend=none", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Preload_FolderWithoutLibTorch_ListsWhatIsMissing()
+    {
+        File.WriteAllText(Path.Combine(_dir, "libc10.so"), string.Empty);
+
+        var e = Assert.Throws<AutoCircuitException>(() => NativeLibTorch.Preload(_dir, EmptyApp()));
+
+        Assert.Contains($"AUTOCIRCUIT_LIBTORCH={_dir}: libtorch_cpu.so, libtorch.so not found there", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Preload_FilesThatAreNotLibraries_SaysWhichDidNotLoad()
+    {
+        foreach (var name in new[] { "libc10.so", "libtorch_cpu.so", "libtorch.so" })
+        {
+            File.WriteAllText(Path.Combine(_dir, name), "not an ELF file");
+        }
+
+        var e = Assert.Throws<AutoCircuitException>(() => NativeLibTorch.Preload(_dir, EmptyApp()));
+
+        Assert.Contains("libc10.so did not load", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ShippedCopy_AppWithoutLibTorch_IsNull()
+    {
+        Assert.Null(NativeLibTorch.ShippedCopy(EmptyApp()));
+    }
+
+    [Fact]
+    public void LoadFailure_TorchSharpsInitialiserError_IsRecognised()
+    {
+        var torchSharp = new TypeInitializationException(
+            "TorchSharp.torch",
+            new NotSupportedException("This application or script uses TorchSharp but doesn't contain a reference to libtorch-cpu-linux-x64, Version=2.10.0.0."));
+        var other = new TypeInitializationException("Some.Type", new InvalidOperationException("libtorch"));
+
+        Assert.True(CommandLine.IsLibTorchLoadFailure(torchSharp));
+        Assert.False(CommandLine.IsLibTorchLoadFailure(other));
+    }
+
+    private string EmptyApp() => Directory.CreateDirectory(Path.Combine(_dir, "app")).FullName;
+}
