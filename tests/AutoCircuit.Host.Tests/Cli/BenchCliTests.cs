@@ -73,6 +73,21 @@ public sealed class BenchCliTests
     }
 
     [Fact]
+    public async Task Bench_JointQkv_BenchmarksTheSmallerGraph()
+    {
+        var (code, output, err) = await Run("bench", "--quick", "--json", "--repetitions", "1", "--threads", "1", "--qkv", "joint");
+
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(output);
+        Assert.False(doc.RootElement.GetProperty("separate_qkv").GetBoolean());
+        var shape = Assert.Single(doc.RootElement.GetProperty("shapes").EnumerateArray());
+        // small shape, 2 layers: per layer one attention-input module (a head axis) and the MLP input, then the final
+        // residual: 5 destination modules instead of 9 (Q, K, V and MLP per layer) with separate Q/K/V.
+        Assert.Equal(5, shape.GetProperty("dest_modules").GetInt32());
+        Assert.True(shape.GetProperty("edges").GetInt32() < 110, shape.GetProperty("edges").ToString());
+    }
+
+    [Fact]
     public async Task Bench_HalfBuffersOnTheCpu_IsRefusedWithTheReason()
     {
         var (code, output, err) = await Run("bench", "--quick", "--device", "cpu", "--patch-buffer-dtype", "bfloat16");
@@ -85,6 +100,7 @@ public sealed class BenchCliTests
     [Theory]
     [InlineData("--shape", "huge", "--shape huge")]
     [InlineData("--threads", "0", "--threads 0")]
+    [InlineData("--qkv", "both", "--qkv both")]
     [InlineData("--device", "cuda:x", "--device cuda:x")]
     public async Task Bench_BadValue_IsAUsageError(string option, string value, string message)
     {

@@ -73,7 +73,9 @@ public sealed record SourceBufferReport(string Operation, long PeakBytes, long M
 /// <param name="Shapes">Per-shape results, in the order run.</param>
 /// <param name="BufferDType">Element type of the source-output buffers (<c>--patch-buffer-dtype</c>), or <c>null</c> for the
 /// model's.</param>
-public sealed record BenchReport(MachineInfo Machine, int Repetitions, IReadOnlyList<ShapeReport> Shapes, string? BufferDType = null)
+/// <param name="SeparateQkv">Whether the graphs had separate Q/K/V destinations per head.</param>
+public sealed record BenchReport(
+    MachineInfo Machine, int Repetitions, IReadOnlyList<ShapeReport> Shapes, string? BufferDType = null, bool SeparateQkv = true)
 {
     /// <summary>The shape whose ratios are the headline numbers: the last (largest) one measured.</summary>
     public ShapeReport Reference => Shapes[^1];
@@ -101,6 +103,7 @@ public sealed record BenchReport(MachineInfo Machine, int Repetitions, IReadOnly
             },
             ["repetitions"] = Repetitions,
             ["patch_buffer_dtype"] = BufferDType ?? "model",
+            ["separate_qkv"] = SeparateQkv,
             ["shapes"] = Shapes.Select(ShapeJson).ToList(),
         };
         return JsonSerializer.Serialize(root, new JsonSerializerOptions { WriteIndented = true });
@@ -114,7 +117,8 @@ public sealed record BenchReport(MachineInfo Machine, int Repetitions, IReadOnly
         sb.AppendLine(string.Create(
             CultureInfo.InvariantCulture,
             $"Machine: {m.Cpu}, {m.Cores} cores, {m.TorchThreads} torch thread(s), device {m.Device}; {Repetitions} repetitions; " +
-            $"{(BufferDType is null ? string.Empty : $"source buffers {BufferDType}; ")}median [first quartile, third quartile]."));
+            $"{(BufferDType is null ? string.Empty : $"source buffers {BufferDType}; ")}" +
+            $"{(SeparateQkv ? "separate Q/K/V destinations" : "one attention-input destination per head")}; median [first quartile, third quartile]."));
         sb.AppendLine();
         sb.AppendLine("| shape | sources / edges | forward ms | patched / forward | mask-gradient / (2F+1B) | ACDC edge / forward | ACDC restart speedup | evaluate size / forward | source buffers / minimum (mask-gradient, evaluation) |");
         sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");

@@ -13,13 +13,15 @@ namespace AutoCircuit.Host.Benchmarks;
 /// <param name="FullAcdcEdgeLimit">Graphs with at most this many edges run ACDC over every edge.</param>
 /// <param name="PatchOptions">Engine options of the timed workloads (e.g. half-precision source buffers on CUDA), or
 /// <c>null</c> for the defaults.</param>
+/// <param name="SeparateQkv">Separate Q/K/V destinations per head (the default), or one attention input per head.</param>
 public sealed record BenchSettings(
     IReadOnlyList<BenchShape> Shapes,
     int Repetitions,
     Device Device,
     int AcdcSteps = 24,
     int FullAcdcEdgeLimit = 2000,
-    Patching.PatchOptions? PatchOptions = null);
+    Patching.PatchOptions? PatchOptions = null,
+    bool SeparateQkv = true);
 
 /// <summary>Runs the patching benchmarks and computes the ratios we track.</summary>
 /// <remarks>
@@ -46,13 +48,13 @@ public static class BenchRunner
             shapes.Add(RunShape(shape, settings, log, cancellationToken));
         }
 
-        return new BenchReport(machine, settings.Repetitions, shapes, settings.PatchOptions?.BufferDType?.ToString().ToLowerInvariant());
+        return new BenchReport(machine, settings.Repetitions, shapes, settings.PatchOptions?.BufferDType?.ToString().ToLowerInvariant(), settings.SeparateQkv);
     }
 
     private static ShapeReport RunShape(BenchShape shape, BenchSettings settings, TextWriter log, CancellationToken token)
     {
         log.WriteLine($"bench: {shape.Describe()}");
-        using var w = new BenchWorkload(shape, settings.Device, batchCount: 2, patchOptions: settings.PatchOptions);
+        using var w = new BenchWorkload(shape, settings.Device, batchCount: 2, patchOptions: settings.PatchOptions, separateQkv: settings.SeparateQkv);
         var counts = w.EdgeCountSweep(8);
 
         // Warm-up: first calls allocate, load kernels and fill caches.
@@ -177,7 +179,7 @@ public static class BenchRunner
     private static AcdcRestartReport MeasureRestart(BenchWorkload w, BenchShape shape, BenchSettings settings, TextWriter log)
     {
         int? steps = w.EdgeCount <= settings.FullAcdcEdgeLimit ? null : settings.AcdcSteps;
-        using var full = new BenchWorkload(shape, settings.Device, batchCount: 1, patchOptions: settings.PatchOptions, blockRestart: false);
+        using var full = new BenchWorkload(shape, settings.Device, batchCount: 1, patchOptions: settings.PatchOptions, blockRestart: false, separateQkv: settings.SeparateQkv);
         var withRestart = new List<double>();
         var without = new List<double>();
         for (var r = 0; r < Math.Max(1, settings.Repetitions / 2); r++)

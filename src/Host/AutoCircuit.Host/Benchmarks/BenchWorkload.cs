@@ -34,8 +34,11 @@ public sealed class BenchWorkload : IDisposable
     /// <param name="patchOptions">Engine options (memory budget, buffer type).</param>
     /// <param name="blockRestart">Expose the transformer's block restart to ACDC (<c>false</c>: every ACDC step is a full
     /// forward pass, to measure what the restart saves).</param>
+    /// <param name="separateQkv">Separate Q, K and V destinations per head (auto-circuit's <c>separate_qkv=True</c>, the
+    /// default); <c>false</c>: one attention-input destination per head.</param>
     public BenchWorkload(
-        BenchShape shape, Device device, int batchCount = 2, long seed = 0, PatchOptions? patchOptions = null, bool blockRestart = true)
+        BenchShape shape, Device device, int batchCount = 2, long seed = 0, PatchOptions? patchOptions = null, bool blockRestart = true,
+        bool separateQkv = true)
     {
         ArgumentNullException.ThrowIfNull(shape);
         ArgumentNullException.ThrowIfNull(device);
@@ -47,7 +50,7 @@ public sealed class BenchWorkload : IDisposable
             _transformer.InitializeRandom(seed);
             _transformer.MoveTo(device);
             IHookedModel hooked = blockRestart ? _transformer : new WithoutBlockRestart(_transformer);
-            Model = PatchableModel.Create(hooked, new GraphOptions(Factorized: true, SeparateQkv: true), patchOptions);
+            Model = PatchableModel.Create(hooked, new GraphOptions(Factorized: true, SeparateQkv: separateQkv), patchOptions);
             using var gen = new Generator((ulong)seed + 1);
             for (var i = 0; i < Math.Max(1, batchCount); i++)
             {

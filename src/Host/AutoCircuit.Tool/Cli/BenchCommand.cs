@@ -53,6 +53,13 @@ public static class BenchCommand
         DefaultValueFactory = _ => 5,
     };
 
+    internal static readonly Option<string> QkvOption = new("--qkv")
+    {
+        Description = "Attention destinations of the benchmark graphs: separate (a Q, a K and a V input per head, " +
+                      "auto-circuit's separate_qkv=True; 37 destination rows per GPT-2 layer) or joint (one input per head; 13 rows).",
+        DefaultValueFactory = _ => "separate",
+    };
+
     internal static readonly Option<string> DeviceOption = new("--device")
     {
         Description = "cpu (default), cuda or cuda:N.",
@@ -70,7 +77,7 @@ public static class BenchCommand
             "on stderr, results on stdout.\n\n" + CommandLine.ExitCodesHelp)
         {
             QuickOption, JsonOption, MemoryOnlyOption, ShapeOption, BatchOption, SeqOption, VocabOption, RepetitionsOption, PerformanceOptions.ThreadsOption,
-            PerformanceOptions.MaxPatchMemoryOption, PerformanceOptions.BufferDTypeOption, DeviceOption,
+            PerformanceOptions.MaxPatchMemoryOption, PerformanceOptions.BufferDTypeOption, QkvOption, DeviceOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
@@ -88,6 +95,12 @@ public static class BenchCommand
                 throw new AutoCircuitException($"--repetitions {reps}: expected at least 1.");
             }
 
+            var separateQkv = parse.GetValue(QkvOption)?.Trim().ToLowerInvariant() switch
+            {
+                "separate" => true,
+                "joint" => false,
+                var other => throw new AutoCircuitException($"--qkv {other}: expected separate or joint."),
+            };
             var device = DeviceSelector.Resolve(parse.GetValue(DeviceOption));
             var performance = PerformanceOptions.Parse(parse);
             TorchThreading.Apply(parse.GetValue(PerformanceOptions.ThreadsOption), shapes.Max(x => x.Parameters));
@@ -104,7 +117,7 @@ public static class BenchCommand
                 return ExitCode.Ok;
             }
 
-            var report = BenchRunner.Run(new BenchSettings(shapes, reps, device, PatchOptions: performance.PatchOptions), error, token);
+            var report = BenchRunner.Run(new BenchSettings(shapes, reps, device, PatchOptions: performance.PatchOptions, SeparateQkv: separateQkv), error, token);
             output.Write(parse.GetValue(JsonOption) ? report.ToJson() + Environment.NewLine : report.ToMarkdown());
             return ExitCode.Ok;
         })));
