@@ -96,7 +96,16 @@ internal sealed class ProbedProjection : SingleTensorFunction<ProbedProjection>
 
             using (headGrads)
             {
-                result.Add(saved.XRequiresGrad ? headGrads.sum(0L).view(b, t, d) : null!);
+                if (saved.XRequiresGrad)
+                {
+                    using var total = headGrads.sum(0L); // [B*T, d]: the residual's gradient through every probed head
+                    result.Add(total.view(b, t, d));
+                }
+                else
+                {
+                    result.Add(null!);
+                }
+
                 AddMaskGradients(result, headGrads, parts, b, t, grad_output.dtype);
             }
 

@@ -176,7 +176,9 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
 /// While no hook changes a per-head input, every head reads the same residual, so Q/K/V are
 /// computed once with one norm and one matmul per projection; the per-head path runs only for the
 /// inputs a hook replaced (patch mode). Head outputs are always computed per head and summed, so
-/// installing hooks does not change a single bit of the output.
+/// installing hooks does not change a single bit of the output. Q/K/V inputs whose hook is a mask-gradient
+/// probe at mask 0 (<see cref="HeadInputProbe"/>) stay the shared residual: the forward pass is the plain
+/// one and <see cref="ProbedProjection"/> gives the per-head gradients in the backward pass.
 /// </remarks>
 internal sealed class Attention : nn.Module<Tensor, Tensor>
 {
