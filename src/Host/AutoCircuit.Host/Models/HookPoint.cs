@@ -19,19 +19,6 @@ public sealed class HookPoint(string name)
     /// <summary>Passes an activation through the hook point.</summary>
     public Tensor Apply(Tensor x) => Hook is null ? x : Hook(x);
 
-    /// <summary>
-    /// Installed by the patching engine with <see cref="Hook"/>: for the forward pass in progress, whether the hook is a
-    /// mask-gradient probe at mask 0 that the model may take over (see <see cref="HeadInputProbe"/>); <c>null</c> or a
-    /// <c>null</c> result: apply the hook.
-    /// </summary>
-    internal Func<HeadInputProbe?>? Defer { get; set; }
-
-    /// <summary>
-    /// The probe the model takes over instead of applying the hook (it then leaves the activation as it is, reports the
-    /// activation's gradient and must not call <see cref="Apply"/>), or <c>null</c>.
-    /// </summary>
-    internal HeadInputProbe? TryDefer() => Hook is null ? null : Defer?.Invoke();
-
     /// <inheritdoc />
     public override string ToString() => Name;
 }

@@ -47,9 +47,6 @@ internal sealed class PatchState
     /// <summary>The mode of the forward pass in progress.</summary>
     public PatchForwardMode Mode { get; set; }
 
-    /// <summary>Destinations whose mask-gradient probe the model took over in the forward pass in progress (see <see cref="PatchWrapper.Defer"/>).</summary>
-    public int DeferredProbes { get; set; }
-
     /// <summary>Per destination module (by index): whether its mask may be non-zero; <c>null</c>: all may be.</summary>
     public bool[]? Active { get; set; }
 

@@ -1,5 +1,4 @@
 using AutoCircuit.Graph;
-using AutoCircuit.Host.Models;
 using AutoCircuit.Metrics;
 using AutoCircuit.Patching;
 using TorchSharp;
@@ -106,27 +105,6 @@ internal sealed class PatchWrapper
         }
 
         return x;
-    }
-
-    /// <summary>
-    /// This destination's mask-gradient probe for the model to take over (<see cref="HookPoint.Defer"/>), when the
-    /// forward pass is in <see cref="PatchForwardMode.ZeroMaskGradient"/> and the probe would be all this hook does: a
-    /// destination with heads and without token positions, not a source, nothing captured. <c>null</c>: apply the hook.
-    /// </summary>
-    public HeadInputProbe? Defer()
-    {
-        var state = _owner.State;
-        var dest = Destination;
-        if (state.PatchSrcOuts is null || dest is null || Source is not null || state.Mode != PatchForwardMode.ZeroMaskGradient
-            || state.Capture is not null || dest.SeqLen is not null || !dest.HasHeadAxis || !_owner.DeferProbesToModel)
-        {
-            return null;
-        }
-
-        state.DeferredProbes++;
-        var diff = DiffSlice(state);
-        diff.DetachFromDisposeScope(); // the model's autograd node disposes it after the backward pass
-        return new HeadInputProbe(Mask!, diff, dest.InSrcStart);
     }
 
     /// <summary>Whether the patch is one matrix product (no token-position axis, no per-prompt sampled masks).</summary>

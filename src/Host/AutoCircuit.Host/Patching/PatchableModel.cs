@@ -91,7 +91,6 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
             destByModule.TryGetValue(name, out var dest);
             var wrapper = new PatchWrapper(this, name, src, dest, model.Device, model.DType);
             hook.Hook = wrapper.Apply;
-            hook.Defer = wrapper.Defer;
             _wrappers.Add(wrapper);
             if (dest is not null)
             {
@@ -180,18 +179,6 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
 
     /// <summary>How the last forward pass in patch mode computed its patches (for tests).</summary>
     internal PatchForwardMode LastForwardMode => State.Mode;
-
-    /// <summary>
-    /// Destinations whose mask-gradient probe the model took over in the last forward pass in patch mode (for tests; see
-    /// <see cref="HeadInputProbe"/>).
-    /// </summary>
-    internal int LastForwardDeferredProbes => State.DeferredProbes;
-
-    /// <summary>
-    /// Whether models may take over the mask-gradient probes of their per-head inputs (<see cref="HeadInputProbe"/>);
-    /// <c>false</c>: every probe is the engine's own (for tests that compare the two).
-    /// </summary>
-    internal bool DeferProbesToModel { get; set; } = true;
 
     /// <summary>
     /// Builds the graph for <paramref name="model"/> and installs the wrappers. The model is modified
@@ -396,7 +383,6 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
 
         State.PendingDeltas.Clear();
         ClearPartials();
-        State.DeferredProbes = 0;
         var curr = State.CurrSrcOuts;
         if (!torch.is_grad_enabled() && !PatchOptions.ReferencePatching)
         {
@@ -885,7 +871,6 @@ public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActiva
         foreach (var w in _wrappers)
         {
             _model.HookPoints[w.ModuleName].Hook = null;
-            _model.HookPoints[w.ModuleName].Defer = null;
             w.Mask?.Dispose();
         }
 

@@ -57,9 +57,6 @@ internal sealed class ForwardContext : IDisposable
     /// <summary>Passes an activation through a hook point unless hooks are off.</summary>
     public Tensor Apply(HookPoint hook, Tensor x) => HooksEnabled ? hook.Apply(x) : x;
 
-    /// <summary>The mask-gradient probe at <paramref name="hook"/> the model may take over (see <see cref="HookPoint.TryDefer"/>), or <c>null</c>.</summary>
-    public HeadInputProbe? Defer(HookPoint hook) => HooksEnabled ? hook.TryDefer() : null;
-
     /// <summary>Builds the context for <paramref name="tokens"/> <c>[B, T]</c> after an optional cached prefix.</summary>
     public static ForwardContext Create(
         Tensor tokens, PrefixCache? prefix, TokenPadding? padding, TransformerConfig config, ScalarType dtype,

@@ -37,62 +37,6 @@ internal sealed class Norm : nn.Module<Tensor, Tensor>
         using var normed = x * inv;
         return normed * w;
     }
-
-    /// <summary>Whether a weight of the norm is trainable (its gradient is then autograd's business).</summary>
-    internal bool RequiresGrad => w.requires_grad || b?.requires_grad == true;
-
-    /// <summary>
-    /// What the input gradient needs of the input <paramref name="x"/> <c>[..., d]</c>: the scale <c>[..., 1]</c>
-    /// (LayerNorm: <c>1 / std</c>; RMSNorm: <c>1 / rms</c>) and the normalised input before the weight <c>[..., d]</c>.
-    /// </summary>
-    internal (Tensor Scale, Tensor Normalized) Statistics(Tensor x)
-    {
-        if (b is not null)
-        {
-            using var mean = x.mean([-1L], keepdim: true);
-            using var centered = x - mean;
-            using var variance = centered.square().mean([-1L], keepdim: true); // biased, as layer_norm
-            var rstd = (variance + _eps).rsqrt();
-            return (rstd, centered * rstd);
-        }
-
-        using var meanSquare = x.square().mean([-1L], keepdim: true);
-        var inv = (meanSquare + _eps).rsqrt();
-        return (inv, x * inv);
-    }
-
-    /// <summary>
-    /// <c>d loss / d x</c> for the gradient <paramref name="g"/> <c>[n, ..., d]</c> of the norm's output: <paramref name="n"/>
-    /// gradients at once for the same input, whose <see cref="Statistics"/> are <paramref name="scale"/> and
-    /// <paramref name="normalized"/> (<c>[..., 1]</c>, <c>[..., d]</c>). The backward pass is linear in the output's
-    /// gradient at a fixed input: with <c>gh = g * w</c>, LayerNorm gives <c>scale * (gh - mean(gh) - xhat * mean(gh * xhat))</c>
-    /// and RMSNorm <c>scale * (gh - xn * mean(gh * xn))</c>.
-    /// </summary>
-    internal Tensor InputGradient(Tensor scale, Tensor normalized, Tensor g)
-    {
-        var gh = g * w; // [n, ..., d]
-        try
-        {
-            using (var product = gh * normalized)
-            using (var projection = product.mean([-1L], keepdim: true)) // [n, ..., 1]
-            {
-                if (b is not null)
-                {
-                    using var mean = gh.mean([-1L], keepdim: true);
-                    gh.sub_(mean);
-                }
-
-                gh.addcmul_(normalized, projection, -1);
-            }
-
-            return gh.mul_(scale);
-        }
-        catch
-        {
-            gh.Dispose();
-            throw;
-        }
-    }
 }
 
 /// <summary>The MLP: dense with a GELU/ReLU (GPT-2 family) or SwiGLU <c>W_out(silu(W_gate x) * W_in x)</c> (Llama family).</summary>
@@ -176,9 +120,7 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
 /// While no hook changes a per-head input, every head reads the same residual, so Q/K/V are
 /// computed once with one norm and one matmul per projection; the per-head path runs only for the
 /// inputs a hook replaced (patch mode). Head outputs are always computed per head and summed, so
-/// installing hooks does not change a single bit of the output. Q/K/V inputs whose hook is a mask-gradient
-/// probe at mask 0 (<see cref="HeadInputProbe"/>) stay the shared residual: the forward pass is the plain
-/// one and <see cref="ProbedProjection"/> gives the per-head gradients in the backward pass.
+/// installing hooks does not change a single bit of the output.
 /// </remarks>
 internal sealed class Attention : nn.Module<Tensor, Tensor>
 {
@@ -238,38 +180,22 @@ internal sealed class Attention : nn.Module<Tensor, Tensor>
         using var perHead = shared.expand(b, t, h, d); // [B, T, H, d], a view
         var attnIn = ctx.Apply(_hookAttnIn, perHead); // [B, T, H, d]
         var attnInShared = ReferenceEquals(attnIn, perHead);
-
-        // Mask-gradient probes at mask 0 on inputs that are still the shared residual: the model takes them over (one
-        // norm and one projection forward, the per-head gradients in the backward pass) instead of projecting per head.
-        var deferrable = attnInShared && !norm.RequiresGrad && !W_Q.requires_grad && !W_K.requires_grad && !W_V.requires_grad
-            && b_Q?.requires_grad != true && b_K?.requires_grad != true && b_V?.requires_grad != true;
-        var probeQ = deferrable ? ctx.Defer(_hookQ) : null;
-        var qIn = probeQ is null ? ctx.Apply(_hookQ, attnIn) : attnIn; // [B, T, H, d]
+        var qIn = ctx.Apply(_hookQ, attnIn); // [B, T, H, d]
 
         // K/V read one copy per KV head; if hook_attn_in changed the per-query-head inputs, K and V
         // are computed per query head (each from its own input, with its group's weights).
         using var perKvHead = shared.expand(b, t, g, d); // [B, T, G, d], a view
         var kvIn = attnInShared ? perKvHead : attnIn;
-        var probeK = deferrable ? ctx.Defer(_hookK) : null;
-        var kIn = probeK is null ? ctx.Apply(_hookK, kvIn) : kvIn;
-        var probeV = deferrable ? ctx.Defer(_hookV) : null;
-        var vIn = probeV is null ? ctx.Apply(_hookV, kvIn) : kvIn;
+        var kIn = ctx.Apply(_hookK, kvIn);
+        var vIn = ctx.Apply(_hookV, kvIn);
 
         Tensor? normed = null; // norm(resid) [B, T, d], shared by every untouched input
         Tensor Normed() => normed ??= norm.forward(resid);
-        using var probed = Probed(resid, norm, (probeQ, W_Q, b_Q, h), (probeK, W_K, b_K, g), (probeV, W_V, b_V, g)); // [B, T, n * dh]
-        long probedHeads = 0;
         try
         {
-            using var q = probeQ is null
-                ? Project(qIn, attnInShared && ReferenceEquals(qIn, attnIn), norm, Normed, W_Q, b_Q, h) // [B, T, H, dh]
-                : Heads(probed!, ref probedHeads, h);
-            using var k = probeK is null
-                ? Project(kIn, attnInShared && ReferenceEquals(kIn, kvIn), norm, Normed, W_K, b_K, g) // [B, T, G|H, dh]
-                : Heads(probed!, ref probedHeads, g);
-            using var v = probeV is null
-                ? Project(vIn, attnInShared && ReferenceEquals(vIn, kvIn), norm, Normed, W_V, b_V, g) // [B, T, G|H, dh]
-                : Heads(probed!, ref probedHeads, g);
+            using var q = Project(qIn, attnInShared && ReferenceEquals(qIn, attnIn), norm, Normed, W_Q, b_Q, h); // [B, T, H, dh]
+            using var k = Project(kIn, attnInShared && ReferenceEquals(kIn, kvIn), norm, Normed, W_K, b_K, g); // [B, T, G|H, dh]
+            using var v = Project(vIn, attnInShared && ReferenceEquals(vIn, kvIn), norm, Normed, W_V, b_V, g); // [B, T, G|H, dh]
             using var qr = Rotate(q, ctx);
             using var kr = Rotate(k, ctx);
             ctx.CollectedKv?.Add((kr.detach().clone(), v.detach().clone()));
@@ -283,40 +209,6 @@ internal sealed class Attention : nn.Module<Tensor, Tensor>
         {
             normed?.Dispose();
         }
-    }
-
-    /// <summary>
-    /// The projections whose inputs are probes the model took over (<see cref="ProbedProjection"/>), concatenated in
-    /// Q, K, V order, <c>[B, T, n * dh]</c>; <c>null</c> when there are none.
-    /// </summary>
-    private Tensor? Probed(Tensor resid, Norm norm, params (HeadInputProbe? Probe, Tensor W, Tensor? Bias, long Heads)[] projections)
-    {
-        var parts = new List<ProbedProjection.Part>(projections.Length);
-        foreach (var (probe, w, bias, heads) in projections)
-        {
-            if (probe is null)
-            {
-                continue;
-            }
-
-            if (probe.Heads != heads)
-            {
-                throw new InvalidOperationException($"A probe with a mask of {probe.Heads} heads at a projection of {heads} heads.");
-            }
-
-            parts.Add(new ProbedProjection.Part(w, bias, probe));
-        }
-
-        return parts.Count == 0 ? null : ProbedProjection.Apply(resid, norm, parts, _config.HeadSize);
-    }
-
-    /// <summary>The next <paramref name="m"/> heads of the probed projections <c>[B, T, n * dh]</c>, as <c>[B, T, m, dh]</c> (a view).</summary>
-    private Tensor Heads(Tensor probed, ref long offset, long m)
-    {
-        long b = probed.shape[0], t = probed.shape[1], dh = _config.HeadSize;
-        using var mine = probed.narrow(-1, offset * dh, m * dh); // [B, T, m * dh]
-        offset += m;
-        return mine.view(b, t, m, dh);
     }
 
     /// <summary>
