@@ -21,8 +21,6 @@ public sealed partial class HotPathSyncTests
         { "src/Host/AutoCircuit.Host/Patching/PatchWrapper.cs", [] },
         { "src/Host/AutoCircuit.Host/Patching/MaskGradientProbe.cs", [] },
         { "src/Host/AutoCircuit.Host/Models/Transformers/TransformerBlock.cs", [] },
-        { "src/Host/AutoCircuit.Host/Models/Transformers/ProbedProjection.cs", [] },
-        { "src/Host/AutoCircuit.Host/Models/HeadInputProbe.cs", [] },
         { "src/Host/AutoCircuit.Host/Models/Transformers/Transformer.cs", ["ValidateTokens"] }, // input check, once per call
         { "src/Host/AutoCircuit.Host/Patching/PatchableModel.cs", ["AllMasksZero"] },
         { "src/Algorithms/MaskGradient/MaskGradient.cs", [] },
