@@ -18,7 +18,10 @@ public static class CommandLine
         var root = new RootCommand(
             "AutoCircuit for .NET: find which edges of a neural network's computational graph carry a behaviour " +
             "(a port of auto-circuit). Scores every edge with circuit-discovery algorithms and writes the results " +
-            "as JSON and safetensors, evaluates the circuits they define, and compares algorithms in a report.\n\n" + ExitCodesHelp)
+            "as JSON and safetensors, evaluates the circuits they define, and compares algorithms in a report.\n\n" + ExitCodesHelp +
+            "\n\nEnvironment: AUTOCIRCUIT_THREADS (default --threads), AUTOCIRCUIT_PLUGINS (plugin folders, ':'-separated), " +
+            "AUTOCIRCUIT_LIBTORCH (an installed libtorch's library folder, e.g. a PyTorch install's torch/lib, for builds " +
+            "made with -p:TorchBackend=none).")
         {
             RunCommand.Create(output, error),
             EvaluateCommand.Create(output, error),
