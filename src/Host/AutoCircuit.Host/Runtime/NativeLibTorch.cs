@@ -24,10 +24,23 @@ public static class NativeLibTorch
     private static readonly string[] Optional = ["c10_cuda", "torch_cuda"];
     private static readonly object Gate = new();
     private static IReadOnlyList<string>? _loaded;
+    private static string? _loadedFrom;
+
+    /// <summary>The folder libtorch was loaded from by <see cref="Preload"/>, or <c>null</c>.</summary>
+    public static string? LoadedFrom
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return _loadedFrom;
+            }
+        }
+    }
 
     /// <summary>
-    /// Loads libtorch from <see cref="Variable"/>'s folder when it is set (once per process; later calls return the
-    /// first result). Does nothing when it is unset.
+    /// Loads libtorch from <see cref="Variable"/>'s folder when it is set (once per process: a later call for the same
+    /// folder returns the first result, one for another folder is refused). Does nothing when it is unset.
     /// </summary>
     /// <returns>The files loaded, in order (empty when the variable is unset).</returns>
     /// <exception cref="AutoCircuitException">The folder is missing or lacks a required library, a library fails to
@@ -49,11 +62,6 @@ public static class NativeLibTorch
 
         lock (Gate)
         {
-            if (_loaded is not null)
-            {
-                return _loaded;
-            }
-
             var dir = Path.GetFullPath(folder.Trim());
             if (!Directory.Exists(dir))
             {
@@ -80,6 +88,14 @@ public static class NativeLibTorch
                     ExitCode.DeviceUnavailable);
             }
 
+            if (_loaded is not null)
+            {
+                return _loadedFrom == dir
+                    ? _loaded
+                    : throw new AutoCircuitException(
+                        $"{Variable}={folder}: libtorch is already loaded from {_loadedFrom} in this process.", ExitCode.DeviceUnavailable);
+            }
+
             var loaded = new List<string>();
             foreach (var name in Required.Concat(Optional))
             {
@@ -102,6 +118,7 @@ public static class NativeLibTorch
             }
 
             _loaded = loaded;
+            _loadedFrom = dir;
             return loaded;
         }
     }
