@@ -55,10 +55,11 @@ public sealed record MemoryReport(
     /// <param name="shape">The model shape and batch.</param>
     /// <param name="device">Where to run.</param>
     /// <param name="patchOptions">Engine options, e.g. a <c>--max-patch-memory</c> budget; <c>null</c>: the defaults.</param>
-    public static MemoryReport Measure(BenchShape shape, torch.Device device, Patching.PatchOptions? patchOptions = null)
+    /// <param name="separateQkv">Separate Q/K/V destinations per head (the default), or one attention input per head.</param>
+    public static MemoryReport Measure(BenchShape shape, torch.Device device, Patching.PatchOptions? patchOptions = null, bool separateQkv = true)
     {
         ArgumentNullException.ThrowIfNull(shape);
-        using var w = new BenchWorkload(shape, device, batchCount: 1, patchOptions: patchOptions);
+        using var w = new BenchWorkload(shape, device, batchCount: 1, patchOptions: patchOptions, separateQkv: separateQkv);
         GC.Collect();
         GC.WaitForPendingFinalizers();
         var baseline = Rss("VmRSS");

@@ -103,14 +103,14 @@ public static class BenchCommand
             };
             var device = DeviceSelector.Resolve(parse.GetValue(DeviceOption));
             var performance = PerformanceOptions.Parse(parse);
-            TorchThreading.Apply(parse.GetValue(PerformanceOptions.ThreadsOption), shapes.Max(x => x.Parameters));
+            TorchThreading.Apply(performance.Threads, shapes.Max(x => x.Parameters));
             if (parse.GetValue(MemoryOnlyOption))
             {
                 foreach (var shape in shapes)
                 {
                     token.ThrowIfCancellationRequested();
                     error.WriteLine($"bench: memory of one mask-gradient batch on {shape.Describe()}");
-                    var memory = MemoryReport.Measure(shape, device, performance.PatchOptions);
+                    var memory = MemoryReport.Measure(shape, device, performance.PatchOptions, separateQkv);
                     output.WriteLine(parse.GetValue(JsonOption) ? memory.ToJson() : memory.ToString());
                 }
 
