@@ -1,4 +1,4 @@
-using AutoCircuit.Host.Benchmarks;
+using AutoCircuit.Bench;
 using BenchmarkDotNet.Attributes;
 using TorchSharp;
 

@@ -17,7 +17,7 @@ internal static class TorchThreads
     {
         var threads = int.TryParse(Environment.GetEnvironmentVariable("AUTOCIRCUIT_TEST_THREADS"), out var n) && n > 0 ? n : 1;
         // A build with -p:TorchBackend=none runs the tests on an installed libtorch named by AUTOCIRCUIT_LIBTORCH.
-        AutoCircuit.Host.Runtime.NativeLibTorch.PreloadFromEnvironment();
+        AutoCircuit.Engine.Runtime.NativeLibTorch.PreloadFromEnvironment();
         torch.set_num_threads(threads);
     }
 #pragma warning restore CA2255

@@ -1,6 +1,6 @@
 using AutoCircuit.Algorithms.Acdc;
-using AutoCircuit.Host.Models.Micro;
-using AutoCircuit.Host.Patching;
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Models.Micro;
 using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;

@@ -1,7 +1,7 @@
 using System.Text.Json;
+using AutoCircuit.Engine.Patching;
 using AutoCircuit.Host.Data;
-using AutoCircuit.Host.Models.Micro;
-using AutoCircuit.Host.Patching;
+using AutoCircuit.Models.Micro;
 using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;

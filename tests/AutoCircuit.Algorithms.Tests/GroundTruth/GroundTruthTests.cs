@@ -46,7 +46,7 @@ public sealed class GroundTruthTests
     [Fact]
     public void Descriptor_RequiresKnownEdges()
     {
-        Assert.True(AutoCircuit.Host.Runtime.AlgorithmCatalog.BuiltIn().TryGet("ground-truth", out var entry));
+        Assert.True(AutoCircuit.Host.Algorithms.AlgorithmCatalog.BuiltIn().TryGet("ground-truth", out var entry));
         Assert.True(entry.Descriptor.RequiresKnownEdges);
     }
 }

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
+using AutoCircuit.Engine.Patching;
 using AutoCircuit.Graph;
+using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Data;
-using AutoCircuit.Host.Models.Micro;
-using AutoCircuit.Host.Patching;
-using AutoCircuit.Host.Runtime;
+using AutoCircuit.Models.Micro;
 using AutoCircuit.Scores;
 using AutoCircuit.Testing;
 using TorchSharp;

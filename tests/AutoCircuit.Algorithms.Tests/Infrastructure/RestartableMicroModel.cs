@@ -1,5 +1,5 @@
-using AutoCircuit.Host.Models;
-using AutoCircuit.Host.Models.Micro;
+using AutoCircuit.Engine.Hooks;
+using AutoCircuit.Models.Micro;
 using AutoCircuit.Patching;
 using TorchSharp;
 using static TorchSharp.torch;

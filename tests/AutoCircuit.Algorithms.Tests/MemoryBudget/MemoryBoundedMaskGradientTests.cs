@@ -1,7 +1,7 @@
 using AutoCircuit.Data;
-using AutoCircuit.Host.Models.Transformers;
-using AutoCircuit.Host.Patching;
-using AutoCircuit.Host.Runtime;
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Host.Algorithms;
+using AutoCircuit.Models.Transformers;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 using AutoCircuit.Testing;

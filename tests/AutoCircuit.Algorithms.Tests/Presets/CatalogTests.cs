@@ -1,6 +1,6 @@
 using AutoCircuit.Algorithms.MaskGradient;
-using AutoCircuit.Host;
-using AutoCircuit.Host.Runtime;
+using AutoCircuit.Engine;
+using AutoCircuit.Host.Algorithms;
 using Xunit;
 
 namespace AutoCircuit.Algorithms.Tests.Presets;

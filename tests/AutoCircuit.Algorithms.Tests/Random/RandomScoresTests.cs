@@ -1,5 +1,5 @@
 using AutoCircuit.Algorithms.Random;
-using AutoCircuit.Host.Runtime;
+using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;

@@ -1,5 +1,6 @@
 using System.Text.Json;
-using AutoCircuit.Host.Runtime;
+using AutoCircuit.Engine;
+using AutoCircuit.Engine.Runtime;
 using AutoCircuit.Tool.Cli;
 using Xunit;
 

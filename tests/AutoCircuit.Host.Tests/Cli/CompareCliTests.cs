@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using AutoCircuit.Engine;
 using AutoCircuit.Tool.Cli;
 using Xunit;
 

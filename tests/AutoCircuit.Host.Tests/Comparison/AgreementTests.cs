@@ -1,7 +1,6 @@
+using AutoCircuit.Evaluation;
 using AutoCircuit.Graph;
-using AutoCircuit.Host.Comparison;
-using AutoCircuit.Host.IO;
-using AutoCircuit.Host.Models.Micro;
+using AutoCircuit.Models.Micro;
 using Xunit;
 
 namespace AutoCircuit.Host.Tests.Comparison;

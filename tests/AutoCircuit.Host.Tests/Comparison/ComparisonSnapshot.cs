@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using AutoCircuit.Evaluation;
 using AutoCircuit.Host.Comparison;
-using AutoCircuit.Host.Evaluation;
 using AutoCircuit.Patching;
 
 namespace AutoCircuit.Host.Tests.Comparison;
@@ -62,7 +62,7 @@ internal static class ComparisonSnapshot
             w.Array("scores (the same edges in flat score order)", top.Order().Select(i => $"{edges[i].ToString().PadRight(width)}  {Number(flat.Values[i])}"));
             foreach (var (pt, e) in a.Evaluations.OrderBy(kv => kv.Key))
             {
-                var label = CircuitsFile.PatchTypeName(pt);
+                var label = EvaluationNames.PatchTypeName(pt);
                 w.Open($"\"{label}_patch\": {{");
                 w.Field("sizes (requested:patched)", string.Join(" ", e.Results.Select(r => r.Requested == r.Edges
                     ? r.Requested.ToString(CultureInfo.InvariantCulture)

@@ -1,8 +1,8 @@
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Evaluation;
 using AutoCircuit.Graph;
+using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Comparison;
-using AutoCircuit.Host.Evaluation;
-using AutoCircuit.Host.Patching;
-using AutoCircuit.Host.Runtime;
 using AutoCircuit.Host.Tasks;
 using AutoCircuit.Patching;
 using AutoCircuit.Testing;

@@ -1,9 +1,9 @@
 using System.Text;
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Evaluation;
 using AutoCircuit.Host.Data;
-using AutoCircuit.Host.Evaluation;
-using AutoCircuit.Host.Models.Transformers;
-using AutoCircuit.Host.Patching;
 using AutoCircuit.Host.Tests.Models;
+using AutoCircuit.Models.Transformers;
 using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;

@@ -1,7 +1,7 @@
 using System.Text;
 using AutoCircuit.Host.Data;
-using AutoCircuit.Host.Models.Transformers;
-using AutoCircuit.Host.Tokenizers;
+using AutoCircuit.Models.Tokenizers;
+using AutoCircuit.Models.Transformers;
 using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;

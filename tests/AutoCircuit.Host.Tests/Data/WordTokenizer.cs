@@ -1,4 +1,4 @@
-using AutoCircuit.Host.Tokenizers;
+using AutoCircuit.Models.Tokenizers;
 
 namespace AutoCircuit.Host.Tests.Data;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using AutoCircuit.Host.Evaluation;
+using AutoCircuit.Evaluation;
 using Xunit;
 
 namespace AutoCircuit.Host.Tests.Evaluation;

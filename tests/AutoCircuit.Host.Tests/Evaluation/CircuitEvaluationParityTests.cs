@@ -1,4 +1,4 @@
-using AutoCircuit.Host.Evaluation;
+using AutoCircuit.Evaluation;
 using Xunit;
 
 namespace AutoCircuit.Host.Tests.Evaluation;

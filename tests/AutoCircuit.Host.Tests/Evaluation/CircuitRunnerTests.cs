@@ -1,7 +1,7 @@
 using AutoCircuit.Data;
-using AutoCircuit.Host.Evaluation;
-using AutoCircuit.Host.Models.Micro;
-using AutoCircuit.Host.Patching;
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Evaluation;
+using AutoCircuit.Models.Micro;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 using AutoCircuit.Testing;

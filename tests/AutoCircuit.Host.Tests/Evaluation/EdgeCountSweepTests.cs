@@ -1,7 +1,8 @@
 using System.Text.Json;
-using AutoCircuit.Host.Evaluation;
-using AutoCircuit.Host.Models.Micro;
-using AutoCircuit.Host.Patching;
+using AutoCircuit.Engine;
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Evaluation;
+using AutoCircuit.Models.Micro;
 using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;

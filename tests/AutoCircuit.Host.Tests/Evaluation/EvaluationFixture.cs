@@ -1,9 +1,9 @@
 using System.Text.Json;
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Evaluation;
 using AutoCircuit.Graph;
 using AutoCircuit.Host.Data;
-using AutoCircuit.Host.Evaluation;
-using AutoCircuit.Host.Models.Micro;
-using AutoCircuit.Host.Patching;
+using AutoCircuit.Models.Micro;
 using AutoCircuit.Scores;
 using AutoCircuit.Testing;
 using TorchSharp;
@@ -84,8 +84,8 @@ internal static class EvaluationFixture
     };
 
     public static CircuitRunOptions Options(JsonElement s) => new(
-        CircuitsFile.ParsePatchType(s.GetProperty("patch_type").GetString()!),
-        CircuitsFile.ParseAblation(s.GetProperty("ablation").GetString()!),
+        EvaluationNames.ParsePatchType(s.GetProperty("patch_type").GetString()!),
+        EvaluationNames.ParseAblation(s.GetProperty("ablation").GetString()!),
         s.GetProperty("reverse").GetBoolean());
 
     public static List<int> Ints(JsonElement array) => array.EnumerateArray().Select(e => e.GetInt32()).ToList();

@@ -1,6 +1,6 @@
 using AutoCircuit.Data;
-using AutoCircuit.Host.Evaluation;
-using AutoCircuit.Host.Patching;
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Evaluation;
 using AutoCircuit.Host.Tests.Models;
 using AutoCircuit.Patching;
 using AutoCircuit.Testing;

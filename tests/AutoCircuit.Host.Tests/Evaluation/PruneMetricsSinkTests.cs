@@ -1,7 +1,8 @@
 using AutoCircuit.Data;
-using AutoCircuit.Host.Evaluation;
-using AutoCircuit.Host.Models.Micro;
-using AutoCircuit.Host.Patching;
+using AutoCircuit.Engine;
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Evaluation;
+using AutoCircuit.Models.Micro;
 using AutoCircuit.Patching;
 using TorchSharp;
 using Xunit;

@@ -1,8 +1,8 @@
 using System.Text.Json;
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Evaluation;
 using AutoCircuit.Graph;
-using AutoCircuit.Host.Evaluation;
-using AutoCircuit.Host.Models.Micro;
-using AutoCircuit.Host.Patching;
+using AutoCircuit.Models.Micro;
 using Xunit;
 
 namespace AutoCircuit.Host.Tests.Evaluation;

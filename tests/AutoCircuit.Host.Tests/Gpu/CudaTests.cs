@@ -1,5 +1,5 @@
 using System.Text.Json;
-using AutoCircuit.Host.Patching;
+using AutoCircuit.Engine.Patching;
 using AutoCircuit.Host.Tests.Models;
 using AutoCircuit.Testing;
 using AutoCircuit.Tool.Cli;

@@ -1,5 +1,6 @@
-using AutoCircuit.Host.Patching;
-using AutoCircuit.Host.Runtime;
+using AutoCircuit.Engine;
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Engine.Runtime;
 using AutoCircuit.Host.Tests.Models;
 using TorchSharp;
 using Xunit;

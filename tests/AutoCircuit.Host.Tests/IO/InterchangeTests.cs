@@ -1,8 +1,10 @@
 using System.Text.Json;
+using AutoCircuit.Engine;
+using AutoCircuit.Evaluation;
 using AutoCircuit.Graph;
 using AutoCircuit.Host.IO;
-using AutoCircuit.Host.Models.Micro;
-using AutoCircuit.Host.Models.Transformers;
+using AutoCircuit.Models.Micro;
+using AutoCircuit.Models.Transformers;
 using AutoCircuit.Scores;
 using AutoCircuit.Testing;
 using Xunit;

@@ -1,9 +1,9 @@
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json.Nodes;
-using AutoCircuit.Host.IO;
-using AutoCircuit.Host.Models;
-using AutoCircuit.Host.Models.Loading;
+using AutoCircuit.Engine;
+using AutoCircuit.Host.Tasks;
+using AutoCircuit.Models.Checkpoints;
 using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;

@@ -1,4 +1,4 @@
-using AutoCircuit.Host.Tokenizers;
+using AutoCircuit.Models.Tokenizers;
 using Xunit;
 
 namespace AutoCircuit.Host.Tests.Models;

@@ -1,6 +1,6 @@
-using AutoCircuit.Host.Models.Loading;
-using AutoCircuit.Host.Models.Transformers;
-using AutoCircuit.Host.Tokenizers;
+using AutoCircuit.Models.Checkpoints;
+using AutoCircuit.Models.Tokenizers;
+using AutoCircuit.Models.Transformers;
 using Xunit;
 
 namespace AutoCircuit.Host.Tests.Models;

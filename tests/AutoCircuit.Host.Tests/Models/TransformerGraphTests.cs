@@ -1,8 +1,8 @@
 using System.Text.Json;
+using AutoCircuit.Engine.Hooks;
+using AutoCircuit.Engine.Patching;
 using AutoCircuit.Graph;
-using AutoCircuit.Host.Models;
-using AutoCircuit.Host.Models.Transformers;
-using AutoCircuit.Host.Patching;
+using AutoCircuit.Models.Transformers;
 using AutoCircuit.Testing;
 using Xunit;
 

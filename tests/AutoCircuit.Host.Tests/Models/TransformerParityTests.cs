@@ -1,5 +1,5 @@
-using AutoCircuit.Host.Models.Loading;
-using AutoCircuit.Host.Models.Transformers;
+using AutoCircuit.Models.Checkpoints;
+using AutoCircuit.Models.Transformers;
 using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;

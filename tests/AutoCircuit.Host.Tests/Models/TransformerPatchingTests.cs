@@ -1,5 +1,5 @@
-using AutoCircuit.Host.Models.Transformers;
-using AutoCircuit.Host.Patching;
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Models.Transformers;
 using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;

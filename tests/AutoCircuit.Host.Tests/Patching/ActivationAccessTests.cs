@@ -1,5 +1,5 @@
-using AutoCircuit.Host.Models.Micro;
-using AutoCircuit.Host.Patching;
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Models.Micro;
 using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;

@@ -1,6 +1,6 @@
+using AutoCircuit.Engine.Patching;
 using AutoCircuit.Graph;
-using AutoCircuit.Host.Models.Micro;
-using AutoCircuit.Host.Patching;
+using AutoCircuit.Models.Micro;
 using AutoCircuit.Patching;
 using AutoCircuit.Testing;
 using TorchSharp;

@@ -18,11 +18,11 @@ public sealed partial class HotPathSyncTests
 
     public static TheoryData<string, string[]> HotFiles() => new()
     {
-        { "src/Host/AutoCircuit.Host/Patching/PatchWrapper.cs", [] },
-        { "src/Host/AutoCircuit.Host/Patching/MaskGradientProbe.cs", [] },
-        { "src/Host/AutoCircuit.Host/Models/Transformers/TransformerBlock.cs", [] },
-        { "src/Host/AutoCircuit.Host/Models/Transformers/Transformer.cs", ["ValidateTokens"] }, // input check, once per call
-        { "src/Host/AutoCircuit.Host/Patching/PatchableModel.cs", ["AllMasksZero"] },
+        { "src/Host/AutoCircuit.Engine/Patching/PatchWrapper.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/MaskGradientProbe.cs", [] },
+        { "src/Host/AutoCircuit.Models/Transformers/TransformerBlock.cs", [] },
+        { "src/Host/AutoCircuit.Models/Transformers/Transformer.cs", ["ValidateTokens"] }, // input check, once per call
+        { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.cs", ["AllMasksZero"] },
         { "src/Algorithms/MaskGradient/MaskGradient.cs", [] },
         { "src/Algorithms/Acdc/Acdc.cs", ["removedCount"] }, // one read per tau, for the log line
     };

@@ -1,6 +1,6 @@
-using AutoCircuit.Host.Models.Micro;
-using AutoCircuit.Host.Patching;
+using AutoCircuit.Engine.Patching;
 using AutoCircuit.Host.Tests.Models;
+using AutoCircuit.Models.Micro;
 using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;
@@ -170,8 +170,8 @@ public sealed class PatchPathTests
     /// <summary>Two identical transformers, one patched with the fast paths and one with auto-circuit's computation.</summary>
     private sealed class Pair : IDisposable
     {
-        private readonly AutoCircuit.Host.Models.Transformers.Transformer _a;
-        private readonly AutoCircuit.Host.Models.Transformers.Transformer _b;
+        private readonly AutoCircuit.Models.Transformers.Transformer _a;
+        private readonly AutoCircuit.Models.Transformers.Transformer _b;
         private readonly Tensor _clean;
         private readonly Tensor _corrupt;
 

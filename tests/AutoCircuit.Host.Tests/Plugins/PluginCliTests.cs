@@ -1,9 +1,9 @@
 using System.Text.Json;
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.IO;
-using AutoCircuit.Host.Models.Micro;
-using AutoCircuit.Host.Patching;
 using AutoCircuit.Host.Plugins;
-using AutoCircuit.Host.Runtime;
+using AutoCircuit.Models.Micro;
 using AutoCircuit.Tool.Cli;
 using TorchSharp;
 using Xunit;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
+using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Plugins;
-using AutoCircuit.Host.Runtime;
 using Xunit;
 using Xunit.Abstractions;
 

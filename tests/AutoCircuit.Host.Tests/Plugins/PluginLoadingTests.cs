@@ -1,5 +1,6 @@
+using AutoCircuit.Engine;
+using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Plugins;
-using AutoCircuit.Host.Runtime;
 using Xunit;
 
 namespace AutoCircuit.Host.Tests.Plugins;

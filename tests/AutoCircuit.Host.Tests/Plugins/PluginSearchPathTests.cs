@@ -1,3 +1,4 @@
+using AutoCircuit.Engine;
 using AutoCircuit.Host.Plugins;
 using Xunit;
 

@@ -1,10 +1,10 @@
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using AutoCircuit.Evaluation;
 using AutoCircuit.Graph;
-using AutoCircuit.Host.IO;
-using AutoCircuit.Host.Models.Micro;
-using AutoCircuit.Host.Models.Transformers;
 using AutoCircuit.Host.Reports;
+using AutoCircuit.Models.Micro;
+using AutoCircuit.Models.Transformers;
 using Xunit;
 
 namespace AutoCircuit.Host.Tests.Reports;

@@ -1,4 +1,5 @@
-using AutoCircuit.Host.Runtime;
+using AutoCircuit.Engine;
+using AutoCircuit.Engine.Runtime;
 using AutoCircuit.Testing;
 using AutoCircuit.Tool.Cli;
 using Xunit;

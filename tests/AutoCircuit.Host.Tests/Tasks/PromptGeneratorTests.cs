@@ -1,9 +1,10 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using AutoCircuit.Engine;
 using AutoCircuit.Host.Data;
-using AutoCircuit.Host.Models.Transformers;
 using AutoCircuit.Host.Tasks;
-using AutoCircuit.Host.Tokenizers;
+using AutoCircuit.Models.Tokenizers;
+using AutoCircuit.Models.Transformers;
 using TorchSharp;
 using Xunit;
 

@@ -1,8 +1,7 @@
 using AutoCircuit.Host.Data;
-using AutoCircuit.Host.Models;
-using AutoCircuit.Host.Models.Transformers;
 using AutoCircuit.Host.Tasks;
 using AutoCircuit.Host.Tests.Models;
+using AutoCircuit.Models.Transformers;
 using TorchSharp;
 using Xunit;
 using Xunit.Abstractions;

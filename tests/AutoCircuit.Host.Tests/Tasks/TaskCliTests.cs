@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
-using AutoCircuit.Host.Models.Toy;
-using AutoCircuit.Host.Runtime;
+using AutoCircuit.Host.Jobs;
 using AutoCircuit.Host.Tests.Models;
+using AutoCircuit.Models.Toy;
 using AutoCircuit.Tool.Cli;
 using Xunit;
 using Xunit.Abstractions;

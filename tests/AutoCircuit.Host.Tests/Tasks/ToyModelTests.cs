@@ -1,4 +1,5 @@
-using AutoCircuit.Host.Models.Toy;
+using AutoCircuit.Host.Toy;
+using AutoCircuit.Models.Toy;
 using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;

@@ -1,10 +1,10 @@
 using System.Text;
 using System.Text.Json;
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Evaluation;
+using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Data;
-using AutoCircuit.Host.Evaluation;
 using AutoCircuit.Host.IO;
-using AutoCircuit.Host.Patching;
-using AutoCircuit.Host.Runtime;
 using AutoCircuit.Patching;
 
 namespace AutoCircuit.Host.Comparison;
@@ -222,7 +222,7 @@ public static class ComparisonEngine
                 var options = settings.Evaluation.Circuits with { PatchType = patchType };
                 evaluations[patchType] = CircuitEvaluator.Evaluate(
                     model, data.Test, scores, counts, options, subject.KnownEdges,
-                    new PrefixedProgress(env.Progress, $"{algorithm.Label} ({CircuitsFile.PatchTypeName(patchType)} patch)"),
+                    new PrefixedProgress(env.Progress, $"{algorithm.Label} ({EvaluationNames.PatchTypeName(patchType)} patch)"),
                     env.CancellationToken);
             }
         }

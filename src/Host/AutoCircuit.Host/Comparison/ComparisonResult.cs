@@ -1,5 +1,5 @@
+using AutoCircuit.Evaluation;
 using AutoCircuit.Graph;
-using AutoCircuit.Host.Evaluation;
 using AutoCircuit.Host.IO;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
@@ -137,8 +137,8 @@ public sealed class ComparisonResult : IDisposable
         Settings = settings;
         Algorithms = algorithms;
         var n = subject.Graph.EdgeCount;
-        var ks = (settings.AgreementKs ?? Comparison.Agreement.DefaultKs(n, subject.KnownEdges?.Count)).Where(k => k >= 1 && k <= n).Distinct().Order().ToList();
-        Agreement = Comparison.Agreement.Measure(
+        var ks = (settings.AgreementKs ?? AutoCircuit.Evaluation.Agreement.DefaultKs(n, subject.KnownEdges?.Count)).Where(k => k >= 1 && k <= n).Distinct().Order().ToList();
+        Agreement = AutoCircuit.Evaluation.Agreement.Measure(
             algorithms.Where(a => a.Flat is not null).Select(a => (a.Label, a.Flat!)).ToList(), ks);
     }
 

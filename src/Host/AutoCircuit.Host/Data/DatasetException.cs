@@ -1,3 +1,4 @@
+using AutoCircuit.Engine;
 namespace AutoCircuit.Host.Data;
 
 /// <summary>A dataset file is malformed or does not fit the model; the message names the file and the place.</summary>

@@ -1,5 +1,5 @@
 using AutoCircuit.Data;
-using AutoCircuit.Host.Models.Transformers;
+using AutoCircuit.Models.Transformers;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,5 +1,5 @@
-using AutoCircuit.Host.Models.Transformers;
-using AutoCircuit.Host.Tokenizers;
+using AutoCircuit.Models.Tokenizers;
+using AutoCircuit.Models.Transformers;
 using TorchSharp;
 using static TorchSharp.torch;
 

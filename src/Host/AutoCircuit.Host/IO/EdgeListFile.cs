@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using AutoCircuit.Engine;
+using AutoCircuit.Evaluation;
 using AutoCircuit.Graph;
 
 namespace AutoCircuit.Host.IO;

@@ -1,7 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using AutoCircuit.Engine;
+using AutoCircuit.Evaluation;
 using AutoCircuit.Graph;
+using AutoCircuit.Models.Checkpoints;
 
 namespace AutoCircuit.Host.IO;
 

@@ -1,3 +1,4 @@
+using AutoCircuit.Engine;
 namespace AutoCircuit.Host.IO;
 
 /// <summary>

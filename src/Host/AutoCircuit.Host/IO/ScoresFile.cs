@@ -1,5 +1,7 @@
 using System.Text.Json;
+using AutoCircuit.Engine;
 using AutoCircuit.Graph;
+using AutoCircuit.Models.Checkpoints;
 using AutoCircuit.Scores;
 using TorchSharp;
 using static TorchSharp.torch;

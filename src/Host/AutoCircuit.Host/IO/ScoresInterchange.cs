@@ -1,5 +1,8 @@
 using System.Text.Json;
+using AutoCircuit.Engine;
+using AutoCircuit.Evaluation;
 using AutoCircuit.Graph;
+using AutoCircuit.Models.Checkpoints;
 using AutoCircuit.Scores;
 using TorchSharp;
 

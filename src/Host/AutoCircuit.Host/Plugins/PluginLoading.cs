@@ -3,7 +3,6 @@ using System.Reflection;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
 using System.Text.RegularExpressions;
-using AutoCircuit.Host.Runtime;
 using McMaster.NETCore.Plugins;
 using TorchSharp;
 
@@ -140,7 +139,7 @@ public static partial class PluginLoading
             }
 
             loader = PluginLoader.CreateFromAssemblyFile(candidate.AssemblyPath, SharedTypes, c => c.PreferSharedTypes = true);
-            var registry = AlgorithmCatalog.ReadRegistry(loader.LoadDefaultAssembly());
+            var registry = RegistryReader.Read(loader.LoadDefaultAssembly());
             if (registry is null)
             {
                 return Fail(

@@ -1,3 +1,4 @@
+using AutoCircuit.Engine;
 namespace AutoCircuit.Host.Plugins;
 
 /// <summary>Where a plugin folder was named.</summary>

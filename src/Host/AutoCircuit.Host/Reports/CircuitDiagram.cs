@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
+using AutoCircuit.Evaluation;
 using AutoCircuit.Graph;
-using AutoCircuit.Host.IO;
 
 namespace AutoCircuit.Host.Reports;
 

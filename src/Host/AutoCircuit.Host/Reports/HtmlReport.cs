@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
+using AutoCircuit.Evaluation;
 using AutoCircuit.Host.Comparison;
-using AutoCircuit.Host.Evaluation;
 using AutoCircuit.Patching;
 
 namespace AutoCircuit.Host.Reports;
@@ -85,7 +85,7 @@ public static class HtmlReport
         {
             foreach (var m in result.Settings.Metrics)
             {
-                sb.Append(CultureInfo.InvariantCulture, $"<th>AUC {Svg.Escape(m.Key)}<br>({CircuitsFile.PatchTypeName(pt)} patch)</th>");
+                sb.Append(CultureInfo.InvariantCulture, $"<th>AUC {Svg.Escape(m.Key)}<br>({EvaluationNames.PatchTypeName(pt)} patch)</th>");
             }
         }
 
@@ -93,7 +93,7 @@ public static class HtmlReport
         if (hasRandom)
         {
             sb.Append(CultureInfo.InvariantCulture,
-                $"<th>AUC ÷ random<br>({Svg.Escape(result.Settings.Metrics[0].Key)}, {CircuitsFile.PatchTypeName(result.Settings.PatchTypes[0])})</th>");
+                $"<th>AUC ÷ random<br>({Svg.Escape(result.Settings.Metrics[0].Key)}, {EvaluationNames.PatchTypeName(result.Settings.PatchTypes[0])})</th>");
         }
 
         if (result.Subject.KnownEdges is not null)
@@ -160,7 +160,7 @@ public static class HtmlReport
 
                 var options = new ChartOptions
                 {
-                    Title = $"{CircuitsFile.PatchTypeName(pt)} patch",
+                    Title = $"{EvaluationNames.PatchTypeName(pt)} patch",
                     XLabel = "edges in the circuit",
                     YLabel = m.Name,
                     XScale = n > 50 ? AxisScale.Log1p : AxisScale.Linear,

@@ -1,6 +1,7 @@
 using System.Globalization;
+using AutoCircuit.Engine;
 using AutoCircuit.Host.Data;
-using AutoCircuit.Host.Tokenizers;
+using AutoCircuit.Models.Tokenizers;
 
 namespace AutoCircuit.Host.Tasks;
 

@@ -1,5 +1,5 @@
 using AutoCircuit.Host.Data;
-using AutoCircuit.Host.Models.Toy;
+using AutoCircuit.Models.Toy;
 
 namespace AutoCircuit.Host.Tasks;
 

@@ -1,6 +1,6 @@
+using AutoCircuit.Engine;
 using AutoCircuit.Host.Data;
-using AutoCircuit.Host.Models;
-using AutoCircuit.Host.Tokenizers;
+using AutoCircuit.Models.Tokenizers;
 
 namespace AutoCircuit.Host.Tasks;
 

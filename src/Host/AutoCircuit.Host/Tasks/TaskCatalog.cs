@@ -1,4 +1,4 @@
-using AutoCircuit.Host.Models.Micro;
+using AutoCircuit.Engine;
 
 namespace AutoCircuit.Host.Tasks;
 

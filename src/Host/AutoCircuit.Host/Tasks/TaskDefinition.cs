@@ -1,5 +1,4 @@
 using AutoCircuit.Host.Data;
-using AutoCircuit.Host.Models;
 
 namespace AutoCircuit.Host.Tasks;
 

@@ -1,7 +1,7 @@
+using AutoCircuit.Engine;
 using AutoCircuit.Graph;
 using AutoCircuit.Host.Data;
-using AutoCircuit.Host.Models;
-using AutoCircuit.Host.Models.Transformers;
+using AutoCircuit.Models.Transformers;
 using static TorchSharp.torch;
 
 namespace AutoCircuit.Host.Tasks;

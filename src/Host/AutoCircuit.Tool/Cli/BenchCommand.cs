@@ -1,7 +1,7 @@
 using System.CommandLine;
-using AutoCircuit.Host;
-using AutoCircuit.Host.Benchmarks;
-using AutoCircuit.Host.Runtime;
+using AutoCircuit.Bench;
+using AutoCircuit.Engine;
+using AutoCircuit.Engine.Runtime;
 
 namespace AutoCircuit.Tool.Cli;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using AutoCircuit.Host;
-using AutoCircuit.Host.Runtime;
+using AutoCircuit.Engine;
+using AutoCircuit.Engine.Runtime;
 
 namespace AutoCircuit.Tool.Cli;
 

@@ -1,9 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
-using AutoCircuit.Host;
+using AutoCircuit.Engine;
+using AutoCircuit.Evaluation;
 using AutoCircuit.Host.Comparison;
-using AutoCircuit.Host.Evaluation;
 using AutoCircuit.Host.IO;
+using AutoCircuit.Host.Jobs;
 using AutoCircuit.Patching;
 
 namespace AutoCircuit.Tool.Cli;
@@ -128,7 +129,7 @@ public static class CompareCommand
     private static IReadOnlyList<PatchType> ParsePatchTypes(string? text) => text?.Trim().ToLowerInvariant() switch
     {
         null or "" or "both" => [PatchType.EdgePatch, PatchType.TreePatch],
-        _ => [CircuitsFile.ParsePatchType(text)],
+        _ => [EvaluationNames.ParsePatchType(text)],
     };
 
     private static IReadOnlyList<PruneMetric> ParseMetrics(string[]? keys)

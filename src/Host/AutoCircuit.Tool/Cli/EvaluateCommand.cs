@@ -1,6 +1,7 @@
 using System.CommandLine;
-using AutoCircuit.Host.Evaluation;
+using AutoCircuit.Evaluation;
 using AutoCircuit.Host.IO;
+using AutoCircuit.Host.Jobs;
 
 namespace AutoCircuit.Tool.Cli;
 

@@ -1,8 +1,8 @@
 using System.CommandLine;
-using AutoCircuit.Host;
-using AutoCircuit.Host.Models;
-using AutoCircuit.Host.Models.Transformers;
-using AutoCircuit.Host.Runtime;
+using AutoCircuit.Engine;
+using AutoCircuit.Engine.Runtime;
+using AutoCircuit.Host.Tasks;
+using AutoCircuit.Models.Transformers;
 
 namespace AutoCircuit.Tool.Cli;
 

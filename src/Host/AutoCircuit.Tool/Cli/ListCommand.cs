@@ -1,7 +1,6 @@
 using System.CommandLine;
-using AutoCircuit.Host;
-using AutoCircuit.Host.Models;
-using AutoCircuit.Host.Runtime;
+using AutoCircuit.Engine;
+using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Tasks;
 
 namespace AutoCircuit.Tool.Cli;

@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using AutoCircuit.Host;
-using AutoCircuit.Host.Models;
-using AutoCircuit.Host.Models.Transformers;
-using AutoCircuit.Host.Runtime;
+using AutoCircuit.Engine;
+using AutoCircuit.Engine.Runtime;
+using AutoCircuit.Host.Tasks;
+using AutoCircuit.Models.Transformers;
 using TorchSharp;
 
 namespace AutoCircuit.Tool.Cli;

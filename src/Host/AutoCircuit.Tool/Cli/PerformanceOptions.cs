@@ -1,6 +1,6 @@
 using System.CommandLine;
-using AutoCircuit.Host.Patching;
-using AutoCircuit.Host.Runtime;
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Engine.Runtime;
 
 namespace AutoCircuit.Tool.Cli;
 

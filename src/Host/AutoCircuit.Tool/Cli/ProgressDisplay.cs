@@ -1,6 +1,6 @@
 using System.Diagnostics;
+using AutoCircuit.Engine;
 using AutoCircuit.Host;
-using AutoCircuit.Host.Runtime;
 using Spectre.Console;
 
 namespace AutoCircuit.Tool.Cli;

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using AutoCircuit.Host.IO;
-using AutoCircuit.Host.Models;
-using AutoCircuit.Host.Runtime;
+using AutoCircuit.Host.Jobs;
 using AutoCircuit.Host.Tasks;
 
 namespace AutoCircuit.Tool.Cli;

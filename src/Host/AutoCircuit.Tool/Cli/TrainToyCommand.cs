@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using AutoCircuit.Host;
-using AutoCircuit.Host.Models.Toy;
+using AutoCircuit.Engine;
+using AutoCircuit.Host.Toy;
+using AutoCircuit.Models.Toy;
 
 namespace AutoCircuit.Tool.Cli;
 
@@ -37,7 +38,7 @@ public static class TrainToyCommand
             "on the CPU: measure its held-out accuracy, find its previous-token and induction heads from their attention " +
             "patterns, state its known circuit and check it by patching. Writes DIR/" + ToyModel.FileName + " (weights and " +
             "measurements) and DIR/toy-induction.json; prints the measurements as JSON on stdout. The model shipped with " +
-            "the tool was made by: dotnet autocircuit train-toy --out src/Host/AutoCircuit.Host/Models/Toy\n\n" +
+            "the tool was made by: dotnet autocircuit train-toy --out src/Host/AutoCircuit.Models/Toy\n\n" +
             CommandLine.ExitCodesHelp)
         {
             OutOption, SeedOption, StepsOption,
@@ -48,7 +49,7 @@ public static class TrainToyCommand
             options.Validate();
             var dir = parse.GetValue(OutOption)!;
             Directory.CreateDirectory(dir);
-            var (model, info) = ToyModel.Build(options, line => error.WriteLine($"[train-toy] {line}"), token);
+            var (model, info) = ToyBuilder.Build(options, line => error.WriteLine($"[train-toy] {line}"), token);
             using (model)
             {
                 ToyModel.Save(model, info, Path.Combine(dir, ToyModel.FileName));

@@ -1,0 +1,203 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace AutoCircuit.Bench;
+
+/// <summary>The measurements of one shape.</summary>
+/// <param name="Shape">The model shape and batch.</param>
+/// <param name="Sources">Source nodes of the factorized graph (separate Q/K/V destinations).</param>
+/// <param name="DestinationModules">Destination modules (hook points with a mask).</param>
+/// <param name="Edges">Edges.</param>
+/// <param name="EvaluatedSizes">Circuit sizes of the evaluation benchmark.</param>
+/// <param name="Forward">Plain forward pass, ms.</param>
+/// <param name="PatchedForward">Patched forward pass (every mask live, all 0), ms.</param>
+/// <param name="ForwardBackward">Forward with gradients + backward to the first residual stream, ms.</param>
+/// <param name="MaskGradient">mask-gradient (EAP) per batch, ms.</param>
+/// <param name="EvaluatePerSize">Circuit evaluation per circuit size (one batch), ms.</param>
+/// <param name="PatchedOverForward">Patched forward / plain forward, per repetition.</param>
+/// <param name="MaskGradientOver2F1B">mask-gradient per batch / (plain forward + forward-with-backward), per repetition.</param>
+/// <param name="EvaluateOverForward">Evaluation per size / plain forward, per repetition.</param>
+/// <param name="AcdcOverForward">ACDC cost per tested edge / plain forward.</param>
+/// <param name="AcdcMethod">How the ACDC cost was obtained.</param>
+/// <param name="AcdcEdgeMs">ACDC cost per tested edge, ms.</param>
+/// <param name="AcdcRestart">ACDC's steps with and without the destination-block restart.</param>
+/// <param name="MinimumSourceBufferBytes"><c>n_src x batch x seq x d_model x bytes</c>.</param>
+/// <param name="Memory">Peak source-buffer bytes during mask-gradient (the headline memory ratio).</param>
+/// <param name="EvaluationMemory">Peak source-buffer bytes during circuit evaluation.</param>
+public sealed record ShapeReport(
+    BenchShape Shape,
+    int Sources,
+    int DestinationModules,
+    int Edges,
+    IReadOnlyList<int> EvaluatedSizes,
+    Stat Forward,
+    Stat PatchedForward,
+    Stat ForwardBackward,
+    Stat MaskGradient,
+    Stat EvaluatePerSize,
+    Stat PatchedOverForward,
+    Stat MaskGradientOver2F1B,
+    Stat EvaluateOverForward,
+    Stat AcdcOverForward,
+    string AcdcMethod,
+    Stat AcdcEdgeMs,
+    AcdcRestartReport AcdcRestart,
+    long MinimumSourceBufferBytes,
+    SourceBufferReport? Memory,
+    SourceBufferReport? EvaluationMemory);
+
+/// <summary>ACDC per tested edge with the destination-block restart and with full forward passes.</summary>
+/// <param name="Steps">Which steps were timed.</param>
+/// <param name="WithRestartMs">ms per edge, restarting at the destination's block.</param>
+/// <param name="FullForwardMs">ms per edge, full forward passes.</param>
+public sealed record AcdcRestartReport(string Steps, Stat WithRestartMs, Stat FullForwardMs)
+{
+    /// <summary>Full forward / restart.</summary>
+    public double Speedup => FullForwardMs.Median / WithRestartMs.Median;
+}
+
+/// <summary>Peak bytes of source-output-shaped buffers the engine held during one operation.</summary>
+/// <param name="Operation">What ran (e.g. mask-gradient on 2 batches).</param>
+/// <param name="PeakBytes">Peak of the live source-output buffers.</param>
+/// <param name="MinimumBytes"><c>n_src x batch x seq x d_model x bytes</c>.</param>
+public sealed record SourceBufferReport(string Operation, long PeakBytes, long MinimumBytes)
+{
+    /// <summary>Peak over minimum.</summary>
+    public double Ratio => (double)PeakBytes / MinimumBytes;
+}
+
+/// <summary>Everything one <c>bench</c> run measured.</summary>
+/// <param name="Machine">The machine.</param>
+/// <param name="Repetitions">Timed repetitions per operation.</param>
+/// <param name="Shapes">Per-shape results, in the order run.</param>
+/// <param name="BufferDType">Element type of the source-output buffers (<c>--patch-buffer-dtype</c>), or <c>null</c> for the
+/// model's.</param>
+/// <param name="SeparateQkv">Whether the graphs had separate Q/K/V destinations per head.</param>
+public sealed record BenchReport(
+    MachineInfo Machine, int Repetitions, IReadOnlyList<ShapeReport> Shapes, string? BufferDType = null, bool SeparateQkv = true)
+{
+    /// <summary>The shape whose ratios are the headline numbers: the last (largest) one measured.</summary>
+    public ShapeReport Reference => Shapes[^1];
+
+    /// <summary>One JSON object: the headline ratios (medians, reference shape) at the top, then every shape in detail.</summary>
+    public string ToJson()
+    {
+        var r = Reference;
+        var root = new Dictionary<string, object?>
+        {
+            ["reference_shape"] = r.Shape.Name,
+            ["patched_forward_over_forward"] = Round(r.PatchedOverForward.Median),
+            ["mask_gradient_over_2f1b"] = Round(r.MaskGradientOver2F1B.Median),
+            ["acdc_edge_over_forward"] = Round(r.AcdcOverForward.Median),
+            ["evaluate_count_over_forward"] = Round(r.EvaluateOverForward.Median),
+            ["src_buffer_bytes_over_minimum"] = r.Memory is null ? null : Round(r.Memory.Ratio),
+            ["machine"] = new Dictionary<string, object?>
+            {
+                ["cpu"] = Machine.Cpu,
+                ["cores"] = Machine.Cores,
+                ["torch_threads"] = Machine.TorchThreads,
+                ["device"] = Machine.Device,
+                ["os"] = Machine.Os,
+                ["load_average_1m"] = Machine.LoadAverage,
+            },
+            ["repetitions"] = Repetitions,
+            ["patch_buffer_dtype"] = BufferDType ?? "model",
+            ["separate_qkv"] = SeparateQkv,
+            ["shapes"] = Shapes.Select(ShapeJson).ToList(),
+        };
+        return JsonSerializer.Serialize(root, new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    /// <summary>A Markdown table of the ratios (median [q1, q3]) per shape.</summary>
+    public string ToMarkdown()
+    {
+        var sb = new StringBuilder();
+        var m = Machine;
+        sb.AppendLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"Machine: {m.Cpu}, {m.Cores} cores, {m.TorchThreads} torch thread(s), device {m.Device}; {Repetitions} repetitions; " +
+            $"{(BufferDType is null ? string.Empty : $"source buffers {BufferDType}; ")}" +
+            $"{(SeparateQkv ? "separate Q/K/V destinations" : "one attention-input destination per head")}; median [first quartile, third quartile]."));
+        sb.AppendLine();
+        sb.AppendLine("| shape | sources / edges | forward ms | patched / forward | mask-gradient / (2F+1B) | ACDC edge / forward | ACDC restart speedup | evaluate size / forward | source buffers / minimum (mask-gradient, evaluation) |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var s in Shapes)
+        {
+            sb.AppendLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"| {s.Shape.Name} ({s.Shape.Layers}x{s.Shape.Heads}x{s.Shape.DModel}, vocab {s.Shape.Vocab}, {s.Shape.Batch}x{s.Shape.Seq}) " +
+                $"| {s.Sources} / {s.Edges} | {s.Forward.Median:0.0} | {Fmt(s.PatchedOverForward)} | {Fmt(s.MaskGradientOver2F1B)} " +
+                $"| {Fmt(s.AcdcOverForward)} | {s.AcdcRestart.Speedup:0.0}x | {Fmt(s.EvaluateOverForward)} " +
+                $"| {(s.Memory is null ? "-" : s.Memory.Ratio.ToString("0.00", CultureInfo.InvariantCulture))}, " +
+                $"{(s.EvaluationMemory is null ? "-" : s.EvaluationMemory.Ratio.ToString("0.00", CultureInfo.InvariantCulture))} |"));
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Fmt(Stat s) => s.Count == 1
+        ? s.Median.ToString("0.00", CultureInfo.InvariantCulture)
+        : string.Create(CultureInfo.InvariantCulture, $"{s.Median:0.00} [{s.Q1:0.00}, {s.Q3:0.00}]");
+
+    private static Dictionary<string, object?> ShapeJson(ShapeReport s) => new()
+    {
+        ["name"] = s.Shape.Name,
+        ["layers"] = s.Shape.Layers,
+        ["heads"] = s.Shape.Heads,
+        ["d_model"] = s.Shape.DModel,
+        ["d_mlp"] = 4 * s.Shape.DModel,
+        ["vocab"] = s.Shape.Vocab,
+        ["batch"] = s.Shape.Batch,
+        ["seq"] = s.Shape.Seq,
+        ["parameters"] = s.Shape.Parameters,
+        ["srcs"] = s.Sources,
+        ["dest_modules"] = s.DestinationModules,
+        ["edges"] = s.Edges,
+        ["evaluated_sizes"] = s.EvaluatedSizes,
+        ["ratios"] = new Dictionary<string, object?>
+        {
+            ["patched_forward_over_forward"] = StatJson(s.PatchedOverForward),
+            ["mask_gradient_over_2f1b"] = StatJson(s.MaskGradientOver2F1B),
+            ["acdc_edge_over_forward"] = StatJson(s.AcdcOverForward),
+            ["evaluate_count_over_forward"] = StatJson(s.EvaluateOverForward),
+            ["src_buffer_bytes_over_minimum"] = s.Memory is null ? null : Round(s.Memory.Ratio),
+        },
+        ["times_ms"] = new Dictionary<string, object?>
+        {
+            ["forward"] = StatJson(s.Forward),
+            ["patched_forward"] = StatJson(s.PatchedForward),
+            ["forward_backward"] = StatJson(s.ForwardBackward),
+            ["mask_gradient_batch"] = StatJson(s.MaskGradient),
+            ["evaluate_per_size"] = StatJson(s.EvaluatePerSize),
+            ["acdc_edge"] = StatJson(s.AcdcEdgeMs),
+        },
+        ["acdc_method"] = s.AcdcMethod,
+        ["acdc_restart"] = new Dictionary<string, object?>
+        {
+            ["steps"] = s.AcdcRestart.Steps,
+            ["ms_per_edge_with_restart"] = StatJson(s.AcdcRestart.WithRestartMs),
+            ["ms_per_edge_full_forward"] = StatJson(s.AcdcRestart.FullForwardMs),
+            ["speedup"] = Round(s.AcdcRestart.Speedup),
+        },
+        ["src_buffer"] = new[] { s.Memory, s.EvaluationMemory }.Where(m => m is not null).Select(m => new Dictionary<string, object?>
+        {
+            ["operation"] = m!.Operation,
+            ["peak_bytes"] = m.PeakBytes,
+            ["minimum_bytes"] = m.MinimumBytes,
+            ["ratio"] = Round(m.Ratio),
+        }).ToList(),
+    };
+
+    private static Dictionary<string, object?> StatJson(Stat s) => new()
+    {
+        ["median"] = Round(s.Median),
+        ["q1"] = Round(s.Q1),
+        ["q3"] = Round(s.Q3),
+        ["min"] = Round(s.Min),
+        ["max"] = Round(s.Max),
+        ["n"] = s.Count,
+    };
+
+    private static double? Round(double v) => double.IsFinite(v) ? Math.Round(v, 4) : null;
+}

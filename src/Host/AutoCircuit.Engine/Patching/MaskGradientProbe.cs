@@ -1,0 +1,123 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace AutoCircuit.Engine.Patching;
+
+/// <summary>
+/// The destination's patch in <see cref="PatchForwardMode.ZeroMaskGradient"/>: with every mask 0 the patched input
+/// equals the input, and the gradient of the mask is <c>einsum(grad of the input, patch - curr)</c> (the input is
+/// <c>x + mask . diff</c>, so <c>d loss / d mask[h, s] = sum(grad[h] * diff[s])</c>). The forward pass copies the input
+/// (the copy makes it depend on the mask); the backward pass hands the input's gradient through unchanged and
+/// contracts it with the destination's slice of the difference buffer, read when the backward pass runs (each source
+/// writes its slots once per forward pass, and the buffer is fresh for each forward pass).
+/// </summary>
+/// <remarks>
+/// Equals autograd through <c>x + einsum(mask, patch - curr)</c> at mask 0: the forward values are identical, no
+/// gradient reaches <c>curr</c> (it would be multiplied by the zero mask), and the mask gradient is the same
+/// contraction. It skips the forward einsum and the per-destination subtraction, and autograd saves no
+/// <c>[n_src, batch, seq, d]</c> tensors.
+/// </remarks>
+internal sealed class MaskGradientProbe : SingleTensorFunction<MaskGradientProbe>
+{
+    /// <inheritdoc />
+    public override string Name => "AutoCircuitMaskGradientProbe";
+
+    /// <summary>The probe's output (the input, now depending on the mask).</summary>
+    /// <param name="x">The destination's input <c>[B, T, head?, d]</c>.</param>
+    /// <param name="mask">The destination's mask (requires grad).</param>
+    /// <param name="diff">The difference-buffer slice of the incoming sources, <c>[S, B, T, d]</c> (taken over).</param>
+    /// <param name="hasSeq">The mask has a token-position axis.</param>
+    /// <param name="hasHeads">The mask (and the input) have a head axis.</param>
+    public static Tensor Apply(Tensor x, Tensor mask, Tensor diff, bool hasSeq, bool hasHeads)
+    {
+        diff.DetachFromDisposeScope();
+        return apply(x, mask, new Saved(diff, hasSeq, hasHeads));
+    }
+
+    /// <summary>
+    /// <c>d loss / d mask</c> from the input gradient <paramref name="g"/> <c>[B, T, head?, d...]</c> and the differences
+    /// <paramref name="diff"/> <c>[S, B, T, d...]</c>: <c>[seq?][head?][S]</c>. One matrix product (batched over positions
+    /// with a seq axis); einsum's own plan for this contraction is several times slower on the CPU.
+    /// </summary>
+    public static Tensor Contract(Tensor g, Tensor diff, bool hasSeq, bool hasHeads)
+    {
+        ArgumentNullException.ThrowIfNull(g);
+        ArgumentNullException.ThrowIfNull(diff);
+        var s = diff.shape[0];
+        using var gh = hasHeads ? g.movedim([2L], [2L]) : g.unsqueeze(2); // [B, T, H, d...]
+        long b = gh.shape[0], t = gh.shape[1], h = gh.shape[2];
+        if (!hasSeq)
+        {
+            using var gm = gh.movedim([2L], [0L]).reshape(h, -1); // [H, B*T*d]
+            using var dm = diff.reshape(s, -1); // [S, B*T*d]
+            using var dt = dm.t();
+            using var r = torch.mm(gm, dt); // [H, S]
+            return hasHeads ? r.alias() : r.reshape(s);
+        }
+
+        using var gs = gh.movedim([1L, 2L], [0L, 1L]).reshape(t, h, -1); // [T, H, B*d]
+        using var ds = diff.movedim([2L], [0L]).reshape(t, s, -1); // [T, S, B*d]
+        using var dst = ds.transpose(1, 2); // [T, B*d, S]
+        using var rs = torch.bmm(gs, dst); // [T, H, S]
+        return hasHeads ? rs.alias() : rs.reshape(t, s);
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(AutogradContext ctx, params object[] vars)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        ArgumentNullException.ThrowIfNull(vars);
+        var saved = (Saved)vars[2];
+        ctx.save_data("saved", saved);
+        var x = (Tensor)vars[0];
+        if (!saved.HasHeads)
+        {
+            return x.clone();
+        }
+
+        // Heads first in memory, as the other patch modes leave it (the transformer projects each head without a copy).
+        using var heads = x.movedim([2L], [0L]); // [H, B, T, d...]
+        using var copy = torch.empty(heads.shape, dtype: x.dtype, device: x.device);
+        copy.copy_(heads);
+        return copy.movedim([0L], [2L]);
+    }
+
+    /// <inheritdoc />
+    public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        ArgumentNullException.ThrowIfNull(grad_output);
+        var saved = (Saved)ctx.get_data("saved");
+        var diff = saved.TakeDiff();
+        Tensor maskGrad;
+        using (diff)
+        {
+            var g = diff.dtype == grad_output.dtype ? grad_output.alias() : grad_output.to_type(diff.dtype);
+            using (g)
+            {
+                using var contracted = Contract(g, diff, saved.HasSeq, saved.HasHeads);
+                maskGrad = contracted.to_type(grad_output.dtype);
+            }
+        }
+
+        return [grad_output, maskGrad, null!];
+    }
+
+    /// <summary>What the backward pass needs (not a tensor argument: no gradient flows to the buffer).</summary>
+    private sealed class Saved(Tensor diff, bool hasSeq, bool hasHeads)
+    {
+        private Tensor? _diff = diff;
+
+        public bool HasSeq { get; } = hasSeq;
+
+        public bool HasHeads { get; } = hasHeads;
+
+        public Tensor TakeDiff()
+        {
+            var d = _diff ?? throw new InvalidOperationException("The mask-gradient probe's backward pass ran twice (retain_graph is not supported).");
+            _diff = null;
+            return d;
+        }
+    }
+}

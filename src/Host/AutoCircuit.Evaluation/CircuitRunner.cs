@@ -1,0 +1,290 @@
+using AutoCircuit.Data;
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Patching;
+using AutoCircuit.Scores;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AutoCircuit.Evaluation;
+
+/// <summary>How circuits are patched (auto-circuit's <c>run_circuits</c> arguments).</summary>
+/// <param name="PatchType">Edge patch: patch the circuit's edges with activations of the other input and run on the
+/// corrupt input. Tree patch: patch the complement of the circuit and run on the clean input.</param>
+/// <param name="Ablation">What patched edges carry.</param>
+/// <param name="ReverseCleanCorrupt">Swap clean and corrupt (for both the input and the ablations).</param>
+public sealed record CircuitRunOptions(
+    PatchType PatchType = PatchType.EdgePatch,
+    AblationType Ablation = AblationType.Resample,
+    bool ReverseCleanCorrupt = false)
+{
+    /// <summary>Whether the model runs on the clean inputs (and the batch-wise ablations come from the corrupt ones).</summary>
+    public bool RunsOnClean => (PatchType == PatchType.TreePatch) != ReverseCleanCorrupt;
+}
+
+/// <summary>Receives the outputs of the patched model, batch by batch, circuit by circuit.</summary>
+/// <remarks>Every call runs under inference mode, inside the runner's dispose scope for the batch: tensors a
+/// sink keeps beyond the call must be detached from it.</remarks>
+public interface ICircuitOutputSink
+{
+    /// <summary>Before the first batch.</summary>
+    /// <param name="requested">The requested circuit sizes, in order.</param>
+    /// <param name="patched">The number of edges each circuit really patches (more than requested when scores tie).</param>
+    /// <param name="batchCount">Number of batches that will follow.</param>
+    void Begin(IReadOnlyList<int> requested, IReadOnlyList<int> patched, int batchCount);
+
+    /// <summary>At the start of each batch, with patch mode off (the model is the full model).</summary>
+    void BeginBatch(int batchIndex, PromptBatch batch);
+
+    /// <summary>The sliced output of circuit <paramref name="circuitIndex"/> on batch <paramref name="batchIndex"/>;
+    /// valid only during the call.</summary>
+    void Consume(int circuitIndex, int batchIndex, PromptBatch batch, Tensor output);
+}
+
+/// <summary>
+/// auto-circuit's <c>run_circuits</c>: evaluates the top-k circuits of a set of prune scores for a list of k, in one
+/// pass over the data. Per batch the ablations are computed once; then, for each k, the masks are set from
+/// <c>|score| &gt;= threshold_k</c> (edge patch) or <c>&lt; threshold_k</c> (tree patch), where
+/// <c>threshold_k</c> is the k-th largest <c>|score|</c> (infinity for k = 0), and the patched model runs once.
+/// Ties at the threshold admit every tied edge, so a circuit may hold more than k edges: the real count is
+/// reported alongside k.
+/// </summary>
+/// <remarks>
+/// The thresholds and real counts are computed once, from one sort of the scores on the model's device, and read
+/// to the host once; masks are set with whole-tensor comparisons. The model's masks are restored afterwards.
+/// </remarks>
+public static class CircuitRunner
+{
+    /// <summary>Runs the circuits and feeds their outputs to <paramref name="sink"/>.</summary>
+    /// <returns>The real number of patched edges of each requested circuit.</returns>
+    /// <exception cref="ArgumentException">Scores that do not fit the model's graph, or are NaN/infinite; a size
+    /// outside <c>0..n_edges</c>; no batches.</exception>
+    public static IReadOnlyList<int> Run(
+        IPatchableModel model,
+        IReadOnlyList<PromptBatch> batches,
+        PruneScores scores,
+        IReadOnlyList<int> edgeCounts,
+        CircuitRunOptions options,
+        ICircuitOutputSink sink,
+        IProgressSink? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(batches);
+        ArgumentNullException.ThrowIfNull(scores);
+        ArgumentNullException.ThrowIfNull(edgeCounts);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(sink);
+        if (batches.Count == 0)
+        {
+            throw new ArgumentException("Circuit evaluation needs at least one batch.", nameof(batches));
+        }
+
+        var graph = model.Graph;
+        foreach (var m in graph.DestModules)
+        {
+            if (!scores.TryGetValue(m.ModuleName, out var t))
+            {
+                throw new ArgumentException($"The scores have no tensor for destination module '{m.ModuleName}' {m.DescribeShape()}.");
+            }
+
+            PruneScores.CheckShape(m, t);
+        }
+
+        foreach (var k in edgeCounts)
+        {
+            if (k < 0 || k > graph.EdgeCount)
+            {
+                throw new ArgumentException($"Edge count {k} is outside the graph's 0..{graph.EdgeCount} edges.", nameof(edgeCounts));
+            }
+        }
+
+        if (scores.HasNonFinite())
+        {
+            throw new ArgumentException("The scores contain NaN or infinite values: circuits cannot be ranked.", nameof(scores));
+        }
+
+        progress ??= NullProgressSink.Instance;
+        var saved = model.Masks.ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
+        using var inference = torch.inference_mode();
+        Tensor? datasetAblation = null;
+        try
+        {
+            using var plan = Thresholds.Create(model, scores, edgeCounts);
+            sink.Begin(edgeCounts, plan.RealCounts, batches.Count);
+            if (options.Ablation.IsMeanOverDataset())
+            {
+                datasetAblation = model.SourceAblations(batches, options.Ablation).DetachFromDisposeScope();
+            }
+
+            using var task = progress.Start($"circuits ({edgeCounts.Count} sizes x {batches.Count} batches)", (long)edgeCounts.Count * batches.Count);
+            var engine = model as PatchableModel;
+            for (var b = 0; b < batches.Count; b++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var scope = torch.NewDisposeScope();
+                var batch = batches[b];
+                sink.BeginBatch(b, batch);
+                var input = batch.Input(options.RunsOnClean);
+                var chunks = model.RowChunks(batch);
+                using var ablations = datasetAblation is not null
+                    ? ChunkedAblations.FromDatasetMean(model, datasetAblation)
+                    : ChunkedAblations.Create(model, batch.Input(!options.RunsOnClean), options.Ablation, chunks);
+                var outputs = chunks.Count == 1 ? null : edgeCounts.Select(_ => new List<Tensor>()).ToArray();
+                foreach (var (start, count) in chunks)
+                {
+                    var patches = ablations.For(start, count);
+                    using var rows = chunks.Count == 1 ? input.alias() : input.narrow(0, start, count);
+                    using (model.PatchMode(patches))
+                    {
+                        for (var c = 0; c < edgeCounts.Count; c++)
+                        {
+                            plan.SetMasks(model, c, options.PatchType);
+                            engine?.SetActiveDestinations(plan.ActiveModules(c, options.PatchType));
+                            var output = model.Run(rows);
+                            if (outputs is null)
+                            {
+                                using (output)
+                                {
+                                    sink.Consume(c, b, batch, output);
+                                }
+
+                                task.Advance();
+                            }
+                            else
+                            {
+                                outputs[c].Add(output);
+                            }
+                        }
+                    }
+                }
+
+                if (outputs is not null)
+                {
+                    // Chunks of prompts: each circuit's output on the whole batch, rows in order.
+                    for (var c = 0; c < edgeCounts.Count; c++)
+                    {
+                        using var whole = torch.cat(outputs[c], 0);
+                        sink.Consume(c, b, batch, whole);
+                        task.Advance();
+                    }
+                }
+            }
+
+            return plan.RealCounts;
+        }
+        finally
+        {
+            datasetAblation?.Dispose();
+            using (torch.inference_mode(false))
+            using (torch.no_grad())
+            {
+                foreach (var (name, value) in saved)
+                {
+                    model.Masks[name].copy_(value);
+                    value.Dispose();
+                }
+            }
+        }
+    }
+
+    /// <summary>The per-circuit thresholds, on the model's device, and the real edge counts they admit.</summary>
+    private sealed class Thresholds : IDisposable
+    {
+        private readonly (string Module, Tensor Abs)[] _absScores;
+        private readonly Tensor[] _thresholds;
+
+        private Thresholds((string, Tensor)[] absScores, Tensor[] thresholds, int[] realCounts)
+        {
+            _absScores = absScores;
+            _thresholds = thresholds;
+            RealCounts = realCounts;
+        }
+
+        public int[] RealCounts { get; }
+
+        public static Thresholds Create(IPatchableModel model, PruneScores scores, IReadOnlyList<int> edgeCounts)
+        {
+            using var scope = torch.NewDisposeScope();
+            var device = model.Device;
+            var abs = model.Graph.DestModules
+                .Select(m => (m.ModuleName, scores[m.ModuleName].to(device).abs().DetachFromDisposeScope()))
+                .ToArray();
+            var n = model.Graph.EdgeCount;
+            var thresholds = new Tensor[edgeCounts.Count];
+            if (edgeCounts.Count == 0)
+            {
+                return new Thresholds(abs, thresholds, []);
+            }
+
+            // auto-circuit's prune_scores_threshold: the k-th largest |score|, or +inf for k = 0.
+            var flat = torch.cat(abs.Select(a => a.Item2.flatten()).ToArray(), 0);
+            var (desc, _) = flat.sort(descending: true);
+            var ks = torch.tensor(edgeCounts.Select(k => (long)k).ToArray(), device: device);
+            var thr = n == 0
+                ? torch.full([edgeCounts.Count], double.PositiveInfinity, dtype: flat.dtype, device: device)
+                : desc.index_select(0, (ks - 1).clamp_min(0));
+            thr = torch.where(ks.eq(0), torch.full_like(thr, double.PositiveInfinity), thr);
+
+            // |score| >= threshold, counted for every k at once: n - (number of |scores| below the threshold).
+            var asc = desc.flip(0);
+            var below = torch.searchsorted(asc, thr, right: false);
+            var real = (n - below).to_type(ScalarType.Int64).cpu();
+            var counts = real.data<long>().Select(v => (int)v).ToArray();
+            for (var i = 0; i < thresholds.Length; i++)
+            {
+                thresholds[i] = thr[i].DetachFromDisposeScope();
+            }
+
+            // Which modules hold an edge of each circuit (edge patch: some |score| >= threshold) or of its complement
+            // (tree patch: some |score| < threshold): read once, so masks known to be all zero are skipped.
+            var maxima = torch.stack(abs.Select(a => a.Item2.max()).ToArray()); // [modules]
+            var minima = torch.stack(abs.Select(a => a.Item2.min()).ToArray());
+            var edge = maxima.unsqueeze(0).ge(thr.unsqueeze(1)).cpu(); // [circuits, modules]
+            var tree = minima.unsqueeze(0).lt(thr.unsqueeze(1)).cpu();
+            var modules = abs.Length;
+            var edgeFlags = edge.data<bool>().ToArray();
+            var treeFlags = tree.data<bool>().ToArray();
+            var activeEdge = Enumerable.Range(0, edgeCounts.Count).Select(c => edgeFlags.AsSpan(c * modules, modules).ToArray()).ToArray();
+            var activeTree = Enumerable.Range(0, edgeCounts.Count).Select(c => treeFlags.AsSpan(c * modules, modules).ToArray()).ToArray();
+            return new Thresholds(abs, thresholds, counts) { ActiveEdge = activeEdge, ActiveTree = activeTree };
+        }
+
+        private bool[][] ActiveEdge { get; init; } = [];
+
+        private bool[][] ActiveTree { get; init; } = [];
+
+        /// <summary>Per destination module (graph order = <see cref="Graph.DestinationModule.Index"/>): whether circuit
+        /// <paramref name="index"/> patches any of its edges.</summary>
+        public bool[]? ActiveModules(int index, PatchType patchType)
+        {
+            var table = patchType == PatchType.EdgePatch ? ActiveEdge : ActiveTree;
+            return index < table.Length ? table[index] : null;
+        }
+
+        /// <summary>Sets every mask for circuit <paramref name="index"/> (whole-tensor comparisons, no host sync).</summary>
+        public void SetMasks(IPatchableModel model, int index, PatchType patchType)
+        {
+            using var normal = torch.inference_mode(false);
+            using var noGrad = torch.no_grad();
+            var threshold = _thresholds[index];
+            foreach (var (module, abs) in _absScores)
+            {
+                using var inCircuit = patchType == PatchType.EdgePatch ? abs.ge(threshold) : abs.lt(threshold);
+                model.Masks[module].copy_(inCircuit);
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var (_, a) in _absScores)
+            {
+                a.Dispose();
+            }
+
+            foreach (var t in _thresholds)
+            {
+                t?.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,192 @@
+using AutoCircuit.Data;
+using AutoCircuit.Engine;
+using AutoCircuit.Metrics;
+using AutoCircuit.Patching;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AutoCircuit.Evaluation;
+
+/// <summary>
+/// Measures all fourteen of auto-circuit's prune metrics while <see cref="CircuitRunner"/> runs, with
+/// auto-circuit's definitions and averaging (<c>metrics/prune_metrics/*.py</c>):
+/// <list type="bullet">
+/// <item>answer values and differences: per batch the mean over prompts, then the mean of the batch means;</item>
+/// <item>percentages of the full model: the mean circuit difference over the mean full-model difference on the
+/// clean input (a difference of means) times 100;</item>
+/// <item>KL divergences: <c>KL(full model || circuit)</c> summed over every prompt of every batch and divided by
+/// the number of prompts, clamped at 0; clean compares with the full model on the clean input, corrupt on the
+/// corrupt input;</item>
+/// <item>correct-answer percentages: the mean of the batch proportions times 100.</item>
+/// </list>
+/// Per-batch statistics stay on the device; they are read to the host once, by <see cref="Results"/>.
+/// </summary>
+public sealed class PruneMetricsSink : ICircuitOutputSink, IDisposable
+{
+    // Per (circuit, batch): the batch means and sums below, in this order.
+    private const int AnswerLogit = 0;
+    private const int WrongAnswerLogit = 1;
+    private const int AnswerProb = 2;
+    private const int AnswerLogprob = 3;
+    private const int LogitDiff = 4;
+    private const int ProbDiff = 5;
+    private const int LogprobDiff = 6;
+    private const int Correct = 7;
+    private const int CorrectBeatsWrong = 8;
+    private const int CleanKlSum = 9;
+    private const int CorruptKlSum = 10;
+    private const int StatCount = 11;
+
+    private readonly IPatchableModel _model;
+    private Tensor? _stats; // [circuits, batches, StatCount] float64
+    private Tensor? _targets; // [batches, 3]: the full model's logit / prob / logprob difference on the clean input
+    private Tensor? _cleanLogprobs;
+    private Tensor? _corruptLogprobs;
+    private long _rows;
+    private int _circuits;
+
+    /// <summary>Creates a sink that measures outputs of <paramref name="model"/>.</summary>
+    public PruneMetricsSink(IPatchableModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        _model = model;
+    }
+
+    /// <inheritdoc />
+    public void Begin(IReadOnlyList<int> requested, IReadOnlyList<int> patched, int batchCount)
+    {
+        ArgumentNullException.ThrowIfNull(requested);
+        Release();
+        _circuits = requested.Count;
+        _rows = 0;
+        _stats = torch.zeros([_circuits, batchCount, StatCount], dtype: ScalarType.Float64, device: _model.Device)
+            .DetachFromDisposeScope();
+        _targets = torch.zeros([batchCount, 3], dtype: ScalarType.Float64, device: _model.Device).DetachFromDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public void BeginBatch(int batchIndex, PromptBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (_stats is null)
+        {
+            throw new InvalidOperationException("Begin was not called.");
+        }
+
+        var clean = AsMetricInput(_model.Run(batch.Clean));
+        var corrupt = AsMetricInput(_model.Run(batch.Corrupt));
+
+        // The caller's dispose scope for the batch owns these; they are replaced at the next batch.
+        _cleanLogprobs = clean.log_softmax(-1);
+        _corruptLogprobs = corrupt.log_softmax(-1);
+        _rows += clean.shape[0];
+        var target = torch.stack(
+        [
+            AnswerMath.AvgAnswerDiff(clean, batch),
+            AnswerMath.AvgAnswerDiff(clean.softmax(-1), batch),
+            AnswerMath.AvgAnswerDiff(_cleanLogprobs, batch),
+        ]);
+        _targets![batchIndex].copy_(target);
+    }
+
+    /// <inheritdoc />
+    public void Consume(int circuitIndex, int batchIndex, PromptBatch batch, Tensor output)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(output);
+        var o = AsMetricInput(output);
+        using var scope = torch.NewDisposeScope();
+        var probs = o.softmax(-1);
+        var logprobs = o.log_softmax(-1);
+        var values = torch.stack(
+        [
+            AnswerMath.AvgAnswerValue(o, batch),
+            AnswerMath.AvgAnswerValue(o, batch, wrongAnswers: true),
+            AnswerMath.AvgAnswerValue(probs, batch),
+            AnswerMath.AvgAnswerValue(logprobs, batch),
+            AnswerMath.AvgAnswerDiff(o, batch),
+            AnswerMath.AvgAnswerDiff(probs, batch),
+            AnswerMath.AvgAnswerDiff(logprobs, batch),
+            AnswerMath.TopIsAnswer(o, batch).to_type(o.dtype).mean(),
+            AnswerMath.AnswerBeatsWrongAnswers(o, batch).to_type(o.dtype).mean(),
+            AnswerMath.KlDivSum(logprobs, _cleanLogprobs!),
+            AnswerMath.KlDivSum(logprobs, _corruptLogprobs!),
+        ]);
+        _stats![circuitIndex][batchIndex].copy_(values);
+    }
+
+    /// <summary>
+    /// The metric values of each circuit (keys: <see cref="PruneMetric.Key"/>), in the order of the requested
+    /// sizes. Reads the statistics to the host once. Percentages of a full-model difference of exactly 0 are
+    /// infinite or NaN (auto-circuit raises <c>ZeroDivisionError</c>).
+    /// </summary>
+    public IReadOnlyList<IReadOnlyDictionary<string, double>> Results()
+    {
+        var stats = _stats ?? throw new InvalidOperationException("No circuits were measured.");
+        if (_circuits == 0)
+        {
+            // e.g. the default "groups" sweep of all-tied scores is empty (auto-circuit returns no circuits either).
+            return [];
+        }
+
+        using var scope = torch.NewDisposeScope();
+        var batchMeans = stats.mean([1L]).cpu(); // [circuits, StatCount]
+        var batchSums = stats.sum(1L).cpu();
+        var targetMeans = _targets!.mean([0L]).cpu();
+        var means = batchMeans.data<double>().ToArray();
+        var sums = batchSums.data<double>().ToArray();
+        var targets = targetMeans.data<double>().ToArray();
+        var results = new List<IReadOnlyDictionary<string, double>>(_circuits);
+        for (var c = 0; c < _circuits; c++)
+        {
+            double Mean(int stat) => means[(c * StatCount) + stat];
+            double Sum(int stat) => sums[(c * StatCount) + stat];
+
+            // Numerical error can make a KL divergence slightly negative: auto-circuit clamps at 0.
+            var values = new Dictionary<string, double>(StringComparer.Ordinal)
+            {
+                [PruneMetric.CleanKlDiv.Key] = Math.Max(Sum(CleanKlSum) / _rows, 0),
+                [PruneMetric.CorruptKlDiv.Key] = Math.Max(Sum(CorruptKlSum) / _rows, 0),
+                [PruneMetric.AnswerProb.Key] = Mean(AnswerProb),
+                [PruneMetric.AnswerLogit.Key] = Mean(AnswerLogit),
+                [PruneMetric.WrongAnswerLogit.Key] = Mean(WrongAnswerLogit),
+                [PruneMetric.AnswerLogprob.Key] = Mean(AnswerLogprob),
+                [PruneMetric.LogitDiff.Key] = Mean(LogitDiff),
+                [PruneMetric.ProbDiff.Key] = Mean(ProbDiff),
+                [PruneMetric.LogprobDiff.Key] = Mean(LogprobDiff),
+                [PruneMetric.LogitDiffPercent.Key] = Mean(LogitDiff) / targets[0] * 100,
+                [PruneMetric.ProbDiffPercent.Key] = Mean(ProbDiff) / targets[1] * 100,
+                [PruneMetric.LogprobDiffPercent.Key] = Mean(LogprobDiff) / targets[2] * 100,
+                [PruneMetric.CorrectAnswerPercent.Key] = Mean(Correct) * 100,
+                [PruneMetric.CorrectAnswerGreaterThanIncorrectPercent.Key] = Mean(CorrectBeatsWrong) * 100,
+            };
+            results.Add(values);
+        }
+
+        return results;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Release();
+
+    private static Tensor AsMetricInput(Tensor output)
+    {
+        if (output.dim() != 2)
+        {
+            throw new AutoCircuitException(
+                $"Circuit metrics need the task output as [batch, vocab]; this model's output slice gives " +
+                $"[{string.Join(", ", output.shape)}] (use the last-token output slice).");
+        }
+
+        // Half-precision outputs are measured in float32 (auto-circuit measures in the model's dtype).
+        return output.dtype is ScalarType.Float32 or ScalarType.Float64 ? output : output.to_type(ScalarType.Float32);
+    }
+
+    private void Release()
+    {
+        _stats?.Dispose();
+        _targets?.Dispose();
+        _stats = null;
+        _targets = null;
+    }
+}

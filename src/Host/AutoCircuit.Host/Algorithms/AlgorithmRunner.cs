@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using AutoCircuit.Scores;
+using TorchSharp;
+
+namespace AutoCircuit.Host.Algorithms;
+
+/// <summary>The outcome of one algorithm run.</summary>
+/// <param name="Scores">The scores on the CPU (float32), or <c>null</c> when the algorithm failed.</param>
+/// <param name="Elapsed">Wall time.</param>
+/// <param name="Error">Why it failed, or <c>null</c>.</param>
+public sealed record AlgorithmOutcome(PruneScores? Scores, TimeSpan Elapsed, string? Error) : IDisposable
+{
+    /// <summary>Whether the algorithm produced valid scores.</summary>
+    public bool Succeeded => Scores is not null;
+
+    /// <inheritdoc />
+    public void Dispose() => Scores?.Dispose();
+}
+
+/// <summary>
+/// Runs algorithms the same way every time: seeds torch, opens a dispose scope, observes
+/// cancellation, checks the result's shapes and finiteness, and isolates failures so one
+/// algorithm's exception or NaN scores do not stop the others.
+/// </summary>
+public static class AlgorithmRunner
+{
+    /// <summary>Runs one configured algorithm.</summary>
+    /// <exception cref="OperationCanceledException">The run was cancelled (not treated as an algorithm failure).</exception>
+    public static AlgorithmOutcome Run(IPruneAlgorithm algorithm, PruneContext context)
+    {
+        ArgumentNullException.ThrowIfNull(algorithm);
+        ArgumentNullException.ThrowIfNull(context);
+        torch.random.manual_seed(context.Seed);
+        var sw = Stopwatch.StartNew();
+        try
+        {
+            using var scope = torch.NewDisposeScope();
+            using var scores = algorithm.Run(context);
+            if (scores is null)
+            {
+                return new AlgorithmOutcome(null, sw.Elapsed, "returned no scores");
+            }
+
+            if (!ReferenceEquals(scores.Graph, context.Graph))
+            {
+                foreach (var m in context.Graph.DestModules)
+                {
+                    PruneScores.CheckShape(m, scores[m.ModuleName]);
+                }
+            }
+
+            if (scores.HasNonFinite())
+            {
+                return new AlgorithmOutcome(null, sw.Elapsed, "produced NaN or infinite scores");
+            }
+
+            var cpu = scores.ToCpu();
+            return new AlgorithmOutcome(cpu, sw.Elapsed, null);
+        }
+        catch (OperationCanceledException)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            context.Log($"{e.GetType().Name}: {e.Message}\n{e.StackTrace}");
+            return new AlgorithmOutcome(null, sw.Elapsed, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,189 @@
+using AutoCircuit.Engine.Hooks;
+using AutoCircuit.Graph;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace AutoCircuit.Models.Micro;
+
+/// <summary>
+/// auto-circuit's two-layer toy (<c>model_utils/micro_model_utils.py</c>): each block has two
+/// "heads" that multiply the residual elementwise by a fixed weight row ([1, 2] and [3, 4]), and the
+/// block output (sum of heads) is added to the residual. Inputs are vectors <c>[batch, seq, 2]</c>;
+/// the output is the final residual <c>[batch, seq, 2]</c>. Module names are auto-circuit's
+/// (<c>input</c>, <c>blocks.{i}.head_inputs</c>, <c>blocks.{i}.head_outputs</c>, <c>resids.{i}</c>, <c>output</c>).
+/// </summary>
+public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel
+{
+    private const int HeadCount = 2;
+    private const int ResidSize = 2;
+
+    private readonly ModuleList<MicroBlock> blocks;
+    private readonly Dictionary<string, HookPoint> _hooks = new(StringComparer.Ordinal);
+    private readonly HookPoint _input;
+    private readonly HookPoint[] _resids;
+    private readonly HookPoint _output;
+
+    /// <summary>Creates the model with auto-circuit's exact weights.</summary>
+    public MicroModel(int layers = 2)
+        : base("MicroModel")
+    {
+        if (layers < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(layers), layers, "The micro model needs at least one layer.");
+        }
+
+        LayerCount = layers;
+        _input = Hook("input");
+        blocks = new ModuleList<MicroBlock>();
+        _resids = new HookPoint[layers];
+        for (var i = 0; i < layers; i++)
+        {
+            blocks.Add(new MicroBlock(Hook($"blocks.{i}.head_inputs"), Hook($"blocks.{i}.head_outputs")));
+            _resids[i] = Hook($"resids.{i}");
+        }
+
+        _output = Hook("output");
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public string Description => $"micro ({LayerCount} layers)";
+
+    /// <inheritdoc />
+    public bool IsTransformer => false;
+
+    /// <inheritdoc />
+    public int LayerCount { get; }
+
+    /// <inheritdoc />
+    public long OutputSize => ResidSize;
+
+    /// <inheritdoc />
+    public long ResidualWidth => ResidSize;
+
+    /// <inheritdoc />
+    public Device Device => blocks[0].Weights.device;
+
+    /// <inheritdoc />
+    public ScalarType DType => blocks[0].Weights.dtype;
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, HookPoint> HookPoints => _hooks;
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.dim() != 3 || input.shape[2] != ResidSize)
+        {
+            throw new ArgumentException($"The micro model takes [batch, seq, {ResidSize}] inputs; got [{string.Join(", ", input.shape)}].");
+        }
+
+        var x = _input.Apply(input); // [B, T, R]
+        for (var i = 0; i < LayerCount; i++)
+        {
+            var blockOut = blocks[i].forward(x); // [B, T, R]
+            x = _resids[i].Apply(x + blockOut);
+        }
+
+        return _output.Apply(x);
+    }
+
+    /// <inheritdoc />
+    public Tensor Forward(Tensor input) => forward(input);
+
+    /// <inheritdoc />
+    public GraphNodes FactorizedNodes(bool separateQkv)
+    {
+        var srcs = new List<SrcNode> { new("Resid Start", "input", Layer: 0, SrcIndex: 0) };
+        var dests = new List<DestNode>();
+        var srcIdx = 1;
+        for (var l = 0; l < LayerCount; l++)
+        {
+            for (var h = 0; h < HeadCount; h++)
+            {
+                srcs.Add(new SrcNode($"B{l}.{h}", $"blocks.{l}.head_outputs", l + 1, srcIdx++, h, HeadDim: 2, "weights", 0));
+                dests.Add(new DestNode($"B{l}.{h}", $"blocks.{l}.head_inputs", l + 1, h, HeadDim: 2));
+            }
+        }
+
+        dests.Add(new DestNode("Resid End", "output", LayerCount + 1));
+        return new GraphNodes(srcs, dests);
+    }
+
+    /// <inheritdoc />
+    public GraphNodes ResidualNodes()
+    {
+        var srcs = new List<SrcNode>();
+        var dests = new List<DestNode>();
+        var srcIdx = 0;
+        for (var l = 0; l < LayerCount; l++)
+        {
+            var minSrc = srcIdx++;
+            var first = l == 0;
+            srcs.Add(new SrcNode(first ? "Resid Start" : $"Resid Post {l - 1}", first ? "input" : $"resids.{l - 1}", l, minSrc));
+            for (var h = 0; h < HeadCount; h++)
+            {
+                srcs.Add(new SrcNode($"B{l}.{h}", $"blocks.{l}.head_outputs", l, srcIdx++, h, HeadDim: 2, "weights", 0));
+            }
+
+            var last = l == LayerCount - 1;
+            dests.Add(new DestNode(last ? "Resid End" : $"Resid Post {l}", last ? "output" : $"resids.{l}", l + 1, MinSrcIndex: minSrc));
+        }
+
+        return new GraphNodes(srcs, dests);
+    }
+
+    /// <inheritdoc />
+    public void FreezeParameters()
+    {
+        foreach (var p in parameters())
+        {
+            p.requires_grad = false;
+        }
+    }
+
+    /// <inheritdoc />
+    public void MoveTo(Device device) => this.to(device);
+
+    private HookPoint Hook(string name)
+    {
+        var hp = new HookPoint(name);
+        _hooks.Add(name, hp);
+        return hp;
+    }
+
+    /// <summary>One block: two heads multiplying the residual by their weight rows.</summary>
+    private sealed class MicroBlock : nn.Module<Tensor, Tensor>
+    {
+        private readonly HookPoint _headInputs;
+        private readonly HookPoint _headOutputs;
+
+        public MicroBlock(HookPoint headInputs, HookPoint headOutputs)
+            : base("MicroBlock")
+        {
+            _headInputs = headInputs;
+            _headOutputs = headOutputs;
+            weights = new Parameter(torch.tensor(new float[,] { { 1f, 2f }, { 3f, 4f } }));
+            RegisterComponents();
+        }
+
+#pragma warning disable IDE1006, SA1300 // TorchSharp registers parameters by field name; auto-circuit calls it "weights".
+        private readonly Parameter weights;
+#pragma warning restore IDE1006, SA1300
+
+        public Parameter Weights => weights;
+
+        public override Tensor forward(Tensor x)
+        {
+            var b = x.shape[0];
+            var t = x.shape[1];
+            var heads = x.unsqueeze(2).expand(b, t, HeadCount, ResidSize); // [B, T, H, R]
+            heads = _headInputs.Apply(heads);
+            var outs = heads * weights; // [B, T, H, R] * [H, R]
+            outs = _headOutputs.Apply(outs);
+            return outs.sum(2); // [B, T, R]
+        }
+    }
+}

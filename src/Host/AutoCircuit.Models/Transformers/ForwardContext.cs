@@ -1,0 +1,150 @@
+using AutoCircuit.Engine.Hooks;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AutoCircuit.Models.Transformers;
+
+/// <summary>
+/// How left padding is recognised in token ids (TransformerLens' <c>get_attention_mask</c> for
+/// <c>padding_side = "left"</c>, which auto-circuit sets): the leading run of <see cref="PadId"/>
+/// tokens of each row is padding and is never attended to.
+/// </summary>
+/// <param name="PadId">Token id used for left padding.</param>
+/// <param name="PadIsBos">The pad id is also the BOS id (GPT-2's <c>&lt;|endoftext|&gt;</c>): the
+/// last token of the leading run is the row's BOS and is attended to, as TransformerLens does when
+/// prompts start with BOS (auto-circuit's <c>prepend_bos</c>).</param>
+public sealed record TokenPadding(long PadId, bool PadIsBos);
+
+/// <summary>
+/// Per-forward tensors shared by every block: positions, the attention mask, rotary tables, the
+/// prefix cache in use, and whether hook points run. Built once per forward from the token ids.
+/// </summary>
+internal sealed class ForwardContext : IDisposable
+{
+    private ForwardContext(Tensor positions, Tensor allowed, Tensor rowValid, Tensor? cos, Tensor? sin, PrefixCache? prefix)
+    {
+        Positions = positions;
+        Allowed = allowed;
+        RowValid = rowValid;
+        Cos = cos;
+        Sin = sin;
+        Prefix = prefix;
+    }
+
+    /// <summary>Position of each token, <c>[B, T]</c> int64: 0 at the first attended token (the BOS), 0 on padding.</summary>
+    public Tensor Positions { get; }
+
+    /// <summary>Which keys each query may attend to, <c>[B, 1, 1, T, S]</c> bool (S = prefix + T).</summary>
+    public Tensor Allowed { get; }
+
+    /// <summary><c>[B, 1, 1, T, 1]</c>: 1 for query rows with at least one key, 0 for padding rows (their pattern is zero, as in TransformerLens).</summary>
+    public Tensor RowValid { get; }
+
+    /// <summary>Rotary cosines <c>[B, T, 1, d_head/2]</c> (Llama family).</summary>
+    public Tensor? Cos { get; }
+
+    /// <summary>Rotary sines <c>[B, T, 1, d_head/2]</c> (Llama family).</summary>
+    public Tensor? Sin { get; }
+
+    /// <summary>Cached keys/values of a shared prefix, or <c>null</c>.</summary>
+    public PrefixCache? Prefix { get; }
+
+    /// <summary>Whether hook points run (off while a prefix cache is computed: the prefix is not part of the graph).</summary>
+    public bool HooksEnabled { get; init; } = true;
+
+    /// <summary>When set, each attention layer appends its keys and values (after rotary) here.</summary>
+    public List<(Tensor Keys, Tensor Values)>? CollectedKv { get; init; }
+
+    /// <summary>Passes an activation through a hook point unless hooks are off.</summary>
+    public Tensor Apply(HookPoint hook, Tensor x) => HooksEnabled ? hook.Apply(x) : x;
+
+    /// <summary>Builds the context for <paramref name="tokens"/> <c>[B, T]</c> after an optional cached prefix.</summary>
+    public static ForwardContext Create(
+        Tensor tokens, PrefixCache? prefix, TokenPadding? padding, TransformerConfig config, ScalarType dtype,
+        bool hooksEnabled = true, List<(Tensor, Tensor)>? collect = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        var t = tokens.shape[1];
+        var all = prefix is null ? tokens : torch.cat([prefix.Tokens, tokens], 1); // [B, S]
+        var s = all.shape[1];
+        var p = s - t;
+        var keyMask = KeyMask(all, padding); // [B, S] bool
+        using var cum = keyMask.to_type(ScalarType.Int64).cumsum(1); // [B, S]
+        var positions = (cum - 1).clamp_min(0).narrow(1, p, t).contiguous(); // [B, T]
+
+        using var q = torch.arange(p, s, device: tokens.device).unsqueeze(1); // [T, 1] absolute query index
+        using var k = torch.arange(0, s, device: tokens.device).unsqueeze(0); // [1, S]
+        using var causal = k.le(q); // [T, S]
+        var allowed = causal.unsqueeze(0) & keyMask.unsqueeze(1); // [B, T, S]
+        using var anyKey = allowed.any(-1, keepdim: true); // [B, T, 1]
+        allowed = (allowed | anyKey.logical_not()).view(tokens.shape[0], 1, 1, t, s); // [B, 1, 1, T, S]
+        var rowValid = anyKey.to_type(dtype).view(tokens.shape[0], 1, 1, t, 1); // [B, 1, 1, T, 1]
+
+        Tensor? cos = null, sin = null;
+        if (config.Family == TransformerFamily.Llama)
+        {
+            var half = config.HeadSize / 2;
+            using var exponents = torch.arange(0, half, dtype: ScalarType.Float64, device: tokens.device) * (2.0 / config.HeadSize);
+            using var invFreq = torch.pow(config.RopeTheta, exponents).reciprocal().to_type(ScalarType.Float32); // [dh/2]
+            using var angles = positions.to_type(ScalarType.Float32).unsqueeze(-1) * invFreq; // [B, T, dh/2]
+            cos = angles.cos().to_type(dtype).unsqueeze(2); // [B, T, 1, dh/2]
+            sin = angles.sin().to_type(dtype).unsqueeze(2); // [B, T, 1, dh/2]
+        }
+
+        var ctx = new ForwardContext(positions, allowed, rowValid, cos, sin, prefix) { HooksEnabled = hooksEnabled, CollectedKv = collect };
+        ctx.Positions.MoveToOuterDisposeScope();
+        ctx.Allowed.MoveToOuterDisposeScope();
+        ctx.RowValid.MoveToOuterDisposeScope();
+        ctx.Cos?.MoveToOuterDisposeScope();
+        ctx.Sin?.MoveToOuterDisposeScope();
+        return ctx;
+    }
+
+    /// <summary>
+    /// Which tokens are attended to, <c>[B, S]</c> bool: all but each row's leading run of pad
+    /// tokens (and, when the pad id is the BOS id, the run's last token stays attended).
+    /// </summary>
+    public static Tensor KeyMask(Tensor tokens, TokenPadding? padding)
+    {
+        if (padding is null)
+        {
+            return torch.ones_like(tokens, dtype: ScalarType.Bool);
+        }
+
+        using var notPad = tokens.ne(padding.PadId); // [B, S]
+        using var seen = notPad.to_type(ScalarType.Int64).cumsum(1); // [B, S]
+        using var leading = seen.eq(0); // [B, S]
+        var mask = leading.logical_not();
+        if (padding.PadIsBos)
+        {
+            using var count = leading.to_type(ScalarType.Int64).sum(1L, keepdim: true); // [B, 1]
+            using var bosPos = (count - 1).clamp_min(0); // [B, 1]
+            using var ones = torch.ones_like(bosPos, dtype: ScalarType.Bool);
+            using var withoutBos = mask;
+            mask = withoutBos.scatter(1, bosPos, ones);
+        }
+
+        return mask;
+    }
+
+    /// <summary>Disposes the owned tensors (not the prefix cache).</summary>
+    public void Dispose()
+    {
+        Positions.Dispose();
+        Allowed.Dispose();
+        RowValid.Dispose();
+        Cos?.Dispose();
+        Sin?.Dispose();
+    }
+
+    /// <summary>Detaches the owned tensors from every dispose scope (for contexts kept across calls).</summary>
+    public ForwardContext Detach()
+    {
+        Positions.DetachFromDisposeScope();
+        Allowed.DetachFromDisposeScope();
+        RowValid.DetachFromDisposeScope();
+        Cos?.DetachFromDisposeScope();
+        Sin?.DetachFromDisposeScope();
+        return this;
+    }
+}

@@ -1,0 +1,451 @@
+using AutoCircuit.Engine;
+using AutoCircuit.Engine.Hooks;
+using AutoCircuit.Patching;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+#pragma warning disable IDE1006, SA1300, SA1306 // TorchSharp names parameters after fields: TransformerLens' names.
+
+namespace AutoCircuit.Models.Transformers;
+
+/// <summary>
+/// A decoder-only transformer of the GPT-2 or Llama family with TransformerLens' hook points, so
+/// that auto-circuit's graphs (<see cref="TransformerGraph"/>) patch it exactly as they patch a
+/// <c>HookedTransformer</c>. Input: token ids <c>[B, T]</c> (int64); output: logits <c>[B, T, vocab]</c>.
+/// </summary>
+/// <remarks>
+/// <para>Parameters (TransformerLens names; Linear layout [out, in] unless stated):
+/// <c>embed.W_E [V, d]</c>, <c>pos_embed.W_pos [n_ctx, d]</c> (GPT-2),
+/// <c>blocks.{l}.ln1.w/b</c>, <c>blocks.{l}.attn.W_Q [H*dh, d]</c>, <c>W_K/W_V [G*dh, d]</c>,
+/// <c>W_O [H, dh, d]</c>, <c>b_Q/b_K/b_V/b_O</c>, <c>blocks.{l}.ln2.w/b</c>,
+/// <c>blocks.{l}.mlp.W_in [d_mlp, d]</c>, <c>W_gate</c> (Llama), <c>W_out [d, d_mlp]</c>, <c>b_in/b_out</c>,
+/// <c>ln_final.w/b</c>, <c>unembed.W_U [V, d]</c> (absent when tied).</para>
+/// <para>Left padding: tokens are masked as keys and positions counted from the first attended
+/// token as TransformerLens does (see <see cref="TokenPadding"/>); no LayerNorm folding or weight
+/// centering (TransformerLens' defaults), so logits are Hugging Face's.</para>
+/// </remarks>
+public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBlockRestartModel
+{
+    private readonly Embedding embed;
+    private readonly PositionEmbedding? pos_embed;
+    private readonly ModuleList<TransformerBlock> blocks;
+    private readonly Norm ln_final;
+    private readonly Unembedding? unembed;
+    private readonly Dictionary<string, HookPoint> _hooks = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, PrefixCache> _attachedCaches = [];
+
+    /// <summary>Creates a transformer with uninitialised weights (load them with <see cref="LoadWeights"/> or <see cref="InitializeRandom"/>).</summary>
+    public Transformer(TransformerConfig config)
+        : base("Transformer")
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Config = config;
+        embed = new Embedding(config.VocabSize, config.DModel);
+        pos_embed = config.Family == TransformerFamily.Gpt2 ? new PositionEmbedding(config.ContextLength, config.DModel) : null;
+        blocks = new ModuleList<TransformerBlock>();
+        for (var l = 0; l < config.Layers; l++)
+        {
+            blocks.Add(new TransformerBlock(config, l, Hook));
+        }
+
+        ln_final = new Norm(config);
+        unembed = config.TiedEmbeddings ? null : new Unembedding(config.VocabSize, config.DModel);
+        RegisterComponents();
+
+        // The model owns its weights, whatever dispose scope it is created in.
+        foreach (var p in parameters())
+        {
+            p.DetachFromDisposeScope();
+        }
+    }
+
+    /// <summary>The architecture.</summary>
+    public TransformerConfig Config { get; }
+
+    /// <summary>How left padding is recognised in the input ids; <c>null</c>: every token is attended to.</summary>
+    public TokenPadding? Padding { get; set; }
+
+    /// <inheritdoc />
+    public string Description => Config.Describe();
+
+    /// <inheritdoc />
+    public bool IsTransformer => true;
+
+    /// <inheritdoc />
+    public int LayerCount => Config.Layers;
+
+    /// <inheritdoc />
+    public long OutputSize => Config.VocabSize;
+
+    /// <inheritdoc />
+    public long ResidualWidth => Config.DModel;
+
+    /// <inheritdoc />
+    public Device Device => embed.Weight.device;
+
+    /// <inheritdoc />
+    public ScalarType DType => embed.Weight.dtype;
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, HookPoint> HookPoints => _hooks;
+
+    /// <inheritdoc />
+    public GraphNodes FactorizedNodes(bool separateQkv) => TransformerGraph.Factorized(Config, separateQkv);
+
+    /// <inheritdoc />
+    public GraphNodes ResidualNodes() => TransformerGraph.Residual(Config);
+
+    /// <summary>
+    /// Logits <c>[B, T, V]</c>. Uses the prefix cache attached for this batch size, if any
+    /// (auto-circuit looks its caches up by batch size the same way).
+    /// </summary>
+    public override Tensor forward(Tensor tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        var cache = _attachedCaches.GetValueOrDefault(tokens.shape[0]);
+        if (cache is null && _attachedCaches.Count > 0)
+        {
+            // The inputs are tails of a cached prefix: running them without it would be silently wrong.
+            throw new InvalidOperationException(
+                $"A prefix cache is attached for batch size(s) {string.Join(", ", _attachedCaches.Keys)} but the input has {tokens.shape[0]} rows.");
+        }
+
+        return Forward(tokens, cache);
+    }
+
+    /// <inheritdoc />
+    public Tensor Forward(Tensor input) => forward(input);
+
+    /// <summary>Logits <c>[B, T, V]</c> of <paramref name="tokens"/> following a cached prefix (or none).</summary>
+    public Tensor Forward(Tensor tokens, PrefixCache? prefix)
+    {
+        CheckTokens(tokens, prefix);
+        using var ctx = ForwardContext.Create(tokens, prefix, Padding, Config, DType);
+        var x = Embed(tokens, ctx); // [B, T, d]
+        for (var l = 0; l < Config.Layers; l++)
+        {
+            var next = blocks[l].Forward(x, ctx);
+            x.Dispose();
+            x = next;
+        }
+
+        using (x)
+        {
+            return Unembed(x);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="prefixTokens"/> <c>[B, P]</c> once (no hooks, no gradient) and keeps
+    /// every layer's keys and values, for forward passes over tails that share this prefix.
+    /// </summary>
+    public PrefixCache BuildPrefixCache(Tensor prefixTokens)
+    {
+        CheckTokens(prefixTokens, null);
+        using var _ = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var collected = new List<(Tensor, Tensor)>(Config.Layers);
+        using var ctx = ForwardContext.Create(prefixTokens, null, Padding, Config, DType, hooksEnabled: false, collect: collected);
+        var x = Embed(prefixTokens, ctx);
+        for (var l = 0; l < Config.Layers; l++)
+        {
+            x = blocks[l].Forward(x, ctx);
+        }
+
+        foreach (var (k, v) in collected)
+        {
+            k.DetachFromDisposeScope();
+            v.DetachFromDisposeScope();
+        }
+
+        return new PrefixCache(prefixTokens.clone().DetachFromDisposeScope(), collected);
+    }
+
+    /// <summary>
+    /// Makes <see cref="Forward(Tensor)"/> use <paramref name="cache"/> for inputs of its batch size
+    /// until the returned scope is disposed (auto-circuit's <c>PatchableModel.kv_caches</c>).
+    /// </summary>
+    public IDisposable AttachPrefixCache(PrefixCache cache)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        if (!_attachedCaches.TryAdd(cache.BatchSize, cache))
+        {
+            throw new InvalidOperationException($"A prefix cache for batch size {cache.BatchSize} is already attached.");
+        }
+
+        return new Detacher(() => _attachedCaches.Remove(cache.BatchSize));
+    }
+
+    /// <inheritdoc />
+    public int BlockOf(string moduleName)
+    {
+        ArgumentNullException.ThrowIfNull(moduleName);
+        var parts = moduleName.Split('.');
+        if (parts.Length < 3 || parts[0] != "blocks" || !int.TryParse(parts[1], out var block) || block < 0 || block >= Config.Layers)
+        {
+            throw new ArgumentException($"'{moduleName}' is not a hook point inside a block (blocks.<i>.…).", nameof(moduleName));
+        }
+
+        return block;
+    }
+
+    /// <inheritdoc />
+    public BlockInputs CaptureBlockInputs(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var prefix = _attachedCaches.GetValueOrDefault(input.shape[0]);
+        CheckTokens(input, prefix);
+        using var scope = torch.NewDisposeScope();
+        var ctx = ForwardContext.Create(input, prefix, Padding, Config, DType).Detach();
+        var residuals = new List<Tensor>(Config.Layers);
+        var x = Embed(input, ctx);
+        for (var l = 0; l < Config.Layers; l++)
+        {
+            residuals.Add(x.DetachFromDisposeScope());
+            x = blocks[l].Forward(x, ctx);
+        }
+
+        return new BlockInputs(residuals, ctx);
+    }
+
+    /// <inheritdoc />
+    public Tensor ForwardFromBlock(BlockInputs inputs, int block)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.State is not ForwardContext ctx || inputs.Residuals.Count != Config.Layers)
+        {
+            throw new ArgumentException("These block inputs were not captured by this transformer.", nameof(inputs));
+        }
+
+        if (block < 0 || block >= Config.Layers)
+        {
+            throw new ArgumentOutOfRangeException(nameof(block), block, $"Blocks are 0..{Config.Layers - 1}.");
+        }
+
+        var x = inputs.Residuals[block];
+        for (var l = block; l < Config.Layers; l++)
+        {
+            var next = blocks[l].Forward(x, ctx);
+            if (l != block)
+            {
+                x.Dispose();
+            }
+
+            x = next;
+        }
+
+        using (x)
+        {
+            return Unembed(x);
+        }
+    }
+
+    /// <summary>
+    /// Copies weights into the model. Every parameter must be present with its exact shape; the
+    /// tensors are converted to the model's dtype and device.
+    /// </summary>
+    /// <param name="weights">Tensors by parameter name (see the remarks on <see cref="Transformer"/>).</param>
+    /// <param name="source">What the weights came from, for error messages.</param>
+    /// <exception cref="AutoCircuitException">A parameter is missing, has the wrong shape, or a name is unknown.</exception>
+    public void LoadWeights(IReadOnlyDictionary<string, Tensor> weights, string source)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var parameters = named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+        var unknown = weights.Keys.Where(k => !parameters.ContainsKey(k)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new AutoCircuitException($"{source}: weights '{string.Join("', '", unknown)}' are not parameters of {Description}.");
+        }
+
+        using var _ = torch.no_grad();
+        foreach (var (name, p) in parameters)
+        {
+            if (!weights.TryGetValue(name, out var w))
+            {
+                throw new AutoCircuitException($"{source}: missing weight '{name}' (expected shape [{string.Join(", ", p.shape)}]).");
+            }
+
+            if (!w.shape.SequenceEqual(p.shape))
+            {
+                throw new AutoCircuitException(
+                    $"{source}: weight '{name}' has shape [{string.Join(", ", w.shape)}], expected [{string.Join(", ", p.shape)}].");
+            }
+
+            p.copy_(w);
+        }
+    }
+
+    /// <summary>Random weights for tests: normal(0, 0.02) matrices, norms near 1, small biases.</summary>
+    public void InitializeRandom(long seed)
+    {
+        using var _ = torch.no_grad();
+        using var gen = new Generator((ulong)seed);
+        foreach (var (name, p) in named_parameters())
+        {
+            var leaf = name[(name.LastIndexOf('.') + 1)..];
+            if (leaf == "w")
+            {
+                p.normal_(1.0, 0.1, gen);
+            }
+            else if (leaf.StartsWith("b", StringComparison.Ordinal))
+            {
+                p.normal_(0.0, 0.05, gen);
+            }
+            else
+            {
+                p.normal_(0.0, 0.2, gen);
+            }
+        }
+    }
+
+    /// <summary>Checks token ids against the vocabulary and the context length (one read per call).</summary>
+    /// <exception cref="AutoCircuitException">An id is outside [0, vocab) or the sequence is too long.</exception>
+    public void ValidateTokens(Tensor tokens, PrefixCache? prefix = null)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        CheckTokens(tokens, prefix);
+        var length = tokens.shape[1] + (prefix?.Length ?? 0);
+        if (length > Config.ContextLength)
+        {
+            throw new AutoCircuitException($"{length} tokens exceed the context length {Config.ContextLength} of {Config.Name}.");
+        }
+
+        if (tokens.numel() > 0)
+        {
+            using var min = tokens.min();
+            using var max = tokens.max();
+            var (lo, hi) = (min.ToInt64(), max.ToInt64());
+            if (lo < 0 || hi >= Config.VocabSize)
+            {
+                throw new AutoCircuitException(
+                    $"Token id {(lo < 0 ? lo : hi)} is outside the vocabulary of {Config.Name} (0..{Config.VocabSize - 1}).");
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void FreezeParameters()
+    {
+        foreach (var p in parameters())
+        {
+            p.requires_grad = false;
+        }
+    }
+
+    /// <inheritdoc />
+    public void MoveTo(Device device) => this.to(device);
+
+    private void CheckTokens(Tensor tokens, PrefixCache? prefix)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        if (tokens.dim() != 2 || tokens.dtype != ScalarType.Int64)
+        {
+            throw new ArgumentException(
+                $"A transformer takes int64 token ids [batch, seq]; got {tokens.dtype} [{string.Join(", ", tokens.shape)}].");
+        }
+
+        if (prefix is not null && prefix.BatchSize != tokens.shape[0])
+        {
+            throw new ArgumentException($"The prefix cache holds {prefix.BatchSize} rows but the input has {tokens.shape[0]}.");
+        }
+    }
+
+    private Tensor Embed(Tensor tokens, ForwardContext ctx)
+    {
+        var x = embed.forward(tokens); // [B, T, d]
+        if (pos_embed is null)
+        {
+            return x;
+        }
+
+        using (x)
+        {
+            using var pos = pos_embed.forward(ctx.Positions); // [B, T, d]
+            return x + pos;
+        }
+    }
+
+    private Tensor Unembed(Tensor resid)
+    {
+        using var normed = ln_final.forward(resid); // [B, T, d]
+        return F.linear(normed, unembed?.Weight ?? embed.Weight); // [B, T, V]
+    }
+
+    private HookPoint Hook(string name)
+    {
+        var hp = new HookPoint(name);
+        _hooks.Add(name, hp);
+        return hp;
+    }
+
+    /// <summary>Token embedding <c>W_E [V, d]</c>.</summary>
+    private sealed class Embedding : nn.Module<Tensor, Tensor>
+    {
+        private readonly Parameter W_E;
+
+        public Embedding(long vocab, long d)
+            : base("Embedding")
+        {
+            W_E = new Parameter(torch.empty(vocab, d));
+            RegisterComponents();
+        }
+
+        public Parameter Weight => W_E;
+
+        public override Tensor forward(Tensor tokens) => Lookup(W_E, tokens); // [B, T, d]
+    }
+
+    /// <summary>Learned positions <c>W_pos [n_ctx, d]</c> (GPT-2 family).</summary>
+    private sealed class PositionEmbedding : nn.Module<Tensor, Tensor>
+    {
+        private readonly Parameter W_pos;
+
+        public PositionEmbedding(long context, long d)
+            : base("PositionEmbedding")
+        {
+            W_pos = new Parameter(torch.empty(context, d));
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor positions) => Lookup(W_pos, positions); // [B, T, d]
+    }
+
+    /// <summary>Separate unembedding <c>W_U [V, d]</c>.</summary>
+    private sealed class Unembedding : nn.Module<Tensor, Tensor>
+    {
+        private readonly Parameter W_U;
+
+        public Unembedding(long vocab, long d)
+            : base("Unembedding")
+        {
+            W_U = new Parameter(torch.empty(vocab, d));
+            RegisterComponents();
+        }
+
+        public Parameter Weight => W_U;
+
+        public override Tensor forward(Tensor x) => F.linear(x, W_U);
+    }
+
+    /// <summary>Rows of <paramref name="table"/> <c>[N, d]</c> at <paramref name="ids"/> <c>[B, T]</c>: <c>[B, T, d]</c>.</summary>
+    private static Tensor Lookup(Tensor table, Tensor ids)
+    {
+        using var flat = ids.reshape(-1); // [B*T]
+        using var rows = table.index_select(0, flat); // [B*T, d]
+        return rows.view(ids.shape[0], ids.shape[1], table.shape[1]); // [B, T, d]
+    }
+
+    private sealed class Detacher(Action onDispose) : IDisposable
+    {
+        private Action? _onDispose = onDispose;
+
+        public void Dispose()
+        {
+            _onDispose?.Invoke();
+            _onDispose = null;
+        }
+    }
+}
