@@ -25,6 +25,20 @@ public static class ApprovedFile
         string name,
         string extension = ".cs",
         [CallerFilePath] string sourceFile = "")
+        => Verify(text, name, extension, null, sourceFile);
+
+    /// <summary>
+    /// As <see cref="Verify(string, string, string, string)"/>, but the texts also match when they differ only in numbers
+    /// that agree within <paramref name="tolerance"/>: <c>|a - b| &lt;= Absolute + Relative * max(|a|, |b|)</c>. Every other
+    /// character must be equal. For snapshots of floating-point results, whose last digits change with the summation
+    /// order of the machine's BLAS build; the tolerance is stated by the caller.
+    /// </summary>
+    public static void Verify(
+        string text,
+        string name,
+        string extension,
+        (double Relative, double Absolute)? tolerance,
+        [CallerFilePath] string sourceFile = "")
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -57,7 +71,8 @@ public static class ApprovedFile
         }
 
         var verified = Normalize(File.ReadAllText(verifiedPath));
-        if (string.Equals(verified, received, StringComparison.Ordinal))
+        if (string.Equals(verified, received, StringComparison.Ordinal)
+            || (tolerance is { } tol && NumbersWithin(verified, received, tol.Relative, tol.Absolute)))
         {
             File.Delete(receivedPath);
             return;
@@ -220,6 +235,45 @@ public static class ApprovedFile
 
         return ops;
     }
+
+    /// <summary>Whether two texts are equal except for numbers that agree within the tolerance.</summary>
+    public static bool NumbersWithin(string expected, string actual, double relative, double absolute)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        ArgumentNullException.ThrowIfNull(actual);
+        var a = NumberPattern.Split(Normalize(expected));
+        var b = NumberPattern.Split(Normalize(actual));
+        if (a.Length != b.Length)
+        {
+            return false;
+        }
+
+        // Split with a capturing group alternates text (even indices) and numbers (odd indices).
+        for (var i = 0; i < a.Length; i++)
+        {
+            if (i % 2 == 0 || a[i] == b[i])
+            {
+                if (a[i] != b[i])
+                {
+                    return false;
+                }
+
+                continue;
+            }
+
+            var x = double.Parse(a[i], NumberStyles.Float, CultureInfo.InvariantCulture);
+            var y = double.Parse(b[i], NumberStyles.Float, CultureInfo.InvariantCulture);
+            if (!(Math.Abs(x - y) <= absolute + relative * Math.Max(Math.Abs(x), Math.Abs(y))))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex NumberPattern = new(
+        @"(?<![\w.])(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?![\w.])", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     private static void WriteReceived(string directory, string path, string text)
     {
