@@ -85,7 +85,8 @@ Conventions that are easy to get wrong (each is exercised by a fixture here)
   GQA: KV head j serves query heads j*g .. j*g+g-1 (g = heads / kv_heads; repeat_kv, not tile).
   Softmax in float32.
 - Sliding window w: query position q sees key position k iff k <= q and q - k < w (w keys including
-  itself). gemma2: layer i is sliding iff i is even (layer_types default: (i + 1) % 2 != 0);
+  itself; HF's eager/sdpa mask, masking_utils' sliding_window_overlay; its flash-attention path has
+  attended w + 1 keys, transformers issues #29623 / #39408). gemma2: layer i is sliding iff i is even (layer_types default: (i + 1) % 2 != 0);
   gemma3: sliding iff (i + 1) % sliding_window_pattern != 0; an explicit `layer_types` list
   ("sliding_attention" / "full_attention") wins. mistral: every layer. Window and RoPE both use token
   positions 0..T-1 here (no padding).
