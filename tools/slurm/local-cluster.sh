@@ -17,6 +17,11 @@
 #   AUTOCIRCUIT_SLURM_NO_INSTALL  1: never run apt-get (fail when Slurm is missing)
 #   AUTOCIRCUIT_SLURM_TIMEOUT     seconds to wait for the node to become idle (default 60)
 #   AUTOCIRCUIT_SLURM_MIN_JOB_AGE seconds finished jobs stay visible to squeue/scontrol (default 86400)
+#   AUTOCIRCUIT_SLURM_ACCOUNTING  none (default): no database; sacct has no data (-c reads the jobcomp
+#                                 file), squeue/scontrol/the jobcomp file are the record.
+#                                 slurmdbd: also installs slurmdbd + mariadb-server and runs a private
+#                                 MariaDB (127.0.0.1 only) and slurmdbd in the folder: sacct works.
+#   AUTOCIRCUIT_SLURM_CRED_EXPIRE seconds a requeued job waits before it may start again (default 10)
 set -u -o pipefail
 
 PROG=local-cluster.sh
@@ -27,6 +32,10 @@ TIMEOUT=${AUTOCIRCUIT_SLURM_TIMEOUT:-60}
 MIN_JOB_AGE=${AUTOCIRCUIT_SLURM_MIN_JOB_AGE:-86400}
 PARTITION=debug
 CLUSTER=autocircuit
+ACCOUNTING=${AUTOCIRCUIT_SLURM_ACCOUNTING:-none}
+case $ACCOUNTING in none|slurmdbd) ;; *) echo "$PROG: AUTOCIRCUIT_SLURM_ACCOUNTING must be none or slurmdbd" >&2; exit 64 ;; esac
+# a running cluster keeps the mode it was started with
+[[ -r $DIR/mode ]] && ACCOUNTING=$(cat "$DIR/mode")
 
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die_start() {
@@ -44,6 +53,8 @@ pid_of() { # name -> pid from our pid file if that process is alive and is the e
     munged) file="$DIR/run/munged.pid" ;;
     slurmctld) file="$DIR/run/slurmctld.pid" ;;
     slurmd) file="$DIR/run/slurmd.pid" ;;
+    slurmdbd) file="$DIR/run/slurmdbd.pid" ;;
+    mariadbd) file="$DIR/run/mariadbd.pid" ;;
   esac
   [[ -r $file ]] || return 1
   pid=$(tr -dc '0-9' <"$file")
@@ -93,18 +104,29 @@ export SLURM_CONF='$CONF'
 export AUTOCIRCUIT_SLURM_DIR='$DIR'
 export AUTOCIRCUIT_SLURM_PARTITION='$PARTITION'
 export AUTOCIRCUIT_SLURM_JOBCOMP='$DIR/log/jobcomp.txt'
+export AUTOCIRCUIT_SLURM_ACCOUNTING='$ACCOUNTING'
 EOF
 }
 
+daemons() { # the daemons of this cluster, in start order
+  if [[ $ACCOUNTING == slurmdbd ]]; then echo munged mariadbd slurmdbd slurmctld slurmd
+  else echo munged slurmctld slurmd; fi
+}
+
 all_up() {
-  pid_of munged >/dev/null && pid_of slurmctld >/dev/null && pid_of slurmd >/dev/null \
-    && SLURM_CONF=$CONF timeout 10 sinfo -h -o '%T' 2>/dev/null | grep -q .
+  local n
+  for n in $(daemons); do pid_of "$n" >/dev/null || return 1; done
+  SLURM_CONF=$CONF timeout 10 sinfo -h -o '%T' 2>/dev/null | grep -q .
 }
 
 # ---- install -----------------------------------------------------------------------------------
 ensure_installed() {
-  local missing=() c
-  for c in munged mungekey slurmctld slurmd sbatch squeue sacct scontrol sinfo scancel; do
+  local missing=() c pkgs=(slurm-wlm munge)
+  local cmds=(munged mungekey slurmctld slurmd sbatch squeue sacct scontrol sinfo scancel)
+  if [[ $ACCOUNTING == slurmdbd ]]; then
+    cmds+=(slurmdbd sacctmgr mariadbd mariadb-install-db mariadb); pkgs+=(slurmdbd mariadb-server)
+  fi
+  for c in "${cmds[@]}"; do
     command -v "$c" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin command -v "$c" >/dev/null 2>&1 || missing+=("$c")
   done
   ((${#missing[@]} == 0)) && return 0
@@ -115,21 +137,21 @@ ensure_installed() {
     die_start "not installed (${missing[*]} missing); installing needs root: apt-get install slurm-wlm munge"
   fi
   command -v apt-get >/dev/null 2>&1 || die_start "not installed (${missing[*]} missing) and no apt-get"
-  log "installing slurm-wlm and munge (apt-get) ..."
+  log "installing ${pkgs[*]} (apt-get) ..."
   local aptlog="${TMPDIR:-/tmp}/autocircuit-slurm-apt.$$.log"
   export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -q --no-install-recommends slurm-wlm munge >"$aptlog" 2>&1; then
+  if ! apt-get install -y -q --no-install-recommends "${pkgs[@]}" >"$aptlog" 2>&1; then
     apt-get update -q >>"$aptlog" 2>&1
-    if ! apt-get install -y -q --no-install-recommends slurm-wlm munge >>"$aptlog" 2>&1; then
+    if ! apt-get install -y -q --no-install-recommends "${pkgs[@]}" >>"$aptlog" 2>&1; then
       local last; last=$(grep -E '^(E:|Err)' "$aptlog" | tail -1)
-      die_start "apt-get install slurm-wlm munge failed (${last:-see $aptlog})"
+      die_start "apt-get install ${pkgs[*]} failed (${last:-see $aptlog})"
     fi
   fi
   rm -f "$aptlog"
   hash -r
-  for c in munged slurmctld slurmd sbatch; do
+  for c in "${cmds[@]}"; do
     command -v "$c" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin command -v "$c" >/dev/null 2>&1 \
-      || die_start "$c still missing after apt-get install slurm-wlm munge"
+      || die_start "$c still missing after apt-get install ${pkgs[*]}"
   done
 }
 
@@ -139,22 +161,61 @@ port_free() { # port -> 0 when nothing listens on it (tcp, any address)
       /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-pick_ports() {
+ports_free() { local i; for ((i = 0; i < 4; i++)); do port_free $(($1 + i)) || return 1; done; }
+
+pick_ports() { # 4 consecutive ports: slurmctld, slurmd, mariadb, slurmdbd
   local p=${AUTOCIRCUIT_SLURM_PORT:-16817}
   if [[ -n ${AUTOCIRCUIT_SLURM_PORT:-} ]]; then
-    port_free "$p" && port_free $((p + 1)) || die_start "port $p or $((p + 1)) is in use (AUTOCIRCUIT_SLURM_PORT)"
+    ports_free "$p" || die_start "a port of $p..$((p + 3)) is in use (AUTOCIRCUIT_SLURM_PORT)"
   else
     local tries=0
-    until port_free "$p" && port_free $((p + 1)); do
-      p=$((p + 2)); tries=$((tries + 1))
-      ((tries < 50)) || die_start "no free port pair from 16817 to $p"
+    until ports_free "$p"; do
+      p=$((p + 4)); tries=$((tries + 1))
+      ((tries < 50)) || die_start "no 4 free ports from 16817 to $p"
     done
   fi
   CTLD_PORT=$p
   SLURMD_PORT=$((p + 1))
+  DB_PORT=$((p + 2))
+  DBD_PORT=$((p + 3))
 }
 
 # ---- config ------------------------------------------------------------------------------------
+accounting_lines() {
+  if [[ $ACCOUNTING == slurmdbd ]]; then
+    # AccountingStoragePass: the munge socket for connections to slurmdbd (else the default socket)
+    printf '%s\n' AccountingStorageType=accounting_storage/slurmdbd AccountingStorageHost=127.0.0.1 \
+      "AccountingStoragePort=$DBD_PORT" "AccountingStoragePass=$DIR/munge/munge.socket" JobAcctGatherType=jobacct_gather/linux JobAcctGatherFrequency=30
+  else
+    printf '%s\n' AccountingStorageType=accounting_storage/none JobAcctGatherType=jobacct_gather/none
+  fi
+}
+
+write_dbd_config() {
+  local user; user=$(id -un)
+  DB_PASS=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  ( umask 077
+    cat >"$DIR/etc/slurmdbd.conf" <<EOF
+# generated by tools/slurm/local-cluster.sh
+AuthType=auth/munge
+AuthInfo=socket=$DIR/munge/munge.socket
+DbdHost=localhost
+DbdAddr=127.0.0.1
+DbdPort=$DBD_PORT
+SlurmUser=$user
+PidFile=$DIR/run/slurmdbd.pid
+LogFile=$DIR/log/slurmdbd.log
+DebugLevel=info
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=$DB_PORT
+StorageUser=slurm
+StoragePass=$DB_PASS
+StorageLoc=slurm_acct_db
+EOF
+  )
+}
+
 write_config() {
   local user host hw cpus mem defmem
   user=$(id -un)
@@ -210,8 +271,7 @@ MaxArraySize=100001
 # one line per finished job (and array task) with its final state
 JobCompType=jobcomp/filetxt
 JobCompLoc=$DIR/log/jobcomp.txt
-AccountingStorageType=accounting_storage/none
-JobAcctGatherType=jobacct_gather/none
+$(accounting_lines)
 ReturnToService=2
 SlurmctldTimeout=30
 SlurmdTimeout=60
@@ -265,6 +325,7 @@ start() {
   # munged wants execute-for-all on every folder above its socket
   mkdir -p "$DIR" && chmod 711 "$DIR" || die_start "cannot create $DIR"
   touch "$MARKER"
+  echo "$ACCOUNTING" >"$DIR/mode"
   mkdir -p "$DIR"/{etc,munge,munge-key,state,spool,log,run}
   chmod 711 "$DIR/munge"; chmod 700 "$DIR/munge-key"
 
@@ -291,6 +352,7 @@ start() {
   fi
 
   export SLURM_CONF=$CONF
+  if [[ $ACCOUNTING == slurmdbd ]]; then start_accounting; fi
   AUTOCIRCUIT_SLURM_CLUSTER=$DIR slurmctld -c -f "$CONF" >>"$DIR/log/slurmctld.out" 2>&1
   if ! wait_for 15 pid_of slurmctld >/dev/null; then
     local why; why=$(last_log_line "$DIR/log/slurmctld.log"); [[ -n $why ]] || why=$(last_log_line "$DIR/log/slurmctld.out")
@@ -317,6 +379,42 @@ start() {
 
 any_alive() { local q; for q; do kill -0 "$q" 2>/dev/null && return 0; done; return 1; }
 
+tcp_listening() { ! port_free "$1"; }
+
+start_accounting() { # private MariaDB (127.0.0.1:DB_PORT, socket in the folder) + slurmdbd
+  mkdir -p "$DIR/mysql"
+  if ! mariadb-install-db --no-defaults --datadir="$DIR/mysql" --user="$(id -un)" \
+      --auth-root-authentication-method=normal --skip-test-db >"$DIR/log/mariadb-install.log" 2>&1; then
+    stop_daemons quiet keep
+    die_start "mariadb-install-db failed: $(last_log_line "$DIR/log/mariadb-install.log") (logs in $DIR/log)"
+  fi
+  AUTOCIRCUIT_SLURM_CLUSTER=$DIR setsid mariadbd --no-defaults --datadir="$DIR/mysql" \
+    --socket="$DIR/run/mariadb.sock" --pid-file="$DIR/run/mariadbd.pid" --bind-address=127.0.0.1 \
+    --port="$DB_PORT" --user="$(id -un)" --log-error="$DIR/log/mariadbd.log" --skip-log-bin \
+    --innodb-buffer-pool-size=64M </dev/null >/dev/null 2>&1 &
+  if ! wait_for 30 test -S "$DIR/run/mariadb.sock" || ! wait_for 10 pid_of mariadbd >/dev/null; then
+    stop_daemons quiet keep
+    die_start "mariadbd did not start: $(last_log_line "$DIR/log/mariadbd.log") (logs in $DIR/log)"
+  fi
+  write_dbd_config
+  if ! mariadb --no-defaults -S "$DIR/run/mariadb.sock" -uroot -e "CREATE DATABASE slurm_acct_db;
+      CREATE USER 'slurm'@'127.0.0.1' IDENTIFIED BY '$DB_PASS';
+      GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';" >>"$DIR/log/mariadb-install.log" 2>&1; then
+    stop_daemons quiet keep
+    die_start "cannot create the accounting database: $(last_log_line "$DIR/log/mariadb-install.log")"
+  fi
+  AUTOCIRCUIT_SLURM_CLUSTER=$DIR slurmdbd >>"$DIR/log/slurmdbd.out" 2>&1
+  if ! wait_for 30 pid_of slurmdbd >/dev/null || ! wait_for 30 tcp_listening "$DBD_PORT"; then
+    local why; why=$(last_log_line "$DIR/log/slurmdbd.log"); [[ -n $why ]] || why=$(last_log_line "$DIR/log/slurmdbd.out")
+    stop_daemons quiet keep
+    die_start "slurmdbd did not start: ${why:-no message} (logs in $DIR/log)"
+  fi
+  if ! timeout 20 sacctmgr -i add cluster "$CLUSTER" >>"$DIR/log/sacctmgr.log" 2>&1; then
+    stop_daemons quiet keep
+    die_start "sacctmgr add cluster $CLUSTER failed: $(tail -n1 "$DIR/log/sacctmgr.log")"
+  fi
+}
+
 stop_daemons() { # [quiet] [keep]: stop jobs and daemons of this cluster; keep = keep the folder
   local quiet=${1:-} keep=${2:-} p name
   export PATH=$PATH:/usr/sbin
@@ -327,9 +425,9 @@ stop_daemons() { # [quiet] [keep]: stop jobs and daemons of this cluster; keep =
     while ((SECONDS < end)) && [[ -n $(SLURM_CONF=$CONF timeout 5 squeue -h -t running,completing -o '%A' 2>/dev/null) ]]; do sleep 0.3; done
   fi
   local tree; tree=$(cluster_pids)
-  # all three together: each takes 1.5-2 s to exit
+  # all together: each takes 1.5-2 s to exit
   local group pids
-  for group in "slurmd slurmctld munged"; do
+  for group in "slurmd slurmctld slurmdbd mariadbd munged"; do
     pids=()
     for name in $group; do
       if p=$(pid_of "$name"); then kill -TERM "$p" 2>/dev/null; pids+=("$p"); [[ $quiet ]] || log "stopping $name ($p)"; fi
@@ -377,7 +475,8 @@ status() {
     echo "down: $DIR does not exist"
     return 3
   fi
-  for n in munged slurmctld slurmd; do
+  echo "accounting: $ACCOUNTING"
+  for n in $(daemons); do
     if p=$(pid_of $n); then echo "$n: running (pid $p)"; else echo "$n: not running"; rc=3; fi
   done
   if ((rc == 0)); then

@@ -18,6 +18,14 @@ check() { # description, command...
   if "$@"; then echo "CHECK ok:   $d"; else echo "CHECK FAIL: $d"; FAILS=$((FAILS + 1)); fi
 }
 show() { echo; echo "\$ $*"; "$@" 2>&1; }
+SACCT_FORMAT=JobID,JobIDRaw,JobName,State,ExitCode,DerivedExitCode,Start,End,Elapsed,NodeList
+acct() { # what sacct says about job $1 (with slurmdbd: AUTOCIRCUIT_SLURM_ACCOUNTING=slurmdbd)
+  if [[ ${AUTOCIRCUIT_SLURM_ACCOUNTING:-none} == slurmdbd ]]; then
+    show sacct -X -j "$1" --parsable2 --format=$SACCT_FORMAT
+    [[ ${2:-} == dup ]] && show sacct -X -D -j "$1" --parsable2 --format=$SACCT_FORMAT
+  fi
+  return 0
+}
 wait_until() { # seconds, command...
   local end=$((SECONDS + $1)); shift
   until "$@"; do ((SECONDS < end)) || return 1; sleep 0.2; done
@@ -76,6 +84,10 @@ echo "max tasks running at once: $(awk '$2=="start"{c++} $2=="end"{c--} {if (c>m
 show squeue -j "$JID" -t all -o '%.10i %.8A %.6F %.4K %.10T %.8M %R'
 show scontrol show job -o "${JID}_3"
 show sacct -j "$JID"
+acct "$JID"
+if [[ ${AUTOCIRCUIT_SLURM_ACCOUNTING:-none} == slurmdbd ]]; then
+  show sacct -j "$JID" --parsable2 --format=$SACCT_FORMAT  # without -X: the batch steps too
+fi
 show sacct -c --parsable2 --format=JobID,JobIDRaw,JobName,State,ExitCode,Start,End
 echo
 echo "\$ tail -n 2 \$AUTOCIRCUIT_SLURM_JOBCOMP"
@@ -100,6 +112,7 @@ wait_until 30 test -s "$WORK/out/pid.1"
 sleep 1
 show squeue -j "$JID" -t all -o '%.10i %.8A %.6F %.4K %.10T %.8M %R'
 show scontrol show job -o "${JID}_0"
+acct "$JID"
 victim=$(cat "$WORK/out/pid.0")
 echo "killing task 0's batch script, pid $victim"
 kill -9 "$victim"
@@ -111,6 +124,7 @@ show scontrol show job -o "${JID}_1"
 wait_until 90 array_done "$JID"
 show squeue -h -j "$JID" -t all -o '%i|%A|%F|%K|%T|%r|%M'
 show scontrol show job -o "${JID}_5"
+acct "$JID"
 echo
 echo "\$ grep ArrayJobId=$JID \$AUTOCIRCUIT_SLURM_JOBCOMP | sed -E 's/ (UserId|GroupId|Partition|TimeLimit|NodeList|NodeCnt|ProcCnt|WorkDir|ReservationName|Tres|Account|QOS|WcKey|Cluster|SubmitTime|EligibleTime)=[^ ]*//g'"
 grep "ArrayJobId=$JID " "$AUTOCIRCUIT_SLURM_JOBCOMP" \
@@ -128,11 +142,13 @@ show scontrol requeue "${JID}_0,${JID}_1,${JID}_5"
 sleep 0.3
 show squeue -j "$JID" -t all -o '%.10i %.8A %.6F %.4K %.10T %.8M %.10r %R'
 show scontrol show job -o "${JID}_0"
+acct "$JID"
 wait_until 60 array_done "$JID"
 show squeue -h -j "$JID" -t all -o '%i|%A|%F|%K|%T|%r|%M'
 show scontrol show job -o "${JID}_0"
 check "requeued tasks 0, 1, 5 completed: all 8 results" all_results 0 1 2 3 4 5 6 7
 check "task 0 is COMPLETED after requeue" test "$(task_state "${JID}_0")" = COMPLETED
+acct "$JID" dup
 echo "restart counts seen by the tasks:"; grep -E 'start task (0|1|5) ' "$WORK/out/events"
 echo "TIME scontrol requeue -> first requeued task running again: $(dt "$tq" "$(awk '$2=="start" && $10=="1" {print $1; exit}' "$WORK/out/events")") s"
 echo
@@ -149,8 +165,10 @@ show scontrol requeue "${JID}_1"
 sleep 0.3
 show squeue -j "$JID" -t all -o '%.10i %.8A %.6F %.4K %.10T %.8M %.10r %R'
 show scontrol show job -o "${JID}_1"
+acct "$JID"
 wait_until 60 array_done "$JID"
 check "running task requeued and completed" all_results 0 1
+acct "$JID" dup
 show squeue -h -j "$JID" -t all -o '%i|%A|%F|%K|%T|%r|%M'
 
 echo
@@ -160,6 +178,14 @@ JID2=$(sbatch --parsable --array=3 "$WORK/task.sh")
 wait_until 30 array_done "$JID2"
 check "resubmitted index 3 completed" all_results 3
 show squeue -h -j "$JID2" -t all -o '%i|%A|%F|%K|%T|%r|%M'
+
+echo
+if [[ ${AUTOCIRCUIT_SLURM_ACCOUNTING:-none} == slurmdbd ]]; then
+  echo
+  echo "== sacct over all jobs of this run (what sweep status would read on a real cluster)"
+  show sacct -X -a -S now-1hour --parsable2 --format=JobID,JobIDRaw,State,ExitCode
+  check "sacct reports array tasks as <array>_<index>" bash -c "sacct -X -n -j ${JID} --parsable2 --format=JobID | grep -qx '${JID}_1'"
+fi
 
 echo
 echo "== stop"
