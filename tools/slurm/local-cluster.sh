@@ -13,7 +13,8 @@
 #
 # Environment:
 #   AUTOCIRCUIT_SLURM_DIR         folder for everything (default /tmp/autocircuit-slurm)
-#   AUTOCIRCUIT_SLURM_PORT        slurmctld port (default: first free from 16817); slurmd uses the next
+#   AUTOCIRCUIT_SLURM_PORT        first of 4 ports: slurmctld, slurmd, MariaDB, slurmdbd (default: the first
+#                                 4 free consecutive ports from 16817)
 #   AUTOCIRCUIT_SLURM_NO_INSTALL  1: never run apt-get (fail when Slurm is missing)
 #   AUTOCIRCUIT_SLURM_TIMEOUT     seconds to wait for the node to become idle (default 60)
 #   AUTOCIRCUIT_SLURM_MIN_JOB_AGE seconds finished jobs stay visible to squeue/scontrol (default 86400)
@@ -33,6 +34,7 @@ MIN_JOB_AGE=${AUTOCIRCUIT_SLURM_MIN_JOB_AGE:-86400}
 PARTITION=debug
 CLUSTER=autocircuit
 ACCOUNTING=${AUTOCIRCUIT_SLURM_ACCOUNTING:-none}
+REQUESTED_ACCOUNTING=$ACCOUNTING
 case $ACCOUNTING in none|slurmdbd) ;; *) echo "$PROG: AUTOCIRCUIT_SLURM_ACCOUNTING must be none or slurmdbd" >&2; exit 64 ;; esac
 # a running cluster keeps the mode it was started with
 [[ -r $DIR/mode ]] && ACCOUNTING=$(cat "$DIR/mode")
@@ -62,6 +64,8 @@ pid_of() { # name -> pid from our pid file if that process is alive and is the e
   kill -0 "$pid" 2>/dev/null || return 1
   comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
   [[ $comm == "$name" ]] || return 1
+  # a killed daemon can linger as a zombie until its parent (init) reaps it
+  [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]] || return 1
   echo "$pid"
 }
 
@@ -311,6 +315,7 @@ start() {
     print_env
     return 0
   fi
+  ACCOUNTING=$REQUESTED_ACCOUNTING
   ensure_installed
   export PATH=$PATH:/usr/sbin
   # a stale or partial cluster from before: stop what is left and start fresh
