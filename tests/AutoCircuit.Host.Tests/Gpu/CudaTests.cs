@@ -94,7 +94,7 @@ public sealed class CudaTests
         using (model.PatchMode(patch))
         {
             using var output = model.Forward(clean);
-            Assert.Equal(device.type, model.State.DiffSrcOuts!.device_type);
+            Assert.Equal(device.type, model.ActivePatchScope!.InferenceDiff!.device_type);
             Assert.Equal(device.type, output.device_type);
         }
 
@@ -103,7 +103,7 @@ public sealed class CudaTests
         {
             model.SetAllMasks(0.5);
             using var output = model.Forward(clean);
-            Assert.Equal(device.type, model.State.CurrSrcOuts!.device_type);
+            Assert.Equal(device.type, model.ActivePatchScope!.CurrSrcOuts!.device_type);
         }
     }
 
