@@ -5,10 +5,10 @@ using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Comparison;
 using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Outputs;
-using AutoCircuit.Patching;
 using AutoCircuit.Host.Reports;
 using AutoCircuit.Host.Tasks;
 using AutoCircuit.Models.Transformers;
+using AutoCircuit.Patching;
 
 namespace AutoCircuit.Host.Jobs;
 

@@ -3,7 +3,6 @@ using AutoCircuit.Engine.Runtime;
 using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Tasks;
-using AutoCircuit.Patching;
 
 namespace AutoCircuit.Host.Jobs;
 

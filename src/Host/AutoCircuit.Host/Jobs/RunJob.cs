@@ -1,7 +1,6 @@
 using System.Globalization;
 using AutoCircuit.Engine;
 using AutoCircuit.Engine.Patching;
-using AutoCircuit.Engine.Runtime;
 using AutoCircuit.Evaluation;
 using AutoCircuit.Graph;
 using AutoCircuit.Host.Algorithms;
@@ -10,7 +9,6 @@ using AutoCircuit.Host.Data;
 using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Outputs;
 using AutoCircuit.Host.Reports;
-using AutoCircuit.Host.Tasks;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 
@@ -54,8 +52,12 @@ public static class RunJob
         return Execute(context, request, catalog, specs, algorithms);
     }
 
-    /// <summary>Runs <paramref name="algorithms"/> (created from <paramref name="specs"/>) in a prepared context.</summary>
-    private static ExitCode Execute(
+    /// <summary>
+    /// Runs <paramref name="algorithms"/> (created from <paramref name="specs"/>, in the same order; <c>ground-truth</c> is
+    /// appended to both when no algorithm was asked for and the task has a known circuit) in a prepared context and
+    /// commits its results folder. A sweep calls this once per cell, with the cell's context and fresh algorithms.
+    /// </summary>
+    internal static ExitCode Execute(
         JobContext context, RunRequest request, AlgorithmCatalog catalog, List<string> specs,
         List<(CatalogEntry Entry, ConfiguredAlgorithm Configured)> algorithms)
     {
