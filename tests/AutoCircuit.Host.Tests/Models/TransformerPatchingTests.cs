@@ -199,12 +199,12 @@ public sealed class TransformerPatchingTests
     private static Transformer Ungrouped(Transformer grouped)
     {
         var c = grouped.Config;
-        var twin = new Transformer(c with { KvHeads = null });
+        var twin = new Transformer(c with { KvHeads = c.Heads });
         var r = c.GroupSize;
         var weights = grouped.named_parameters().ToDictionary(
             p => p.name,
             p => p.name.EndsWith(".W_K", StringComparison.Ordinal) || p.name.EndsWith(".W_V", StringComparison.Ordinal)
-                ? p.parameter.view(c.KvHeadCount, c.HeadSize, c.DModel).repeat_interleave(r, 0).reshape(c.Heads * c.HeadSize, c.DModel)
+                ? p.parameter.view(c.KvHeads, c.DHead, c.DModel).repeat_interleave(r, 0).reshape(c.Heads * c.DHead, c.DModel)
                 : p.parameter.alias());
         twin.LoadWeights(weights, "test");
         return twin;

@@ -83,8 +83,8 @@ internal sealed class ForwardContext : IDisposable
         Tensor? cos = null, sin = null;
         if (config.Family == TransformerFamily.Llama)
         {
-            var half = config.HeadSize / 2;
-            using var exponents = torch.arange(0, half, dtype: ScalarType.Float64, device: tokens.device) * (2.0 / config.HeadSize);
+            var half = config.DHead / 2;
+            using var exponents = torch.arange(0, half, dtype: ScalarType.Float64, device: tokens.device) * (2.0 / config.DHead);
             using var invFreq = torch.pow(config.RopeTheta, exponents).reciprocal().to_type(ScalarType.Float32); // [dh/2]
             using var angles = positions.to_type(ScalarType.Float32).unsqueeze(-1) * invFreq; // [B, T, dh/2]
             cos = angles.cos().to_type(dtype).unsqueeze(2); // [B, T, 1, dh/2]

@@ -147,7 +147,7 @@ internal sealed class Attention : nn.Module<Tensor, Tensor>
     {
         _config = config;
         _layer = layer;
-        long h = config.Heads, g = config.KvHeadCount, dh = config.HeadSize, d = config.DModel;
+        long h = config.Heads, g = config.KvHeads, dh = config.DHead, d = config.DModel;
         W_Q = new Parameter(torch.empty(h * dh, d));
         W_K = new Parameter(torch.empty(g * dh, d));
         W_V = new Parameter(torch.empty(g * dh, d));
@@ -176,7 +176,7 @@ internal sealed class Attention : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor resid, Norm norm, ForwardContext ctx)
     {
         long b = resid.shape[0], t = resid.shape[1], d = resid.shape[2];
-        long h = _config.Heads, g = _config.KvHeadCount, dh = _config.HeadSize;
+        long h = _config.Heads, g = _config.KvHeads, dh = _config.DHead;
         using var shared = resid.unsqueeze(2); // [B, T, 1, d]
         using var perHead = shared.expand(b, t, h, d); // [B, T, H, d], a view
         var attnIn = ctx.Apply(_hookAttnIn, perHead); // [B, T, H, d]
@@ -218,7 +218,7 @@ internal sealed class Attention : nn.Module<Tensor, Tensor>
     /// </summary>
     private Tensor Project(Tensor input, bool untouched, Norm norm, Func<Tensor> normed, Tensor w, Tensor? bias, long m)
     {
-        long b = input.shape[0], t = input.shape[1], n = input.shape[2], d = input.shape[3], dh = _config.HeadSize;
+        long b = input.shape[0], t = input.shape[1], n = input.shape[2], d = input.shape[3], dh = _config.DHead;
         if (untouched)
         {
             using var flat = F.linear(normed(), w, bias); // [B, T, m * dh]

@@ -70,7 +70,7 @@ public static class TransformerGraph
 
                 foreach (var letter in "KV")
                 {
-                    for (var g = 0; g < config.KvHeadCount; g++)
+                    for (var g = 0; g < config.KvHeads; g++)
                     {
                         dests.Add(new DestNode(
                             KvNodeName(config, l, g, letter), $"blocks.{l}.hook_{char.ToLowerInvariant(letter)}_input", layer, g,
