@@ -1,3 +1,4 @@
+using AutoCircuit.Engine.Hooks;
 using AutoCircuit.Engine.Patching;
 using AutoCircuit.Models.Transformers;
 using AutoCircuit.Testing;
@@ -188,10 +189,10 @@ public sealed class TransformerPatchingTests
     {
         using var transformer = Model("gpt2");
 
-        Assert.Equal(0, transformer.BlockOf("blocks.0.hook_resid_pre"));
-        Assert.Equal(1, transformer.BlockOf("blocks.1.attn.hook_result"));
-        Assert.Equal(2, transformer.BlockOf("blocks.2.hook_resid_post"));
-        Assert.Throws<ArgumentException>(() => transformer.BlockOf("blocks.3.hook_q_input"));
+        Assert.Equal(0, transformer.BlockOf(HookNames.ResidPre(0)));
+        Assert.Equal(1, transformer.BlockOf(HookNames.AttnResult(1)));
+        Assert.Equal(2, transformer.BlockOf(HookNames.ResidPost(2)));
+        Assert.Throws<ArgumentException>(() => transformer.BlockOf(HookNames.QInput(3)));
         Assert.Throws<ArgumentException>(() => transformer.BlockOf("ln_final"));
     }
 

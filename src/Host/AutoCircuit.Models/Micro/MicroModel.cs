@@ -34,16 +34,16 @@ public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel
         }
 
         LayerCount = layers;
-        _input = Hook("input");
+        _input = Hook(HookNames.Micro.Input);
         blocks = new ModuleList<MicroBlock>();
         _resids = new HookPoint[layers];
         for (var i = 0; i < layers; i++)
         {
-            blocks.Add(new MicroBlock(Hook($"blocks.{i}.head_inputs"), Hook($"blocks.{i}.head_outputs")));
-            _resids[i] = Hook($"resids.{i}");
+            blocks.Add(new MicroBlock(Hook(HookNames.Micro.HeadInputs(i)), Hook(HookNames.Micro.HeadOutputs(i))));
+            _resids[i] = Hook(HookNames.Micro.Resid(i));
         }
 
-        _output = Hook("output");
+        _output = Hook(HookNames.Micro.Output);
         RegisterComponents();
     }
 
@@ -96,19 +96,19 @@ public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel
     /// <inheritdoc />
     public GraphNodes FactorizedNodes(bool separateQkv)
     {
-        var srcs = new List<SrcNode> { new("Resid Start", "input", Layer: 0, SrcIndex: 0) };
+        var srcs = new List<SrcNode> { new("Resid Start", HookNames.Micro.Input, Layer: 0, SrcIndex: 0) };
         var dests = new List<DestNode>();
         var srcIdx = 1;
         for (var l = 0; l < LayerCount; l++)
         {
             for (var h = 0; h < HeadCount; h++)
             {
-                srcs.Add(new SrcNode($"B{l}.{h}", $"blocks.{l}.head_outputs", l + 1, srcIdx++, h, HeadDim: 2, "weights", 0));
-                dests.Add(new DestNode($"B{l}.{h}", $"blocks.{l}.head_inputs", l + 1, h, HeadDim: 2));
+                srcs.Add(new SrcNode($"B{l}.{h}", HookNames.Micro.HeadOutputs(l), l + 1, srcIdx++, h, HookNames.HeadAxis, "weights", 0));
+                dests.Add(new DestNode($"B{l}.{h}", HookNames.Micro.HeadInputs(l), l + 1, h, HookNames.HeadAxis));
             }
         }
 
-        dests.Add(new DestNode("Resid End", "output", LayerCount + 1));
+        dests.Add(new DestNode("Resid End", HookNames.Micro.Output, LayerCount + 1));
         return new GraphNodes(srcs, dests);
     }
 
@@ -122,14 +122,16 @@ public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel
         {
             var minSrc = srcIdx++;
             var first = l == 0;
-            srcs.Add(new SrcNode(first ? "Resid Start" : $"Resid Post {l - 1}", first ? "input" : $"resids.{l - 1}", l, minSrc));
+            srcs.Add(new SrcNode(
+                first ? "Resid Start" : $"Resid Post {l - 1}", first ? HookNames.Micro.Input : HookNames.Micro.Resid(l - 1), l, minSrc));
             for (var h = 0; h < HeadCount; h++)
             {
-                srcs.Add(new SrcNode($"B{l}.{h}", $"blocks.{l}.head_outputs", l, srcIdx++, h, HeadDim: 2, "weights", 0));
+                srcs.Add(new SrcNode($"B{l}.{h}", HookNames.Micro.HeadOutputs(l), l, srcIdx++, h, HookNames.HeadAxis, "weights", 0));
             }
 
             var last = l == LayerCount - 1;
-            dests.Add(new DestNode(last ? "Resid End" : $"Resid Post {l}", last ? "output" : $"resids.{l}", l + 1, MinSrcIndex: minSrc));
+            dests.Add(new DestNode(
+                last ? "Resid End" : $"Resid Post {l}", last ? HookNames.Micro.Output : HookNames.Micro.Resid(l), l + 1, MinSrcIndex: minSrc));
         }
 
         return new GraphNodes(srcs, dests);

@@ -183,8 +183,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
     public int BlockOf(string moduleName)
     {
         ArgumentNullException.ThrowIfNull(moduleName);
-        var parts = moduleName.Split('.');
-        if (parts.Length < 3 || parts[0] != "blocks" || !int.TryParse(parts[1], out var block) || block < 0 || block >= Config.Layers)
+        if (!HookNames.TryGetBlock(moduleName, out var block) || block >= Config.Layers)
         {
             throw new ArgumentException($"'{moduleName}' is not a hook point inside a block (blocks.<i>.…).", nameof(moduleName));
         }

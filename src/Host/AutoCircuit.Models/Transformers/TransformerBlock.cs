@@ -160,12 +160,12 @@ internal sealed class Attention : nn.Module<Tensor, Tensor>
             b_O = new Parameter(torch.zeros(d));
         }
 
-        _hookAttnIn = hook($"blocks.{layer}.hook_attn_in");
-        _hookQ = hook($"blocks.{layer}.hook_q_input");
-        _hookK = hook($"blocks.{layer}.hook_k_input");
-        _hookV = hook($"blocks.{layer}.hook_v_input");
-        _hookResult = hook($"blocks.{layer}.attn.hook_result");
-        _hookPattern = hook($"blocks.{layer}.attn.hook_pattern");
+        _hookAttnIn = hook(HookNames.AttnIn(layer));
+        _hookQ = hook(HookNames.QInput(layer));
+        _hookK = hook(HookNames.KInput(layer));
+        _hookV = hook(HookNames.VInput(layer));
+        _hookResult = hook(HookNames.AttnResult(layer));
+        _hookPattern = hook(HookNames.AttnPattern(layer));
         RegisterComponents();
     }
 
@@ -355,23 +355,23 @@ internal sealed class TransformerBlock : nn.Module<Tensor, Tensor>
         : base("TransformerBlock")
     {
         _config = config;
-        _residPre = hook($"blocks.{layer}.hook_resid_pre");
+        _residPre = hook(HookNames.ResidPre(layer));
         ln1 = new Norm(config);
         attn = new Attention(config, layer, hook);
         if (!config.AttnOnly)
         {
             if (!config.ParallelAttnMlp)
             {
-                _residMid = hook($"blocks.{layer}.hook_resid_mid");
+                _residMid = hook(HookNames.ResidMid(layer));
             }
 
-            _mlpIn = hook($"blocks.{layer}.hook_mlp_in");
+            _mlpIn = hook(HookNames.MlpIn(layer));
             ln2 = new Norm(config);
             mlp = new Mlp(config);
-            _mlpOut = hook($"blocks.{layer}.hook_mlp_out");
+            _mlpOut = hook(HookNames.MlpOut(layer));
         }
 
-        _residPost = hook($"blocks.{layer}.hook_resid_post");
+        _residPost = hook(HookNames.ResidPost(layer));
         RegisterComponents();
     }
 
