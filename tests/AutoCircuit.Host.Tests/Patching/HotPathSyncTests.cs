@@ -6,8 +6,8 @@ namespace AutoCircuit.Host.Tests.Patching;
 
 /// <summary>
 /// No host read of a tensor (which waits for the GPU: <c>.item</c>, <c>ToSingle</c>, <c>data&lt;&gt;</c>, <c>.cpu()</c>,
-/// ...) in the code that runs per destination or per edge: the patch wrapper, the mask-gradient probe, the transformer's
-/// blocks, the mask-gradient and ACDC loops. The engine's only read per forward pass is whether every mask is zero
+/// ...) in the code that runs per destination or per edge: the patch wrapper, the mask-gradient probe, the models'
+/// modules, the mask-gradient and ACDC loops. The engine's only read per forward pass is whether every mask is zero
 /// (<c>AllMasksZero</c>, before the forward pass, when masks are trained); ACDC's one read per tau is its log line.
 /// </summary>
 public sealed partial class HotPathSyncTests
@@ -20,8 +20,14 @@ public sealed partial class HotPathSyncTests
     {
         { "src/Host/AutoCircuit.Engine/Patching/PatchWrapper.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/MaskGradientProbe.cs", [] },
+        { "src/Host/AutoCircuit.Models/Transformers/Norm.cs", [] },
+        { "src/Host/AutoCircuit.Models/Transformers/Mlp.cs", [] },
+        { "src/Host/AutoCircuit.Models/Transformers/Attention.cs", [] },
+        { "src/Host/AutoCircuit.Models/Transformers/Embeddings.cs", [] },
         { "src/Host/AutoCircuit.Models/Transformers/TransformerBlock.cs", [] },
+        { "src/Host/AutoCircuit.Models/Transformers/ForwardContext.cs", [] },
         { "src/Host/AutoCircuit.Models/Transformers/Transformer.cs", ["ValidateTokens"] }, // input check, once per call
+        { "src/Host/AutoCircuit.Models/Micro/MicroModel.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.cs", ["AllMasksZero"] },
         { "src/Algorithms/MaskGradient/MaskGradient.cs", [] },
         { "src/Algorithms/Acdc/Acdc.cs", ["removedCount"] }, // one read per tau, for the log line
