@@ -149,13 +149,13 @@ public sealed class TransformerGraphTests
 
         expected += 1 + (layers * (heads + mlp));
         Assert.Equal(expected, graph.EdgeCount);
-        var k = graph.DestModule("blocks.1.hook_k_input");
+        var k = graph.DestModule(HookNames.KInput(1));
         Assert.Equal(kvHeads, k.HeadCount);
         Assert.Equal(1 + (heads + mlp), k.InSrcCount);
-        Assert.Equal(heads, graph.DestModule("blocks.1.hook_q_input").HeadCount);
+        Assert.Equal(heads, graph.DestModule(HookNames.QInput(1)).HeadCount);
         Assert.Equal(
             Enumerable.Range(0, kvHeads).Select(g => $"A1.KV{g}.V"),
-            graph.DestModule("blocks.1.hook_v_input").Nodes.Select(n => n.Name));
+            graph.DestModule(HookNames.VInput(1)).Nodes.Select(n => n.Name));
     }
 
     [Fact]
@@ -191,7 +191,7 @@ public sealed class TransformerGraphTests
         Assert.Equal(["Resid Start", "A0.0", "A0.1", "MLP 0", "Resid Post 0", "A1.0", "A1.1", "MLP 1"], graph.Srcs.Select(s => s.Name));
         Assert.Equal(["Resid Post 0", "Resid End"], graph.Dests.Select(d => d.Name));
         Assert.Equal(8, graph.EdgeCount);
-        Assert.Equal(4, graph.DestModule("blocks.1.hook_resid_post").InSrcStart);
+        Assert.Equal(4, graph.DestModule(HookNames.ResidPost(1)).InSrcStart);
     }
 
     [Fact]
@@ -212,9 +212,9 @@ public sealed class TransformerGraphTests
 
         using var model = PatchableModel.Create(transformer, new GraphOptions(SeqLen: 3));
 
-        Assert.Equal([3L, 4, 1], model.Masks["blocks.0.hook_q_input"].shape);
-        Assert.Equal([3L, 2, 1], model.Masks["blocks.0.hook_k_input"].shape);
-        Assert.Equal([3L, 2, 6], model.Masks["blocks.1.hook_v_input"].shape);
-        Assert.Equal([3L, 11], model.Masks["blocks.1.hook_resid_post"].shape);
+        Assert.Equal([3L, 4, 1], model.Masks[HookNames.QInput(0)].shape);
+        Assert.Equal([3L, 2, 1], model.Masks[HookNames.KInput(0)].shape);
+        Assert.Equal([3L, 2, 6], model.Masks[HookNames.VInput(1)].shape);
+        Assert.Equal([3L, 11], model.Masks[HookNames.ResidPost(1)].shape);
     }
 }

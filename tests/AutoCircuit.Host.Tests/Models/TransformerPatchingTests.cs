@@ -1,3 +1,4 @@
+using AutoCircuit.Engine.Hooks;
 using AutoCircuit.Engine.Patching;
 using AutoCircuit.Models.Transformers;
 using AutoCircuit.Testing;
@@ -188,10 +189,10 @@ public sealed class TransformerPatchingTests
     {
         using var transformer = Model("gpt2");
 
-        Assert.Equal(0, transformer.BlockOf("blocks.0.hook_resid_pre"));
-        Assert.Equal(1, transformer.BlockOf("blocks.1.attn.hook_result"));
-        Assert.Equal(2, transformer.BlockOf("blocks.2.hook_resid_post"));
-        Assert.Throws<ArgumentException>(() => transformer.BlockOf("blocks.3.hook_q_input"));
+        Assert.Equal(0, transformer.BlockOf(HookNames.ResidPre(0)));
+        Assert.Equal(1, transformer.BlockOf(HookNames.AttnResult(1)));
+        Assert.Equal(2, transformer.BlockOf(HookNames.ResidPost(2)));
+        Assert.Throws<ArgumentException>(() => transformer.BlockOf(HookNames.QInput(3)));
         Assert.Throws<ArgumentException>(() => transformer.BlockOf("ln_final"));
     }
 
@@ -199,12 +200,12 @@ public sealed class TransformerPatchingTests
     private static Transformer Ungrouped(Transformer grouped)
     {
         var c = grouped.Config;
-        var twin = new Transformer(c with { KvHeads = null });
+        var twin = new Transformer(c with { KvHeads = c.Heads });
         var r = c.GroupSize;
         var weights = grouped.named_parameters().ToDictionary(
             p => p.name,
             p => p.name.EndsWith(".W_K", StringComparison.Ordinal) || p.name.EndsWith(".W_V", StringComparison.Ordinal)
-                ? p.parameter.view(c.KvHeadCount, c.HeadSize, c.DModel).repeat_interleave(r, 0).reshape(c.Heads * c.HeadSize, c.DModel)
+                ? p.parameter.view(c.KvHeads, c.DHead, c.DModel).repeat_interleave(r, 0).reshape(c.Heads * c.DHead, c.DModel)
                 : p.parameter.alias());
         twin.LoadWeights(weights, "test");
         return twin;

@@ -7,8 +7,8 @@ namespace AutoCircuit.Host.Tests.Patching;
 /// <summary>
 /// No host read of a tensor (which waits for the GPU: <c>.item</c>, <c>ToSingle</c>, <c>data&lt;&gt;</c>, <c>.cpu()</c>,
 /// ...) in the code that runs per destination or per edge: every unit of the patching engine (wrapper, planner, the
-/// three patch modes, the probe, recording and capture passes, the model's partials), the transformer's blocks, the
-/// mask-gradient and ACDC loops. The engine's only read per forward pass is the planner's "is every mask zero"
+/// three patch modes, the probe, recording and capture passes, the model's partials), the models' modules (norm, MLP,
+/// attention, embeddings, block, the micro model), the mask-gradient and ACDC loops. The engine's only read per forward pass is the planner's "is every mask zero"
 /// (<c>AllMasksZero</c>, before the forward pass, when masks are trained); ACDC's one read per tau is its log line.
 /// <see cref="EngineUnits_AreAllListed"/> keeps the list complete.
 /// </summary>
@@ -36,13 +36,19 @@ public sealed partial class HotPathSyncTests
         { "src/Host/AutoCircuit.Engine/Patching/ActivationCapture.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/SourceBufferLedger.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/PatchPlanner.cs", ["AllMasksZero"] }, // the planner's one read per pass
+        { "src/Host/AutoCircuit.Models/Transformers/Norm.cs", [] },
+        { "src/Host/AutoCircuit.Models/Transformers/Mlp.cs", [] },
+        { "src/Host/AutoCircuit.Models/Transformers/Attention.cs", [] },
+        { "src/Host/AutoCircuit.Models/Transformers/Embeddings.cs", [] },
         { "src/Host/AutoCircuit.Models/Transformers/TransformerBlock.cs", [] },
+        { "src/Host/AutoCircuit.Models/Transformers/ForwardContext.cs", [] },
         { "src/Host/AutoCircuit.Models/Transformers/Transformer.cs", ["ValidateTokens"] }, // input check, once per call
         { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.Masks.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.Ablations.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.Capture.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.Restart.cs", [] },
+        { "src/Host/AutoCircuit.Models/Micro/MicroModel.cs", [] },
         { "src/Algorithms/MaskGradient/MaskGradient.cs", [] },
         { "src/Algorithms/Acdc/Acdc.cs", ["removedCount"] }, // one read per tau, for the log line
     };
