@@ -197,7 +197,9 @@ public sealed partial class AlgorithmRegistryGenerator
                         }
                     }
 
-                    w.Line("create: Bind);");
+                    w.Line("create: Bind,");
+                    w.Line($"algorithmType: typeof({algorithm.TypeName}),");
+                    w.Line($"memoryBudget: global::AutoCircuit.MemoryBudgetSupport.{algorithm.MemoryBudget});");
                 }
             }
         }
