@@ -198,7 +198,7 @@ public sealed partial class AlgorithmRegistryGenerator
                     }
 
                     w.Line("create: Bind,");
-                    w.Line($"algorithmType: typeof({algorithm.TypeName}),");
+                    w.Line($"algorithmTypeName: {Literals.String(algorithm.RuntimeTypeName)},");
                     w.Line($"memoryBudget: global::AutoCircuit.MemoryBudgetSupport.{algorithm.MemoryBudget});");
                 }
             }

@@ -93,6 +93,7 @@ public sealed partial class AlgorithmRegistryGenerator
                 RequiresKnownEdges: NamedArgument(attribute, "RequiresKnownEdges") is true,
                 Options: options,
                 Presets: presets,
+                RuntimeTypeName: RuntimeTypeName(type),
                 MemoryBudget: memoryBudget);
             return new Result<ParsedAlgorithm?>(
                 new ParsedAlgorithm(spec, keyLocation.SourceTree, keyLocation.SourceSpan),
@@ -815,6 +816,19 @@ public sealed partial class AlgorithmRegistryGenerator
             parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) is ParameterSyntax { Type: { } type }
                 ? type.GetLocation()
                 : parameter.Locations.FirstOrDefault(l => l.IsInSource);
+
+        /// <summary><c>Type.FullName</c> of a non-generic class: namespace with dots, containing types with <c>+</c>.</summary>
+        private static string RuntimeTypeName(INamedTypeSymbol type)
+        {
+            var name = type.MetadataName;
+            for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+            {
+                name = outer.MetadataName + "+" + name;
+            }
+
+            var ns = type.ContainingNamespace;
+            return ns is null || ns.IsGlobalNamespace ? name : ns.ToDisplayString() + "." + name;
+        }
 
         private static string Display(ISymbol symbol) => symbol.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat);
 

@@ -171,7 +171,9 @@ public sealed class DiagnosticTests
             }
             """;
 
-        AssertRegisteredWithoutDiagnostics(source, "nested");
+        var run = AssertRegisteredWithoutDiagnostics(source, "nested");
+
+        Assert.Contains("algorithmTypeName: \"Sample.Outer+A\",", run.GeneratedSource, StringComparison.Ordinal); // Type.FullName
     }
 
     // ACG0005

@@ -114,6 +114,9 @@ public sealed class RuntimeTests(RuntimeTests.SampleAssembly sample) : IClassFix
         var algorithm = configured.Algorithm.ToString();
         Assert.Contains("GradFunction = Prob", algorithm, StringComparison.Ordinal);
         Assert.Contains("Epochs = 5", algorithm, StringComparison.Ordinal);
+        Assert.Equal(configured.Algorithm.GetType().FullName, MaskGradient.AlgorithmTypeName);
+        Assert.Equal(MemoryBudgetSupport.BatchSeparable, MaskGradient.MemoryBudget);
+        Assert.Equal(MemoryBudgetSupport.BatchSeparable, AutoCircuit.Patching.MemoryBudgetRunner.SupportOf(configured.Algorithm));
     }
 
     [Fact]

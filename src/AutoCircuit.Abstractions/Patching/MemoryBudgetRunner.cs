@@ -125,7 +125,7 @@ public static class MemoryBudgetRunner
         ArgumentNullException.ThrowIfNull(algorithm);
         var type = algorithm.GetType();
         var registry = type.Assembly.GetCustomAttribute<AlgorithmRegistryAttribute>();
-        return registry?.Algorithms.FirstOrDefault(d => d.AlgorithmType == type)?.MemoryBudget ?? MemoryBudgetSupport.Undeclared;
+        return registry?.Algorithms.FirstOrDefault(d => d.AlgorithmTypeName == type.FullName)?.MemoryBudget ?? MemoryBudgetSupport.Undeclared;
     }
 
     private static long LargestDivisorAtMost(long n, long limit)
