@@ -46,7 +46,7 @@ namespace AutoCircuit.Generated.Sample
                     options: global::System.Array.Empty<global::AutoCircuit.OptionDescriptor>(),
                     presets: global::System.Array.Empty<global::AutoCircuit.AlgorithmPreset>(),
                     create: Bind,
-                    algorithmType: typeof(global::Sample.GroundTruthAlgorithm),
+                    algorithmTypeName: "Sample.GroundTruthAlgorithm",
                     memoryBudget: global::AutoCircuit.MemoryBudgetSupport.NoPatching);
             }
 
@@ -219,7 +219,7 @@ namespace AutoCircuit.Generated.Sample
                         new global::AutoCircuit.AlgorithmPreset("IG", "mask-gradient", "integrated-gradients=10"),
                     }),
                     create: Bind,
-                    algorithmType: typeof(global::Sample.MaskGradientAlgorithm),
+                    algorithmTypeName: "Sample.MaskGradientAlgorithm",
                     memoryBudget: global::AutoCircuit.MemoryBudgetSupport.BatchSeparable);
             }
 
