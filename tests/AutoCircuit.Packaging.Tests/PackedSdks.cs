@@ -7,7 +7,7 @@ namespace AutoCircuit.Packaging.Tests;
 
 /// <summary>
 /// Once per test run: clones the repository's committed HEAD (with a GitHub-style origin, so SourceLink has a URL;
-/// nothing is fetched), packs AutoCircuit.Abstractions twice from clean artifacts folders, then at the next minor, the
+/// nothing is fetched), packs AutoCircuit.Abstractions in two clones (two folders, as two machines), then at the next minor, the
 /// previous minor and the next major (each a commit changing version.json), and builds one plugin against each of
 /// those three packages, outside the repository, restoring from the local feed only.
 /// </summary>
@@ -24,18 +24,16 @@ public sealed partial class PackedSdks : IDisposable
 
         Root = Directory.CreateTempSubdirectory("ac-packaging-").FullName;
         var repoRoot = Path.GetFullPath(Path.Combine(SourceDirectory(), "..", ".."));
-        Clone = Path.Combine(Root, "repo");
-        Git.Run(Root, "clone", "--quiet", repoRoot, Clone);
         Commit = Git.Run(repoRoot, "rev-parse", "HEAD");
-        Git.Run(Clone, "checkout", "--quiet", "--detach", Commit);
-        Git.Run(Clone, "remote", "set-url", "origin", Origin);
+        Clone = CloneAt(repoRoot, "repo");
         MajorMinor = Version.Parse(VersionField().Match(File.ReadAllText(Path.Combine(Clone, "version.json"))).Groups[1].Value);
         Shallow = Git.Run(Clone, "rev-parse", "--is-shallow-repository") == "true";
         var versionChange = Git.Run(Clone, "log", "-1", "--format=%H", "--", "version.json");
         Height = int.Parse(Git.Run(Clone, "rev-list", "--count", versionChange + "..HEAD"), System.Globalization.CultureInfo.InvariantCulture);
 
-        FirstPack = Pack("first");
-        SecondPack = Pack("second");
+        // Two clones in different folders stand for two machines: only the mapped paths (/_/) may reach the packages.
+        FirstPack = Pack(Clone, "first");
+        SecondPack = Pack(CloneAt(repoRoot, "second-repo"), "second");
 
         var feed = Path.Combine(Root, "feed");
         var sdks = new Dictionary<string, Version>
@@ -48,7 +46,7 @@ public sealed partial class PackedSdks : IDisposable
         {
             File.WriteAllText(Path.Combine(Clone, "version.json"), $$"""{ "version": "{{sdk}}" }""" + "\n");
             Git.Run(Clone, "commit", "--quiet", "-am", $"SDK {sdk}");
-            var output = Pack($"sdk-{sdk}");
+            var output = Pack(Clone, $"sdk-{sdk}");
             File.Copy(Path.Combine(output, $"AutoCircuit.Abstractions.{sdk}.0.nupkg"), Path.Combine(feed, $"AutoCircuit.Abstractions.{sdk}.0.nupkg"));
             Git.Run(Clone, "checkout", "--quiet", "--detach", Commit);
         }
@@ -104,13 +102,22 @@ public sealed partial class PackedSdks : IDisposable
         }
     }
 
-    /// <summary>Packs AutoCircuit.Abstractions of the clone's checkout from a fresh artifacts folder.</summary>
-    private string Pack(string name)
+    /// <summary>A clone of <see cref="Commit"/> with a GitHub-style origin (for SourceLink; never contacted).</summary>
+    private string CloneAt(string repoRoot, string name)
+    {
+        var clone = Path.Combine(Root, name);
+        Git.Run(Root, "clone", "--quiet", repoRoot, clone);
+        Git.Run(clone, "checkout", "--quiet", "--detach", Commit);
+        Git.Run(clone, "remote", "set-url", "origin", Origin);
+        return clone;
+    }
+
+    /// <summary>Packs AutoCircuit.Abstractions of a clone's checkout (its obj and bin inside the clone, as on any machine).</summary>
+    private string Pack(string clone, string name)
     {
         var output = Path.Combine(Root, "pack-" + name);
         var pack = DotNetProcess.Run(
-            Clone, null, "pack", "src/AutoCircuit.Abstractions/AutoCircuit.Abstractions.csproj", "-c", "Release",
-            "--artifacts-path", Path.Combine(Root, "artifacts-" + name), "-o", output);
+            clone, null, "pack", "src/AutoCircuit.Abstractions/AutoCircuit.Abstractions.csproj", "-c", "Release", "-o", output);
         Assert.True(pack.ExitCode == 0, $"dotnet pack ({name}) failed:\n{pack.Output}");
         Directory.CreateDirectory(Path.Combine(Root, "feed"));
         return output;
