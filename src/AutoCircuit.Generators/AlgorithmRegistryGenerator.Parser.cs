@@ -4,6 +4,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Linq;
 using System.Threading;
+using AutoCircuit.Generators.Analysis;
 using AutoCircuit.Generators.Helpers;
 using AutoCircuit.Generators.Models;
 using Microsoft.CodeAnalysis;

@@ -116,7 +116,7 @@ public sealed class RuntimeTests(RuntimeTests.SampleAssembly sample) : IClassFix
         Assert.Contains("Epochs = 5", algorithm, StringComparison.Ordinal);
         Assert.Equal(configured.Algorithm.GetType().FullName, MaskGradient.AlgorithmTypeName);
         Assert.Equal(MemoryBudgetSupport.BatchSeparable, MaskGradient.MemoryBudget);
-        Assert.Equal(MemoryBudgetSupport.BatchSeparable, AutoCircuit.Patching.MemoryBudgetRunner.SupportOf(configured.Algorithm));
+        Assert.Equal(MemoryBudgetSupport.BatchSeparable, AutoCircuit.MemoryBudgetRunner.SupportOf(configured.Algorithm));
     }
 
     [Fact]

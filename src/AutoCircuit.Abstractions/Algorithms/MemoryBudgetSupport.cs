@@ -21,7 +21,7 @@ public enum MemoryBudgetSupport
     /// for each j, and averaging those scores gives its scores on the whole batches (true of gradient attributions
     /// at fixed masks such as EAP, and of sums or means over batches of per-prompt means; false of anything that
     /// trains on the batches, takes a non-linear function of a batch statistic, or draws random numbers). Under a
-    /// budget the host then does exactly that (<see cref="Patching.MemoryBudgetRunner.Run"/>), so the algorithm never sees
+    /// budget the host then does exactly that (<see cref="MemoryBudgetRunner.Run"/>), so the algorithm never sees
     /// more prompts per batch than fit, and needs no chunking code of its own.
     /// </summary>
     BatchSeparable = 1,

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Linq;
 using AutoCircuit.Generators.Models;
 
-namespace AutoCircuit.Generators.Helpers;
+namespace AutoCircuit.Generators.Analysis;
 
 /// <summary>
 /// Checks an option value written as text (in a preset) by the rules the generated binder applies at run time

@@ -1,9 +1,10 @@
 using System.Reflection;
 using AutoCircuit.Data;
+using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 using TorchSharp;
 
-namespace AutoCircuit.Patching;
+namespace AutoCircuit;
 
 /// <summary>
 /// Runs an algorithm under the model's patch memory budget (<see cref="IPatchMemoryBudget"/>) the way its
