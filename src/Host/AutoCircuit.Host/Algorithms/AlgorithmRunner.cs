@@ -61,8 +61,10 @@ public static class AlgorithmRunner
         {
             throw;
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e)
         {
+            // OutOfMemoryException too: the algorithm's allocations are garbage now, and the algorithms that finished
+            // before it keep their results (exit code 4).
             context.Log($"{e.GetType().Name}: {e.Message}\n{e.StackTrace}");
             return new AlgorithmOutcome(null, sw.Elapsed, $"{e.GetType().Name}: {e.Message}");
         }

@@ -35,6 +35,8 @@ public static class RunJob
     /// <summary>The ground-truth algorithm, added to <see cref="DefaultAlgorithms"/> when the task has a known circuit.</summary>
     public const string GroundTruthKey = "ground-truth";
 
+    private const string RunFileName = "run.json";
+
     /// <summary>Runs the job.</summary>
     /// <returns><see cref="ExitCode.Ok"/>, or <see cref="ExitCode.AlgorithmFailed"/> if any algorithm failed (the others' results are kept).</returns>
     /// <exception cref="AutoCircuitException">Bad input, unknown algorithm or option, device unavailable.</exception>
@@ -85,6 +87,15 @@ public static class RunJob
         var usedNames = new HashSet<string>(StringComparer.Ordinal);
         var compared = new List<ComparedAlgorithm>();
         var failed = false;
+
+        // Durable per algorithm: run.json (status incomplete) lists what finished, written after its files.
+        void PublishFinished()
+        {
+            JsonOutput.Write(
+                results.PathFor(RunFileName), RunFile(context, request, knownEdges, records, complete: false), OutputJsonContext.Default.RunFile);
+            results.Publish(RunFileName);
+        }
+
         try
         {
             for (var index = 0; index < algorithms.Count; index++)
@@ -178,9 +189,17 @@ public static class RunJob
                     Evaluations = evaluations,
                     Roc = roc,
                 });
+                PublishFinished();
             }
 
             WriteReport(context, request, knownEdges, compared);
+        }
+        catch when (results.Published)
+        {
+            env.Error.WriteLine(
+                $"note: the results of the {records.Count} algorithm{(records.Count == 1 ? string.Empty : "s")} that finished are kept " +
+                $"in {results.FinalPath} (run.json status \"incomplete\").");
+            throw;
         }
         finally
         {
@@ -190,8 +209,9 @@ public static class RunJob
             }
         }
 
-        JsonOutput.Write(results.PathFor("run.json"), RunFile(context, request, knownEdges, records), OutputJsonContext.Default.RunFile);
-        results.Commit();
+        JsonOutput.Write(
+            results.PathFor(RunFileName), RunFile(context, request, knownEdges, records, complete: true), OutputJsonContext.Default.RunFile);
+        results.Commit(RunFileName);
         env.Error.WriteLine($"results: {results.FinalPath}");
         return failed ? ExitCode.AlgorithmFailed : ExitCode.Ok;
     }
@@ -280,7 +300,8 @@ public static class RunJob
     }
 
     private static RunFile RunFile(
-        JobContext context, RunRequest request, IReadOnlySet<Edge>? knownEdges, IReadOnlyList<IRunFileAlgorithm> algorithms)
+        JobContext context, RunRequest request, IReadOnlySet<Edge>? knownEdges, IReadOnlyList<IRunFileAlgorithm> algorithms,
+        bool complete)
     {
         var graph = context.Graph;
         var circuits = request.Evaluation.Circuits;
@@ -291,6 +312,7 @@ public static class RunJob
             CommandLine = request.Job.CommandLine,
             StartedUtc = context.StartedUtc,
             FinishedUtc = JobContext.NowUtc,
+            Status = complete ? "complete" : "incomplete",
             Device = context.Device.ToString(),
             Performance = context.PerformanceInfo(),
             Seed = request.Job.Seed,
@@ -315,7 +337,7 @@ public static class RunJob
                 Ablation = circuits.Ablation.ToCliName(),
                 Reverse = circuits.ReverseCleanCorrupt,
             },
-            Algorithms = algorithms,
+            Algorithms = [.. algorithms],
         };
     }
 }
