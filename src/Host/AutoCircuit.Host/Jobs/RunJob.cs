@@ -7,6 +7,7 @@ using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Comparison;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.IO;
+using AutoCircuit.Host.Isolation;
 using AutoCircuit.Host.Outputs;
 using AutoCircuit.Host.Reports;
 using AutoCircuit.Patching;
@@ -82,6 +83,11 @@ public static class RunJob
             (knownEdges is null ? string.Empty : $"; known circuit: {knownEdges.Count} edges"));
 
         request.Evaluation.Validate(model.Graph.EdgeCount);
+        if (request.Isolation == AlgorithmIsolation.Process && request.WorkerCommand is null)
+        {
+            throw new AutoCircuitException("--isolation process: worker processes need the dotnet-autocircuit tool to start them.");
+        }
+
         var results = context.Results();
         var records = new List<IRunFileAlgorithm>();
         var usedNames = new HashSet<string>(StringComparer.Ordinal);
@@ -125,6 +131,11 @@ public static class RunJob
                 if (entry.Descriptor.RequiresKnownEdges && pruneContext.KnownEdges is null)
                 {
                     outcome = new AlgorithmOutcome(null, TimeSpan.Zero, "needs a task with a known circuit, and this task has none");
+                }
+                else if (Isolated(request, entry) is { } command)
+                {
+                    var folder = Path.Combine(results.TempPath, ".worker-" + fileName);
+                    (outcome, usage) = ResourceMeter.Measure(() => IsolatedRunner.Run(request.Job, specs[index], command, folder, model.Graph, env));
                 }
                 else
                 {
@@ -215,6 +226,14 @@ public static class RunJob
         env.Error.WriteLine($"results: {results.FinalPath}");
         return failed ? ExitCode.AlgorithmFailed : ExitCode.Ok;
     }
+
+    /// <summary>The command that starts a worker for <paramref name="entry"/>, or <c>null</c> to run it in this process.</summary>
+    private static IReadOnlyList<string>? Isolated(RunRequest request, CatalogEntry entry) => request.Isolation switch
+    {
+        AlgorithmIsolation.Process => request.WorkerCommand,
+        AlgorithmIsolation.Auto when entry.Origin != AlgorithmCatalog.BuiltInOrigin => request.WorkerCommand,
+        _ => null,
+    };
 
     /// <summary>The record of an algorithm that produced scores: <paramref name="failed"/>'s fields, status ok, and its files.</summary>
     private static RunFileAlgorithmScored Scored(RunFileAlgorithmFailed failed, List<string> files, string[]? circuits) => new()

@@ -41,6 +41,7 @@ public static class CommandLine
             GenerateCommand.Create(output, error),
             TrainToyCommand.Create(output, error),
             BenchCommand.Create(output, error),
+            WorkerCommand.Create(error),
         };
         root.Options.Add(VerboseOption);
         return root;
