@@ -79,11 +79,12 @@ public static class MalformedCorpus
         yield return SafetensorsBytes("header-length-2^64-1", b => { BinaryPrimitives.WriteUInt64LittleEndian(b, ulong.MaxValue); return b; }, "exceeds the file");
         yield return SafetensorsBytes("header-not-json", b => { b[8] = (byte)'x'; return b; }, "not valid JSON");
         yield return SafetensorsBytes("header-not-utf8", b => { b[12] = 0xff; return b; }, "not valid UTF-8");
-        yield return SafetensorsBytes("seven-bytes", b => b[..7], "too short to be a safetensors file");
+        yield return SafetensorsBytes("seven-bytes", b => b[..7], "but the weights (model.safetensors) are 7 bytes"); // the size check comes first
 
         // --- config.json sizes (against the weights' size and the memory) ---
         yield return Config("vocab-2^31", c => c["vocab_size"] = int.MaxValue, "the config does not match the weights");
-        yield return Config("n_embd-2^30", c => c["n_embd"] = 1 << 30, "n_embd 1073741824 is too large");
+        yield return Config("n_embd-2^30", c => c["n_embd"] = 1 << 30, "d_model 1073741824");
+        yield return Config("n_embd-2^30-no-n_inner", c => { c["n_embd"] = 1 << 30; c.Remove("n_inner"); }, "n_embd 1073741824 is too large");
         yield return Config("n_positions-2^31", c => c["n_positions"] = int.MaxValue, "context 2147483647");
         yield return Config("n_layer-10^9", c => c["n_layer"] = 1_000_000_000, "1000000000 layers");
         yield return Config("n_layer-negative", c => c["n_layer"] = -1, "Layers must be positive");
@@ -103,18 +104,19 @@ public static class MalformedCorpus
         yield return Llama2c("all-zero", [0, 0, 0, 0, 0, 0, 0], 4096, "not a llama2.c checkpoint");
         yield return Llama2c("overflowing-sizes", [1 << 30, 1 << 30, 1 << 30, 8, 4, 512, 512], 4096, "has more than 2^63");
         yield return Llama2c("size-mismatch", [8, 16, 1, 2, 2, 10, 4], 4096, "but a legacy llama2.c checkpoint with this header");
-        yield return Llama2c("kv-heads-not-dividing", [8, 16, 1, 2, 3, 10, 4], 28 + 4096, "not a multiple of KvHeads");
+        yield return Llama2c("kv-heads-not-dividing", [8, 16, 1, 2, 3, 10, 4], 3296, "not a multiple of KvHeads"); // the right size
         yield return new MalformedCase("llama2c", "too-short", d => ["logits", "--model", WriteBytes(d, "m.bin", [1, 2, 3]), "--tokens", "1"], 1, "too short for a llama2.c checkpoint");
 
         // --- pickles (the tiny GPT-2 as pytorch_model.bin) ---
         yield return Pickle("truncated-zip", b => b[..(b.Length / 2)], "pytorch_model.bin");
-        yield return Pickle("zeroed-middle", b => { Array.Clear(b, b.Length / 3, 256); return b; }, "pytorch_model.bin");
+        yield return Pickle("pickle-opcode-garbage", b => { b[PickleStart(b)] = 0xff; return b; }, "unsupported pickle opcode 0xff");
+        yield return Pickle("zip-directory-cut", b => b[..^12], "pytorch_model.bin");
         yield return Pickle("not-a-zip", b => [.. "PKgarbage"u8], "pytorch_model.bin");
 
         // --- options ---
         yield return Options("batch-size-zero", ["--batch-size", "0"], "--batch-size must be at least 1");
         yield return Options("sizes-negative", ["--train-size", "-1"], "must not be negative");
-        yield return Options("seed-not-a-long", ["--seed", "99999999999999999999"], "99999999999999999999");
+        yield return Options("seed-not-a-long", ["--seed", "99999999999999999999"], "--seed");
         yield return Options("threads-zero", ["--threads", "0"], "--threads");
         yield return Options("max-patch-memory-negative", ["--max-patch-memory", "-5"], "--max-patch-memory -5");
         yield return Options("unknown-device", ["--device", "tpu"], "tpu");
@@ -136,7 +138,7 @@ public static class MalformedCorpus
         new("options", name, _ => ["run", "--model", "micro", .. extra], 1, mention);
 
     private static MalformedCase Dataset(string name, string json, string mention) =>
-        new("dataset", name, d => ["run", "--model", "micro", "--dataset", WriteText(d, "data.json", json)], 1, mention);
+        new("dataset", name, d => ["run", "--model", "micro", "--dataset", WriteText(d, "data.json", json), "--batch-size", "2"], 1, mention);
 
     private static MalformedCase DatasetBytes(string name, byte[] bytes, string mention) =>
         new("dataset", name, d => ["run", "--model", "micro", "--dataset", WriteBytes(d, "data.json", bytes)], 1, mention);
@@ -239,6 +241,16 @@ public static class MalformedCorpus
             File.WriteAllBytes(Path.Combine(folder, "pytorch_model.bin"), change(File.ReadAllBytes(Path.Combine(Gpt2Bin, "pytorch_model.bin"))));
             return ["logits", "--model", folder, "--tokens", "1,2"];
         }, 1, mention);
+
+    /// <summary>Where <c>data.pkl</c>'s bytes start in a <c>torch.save</c> zip (stored, not compressed).</summary>
+    private static int PickleStart(byte[] zip)
+    {
+        var name = zip.AsSpan().IndexOf("data.pkl"u8);
+        var header = zip.AsSpan(0, name).LastIndexOf("PK\u0003\u0004"u8);
+        var nameLength = BinaryPrimitives.ReadUInt16LittleEndian(zip.AsSpan(header + 26));
+        var extraLength = BinaryPrimitives.ReadUInt16LittleEndian(zip.AsSpan(header + 28));
+        return header + 30 + nameLength + extraLength;
+    }
 
     /// <summary>A safetensors file's header (as JSON) and data.</summary>
     public static (JsonObject Header, byte[] Data) Split(byte[] bytes)

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text;
 using AutoCircuit.Testing;
 
@@ -9,7 +8,7 @@ namespace AutoCircuit.Host.Tests.Reliability;
 /// The tool as a separate process (the build copies <c>dotnet-autocircuit</c> next to the tests), for what cannot be
 /// tested in the test's own process: signals, and plugins that end their process.
 /// </summary>
-internal sealed partial class ToolProcess : IDisposable
+internal sealed class ToolProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _out = new();
@@ -87,9 +86,11 @@ internal sealed partial class ToolProcess : IDisposable
     /// <summary>Sends a POSIX signal (SIGINT 2, SIGTERM 15).</summary>
     public void Signal(int signal)
     {
-        if (Kill(_process.Id, signal) != 0)
+        using var kill = Process.Start("kill", ["-" + signal.ToString(System.Globalization.CultureInfo.InvariantCulture), _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
         {
-            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+            throw new InvalidOperationException($"kill -{signal} {_process.Id} failed with exit code {kill.ExitCode}");
         }
     }
 
@@ -128,7 +129,4 @@ internal sealed partial class ToolProcess : IDisposable
             to.AppendLine(line);
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 }

@@ -20,8 +20,9 @@ public sealed class JobContext : IDisposable
 
     internal JobContext(
         JobRequest request, RunEnvironment environment, DateTimeOffset started, Device device, PreparedTask prepared, TaskData data,
-        int threads, PatchableModel model)
+        int threads, PatchableModel model, ResultsDirectory? results = null)
     {
+        _results = results;
         Request = request;
         Environment = environment;
         Started = started;
