@@ -49,7 +49,8 @@ public sealed partial class CliPageTests
     public void Page_NamesOnlyOptionsTheToolHas()
     {
         var root = CommandLine.Build(TextWriter.Null, TextWriter.Null);
-        var known = root.Subcommands.SelectMany(c => c.Options).SelectMany(o => o.Aliases.Prepend(o.Name)).Concat(HelpNames).ToHashSet();
+        var known = root.Options.Concat(root.Subcommands.SelectMany(c => c.Options)) // root options: --verbose (recursive)
+            .SelectMany(o => o.Aliases.Prepend(o.Name)).Concat(HelpNames).ToHashSet();
 
         var unknown = Sections.SelectMany(s => Options(s.Text)).Distinct().Where(o => !known.Contains(o)).ToList();
 
