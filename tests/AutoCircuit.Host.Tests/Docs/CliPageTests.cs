@@ -24,7 +24,7 @@ public sealed partial class CliPageTests
     private sealed record Section(string Title, string Anchor, string Text);
 
     public static TheoryData<string> Commands =>
-        [.. CommandLine.Build(TextWriter.Null, TextWriter.Null).Subcommands.Select(c => c.Name)];
+        [.. CommandLine.Build(TextWriter.Null, TextWriter.Null).Subcommands.Where(c => !c.Hidden).Select(c => c.Name)]; // not __worker
 
     [Theory]
     [MemberData(nameof(Commands))]
