@@ -63,9 +63,15 @@ public static class AlgorithmRunner
         {
             throw;
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e)
         {
-            context.Log($"{e.GetType().Name}: {e.Message}\n{e.StackTrace}");
+            // OutOfMemoryException too: the algorithm's allocations are garbage now, and the algorithms that finished
+            // before it keep their results (exit code 4).
+            if (Environment.GetEnvironmentVariable("AUTOCIRCUIT_DEBUG") is { Length: > 0 } debug && debug != "0")
+            {
+                context.Log($"{e.GetType().Name}: {e.Message}\n{e.StackTrace}"); // the caller reports the one-line reason
+            }
+
             return new AlgorithmOutcome(null, sw.Elapsed, $"{e.GetType().Name}: {e.Message}");
         }
     }

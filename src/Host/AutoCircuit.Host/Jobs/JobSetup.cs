@@ -2,6 +2,7 @@ using AutoCircuit.Engine.Patching;
 using AutoCircuit.Engine.Runtime;
 using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Data;
+using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Tasks;
 
 namespace AutoCircuit.Host.Jobs;
@@ -41,7 +42,20 @@ public static class JobSetup
         ArgumentNullException.ThrowIfNull(env);
         var started = DateTimeOffset.UtcNow;
         var device = DeviceSelector.Resolve(request.Device);
-        var prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device);
+
+        // An explicit results folder is claimed first, so a second run into it is refused before anything is loaded.
+        var results = request.Out is null ? null : new ResultsDirectory(request.Out, line => env.Error.WriteLine(line));
+        PreparedTask prepared;
+        try
+        {
+            prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device);
+        }
+        catch
+        {
+            results?.Dispose();
+            throw;
+        }
+
         TaskData? data = null;
         try
         {
@@ -51,12 +65,13 @@ public static class JobSetup
             var model = PatchableModel.Create(
                 loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice),
                 request.Performance.PatchOptions);
-            return new JobContext(request, env, started, device, prepared, data, threads, model);
+            return new JobContext(request, env, started, device, prepared, data, threads, model, results);
         }
         catch
         {
             data?.Dispose();
             prepared.Dispose();
+            results?.Dispose();
             throw;
         }
     }

@@ -7,6 +7,7 @@ using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Comparison;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.IO;
+using AutoCircuit.Host.Isolation;
 using AutoCircuit.Host.Outputs;
 using AutoCircuit.Host.Reports;
 using AutoCircuit.Patching;
@@ -34,6 +35,8 @@ public static class RunJob
 
     /// <summary>The ground-truth algorithm, added to <see cref="DefaultAlgorithms"/> when the task has a known circuit.</summary>
     public const string GroundTruthKey = "ground-truth";
+
+    private const string RunFileName = "run.json";
 
     /// <summary>Runs the job.</summary>
     /// <returns><see cref="ExitCode.Ok"/>, or <see cref="ExitCode.AlgorithmFailed"/> if any algorithm failed (the others' results are kept).</returns>
@@ -80,11 +83,25 @@ public static class RunJob
             (knownEdges is null ? string.Empty : $"; known circuit: {knownEdges.Count} edges"));
 
         request.Evaluation.Validate(model.Graph.EdgeCount);
+        if (request.Isolation == AlgorithmIsolation.Process && request.WorkerCommand is null)
+        {
+            throw new AutoCircuitException("--isolation process: worker processes need the dotnet-autocircuit tool to start them.");
+        }
+
         var results = context.Results();
         var records = new List<IRunFileAlgorithm>();
         var usedNames = new HashSet<string>(StringComparer.Ordinal);
         var compared = new List<ComparedAlgorithm>();
         var failed = false;
+
+        // Durable per algorithm: run.json (status incomplete) lists what finished, written after its files.
+        void PublishFinished()
+        {
+            JsonOutput.Write(
+                results.PathFor(RunFileName), RunFile(context, request, knownEdges, records, complete: false), OutputJsonContext.Default.RunFile);
+            results.Publish(RunFileName);
+        }
+
         try
         {
             for (var index = 0; index < algorithms.Count; index++)
@@ -114,6 +131,11 @@ public static class RunJob
                 if (entry.Descriptor.RequiresKnownEdges && pruneContext.KnownEdges is null)
                 {
                     outcome = new AlgorithmOutcome(null, TimeSpan.Zero, "needs a task with a known circuit, and this task has none");
+                }
+                else if (Isolated(request, entry) is { } command)
+                {
+                    var folder = Path.Combine(results.TempPath, ".worker-" + fileName);
+                    (outcome, usage) = ResourceMeter.Measure(() => IsolatedRunner.Run(request.Job, specs[index], command, folder, model.Graph, env));
                 }
                 else
                 {
@@ -178,9 +200,17 @@ public static class RunJob
                     Evaluations = evaluations,
                     Roc = roc,
                 });
+                PublishFinished();
             }
 
             WriteReport(context, request, knownEdges, compared);
+        }
+        catch when (results.Published)
+        {
+            env.Error.WriteLine(
+                $"note: the results of the {records.Count} algorithm{(records.Count == 1 ? string.Empty : "s")} that finished are kept " +
+                $"in {results.FinalPath} (run.json status \"incomplete\").");
+            throw;
         }
         finally
         {
@@ -190,11 +220,20 @@ public static class RunJob
             }
         }
 
-        JsonOutput.Write(results.PathFor("run.json"), RunFile(context, request, knownEdges, records), OutputJsonContext.Default.RunFile);
-        results.Commit();
+        JsonOutput.Write(
+            results.PathFor(RunFileName), RunFile(context, request, knownEdges, records, complete: true), OutputJsonContext.Default.RunFile);
+        results.Commit(RunFileName);
         env.Error.WriteLine($"results: {results.FinalPath}");
         return failed ? ExitCode.AlgorithmFailed : ExitCode.Ok;
     }
+
+    /// <summary>The command that starts a worker for <paramref name="entry"/>, or <c>null</c> to run it in this process.</summary>
+    private static IReadOnlyList<string>? Isolated(RunRequest request, CatalogEntry entry) => request.Isolation switch
+    {
+        AlgorithmIsolation.Process => request.WorkerCommand,
+        AlgorithmIsolation.Auto when entry.Origin != AlgorithmCatalog.BuiltInOrigin => request.WorkerCommand,
+        _ => null,
+    };
 
     /// <summary>The record of an algorithm that produced scores: <paramref name="failed"/>'s fields, status ok, and its files.</summary>
     private static RunFileAlgorithmScored Scored(RunFileAlgorithmFailed failed, List<string> files, string[]? circuits) => new()
@@ -280,7 +319,8 @@ public static class RunJob
     }
 
     private static RunFile RunFile(
-        JobContext context, RunRequest request, IReadOnlySet<Edge>? knownEdges, IReadOnlyList<IRunFileAlgorithm> algorithms)
+        JobContext context, RunRequest request, IReadOnlySet<Edge>? knownEdges, IReadOnlyList<IRunFileAlgorithm> algorithms,
+        bool complete)
     {
         var graph = context.Graph;
         var circuits = request.Evaluation.Circuits;
@@ -291,6 +331,7 @@ public static class RunJob
             CommandLine = request.Job.CommandLine,
             StartedUtc = context.StartedUtc,
             FinishedUtc = JobContext.NowUtc,
+            Status = complete ? "complete" : "incomplete",
             Device = context.Device.ToString(),
             Performance = context.PerformanceInfo(),
             Seed = request.Job.Seed,
@@ -315,7 +356,7 @@ public static class RunJob
                 Ablation = circuits.Ablation.ToCliName(),
                 Reverse = circuits.ReverseCleanCorrupt,
             },
-            Algorithms = algorithms,
+            Algorithms = [.. algorithms],
         };
     }
 }

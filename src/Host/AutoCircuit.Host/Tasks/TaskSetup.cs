@@ -205,6 +205,6 @@ public static class TaskSetup
             transformer.Padding = padding with { PadIsBos = false };
         }
 
-        return new TextPromptEncoder(tokenizer, transformer.Padding, options.PrependBos);
+        return new TextPromptEncoder(tokenizer, transformer.Padding, options.PrependBos, transformer.Config);
     }
 }

@@ -30,34 +30,46 @@ public sealed class CheckpointTensors : IDisposable
     public static CheckpointTensors FromHuggingFaceFolder(string folder)
     {
         ArgumentNullException.ThrowIfNull(folder);
+        var (files, safetensors) = WeightFiles(folder);
         var result = new CheckpointTensors { Source = folder };
-        foreach (var (single, index, reader) in new (string, string, Func<string, List<KeyValuePair<string, Tensor>>>)[]
-                 {
-                     ("model.safetensors", "model.safetensors.index.json", ReadSafetensors),
-                     ("pytorch_model.bin", "pytorch_model.bin.index.json", PytorchCheckpoint.Read),
-                 })
+        try
         {
-            var files = new List<string>();
-            if (File.Exists(Path.Combine(folder, single)))
-            {
-                files.Add(Path.Combine(folder, single));
-            }
-            else if (File.Exists(Path.Combine(folder, index)))
-            {
-                files.AddRange(ShardFiles(Path.Combine(folder, index)));
-            }
-
-            if (files.Count == 0)
-            {
-                continue;
-            }
-
             foreach (var file in files)
             {
-                result.Add(file, reader(file));
+                result.Add(file, safetensors ? ReadSafetensors(file) : PytorchCheckpoint.Read(file));
+            }
+        }
+        catch
+        {
+            result.Dispose();
+            throw;
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The weight files <see cref="FromHuggingFaceFolder"/> reads, found and checked (a sharded index's shards must all
+    /// exist) before anything is read: whether they are safetensors, else pickles.
+    /// </summary>
+    /// <exception cref="AutoCircuitException">No weights, or a bad index.</exception>
+    internal static (List<string> Files, bool Safetensors) WeightFiles(string folder)
+    {
+        foreach (var (single, index, safetensors) in new[]
+                 {
+                     ("model.safetensors", "model.safetensors.index.json", true),
+                     ("pytorch_model.bin", "pytorch_model.bin.index.json", false),
+                 })
+        {
+            if (File.Exists(Path.Combine(folder, single)))
+            {
+                return ([Path.Combine(folder, single)], safetensors);
             }
 
-            return result;
+            if (File.Exists(Path.Combine(folder, index)))
+            {
+                return (ShardIndex.Files(Path.Combine(folder, index)), safetensors);
+            }
         }
 
         throw new AutoCircuitException(
@@ -178,26 +190,6 @@ public sealed class CheckpointTensors : IDisposable
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
         {
             throw new AutoCircuitException($"{file}: the safetensors header is not valid ({e.Message}).", e);
-        }
-    }
-
-    private static IEnumerable<string> ShardFiles(string indexPath)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(indexPath));
-            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
-            {
-                throw new AutoCircuitException($"{indexPath}: missing field 'weight_map'.");
-            }
-
-            var folder = Path.GetDirectoryName(indexPath)!;
-            return map.EnumerateObject().Select(p => p.Value.GetString() ?? string.Empty).Distinct(StringComparer.Ordinal)
-                .Select(f => Path.Combine(folder, f)).ToList();
-        }
-        catch (JsonException e)
-        {
-            throw new AutoCircuitException($"{indexPath}: not valid JSON ({e.Message}).", e);
         }
     }
 }

@@ -41,7 +41,8 @@ public static class Gpt2Checkpoint
             DModel = d,
             Layers = cfg.RequiredInt("n_layer", "num_hidden_layers"),
             Heads = cfg.RequiredInt("n_head", "num_attention_heads"),
-            DMlp = cfg.OptionalInt("n_inner") ?? 4 * d,
+            DMlp = cfg.OptionalInt("n_inner") ?? (d <= int.MaxValue / 4 ? 4 * d
+                : throw new AutoCircuitException($"{cfg.Path}: n_embd {d} is too large (4 x n_embd, the MLP width, must fit in 32 bits).")),
             VocabSize = cfg.RequiredInt("vocab_size"),
             ContextLength = cfg.RequiredInt("n_positions", "max_position_embeddings", "n_ctx"),
             NormEps = cfg.Double("layer_norm_epsilon", 1e-5),
@@ -68,6 +69,8 @@ public static class Gpt2Checkpoint
         ArgumentNullException.ThrowIfNull(folder);
         var cfg = HfConfig.Load(Path.Combine(folder, "config.json"));
         var (config, tokens) = ReadConfig(cfg, Paths.LastName(folder));
+        var weights = CheckpointTensors.WeightFiles(folder).Files;
+        ModelBudget.EnsureFits(config, cfg.Path, ModelBudget.SizeOf(weights), string.Join(", ", weights.Select(Path.GetFileName)));
         var model = new Transformer(config) { Padding = tokens.Padding };
         try
         {
