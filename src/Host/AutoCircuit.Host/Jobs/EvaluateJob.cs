@@ -24,6 +24,10 @@ public sealed record EvaluateRequest
     /// <summary>Model name or checkpoint path; <c>null</c> for the default model.</summary>
     public string? Model { get; init; }
 
+    /// <summary><c>--download</c>: ask the hub for the newest commit of a model given by name even when it is cached
+    /// (see <see cref="AutoCircuit.Models.Hub.HubResolver"/>).</summary>
+    public bool Download { get; init; }
+
     /// <summary>Dataset file; <c>null</c> for the task's (or the model's default task's) dataset.</summary>
     public string? Dataset { get; init; }
 
@@ -78,7 +82,9 @@ public static class EvaluateJob
         ArgumentNullException.ThrowIfNull(env);
         var started = DateTimeOffset.UtcNow;
         var device = DeviceSelector.Resolve(request.Device);
-        using var prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device);
+        using var prepared = TaskSetup.Prepare(
+            request.Model, request.Dataset, request.Task, request.Data, device,
+            Models.Hub.HubResolver.FromEnvironment(request.Download, env.Progress, env.Error, env.CancellationToken));
         var loaded = prepared.Loaded;
         var document = prepared.Document;
         using var data = prepared.BuildData(device);

@@ -59,7 +59,9 @@ public static class RunJob
         var algorithms = specs.Select(s => catalog.Create(AlgorithmSpec.Parse(s))).ToList();
 
         var device = DeviceSelector.Resolve(request.Device);
-        using var prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device);
+        using var prepared = TaskSetup.Prepare(
+            request.Model, request.Dataset, request.Task, request.Data, device,
+            Models.Hub.HubResolver.FromEnvironment(request.Download, env.Progress, env.Error, env.CancellationToken));
         var loaded = prepared.Loaded;
         var document = prepared.Document;
         using var data = prepared.BuildData(device);

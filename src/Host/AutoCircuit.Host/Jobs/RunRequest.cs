@@ -12,6 +12,10 @@ public sealed record RunRequest
     /// <summary>Model name or checkpoint path; <c>null</c> for the default model.</summary>
     public string? Model { get; init; }
 
+    /// <summary><c>--download</c>: ask the hub for the newest commit of a model given by name even when it is cached
+    /// (see <see cref="AutoCircuit.Models.Hub.HubResolver"/>).</summary>
+    public bool Download { get; init; }
+
     /// <summary>Dataset file; <c>null</c> for the task's (or the model's default task's) dataset.</summary>
     public string? Dataset { get; init; }
 

@@ -78,7 +78,7 @@ public static class CompareCommand
             "curves, ROC, circuit diagrams), scores/, circuits/ and exports/ (the folder appears only when the comparison " +
             "completes) and prints a Markdown summary on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp)
         {
-            RunCommand.ModelOption, RunCommand.TaskOption, RunCommand.DatasetOption, RunCommand.AlgorithmOption, ScoresOption, ScoresFormatOption,
+            RunCommand.ModelOption, HubOptions.DownloadOption, RunCommand.TaskOption, RunCommand.DatasetOption, RunCommand.AlgorithmOption, ScoresOption, ScoresFormatOption,
             EvaluateCommand.CircuitOption, MetricOption, PatchTypesOption, EvaluateCommand.EdgesOption, EvaluateCommand.AblationOption,
             EvaluateCommand.ReverseOption, AgreementKOption, DiagramEdgesOption, ExportOption, RunCommand.GraphOption,
             RunCommand.TokenPositionsOption, RunCommand.BatchSizeOption, RunCommand.TrainSizeOption, RunCommand.TestSizeOption,
@@ -96,6 +96,7 @@ public static class CompareCommand
             var request = new CompareRequest
             {
                 Model = parse.GetValue(RunCommand.ModelOption),
+                Download = parse.GetValue(HubOptions.DownloadOption),
                 Dataset = parse.GetValue(RunCommand.DatasetOption),
                 Task = parse.GetValue(RunCommand.TaskOption),
                 Algorithms = parse.GetValue(RunCommand.AlgorithmOption) ?? [],

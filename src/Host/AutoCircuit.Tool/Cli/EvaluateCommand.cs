@@ -67,7 +67,7 @@ public static class EvaluateCommand
             "curve. Writes DIR/evaluate.json and DIR/circuits/<key>.json|.csv (the folder appears only when the evaluation " +
             "completes) and prints the CSV on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp)
         {
-            ScoresOption, CompareCommand.ScoresFormatOption, RunCommand.ModelOption, RunCommand.TaskOption, RunCommand.DatasetOption,
+            ScoresOption, CompareCommand.ScoresFormatOption, RunCommand.ModelOption, HubOptions.DownloadOption, RunCommand.TaskOption, RunCommand.DatasetOption,
             EdgesOption, PatchTypeOption, AblationOption, ReverseOption, CircuitOption, RunCommand.GraphOption,
             RunCommand.TokenPositionsOption, RunCommand.BatchSizeOption, RunCommand.TrainSizeOption, RunCommand.TestSizeOption,
             RunCommand.NoShuffleOption, RunCommand.SeedOption, RunCommand.NoPrependBosOption, RunCommand.TailDivergenceOption,
@@ -82,6 +82,7 @@ public static class EvaluateCommand
                 Scores = parse.GetValue(ScoresOption)!,
                 ScoresFormat = ScoresInterchange.ParseFormat(parse.GetValue(CompareCommand.ScoresFormatOption)),
                 Model = parse.GetValue(RunCommand.ModelOption),
+                Download = parse.GetValue(HubOptions.DownloadOption),
                 Dataset = parse.GetValue(RunCommand.DatasetOption),
                 Task = parse.GetValue(RunCommand.TaskOption),
                 Factorized = parse.GetValue(RunCommand.GraphOption) != "residual",

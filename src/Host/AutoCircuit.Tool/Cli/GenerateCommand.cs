@@ -39,7 +39,7 @@ public static class GenerateCommand
             "for GPT-2 folders, tokenizer.model for Llama folders, tokenizer.bin / tok<vocab>.bin beside a llama2.c " +
             "file) or from --tokenizer.\n\n" + CommandLine.ExitCodesHelp)
         {
-            LogitsCommand.ModelOption, PromptOption, MaxTokensOption, TokenizerOption, LogitsCommand.DeviceOption,
+            LogitsCommand.ModelOption, HubOptions.DownloadOption, PromptOption, MaxTokensOption, TokenizerOption, LogitsCommand.DeviceOption,
             PerformanceOptions.ThreadsOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
@@ -51,7 +51,8 @@ public static class GenerateCommand
             }
 
             var device = DeviceSelector.Resolve(parse.GetValue(LogitsCommand.DeviceOption));
-            using var loaded = ModelCatalog.Load(parse.GetValue(LogitsCommand.ModelOption), device, parse.GetValue(TokenizerOption));
+            using var loaded = ModelCatalog.Load(
+                parse.GetValue(LogitsCommand.ModelOption), device, parse.GetValue(TokenizerOption), HubOptions.Resolver(parse, error, token));
             TorchThreading.Apply(parse.GetValue(PerformanceOptions.ThreadsOption), loaded.Model);
             var model = loaded.Model as Transformer
                 ?? throw new AutoCircuitException($"--model {loaded.Name}: generate needs a transformer over token ids.");

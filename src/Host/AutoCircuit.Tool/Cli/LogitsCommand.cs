@@ -15,7 +15,7 @@ public static class LogitsCommand
     internal static readonly Option<string> ModelOption = new("--model", "-m")
     {
         Description = "The model: " + ModelCatalog.CheckpointHelp + ".",
-        HelpName = "PATH",
+        HelpName = "PATH|NAME",
         Required = true,
     };
 
@@ -47,13 +47,13 @@ public static class LogitsCommand
             "batch (leading pad ids are masked). Useful to check a checkpoint against another implementation.\n\n" +
             CommandLine.ExitCodesHelp)
         {
-            ModelOption, TokensOption, AllPositionsOption, DeviceOption, PerformanceOptions.ThreadsOption,
+            ModelOption, HubOptions.DownloadOption, TokensOption, AllPositionsOption, DeviceOption, PerformanceOptions.ThreadsOption,
         };
-        command.SetAction(parse => CommandLine.Guard(error, () =>
+        command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
             var ids = ParseIds(parse.GetValue(TokensOption)!);
             var device = DeviceSelector.Resolve(parse.GetValue(DeviceOption));
-            using var loaded = ModelCatalog.Load(parse.GetValue(ModelOption), device);
+            using var loaded = ModelCatalog.Load(parse.GetValue(ModelOption), device, hub: HubOptions.Resolver(parse, error, token));
             TorchThreading.Apply(parse.GetValue(PerformanceOptions.ThreadsOption), loaded.Model);
             var model = loaded.Model as Transformer
                 ?? throw new AutoCircuitException($"--model {loaded.Name}: logits needs a transformer over token ids.");
@@ -76,7 +76,7 @@ public static class LogitsCommand
             };
             output.WriteLine(JsonSerializer.Serialize(document));
             return ExitCode.Ok;
-        }));
+        })));
         return command;
     }
 

@@ -139,7 +139,7 @@ public static class RunCommand
             "DIR/circuits/<key>.json|.csv and DIR/report.html (the folder appears only when the run completes) and prints the " +
             "top edges on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp)
         {
-            ModelOption, TaskOption, DatasetOption, AlgorithmOption, GraphOption, TokenPositionsOption, BatchSizeOption,
+            ModelOption, HubOptions.DownloadOption, TaskOption, DatasetOption, AlgorithmOption, GraphOption, TokenPositionsOption, BatchSizeOption,
             TrainSizeOption, TestSizeOption, NoShuffleOption, SeedOption, NoPrependBosOption, TailDivergenceOption,
             DeviceOption, OutOption, TopOption,
             EvaluateCommand.EdgesOption, EvaluateCommand.PatchTypeOption, EvaluateCommand.AblationOption,
@@ -153,6 +153,7 @@ public static class RunCommand
             var request = new RunRequest
             {
                 Model = parse.GetValue(ModelOption),
+                Download = parse.GetValue(HubOptions.DownloadOption),
                 Dataset = parse.GetValue(DatasetOption),
                 Task = parse.GetValue(TaskOption),
                 Algorithms = parse.GetValue(AlgorithmOption) ?? [],
