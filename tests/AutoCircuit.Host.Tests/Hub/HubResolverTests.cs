@@ -6,7 +6,6 @@ using AutoCircuit.Host.Tests.Models;
 using AutoCircuit.Models.Checkpoints;
 using AutoCircuit.Models.Hub;
 using AutoCircuit.Models.Transformers;
-using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -39,7 +38,7 @@ public sealed class HubResolverTests : IDisposable
         };
     }
 
-    private HubSettings Settings(FakeHub? hub, Action<HubSettings>? _ = null) => new()
+    private HubSettings Settings(FakeHub? hub) => new()
     {
         CacheDir = CacheDir,
         Endpoint = hub?.Endpoint ?? "http://127.0.0.1:9", // the discard port: nothing listens, connections are refused
@@ -355,7 +354,7 @@ public sealed class HubResolverTests : IDisposable
 
         Assert.Contains("nobody/nothing: no such model on " + hub.Endpoint, repo.Message, StringComparison.Ordinal);
         Assert.Contains("has no revision 'v9'", revision.Message, StringComparison.Ordinal);
-        Assert.Contains("cannot reach the Hugging Face hub at http://127.0.0.1:9", offline.Message, StringComparison.Ordinal);
+        Assert.Contains($"--model {Repo}: not a file or folder here, so a Hugging Face model name, but the hub at http://127.0.0.1:9 cannot be reached", offline.Message, StringComparison.Ordinal);
         Assert.All(new[] { repo, revision, offline }, e => Assert.DoesNotContain('\n', e.Message));
     }
 

@@ -62,7 +62,7 @@ internal sealed class HubClient : IDisposable
     public HubRevision GetRevision(HubModelName name, CancellationToken token)
     {
         var uri = new Uri(_endpoint, $"api/models/{name.RepoId}/revision/{Uri.EscapeDataString(name.Revision)}?blobs=true");
-        using var response = Ask(HttpMethod.Get, uri, token);
+        using var response = Ask(HttpMethod.Get, uri, name, token);
         Check(response, name, file: null);
         JsonDocument doc;
         try
@@ -73,6 +73,10 @@ internal sealed class HubClient : IDisposable
         catch (JsonException e)
         {
             throw new AutoCircuitException($"{uri}: the hub's answer is not JSON ({e.Message}).", e);
+        }
+        catch (IOException e)
+        {
+            throw new AutoCircuitException($"{uri}: the connection to the hub broke while it answered ({Reason(e)}).", e);
         }
 
         using (doc)
@@ -113,7 +117,7 @@ internal sealed class HubClient : IDisposable
         var uri = ResolveUri(name, commit, file);
         for (var hop = 0; ; hop++)
         {
-            using var response = Ask(HttpMethod.Head, uri, token);
+            using var response = Ask(HttpMethod.Head, uri, name, token);
             var status = (int)response.StatusCode;
             var linked = Header(response, "X-Linked-Etag");
             if (status is >= 300 and < 400 && response.Headers.Location is { } to)
@@ -263,7 +267,7 @@ internal sealed class HubClient : IDisposable
     }
 
     /// <summary><see cref="Send"/> for the API and HEAD requests, where a network failure means the hub is out of reach.</summary>
-    private HttpResponseMessage Ask(HttpMethod method, Uri uri, CancellationToken token)
+    private HttpResponseMessage Ask(HttpMethod method, Uri uri, HubModelName name, CancellationToken token)
     {
         try
         {
@@ -272,8 +276,9 @@ internal sealed class HubClient : IDisposable
         catch (Exception e) when (IsTransient(e, token))
         {
             throw new AutoCircuitException(
-                $"cannot reach the Hugging Face hub at {_settings.Endpoint} ({Reason(e)}). Check the network (or HF_ENDPOINT), " +
-                "or set HF_HUB_OFFLINE=1 to use only models already in the cache.",
+                $"--model {name}: not a file or folder here, so a Hugging Face model name, but the hub at {_settings.Endpoint} " +
+                $"cannot be reached ({Reason(e)}). Check the path, the network (or HF_ENDPOINT), or set HF_HUB_OFFLINE=1 to use " +
+                "only models already in the cache.",
                 e);
         }
     }
