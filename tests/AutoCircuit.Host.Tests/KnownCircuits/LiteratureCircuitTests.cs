@@ -55,9 +55,17 @@ public sealed class LiteratureCircuitTests : IDisposable
         var c = Gpt2SmallShaped();
         File.WriteAllText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize(new Dictionary<string, object>
         {
-            ["model_type"] = "gpt2", ["n_layer"] = c.Layers, ["n_head"] = c.Heads, ["n_embd"] = c.DModel, ["n_inner"] = c.DMlp,
-            ["vocab_size"] = c.VocabSize, ["n_positions"] = c.ContextLength, ["activation_function"] = "gelu_new",
-            ["layer_norm_epsilon"] = 1e-5, ["bos_token_id"] = 50256, ["eos_token_id"] = 50256,
+            ["model_type"] = "gpt2",
+            ["n_layer"] = c.Layers,
+            ["n_head"] = c.Heads,
+            ["n_embd"] = c.DModel,
+            ["n_inner"] = c.DMlp,
+            ["vocab_size"] = c.VocabSize,
+            ["n_positions"] = c.ContextLength,
+            ["activation_function"] = "gelu_new",
+            ["layer_norm_epsilon"] = 1e-5,
+            ["bos_token_id"] = 50256,
+            ["eos_token_id"] = 50256,
         }));
         using var scope = torch.NewDisposeScope();
         var generator = new torch.Generator(7);

@@ -5,7 +5,7 @@ namespace AutoCircuit.Host.Tasks.KnownCircuits;
 /// <summary>
 /// The circuits from the literature shipped with the tasks, for ROC curves and <c>ground-truth</c> on real weights:
 /// IOI (Wang et al. 2022) and greater-than (Hanna et al. 2023), both for GPT-2 small. Each lives in an embedded JSON file
-/// beside this class that cites its sources (see docs/models-and-tasks.md).
+/// beside this class that cites its sources (see docs/models-by-name.md).
 /// </summary>
 public static class LiteratureCircuits
 {
