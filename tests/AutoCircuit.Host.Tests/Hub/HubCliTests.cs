@@ -28,10 +28,10 @@ public sealed class HubCliTests : IDisposable
         ["HF_HUB_OFFLINE"] = offline ? "1" : string.Empty,
     };
 
-    private static void AddTinyGpt2(FakeHub hub)
+    private static string AddTinyGpt2(FakeHub hub)
     {
         var folder = ModelFixtures.Folder("gpt2-random");
-        hub.Add(Repo, new Dictionary<string, byte[]>
+        return hub.Add(Repo, new Dictionary<string, byte[]>
         {
             ["config.json"] = File.ReadAllBytes(Path.Combine(folder, "config.json")),
             ["model.safetensors"] = File.ReadAllBytes(Path.Combine(folder, "model.safetensors")),
@@ -65,7 +65,7 @@ public sealed class HubCliTests : IDisposable
     public void Run_ModelByNameWithDownloadWhileOffline_UsesTheCacheAndSaysSo()
     {
         using var hub = new FakeHub();
-        AddTinyGpt2(hub);
+        var commit = AddTinyGpt2(hub);
         var (fillCode, fill) = DotNetProcess.Run(_dir, Environment(hub), Tool, "logits", "--model", Repo, "--tokens", "1", "--device", "cpu");
         Assert.True(fillCode == 0, fill);
         var requests = hub.Requests.Count;
@@ -87,7 +87,10 @@ public sealed class HubCliTests : IDisposable
 
         Assert.True(code == 0, output);
         Assert.Contains("HF_HUB_OFFLINE is set, so the hub is not asked", output, StringComparison.Ordinal);
-        Assert.True(File.Exists(Path.Combine(_dir, "run", "run.json")));
+        using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "run", "run.json")));
+        var model = run.RootElement.GetProperty("model");
+        Assert.Equal(Repo, model.GetProperty("spec").GetString());
+        Assert.Equal(commit, model.GetProperty("hub_commit").GetString());
         Assert.Equal(requests, hub.Requests.Count);
     }
 

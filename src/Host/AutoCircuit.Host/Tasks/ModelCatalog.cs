@@ -61,6 +61,7 @@ public static class ModelCatalog
 
         Transformer model;
         ITokenizer? tokenizer;
+        string? hubCommit = null;
         if (Directory.Exists(name))
         {
             (model, tokenizer) = LoadFolder(name);
@@ -71,7 +72,9 @@ public static class ModelCatalog
         }
         else if (HubModelName.TryParse(name, out var hubName))
         {
-            (model, tokenizer) = LoadFolder((hub ?? HubResolver.FromEnvironment()).Resolve(hubName));
+            var snapshot = (hub ?? HubResolver.FromEnvironment()).Resolve(hubName);
+            hubCommit = HubCache.CommitOfSnapshot(snapshot);
+            (model, tokenizer) = LoadFolder(snapshot);
         }
         else
         {
@@ -101,7 +104,7 @@ public static class ModelCatalog
             throw;
         }
 
-        return new LoadedModel(model, name, new NumericPromptEncoder(null), DefaultTask: null) { Tokenizer = tokenizer };
+        return new LoadedModel(model, name, new NumericPromptEncoder(null), DefaultTask: null) { Tokenizer = tokenizer, HubCommit = hubCommit };
     }
 
     /// <summary>Reads a tokenizer file or folder (see <see cref="Load"/>).</summary>

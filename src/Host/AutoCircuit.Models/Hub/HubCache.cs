@@ -35,6 +35,9 @@ public sealed class HubCache
     /// <summary>A snapshot folder.</summary>
     public string SnapshotFolder(HubModelName name, string commit) => Path.Combine(RepoFolder(name), "snapshots", commit);
 
+    /// <summary>The commit a snapshot folder (<see cref="SnapshotFolder"/>) holds: its name.</summary>
+    public static string CommitOfSnapshot(string snapshotFolder) => Path.GetFileName(Path.TrimEndingDirectorySeparator(snapshotFolder));
+
     /// <summary>A blob.</summary>
     public string BlobPath(HubModelName name, string etag) => Path.Combine(RepoFolder(name), "blobs", etag);
 

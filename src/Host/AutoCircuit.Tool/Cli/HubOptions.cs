@@ -5,15 +5,20 @@ using AutoCircuit.Models.Hub;
 
 namespace AutoCircuit.Tool.Cli;
 
-/// <summary>The option of models by name (<c>--model gpt2</c>, <c>--model org/name@revision</c>).</summary>
-internal static class HubOptions
+/// <summary>
+/// The option of models by name (<c>--model gpt2</c>, <c>--model org/name@revision</c>): <c>--download</c>. A new instance
+/// declares it for one command: <see cref="JobOptions"/> holds one for <c>run</c>, <c>compare</c> and <c>evaluate</c>
+/// (bound into <see cref="Host.Jobs.JobRequest.Download"/>); <c>logits</c> and <c>generate</c> declare their own and
+/// resolve with <see cref="Resolver"/>.
+/// </summary>
+internal sealed class HubOptions
 {
     /// <summary>The environment a model by name reads, for help texts.</summary>
     public const string EnvironmentHelp =
         "Models by name use the Hugging Face cache: HF_HUB_CACHE (else HF_HOME/hub, else ~/.cache/huggingface/hub), " +
         "HF_ENDPOINT, HF_TOKEN (gated models) and HF_HUB_OFFLINE=1 (never download).";
 
-    internal static readonly Option<bool> DownloadOption = new("--download")
+    public Option<bool> Download { get; } = new("--download")
     {
         Description = "For --model given as a Hugging Face name: ask the hub for the revision's newest commit and download " +
                       "what the cache lacks, even when a snapshot is cached. Without it a cached snapshot is used as it is " +
@@ -21,8 +26,8 @@ internal static class HubOptions
     };
 
     /// <summary>A resolver for commands without a job's progress display: downloads report on <paramref name="error"/>.</summary>
-    public static HubResolver Resolver(ParseResult parse, TextWriter error, CancellationToken token) =>
-        HubResolver.FromEnvironment(parse.GetValue(DownloadOption), new LineProgress(error), error, token);
+    public HubResolver Resolver(ParseResult parse, TextWriter error, CancellationToken token) =>
+        HubResolver.FromEnvironment(parse.GetValue(Download), new LineProgress(error), error, token);
 
     /// <summary>One line per file when it is done, and every 10 s while it downloads.</summary>
     private sealed class LineProgress(TextWriter error) : IProgressSink
