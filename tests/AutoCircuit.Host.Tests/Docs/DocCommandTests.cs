@@ -1,3 +1,4 @@
+using AutoCircuit.Host.Tests.Hub;
 using AutoCircuit.Host.Tests.Models;
 using AutoCircuit.Host.Tests.Plugins;
 using AutoCircuit.Tool.Cli;
@@ -33,6 +34,7 @@ public sealed class DocCommandTests
 
             var runBy = CiScript.Running(command) is not null ? ".ci/run"
                 : AuthorWorkflow.RunsBlock(block) ? "the plugin author tests"
+                : ModelsByNamePageTests.RunsBlock(block) ? "the models-by-name page test"
                 : DocScript.RunByTests(command) ? "the doc tests"
                 : null;
             if (runBy is null)
@@ -110,7 +112,8 @@ public sealed class DocPageRunTests(ITestOutputHelper output)
     /// <summary>The blocks of a page the doc tests run: shell blocks with a tool command CI does not run.</summary>
     private static List<DocBlock> Blocks(string page, bool sharedModels) =>
         DocPages.Blocks(page)
-            .Where(b => b.IsShell && b.NeedsSharedModels == sharedModels && !AuthorWorkflow.RunsBlock(b) && b.Commands().Any(DocScript.RunByTests))
+            .Where(b => b.IsShell && b.NeedsSharedModels == sharedModels && !AuthorWorkflow.RunsBlock(b) && !ModelsByNamePageTests.RunsBlock(b)
+                        && b.Commands().Any(DocScript.RunByTests))
             .ToList();
 
     private void RunPage(string page, bool sharedModels)

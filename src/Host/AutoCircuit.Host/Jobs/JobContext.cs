@@ -90,7 +90,7 @@ public sealed class JobContext : IDisposable
     }
 
     /// <summary>The <c>"model"</c> object of the job's JSON file.</summary>
-    public ModelInfo ModelInfo() => new() { Spec = Loaded.Name, Description = Loaded.Model.Description };
+    public ModelInfo ModelInfo() => new() { Spec = Loaded.Name, Description = Loaded.Model.Description, HubCommit = Loaded.HubCommit };
 
     /// <summary>The <c>"performance"</c> object of the job's JSON file.</summary>
     public PerformanceInfo PerformanceInfo() => new()

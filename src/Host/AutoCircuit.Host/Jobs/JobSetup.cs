@@ -4,6 +4,7 @@ using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Tasks;
+using AutoCircuit.Models.Hub;
 
 namespace AutoCircuit.Host.Jobs;
 
@@ -32,8 +33,10 @@ public static class JobSetup
     }
 
     /// <summary>
-    /// Resolves the device, loads the model and the task or dataset (<see cref="TaskSetup.Prepare"/>), splits and batches
-    /// the data onto the device, applies the thread policy and wraps the model for patching.
+    /// Resolves the device, loads the model and the task or dataset (<see cref="TaskSetup.Prepare"/>; a model given by
+    /// Hugging Face name through a <see cref="HubResolver"/> of this process's environment, <see cref="JobRequest.Download"/>
+    /// and the job's progress display), splits and batches the data onto the device, applies the thread policy and wraps
+    /// the model for patching.
     /// </summary>
     /// <exception cref="AutoCircuitException">Bad or conflicting input, an unknown model or task, device unavailable.</exception>
     public static JobContext Prepare(JobRequest request, RunEnvironment env)
@@ -48,7 +51,8 @@ public static class JobSetup
         PreparedTask prepared;
         try
         {
-            prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device);
+            var hub = HubResolver.FromEnvironment(request.Download, env.Progress, env.Error, env.CancellationToken);
+            prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device, hub);
         }
         catch
         {

@@ -247,7 +247,7 @@ public static class CircuitDiagram
         drawn.Count == 0 ? 0 : drawn.Max(d => MathF.Abs(d.Score));
 
     /// <summary>The box a destination is drawn in, and its Q/K/V port (<c>A1.0.Q</c> is head <c>A1.0</c>'s q input).</summary>
-    private static (string Key, char? Port) NodeKey(DestNode dest)
+    internal static (string Key, char? Port) NodeKey(DestNode dest)
     {
         var name = dest.Name;
         if (dest.HeadIndex is not null && name.Length > 2 && name[^2] == '.' && name[^1] is 'Q' or 'K' or 'V')

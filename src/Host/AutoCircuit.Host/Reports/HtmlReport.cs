@@ -8,9 +8,10 @@ using AutoCircuit.Patching;
 namespace AutoCircuit.Host.Reports;
 
 /// <summary>
-/// <c>report.html</c>: one self-contained page (inline CSS and SVG; no script, no fonts or images from the network)
-/// with the summary table, the faithfulness curves per metric and patch type, the ROC curves, the agreement of the
-/// algorithms, and each algorithm's circuit diagram and top edges.
+/// <c>report.html</c>: one self-contained page (inline CSS, SVG and one inline script; no fonts, images or scripts from
+/// the network) with the summary table, the faithfulness curves per metric and patch type, the ROC curves, the agreement
+/// of the algorithms, the interactive circuit explorer (<see cref="CircuitExplorer"/>), and each algorithm's static
+/// circuit diagram and top edges.
 /// </summary>
 public static class HtmlReport
 {
@@ -44,7 +45,7 @@ public static class HtmlReport
         var sb = new StringBuilder();
         sb.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
         sb.Append(CultureInfo.InvariantCulture, $"<title>{Svg.Escape(title)}: {Svg.Escape(s.ModelDescription)}</title>");
-        sb.Append("<style>").Append(Css).Append("</style></head><body>\n");
+        sb.Append("<style>").Append(Css).Append(CircuitExplorer.Css).Append("</style></head><body>\n");
         sb.Append(CultureInfo.InvariantCulture, $"<h1>AutoCircuit {Svg.Escape(title)}: {Svg.Escape(s.ModelDescription)}</h1>\n");
         sb.Append("<dl>");
         Item(sb, "model", s.ModelSpec);
@@ -68,6 +69,10 @@ public static class HtmlReport
         Curves(sb, result, colors);
         RocSection(sb, result, colors);
         AgreementSection(sb, result);
+        var explorer = CircuitExplorer.Render(
+            result.Algorithms.Where(a => a.Flat is not null).Select(a => new ExplorerAlgorithm(a.Label, colors[a.Label], a.Flat!)).ToList(),
+            s.Graph, s.SeqLabels, s.KnownEdges, result.Settings.DiagramEdges);
+        sb.Append(explorer.Length == 0 ? string.Empty : "<h2>Circuit explorer</h2>\n" + explorer);
         Diagrams(sb, result);
         sb.Append(CultureInfo.InvariantCulture, $"<p class=\"muted\">Memory: {Svg.Escape(ResourceUsage.Description)}</p>\n");
         sb.Append("</body></html>\n");

@@ -2,6 +2,7 @@ using AutoCircuit.Engine;
 using AutoCircuit.Graph;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Outputs;
+using AutoCircuit.Models.Hub;
 using AutoCircuit.Models.Transformers;
 using static TorchSharp.torch;
 
@@ -137,7 +138,8 @@ public static class TaskSetup
     /// </summary>
     /// <exception cref="AutoCircuitException">Conflicting or missing options, unknown task or model, a model that does not
     /// fit the task, an unreadable dataset.</exception>
-    public static PreparedTask Prepare(string? model, string? dataset, string? task, DataArguments data, Device device)
+    /// <param name="hub">Resolves Hugging Face model names (see <see cref="ModelCatalog.Load"/>).</param>
+    public static PreparedTask Prepare(string? model, string? dataset, string? task, DataArguments data, Device device, HubResolver? hub = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (task is not null && dataset is not null)
@@ -157,7 +159,7 @@ public static class TaskSetup
             throw new AutoCircuitException($"--task {definition.Key} needs --model: {definition.ModelHint}.");
         }
 
-        var loaded = ModelCatalog.Load(spec, device);
+        var loaded = ModelCatalog.Load(spec, device, hub: hub);
         try
         {
             if (definition is null && dataset is null)

@@ -31,7 +31,7 @@ public static class CommandLine
             "as JSON and safetensors, evaluates the circuits they define, and compares algorithms in a report.\n\n" + ExitCodesHelp +
             "\n\nEnvironment: AUTOCIRCUIT_THREADS (default --threads), AUTOCIRCUIT_PLUGINS (plugin folders, ':'-separated), " +
             "AUTOCIRCUIT_LIBTORCH (an installed libtorch's library folder, e.g. a PyTorch install's torch/lib, for builds " +
-            "made with -p:TorchBackend=none).")
+            "made with -p:TorchBackend=none). " + HubOptions.EnvironmentHelp)
         {
             RunCommand.Create(output, error),
             EvaluateCommand.Create(output, error),

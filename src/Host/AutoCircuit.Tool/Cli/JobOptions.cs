@@ -6,7 +6,7 @@ namespace AutoCircuit.Tool.Cli;
 
 /// <summary>
 /// The options of a <see cref="JobRequest"/>, declared once for <c>run</c>, <c>compare</c> and <c>evaluate</c> (and a
-/// sweep): model, task, dataset, graph, data, seed, device, results folder, performance and plugins. A new instance
+/// sweep): model (and <c>--download</c> for a model by name), task, dataset, graph, data, seed, device, results folder, performance and plugins. A new instance
 /// declares a fresh set for one command; the command places them among its own options and <see cref="Bind"/> reads
 /// them back.
 /// </summary>
@@ -103,14 +103,17 @@ internal sealed class JobOptions
         HelpName = "DIR",
     };
 
+    /// <summary><c>--download</c>, for a model given by Hugging Face name.</summary>
+    public HubOptions Hub { get; } = new();
+
     /// <summary><c>--threads</c>, <c>--max-patch-memory</c>, <c>--patch-buffer-dtype</c>.</summary>
     public PerformanceOptions Performance { get; } = new();
 
     /// <summary><c>--plugins</c>, for commands that load algorithms; else <c>null</c>.</summary>
     public Option<string[]>? Plugins { get; }
 
-    /// <summary><c>--model</c>, <c>--task</c>, <c>--dataset</c>, in help order.</summary>
-    public IEnumerable<Option> Subject => [Model, Task, Dataset];
+    /// <summary><c>--model</c>, <c>--download</c>, <c>--task</c>, <c>--dataset</c>, in help order.</summary>
+    public IEnumerable<Option> Subject => [Model, Hub.Download, Task, Dataset];
 
     /// <summary>The graph, data, seed, device and results-folder options, in help order.</summary>
     public IEnumerable<Option> GraphAndData =>
@@ -120,6 +123,7 @@ internal sealed class JobOptions
     public JobRequest Bind(ParseResult parse) => new()
     {
         Model = parse.GetValue(Model),
+        Download = parse.GetValue(Hub.Download),
         Dataset = parse.GetValue(Dataset),
         Task = parse.GetValue(Task),
         Data = new DataArguments(
