@@ -8,6 +8,7 @@ using AutoCircuit.Host.Comparison;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Outputs;
+using AutoCircuit.Host.Progress;
 using AutoCircuit.Host.Reports;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
@@ -83,6 +84,19 @@ public static class RunJob
         var results = context.Results();
         var records = new List<IRunFileAlgorithm>();
         var usedNames = new HashSet<string>(StringComparer.Ordinal);
+        var fileNames = new List<string>(algorithms.Count);
+        foreach (var (entry, _) in algorithms)
+        {
+            var fileName = entry.Descriptor.Key;
+            for (var i = 2; !usedNames.Add(fileName); i++)
+            {
+                fileName = $"{entry.Descriptor.Key}-{i}";
+            }
+
+            fileNames.Add(fileName);
+        }
+
+        env.Progress.Plan(fileNames.SelectMany(f => new[] { (f, StageKind.Score), (f, StageKind.Evaluate) }));
         var compared = new List<ComparedAlgorithm>();
         var failed = false;
         try
@@ -92,11 +106,7 @@ public static class RunJob
                 var (entry, configured) = algorithms[index];
                 env.CancellationToken.ThrowIfCancellationRequested();
                 var key = entry.Descriptor.Key;
-                var fileName = key;
-                for (var i = 2; !usedNames.Add(fileName); i++)
-                {
-                    fileName = $"{key}-{i}";
-                }
+                var fileName = fileNames[index];
 
                 var pruneContext = new PruneContext
                 {
@@ -114,9 +124,11 @@ public static class RunJob
                 if (entry.Descriptor.RequiresKnownEdges && pruneContext.KnownEdges is null)
                 {
                     outcome = new AlgorithmOutcome(null, TimeSpan.Zero, "needs a task with a known circuit, and this task has none");
+                    env.Progress.SkipStage(fileName, StageKind.Score);
                 }
                 else
                 {
+                    using var stage = env.Progress.BeginStage(fileName, StageKind.Score);
                     (outcome, usage) = ResourceMeter.Measure(() => AlgorithmRunner.Run(configured.Algorithm, pruneContext));
                 }
 
@@ -147,7 +159,13 @@ public static class RunJob
                         Path.Combine(results.TempPath, exportDir), scores, request.Exports, CompareJob.DModel(context.Loaded))
                         .Select(f => Path.Combine(exportDir, f)));
                     PrintTopEdges(env.Out, entry.Descriptor, scores, outcome.Elapsed, request.TopEdges);
-                    var (evaluation, circuitFiles) = EvaluateCircuits(request, env, model, data, scores, key, fileName, results, knownEdges);
+                    CircuitEvaluation? evaluation;
+                    string[]? circuitFiles;
+                    using (env.Progress.BeginStage(fileName, StageKind.Evaluate))
+                    {
+                        (evaluation, circuitFiles) = EvaluateCircuits(request, env, model, data, scores, key, fileName, results, knownEdges);
+                    }
+
                     records.Add(Scored(record, files, circuitFiles));
                     if (evaluation is not null)
                     {
@@ -158,6 +176,7 @@ public static class RunJob
                 else
                 {
                     failed = true;
+                    env.Progress.SkipStage(fileName, StageKind.Evaluate);
                     records.Add(record);
                     env.Error.WriteLine($"error: algorithm '{key}' failed: {outcome.Error}");
                 }
@@ -192,7 +211,7 @@ public static class RunJob
 
         JsonOutput.Write(results.PathFor("run.json"), RunFile(context, request, knownEdges, records), OutputJsonContext.Default.RunFile);
         results.Commit();
-        env.Error.WriteLine($"results: {results.FinalPath}");
+        env.AnnounceResults(results.FinalPath, Path.Combine(results.FinalPath, "report.html"));
         return failed ? ExitCode.AlgorithmFailed : ExitCode.Ok;
     }
 
@@ -226,7 +245,7 @@ public static class RunJob
 
         var (evaluation, files) = CircuitReport.EvaluateAndWrite(
             model, data.Test, scores, key, fileName, request.Evaluation, results, knownEdges, env.Progress,
-            env.CancellationToken);
+            env.CancellationToken, withEnds: true);
         return (evaluation, files);
     }
 

@@ -57,7 +57,7 @@ public static class RunCommand
                 Exports = ScoresInterchange.ParseExports(parse.GetValue(ExportOption)),
                 Evaluation = EvaluateCommand.Settings(parse),
             };
-            return ProgressDisplay.Run(error, token, env => RunJob.Execute(request, env with { Out = output }));
+            return ProgressDisplay.Run(output, error, parse.GetValue(job.NoProgress), token, env => RunJob.Execute(request, env));
         })));
         return command;
     }
