@@ -288,14 +288,21 @@ public static class RunJob
         output.WriteLine("| rank | edge | position | score |");
         output.WriteLine("|---:|---|---:|---:|");
         var rank = 1;
+        var maxFloat = false;
         foreach (var (edge, score) in ranked)
         {
+            maxFloat |= NumberText.IsMaxFloat(score);
             output.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"| {rank++} | {edge.Name} | {(edge.SeqIndex is int s ? s.ToString(CultureInfo.InvariantCulture) : "all")} | {score:G6} |"));
+                $"| {rank++} | {edge.Name} | {(edge.SeqIndex is int s ? s.ToString(CultureInfo.InvariantCulture) : "all")} | {NumberText.Score(score)} |"));
         }
 
         output.WriteLine();
+        if (maxFloat)
+        {
+            output.WriteLine(NumberText.MaxFloatNote(d.Key));
+            output.WriteLine();
+        }
     }
 
     private static RunFile RunFile(
