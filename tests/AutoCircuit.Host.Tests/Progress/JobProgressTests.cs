@@ -93,6 +93,33 @@ public sealed class JobProgressTests
     }
 
     [Fact]
+    public void Snapshot_SecondThreshold_FollowsTheFirstOnesUnevenCostsAtItsOwnPace()
+    {
+        var progress = TwoAlgorithmsWithAFinished();
+        using var stage = progress.BeginStage("b", StageKind.Score);
+        using var taus = progress.Start("ACDC", 3, "τ");
+        At(14);
+        using (var first = progress.Start("ACDC τ=0.1", 10, "edge", taus))
+        {
+            // Edges near the output are cheap, those near the input dear: 5 × 0.5 s, then 5 × 1.5 s (10 s in all).
+            Steps(first, 5, At, 14, 0.5);
+            Steps(first, 5, At, 16.5, 1.5);
+        }
+
+        taus.Advance();
+        using var second = progress.Start("ACDC τ=0.2", 10, "edge", taus);
+
+        // Twice as slow as the first τ so far: 5 cheap edges in 5 s, where the first took 2.5 s.
+        Steps(second, 5, At, 24, 1);
+        var status = progress.Snapshot();
+
+        // A quarter of the first τ's time is behind, so its pace counts a quarter: scale 0.25 × 2 + 0.75 = 1.25. The
+        // rest of this τ: (10 − 2.5) s × 1.25; one more τ: 10 s × 1.25; b's evaluation: 10 s.
+        Assert.Equal("[2/2] b · τ 2/3 · edge 5/10", status.Where());
+        Assert.Equal((7.5 * 1.25) + (10 * 1.25) + 10, status.Remaining!.Value.TotalSeconds, 6);
+    }
+
+    [Fact]
     public void Snapshot_PendingScoringStage_UsesTheMedianOfTheFinishedOnes()
     {
         var progress = TwoAlgorithmsWithAFinished();

@@ -21,8 +21,12 @@ internal sealed record FinishedStage(string Label, StageKind Kind, int Number, i
 /// <para>The time left is the running stage's plus the estimates of the stages still to come.</para>
 /// <para>The running stage: its innermost task's rate (time per step between its start and its last step) gives the
 /// time left in it; each outer task adds its remaining steps at its own rate (the time per completed step, or, before
-/// the first step completes, the inner task's elapsed plus remaining time). So ACDC's estimate is
-/// "edges left in this τ at this τ's rate, plus the τs left at the rate of the completed τs".</para>
+/// the first step completes, the inner task's elapsed plus remaining time). Once an inner task has run to its end, the
+/// next one of the same size is measured against it instead (its steps need not cost alike: ACDC's edges near the
+/// output are cheaper than those near the input): the time the last one took from the same step on, scaled by this
+/// one's pace relative to it, trusted in proportion to how far it has got; the steps left take as long as the last,
+/// at that pace. So ACDC's estimate after its first τ is "the rest of this τ as the last τ went from here, plus the τs
+/// left at the last τ's duration, both scaled by how fast this τ is going".</para>
 /// <para>Stages to come: an evaluation costs its forward passes (sizes × batches, its task's total) at the rate
 /// measured in the evaluations done so far, assuming the median size of the sweeps done; a scoring stage the median
 /// duration of the scoring stages done. Before one of a kind has completed, its stages are not estimated and the
@@ -264,10 +268,23 @@ internal sealed class JobProgress : IProgressSink
         double? perStep = task.Done > 0 ? (task.LastAdvance - task.Started).TotalSeconds / task.Done : null;
         if (task.Child is { Closed: false } child)
         {
+            var after = Math.Max(0, task.Total - task.Done - 1);
+            if (task.LastChild is { } previous && previous.Total == child.Total && child.Done > 0 &&
+                previous.SecondsAt(child.Done) is > 0 and var then && previous.Seconds > 0)
+            {
+                // A step like the last one (ACDC's next τ over the same edges, whose costs vary along the way): the
+                // time the last step took from here, scaled by how this step's pace compares with it so far, trusted
+                // in proportion to how far into the step we are.
+                var w = Math.Clamp(then / previous.Seconds, 0, 1);
+                var pace = (child.LastAdvance - child.Started).TotalSeconds / then;
+                var scale = (w * pace) + (1 - w);
+                var currentLeft = Math.Max(0, ((previous.Seconds - then) * scale) - (now - child.LastAdvance).TotalSeconds);
+                return currentLeft + (after * previous.Seconds * scale);
+            }
+
             var childLeft = TaskRemaining(child, now);
             perStep ??= childLeft is double cl ? (now - child.Started).TotalSeconds + cl : null;
             var current = childLeft ?? (perStep is double p ? Math.Max(0, p - sinceLast) : null);
-            var after = Math.Max(0, task.Total - task.Done - 1);
             return current is double c && perStep is double ps ? c + (after * ps) : null;
         }
 
@@ -308,6 +325,60 @@ internal sealed class JobProgress : IProgressSink
         public long Steps { get; set; }
     }
 
+    /// <summary>
+    /// When an inner task reached each count of steps (seconds since it started), thinned to at most
+    /// <see cref="MaxPoints"/> points so that a task of a million steps stays small.
+    /// </summary>
+    private sealed class StepProfile(long total)
+    {
+        private const int MaxPoints = 2048;
+        private readonly List<(long Done, double Seconds)> _points = [(0, 0)];
+        private int _stride = 1;
+        private long _calls;
+
+        public long Total { get; } = total;
+
+        /// <summary>How long the task took (at its last step).</summary>
+        public double Seconds => _points[^1].Seconds;
+
+        public void Add(long done, double seconds)
+        {
+            if (++_calls % _stride != 0 && done < Total)
+            {
+                return;
+            }
+
+            _points.Add((done, seconds));
+            if (_points.Count > MaxPoints)
+            {
+                // Keep every other point (and the last): the profile's resolution halves, its span stays.
+                var kept = _points.Where((_, i) => i % 2 == 0 || i == _points.Count - 1).ToList();
+                _points.Clear();
+                _points.AddRange(kept);
+                _stride *= 2;
+            }
+        }
+
+        /// <summary>When the task had done <paramref name="done"/> steps (linear between recorded points).</summary>
+        public double SecondsAt(long done)
+        {
+            var i = _points.FindIndex(p => p.Done >= done);
+            if (i < 0)
+            {
+                return _points[^1].Seconds;
+            }
+
+            if (i == 0 || _points[i].Done == done)
+            {
+                return _points[i].Seconds;
+            }
+
+            var (d0, s0) = _points[i - 1];
+            var (d1, s1) = _points[i];
+            return s0 + ((s1 - s0) * (done - d0) / (d1 - d0));
+        }
+    }
+
     private sealed class StageScope(JobProgress owner, Stage stage) : IDisposable
     {
         public void Dispose() => owner.End(stage);
@@ -317,6 +388,8 @@ internal sealed class JobProgress : IProgressSink
         JobProgress owner, string description, long total, string? unit, TaskNode? parent, Stage? stage, TimeSpan started)
         : IProgressTask
     {
+        private readonly StepProfile _profile = new(total);
+
         public string Original { get; } = description;
 
         public string? Note { get; private set; }
@@ -328,6 +401,9 @@ internal sealed class JobProgress : IProgressSink
         public TaskNode? Parent { get; } = parent;
 
         public TaskNode? Child { get; set; }
+
+        /// <summary>How the last inner task that ran to its end progressed.</summary>
+        public StepProfile? LastChild { get; set; }
 
         public TimeSpan Started { get; } = started;
 
@@ -343,6 +419,10 @@ internal sealed class JobProgress : IProgressSink
             {
                 Done = Math.Min(Total, Done + steps);
                 LastAdvance = owner._clock();
+                if (Parent is not null)
+                {
+                    _profile.Add(Done, (LastAdvance - Started).TotalSeconds);
+                }
             }
         }
 
@@ -364,6 +444,11 @@ internal sealed class JobProgress : IProgressSink
                 if (Parent?.Child == this)
                 {
                     Parent.Child = null;
+                }
+
+                if (Parent is not null && Total > 0 && Done == Total)
+                {
+                    Parent.LastChild = _profile;
                 }
 
                 if (stage?.Root == this)
