@@ -107,13 +107,15 @@ public sealed class Acdc(AcdcOptions options) : IPruneAlgorithm
             var maskRows = graph.DestModules.Select(m => model.Masks[m.ModuleName].view(-1)).ToArray();
             var prev = torch.zeros([], dtype: ScalarType.Float64, device: model.Device);
 
-            foreach (var tau in Options.Taus())
+            var taus = Options.Taus();
+            using var tauProgress = context.Progress.Start("ACDC", taus.Count, "τ");
+            foreach (var tau in taus)
             {
                 var tauValue = torch.tensor(tau, dtype: scores[graph.DestModules[0]].dtype, device: model.Device);
                 model.SetAllMasks(0.0);
                 curr.copy_(cleanSrcOuts);
                 prev.zero_();
-                using var progress = context.Progress.Start($"ACDC tau={tau:G4}", order.Count);
+                using (var progress = context.Progress.Start($"ACDC τ={tau:G4}", order.Count, "edge", tauProgress))
                 using (model.PatchMode(patch, curr))
                 {
                     for (var i = 0; i < order.Count; i++)
@@ -146,6 +148,7 @@ public sealed class Acdc(AcdcOptions options) : IPruneAlgorithm
                 using var kept = maskRows.Select(row => row.sum()).Aggregate((a, b) => a + b);
                 var removedCount = kept.to_type(ScalarType.Float64).ToDouble();
                 context.Log($"tau={tau:G6}: removed {removedCount:F0} of {order.Count} edges");
+                tauProgress.Advance();
             }
 
             // The host (and JSON) take finite scores only: edges no tau removed get the dtype's largest

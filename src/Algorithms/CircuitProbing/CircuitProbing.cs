@@ -109,10 +109,11 @@ internal static class CircuitProbingCore
         var scores = context.Model.NewPruneScores();
         try
         {
+            using var sizeProgress = context.Progress.Start(title, resolved.Count, "circuit size");
             for (var i = 0; i < resolved.Count; i++)
             {
                 var size = resolved[i];
-                using var probed = ProbingCore.Train(context, settings, size, $"{title} (size {size})");
+                using var probed = ProbingCore.Train(context, settings, size, $"{title} (size {size})", sizeProgress);
                 using var scope = torch.NewDisposeScope();
                 using var _ = torch.inference_mode();
 
@@ -126,6 +127,8 @@ internal static class CircuitProbingCore
                     var newCircuit = probed[module].ge(threshold).logical_and(current.eq(0));
                     current.masked_fill_(newCircuit, rank);
                 }
+
+                sizeProgress.Advance();
 
                 if (size >= graph.EdgeCount && i + 1 < resolved.Count)
                 {

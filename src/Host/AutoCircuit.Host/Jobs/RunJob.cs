@@ -9,6 +9,7 @@ using AutoCircuit.Host.Data;
 using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Isolation;
 using AutoCircuit.Host.Outputs;
+using AutoCircuit.Host.Progress;
 using AutoCircuit.Host.Reports;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
@@ -91,6 +92,19 @@ public static class RunJob
         var results = context.Results();
         var records = new List<IRunFileAlgorithm>();
         var usedNames = new HashSet<string>(StringComparer.Ordinal);
+        var fileNames = new List<string>(algorithms.Count);
+        foreach (var (entry, _) in algorithms)
+        {
+            var fileName = entry.Descriptor.Key;
+            for (var i = 2; !usedNames.Add(fileName); i++)
+            {
+                fileName = $"{entry.Descriptor.Key}-{i}";
+            }
+
+            fileNames.Add(fileName);
+        }
+
+        env.Progress.Plan(fileNames.SelectMany(f => new[] { (f, StageKind.Score), (f, StageKind.Evaluate) }));
         var compared = new List<ComparedAlgorithm>();
         var failed = false;
 
@@ -109,11 +123,7 @@ public static class RunJob
                 var (entry, configured) = algorithms[index];
                 env.CancellationToken.ThrowIfCancellationRequested();
                 var key = entry.Descriptor.Key;
-                var fileName = key;
-                for (var i = 2; !usedNames.Add(fileName); i++)
-                {
-                    fileName = $"{key}-{i}";
-                }
+                var fileName = fileNames[index];
 
                 var pruneContext = new PruneContext
                 {
@@ -131,6 +141,7 @@ public static class RunJob
                 if (entry.Descriptor.RequiresKnownEdges && pruneContext.KnownEdges is null)
                 {
                     outcome = new AlgorithmOutcome(null, TimeSpan.Zero, "needs a task with a known circuit, and this task has none");
+                    env.Progress.SkipStage(fileName, StageKind.Score);
                 }
                 else if (Isolated(request, entry) is { } command)
                 {
@@ -139,6 +150,7 @@ public static class RunJob
                 }
                 else
                 {
+                    using var stage = env.Progress.BeginStage(fileName, StageKind.Score);
                     (outcome, usage) = ResourceMeter.Measure(() => AlgorithmRunner.Run(configured.Algorithm, pruneContext));
                 }
 
@@ -169,7 +181,13 @@ public static class RunJob
                         Path.Combine(results.TempPath, exportDir), scores, request.Exports, CompareJob.DModel(context.Loaded))
                         .Select(f => Path.Combine(exportDir, f)));
                     PrintTopEdges(env.Out, entry.Descriptor, scores, outcome.Elapsed, request.TopEdges);
-                    var (evaluation, circuitFiles) = EvaluateCircuits(request, env, model, data, scores, key, fileName, results, knownEdges);
+                    CircuitEvaluation? evaluation;
+                    string[]? circuitFiles;
+                    using (env.Progress.BeginStage(fileName, StageKind.Evaluate))
+                    {
+                        (evaluation, circuitFiles) = EvaluateCircuits(request, env, model, data, scores, key, fileName, results, knownEdges);
+                    }
+
                     records.Add(Scored(record, files, circuitFiles));
                     if (evaluation is not null)
                     {
@@ -180,6 +198,7 @@ public static class RunJob
                 else
                 {
                     failed = true;
+                    env.Progress.SkipStage(fileName, StageKind.Evaluate);
                     records.Add(record);
                     env.Error.WriteLine($"error: algorithm '{key}' failed: {outcome.Error}");
                 }
@@ -223,7 +242,7 @@ public static class RunJob
         JsonOutput.Write(
             results.PathFor(RunFileName), RunFile(context, request, knownEdges, records, complete: true), OutputJsonContext.Default.RunFile);
         results.Commit(RunFileName);
-        env.Error.WriteLine($"results: {results.FinalPath}");
+        env.AnnounceResults(results.FinalPath, Path.Combine(results.FinalPath, "report.html"));
         return failed ? ExitCode.AlgorithmFailed : ExitCode.Ok;
     }
 
@@ -265,7 +284,7 @@ public static class RunJob
 
         var (evaluation, files) = CircuitReport.EvaluateAndWrite(
             model, data.Test, scores, key, fileName, request.Evaluation, results, knownEdges, env.Progress,
-            env.CancellationToken);
+            env.CancellationToken, withEnds: true);
         return (evaluation, files);
     }
 
@@ -308,14 +327,21 @@ public static class RunJob
         output.WriteLine("| rank | edge | position | score |");
         output.WriteLine("|---:|---|---:|---:|");
         var rank = 1;
+        var maxFloat = false;
         foreach (var (edge, score) in ranked)
         {
+            maxFloat |= NumberText.IsMaxFloat(score);
             output.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"| {rank++} | {edge.Name} | {(edge.SeqIndex is int s ? s.ToString(CultureInfo.InvariantCulture) : "all")} | {score:G6} |"));
+                $"| {rank++} | {edge.Name} | {(edge.SeqIndex is int s ? s.ToString(CultureInfo.InvariantCulture) : "all")} | {NumberText.Score(score)} |"));
         }
 
         output.WriteLine();
+        if (maxFloat)
+        {
+            output.WriteLine(NumberText.MaxFloatNote(d.Key));
+            output.WriteLine();
+        }
     }
 
     private static RunFile RunFile(

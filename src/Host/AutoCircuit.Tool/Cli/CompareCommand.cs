@@ -107,7 +107,7 @@ public static class CompareCommand
                     TopEdges = Positive(parse.GetValue(RunCommand.TopOption), "--top"),
                 },
             };
-            return ProgressDisplay.Run(error, token, env => CompareJob.Execute(request, env with { Out = output }));
+            return ProgressDisplay.Run(output, error, parse.GetValue(job.NoProgress), token, env => CompareJob.Execute(request, env));
         })));
         return command;
     }

@@ -106,6 +106,12 @@ internal sealed class JobOptions
     /// <summary><c>--download</c>, for a model given by Hugging Face name.</summary>
     public HubOptions Hub { get; } = new();
 
+    public Option<bool> NoProgress { get; } = new("--no-progress")
+    {
+        Description = "Progress as plain lines (counts and the time left, every 10 s to 1 min) instead of the live display; " +
+                      "also when stderr is not a terminal or NO_COLOR is set.",
+    };
+
     /// <summary><c>--threads</c>, <c>--max-patch-memory</c>, <c>--patch-buffer-dtype</c>.</summary>
     public PerformanceOptions Performance { get; } = new();
 
@@ -115,9 +121,9 @@ internal sealed class JobOptions
     /// <summary><c>--model</c>, <c>--download</c>, <c>--task</c>, <c>--dataset</c>, in help order.</summary>
     public IEnumerable<Option> Subject => [Model, Hub.Download, Task, Dataset];
 
-    /// <summary>The graph, data, seed, device and results-folder options, in help order.</summary>
+    /// <summary>The graph, data, seed, device, results-folder and progress options, in help order.</summary>
     public IEnumerable<Option> GraphAndData =>
-        [Graph, TokenPositions, BatchSize, TrainSize, TestSize, NoShuffle, Seed, NoPrependBos, TailDivergence, Device, Out];
+        [Graph, TokenPositions, BatchSize, TrainSize, TestSize, NoShuffle, Seed, NoPrependBos, TailDivergence, Device, Out, NoProgress];
 
     /// <summary>The request these options describe on <paramref name="parse"/>.</summary>
     public JobRequest Bind(ParseResult parse) => new()

@@ -80,7 +80,7 @@ public static class RunCommand
                 },
                 WorkerCommand = WorkerCommand.Self(),
             };
-            return ProgressDisplay.Run(error, token, env => RunJob.Execute(request, env with { Out = output }));
+            return ProgressDisplay.Run(output, error, parse.GetValue(job.NoProgress), token, env => RunJob.Execute(request, env));
         })));
         return command;
     }
