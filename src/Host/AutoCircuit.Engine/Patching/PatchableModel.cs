@@ -34,7 +34,7 @@ public sealed record PatchOptions(long? MaxPatchMemoryBytes = null, ScalarType? 
 /// <c>graph_utils</c> contexts): wraps an <see cref="IHookedModel"/> by installing one
 /// <see cref="PatchWrapper"/> at each graph module's hook point.
 /// </summary>
-public sealed class PatchableModel : IPatchableModel, IBlockRestartable, IActivationAccess, IPatchMemoryBudget, IDisposable
+public sealed partial class PatchableModel : IPatchableModel, IBlockRestartable, IActivationAccess, IPatchMemoryBudget, IDisposable
 {
     private readonly IHookedModel _model;
     private readonly List<PatchWrapper> _wrappers = [];
