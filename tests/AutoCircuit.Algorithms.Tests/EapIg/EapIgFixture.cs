@@ -54,14 +54,15 @@ public sealed class EapIgFixture : IDisposable
         return data;
     }
 
-    /// <summary>Loads the fixture of <paramref name="model"/> (<c>micro</c> or <c>gpt2-random</c>).</summary>
-    public static EapIgFixture Load(string model)
+    /// <summary>Loads the fixture of <paramref name="model"/> (<c>micro</c> or <c>gpt2-random</c>), by default with the
+    /// factorized graph the reference uses.</summary>
+    public static EapIgFixture Load(string model, GraphOptions? graph = null)
     {
         var doc = TestFixtures.Load($"eap-ig/{model}.json");
         IHookedModel hooked = model == "micro"
             ? new MicroModel()
             : Gpt2Checkpoint.Load(Path.Combine(TestFixtures.Root, "models", model)).Model;
-        var patchable = PatchableModel.Create(hooked, new GraphOptions());
+        var patchable = PatchableModel.Create(hooked, graph ?? new GraphOptions());
         var batches = new List<PromptBatch>();
         var key = 0;
         foreach (var b in doc.RootElement.GetProperty("batches").EnumerateArray())
