@@ -22,9 +22,10 @@ public sealed class ExactTests
 {
     // Both are float32 forward passes of the same patch (x + ablation - current at one head and position); the engine
     // contracts a one-hot mask (exact products with 0 and 1) where exact adds the difference directly, and the
-    // transformer's per-head projections run in other orders: differences of logit differences agree to ~1e-6.
-    private const double Atol = 2e-5;
-    private const double Rtol = 1e-4;
+    // transformer's per-head projections run in other orders. Measured: differences of logit differences agree to
+    // 4e-6 on the micro model (scores up to 20) and 1e-6 on the toy (scores up to 6).
+    private const double Atol = 1e-5;
+    private const double Rtol = 1e-5;
 
     public static TheoryData<bool, bool, PatchType, AblationType> MicroCases() => new()
     {
