@@ -62,6 +62,7 @@ internal static class EdgeGradients
                 var sums = new Tensor?[graph.DestModules.Count];
                 foreach (var pass in passes)
                 {
+                    using var passScope = torch.NewDisposeScope(); // frees each pass's activations and graph
                     using var grad = torch.enable_grad();
                     var held = new Dictionary<DestinationModule, Tensor>();
                     var output = intervene.ForwardWithIntervention(part.Clean, (name, x) =>
@@ -91,7 +92,7 @@ internal static class EdgeGradients
                         }
 
                         var m = leaves[i].Index;
-                        sums[m] = sums[m] is null ? grads[i] : sums[m]!.add_(grads[i]);
+                        sums[m] = sums[m] is null ? grads[i].MoveToOuterDisposeScope() : sums[m]!.add_(grads[i]);
                     }
                 }
 
@@ -100,7 +101,8 @@ internal static class EdgeGradients
                 {
                     if (sums[dest.Index] is { } g)
                     {
-                        var diff = ablation.narrow(0, dest.InSrcStart, dest.InSrcCount) - clean.narrow(0, dest.InSrcStart, dest.InSrcCount);
+                        var (first, n) = (dest.InSrcStart, dest.InSrcCount);
+                        var diff = ablation.narrow(0, first, n) - clean.narrow(0, first, n); // [S_in, b, T, d]
                         scores.For(dest).Add(torch.einsum(Equation(dest), g, diff.to_type(g.dtype)));
                     }
                 }

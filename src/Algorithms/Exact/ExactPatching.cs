@@ -1,5 +1,4 @@
 using AutoCircuit.Data;
-using AutoCircuit.Graph;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 using TorchSharp;
@@ -77,7 +76,8 @@ public sealed class ExactPatching(ExactOptions options) : IPruneAlgorithm
                         var delta = patch.index(d.Rows).to_type(x.dtype) - current.index(d.Rows); // [n, T, d]
                         if (d.Positions is { } p)
                         {
-                            delta = delta.index(TensorIndex.Tensor(torch.arange(delta.shape[0], device: p.device)), TensorIndex.Tensor(p));
+                            var each = torch.arange(delta.shape[0], device: p.device);
+                            delta = delta.index(TensorIndex.Tensor(each), TensorIndex.Tensor(p)); // [n, d]
                         }
 
                         x = x.clone();
@@ -108,12 +108,18 @@ public sealed class ExactPatching(ExactOptions options) : IPruneAlgorithm
         return scores;
     }
 
-    /// <summary>The loss of every prompt of <paramref name="copies"/> copies of the batch, <c>[copies * B]</c>, from sliced outputs.</summary>
+    /// <summary>
+    /// The loss of every prompt of <paramref name="copies"/> copies of the batch, <c>[copies * B]</c>, from the sliced
+    /// outputs.
+    /// </summary>
     private Tensor Losses(Tensor output, PromptBatch batch, int copies)
     {
-        using var answers = new AnswerSet(batch.Answers.Ids.repeat(copies, 1), batch.Answers.Mask?.repeat(copies, 1));
-        using var wrong = new AnswerSet(batch.WrongAnswers.Ids.repeat(copies, 1), batch.WrongAnswers.Mask?.repeat(copies, 1));
+        using var answers = Repeat(batch.Answers, copies);
+        using var wrong = Repeat(batch.WrongAnswers, copies);
         using var values = Objective.TokenValues(output, Options.GradFunction);
         return Objective.PromptLosses(values, answers, wrong, Options.AnswerFunction);
     }
+
+    private static AnswerSet Repeat(AnswerSet answers, int copies) =>
+        new(answers.Ids.repeat(copies, 1), answers.Mask?.repeat(copies, 1));
 }

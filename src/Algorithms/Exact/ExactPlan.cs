@@ -28,7 +28,10 @@ internal sealed class ExactPlan
         Tensor T(IEnumerable<long> values) => torch.tensor(values.ToArray(), device: device);
         Slots = T(slots);
         Prompts = T(Enumerable.Range(0, (int)n).Select(i => i % batchSize));
-        Sources = srcRows.ToDictionary(kv => kv.Key, kv => new Target(T(kv.Value.Select(v => v.Row)), kv.Value[0].Head < 0 ? null : T(kv.Value.Select(v => v.Head)), null));
+        Sources = srcRows.ToDictionary(kv => kv.Key, kv => new Target(
+            T(kv.Value.Select(v => v.Row)),
+            kv.Value[0].Head < 0 ? null : T(kv.Value.Select(v => v.Head)),
+            null));
         Destinations = destRows.ToDictionary(kv => kv.Key, kv => new Target(
             T(kv.Value.Select(v => v.Row)),
             kv.Value[0].Head < 0 ? null : T(kv.Value.Select(v => v.Head)),

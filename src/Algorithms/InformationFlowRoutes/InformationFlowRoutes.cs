@@ -56,12 +56,14 @@ public sealed class InformationFlowRoutes : IPruneAlgorithm
             {
                 if (destByName.TryGetValue(name, out var dest))
                 {
+                    using var destScope = torch.NewDisposeScope(); // one destination's temporaries at a time
                     scores.For(dest).Add(Importance(dest, x, outputs!) / prompts);
                 }
 
                 if (srcByName.TryGetValue(name, out var src))
                 {
-                    outputs ??= torch.zeros([graph.Srcs.Count, x.shape[0], x.shape[1], x.shape[^1]], dtype: x.dtype, device: x.device);
+                    outputs ??= torch.zeros(
+                        [graph.Srcs.Count, x.shape[0], x.shape[1], x.shape[^1]], dtype: x.dtype, device: x.device);
                     var slots = outputs.narrow(0, src.SrcStart, src.Count);
                     slots.copy_(src.HeadDim is null ? x.unsqueeze(0) : x.movedim([2L], [0L]));
                 }
@@ -82,11 +84,13 @@ public sealed class InformationFlowRoutes : IPruneAlgorithm
     {
         var (b, t) = (input.shape[0], input.shape[1]);
         var y = (dest.HasHeadAxis ? input : input.unsqueeze(2)).reshape(b * t, -1, input.shape[^1]); // [B*T, H, d]
-        var z = outputs.narrow(0, dest.InSrcStart, dest.InSrcCount).permute(1, 2, 0, 3).reshape(b * t, dest.InSrcCount, -1); // [B*T, S, d]
+        var z = outputs.narrow(0, dest.InSrcStart, dest.InSrcCount) // [S, B, T, d]
+            .permute(1, 2, 0, 3).reshape(b * t, dest.InSrcCount, -1); // [B*T, S, d]
         var distance = torch.cdist(y, z.to_type(y.dtype), p: 1); // [B*T, H, S]: ‖y − z‖₁
         var proximity = (y.abs().sum(-1, keepdim: true) - distance).clamp_min(0);
         var total = proximity.sum(-1, keepdim: true);
-        var importance = torch.where(total > 0, proximity / total, torch.zeros_like(proximity)).view(b, t, -1, dest.InSrcCount);
+        var importance = torch.where(total > 0, proximity / total, torch.zeros_like(proximity))
+            .view(b, t, -1, dest.InSrcCount); // [B, T, H, S]
         var perPrompt = dest.SeqLen is null ? importance.mean([1L]).sum(0L) : importance.sum(0L); // [T?, H, S]
         return dest.HasHeadAxis ? perPrompt : perPrompt.squeeze(-2);
     }

@@ -5,7 +5,6 @@ using AutoCircuit.Engine.Patching;
 using AutoCircuit.Models.Checkpoints;
 using AutoCircuit.Models.Micro;
 using AutoCircuit.Testing;
-using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 

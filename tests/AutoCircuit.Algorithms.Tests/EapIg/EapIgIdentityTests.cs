@@ -1,8 +1,6 @@
 using AutoCircuit.Algorithms.CleanCorrupted;
-using AutoCircuit.Algorithms.EapIgActivations;
 using AutoCircuit.Algorithms.EapIgInputs;
 using AutoCircuit.Algorithms.MaskGradient;
-using AutoCircuit.Data;
 using AutoCircuit.Engine.Patching;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;

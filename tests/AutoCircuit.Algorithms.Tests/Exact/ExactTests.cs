@@ -2,7 +2,6 @@ using AutoCircuit.Algorithms.Exact;
 using AutoCircuit.Data;
 using AutoCircuit.Engine.Patching;
 using AutoCircuit.Evaluation;
-using AutoCircuit.Graph;
 using AutoCircuit.Models.Toy;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
