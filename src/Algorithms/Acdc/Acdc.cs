@@ -38,7 +38,8 @@ public sealed record AcdcStep(double Tau, Edge Edge, Tensor Output, Tensor Remov
     Name = "ACDC",
     ShortName = "ACDC",
     Description = "Automatic Circuit DisCovery: greedily ablates edges in reverse topological order while the KL " +
-        "(or MSE) change stays below tau; scores are the smallest tau that removed each edge.")]
+        "(or MSE) change stays below tau; scores are the smallest tau that removed each edge.",
+    MemoryBudget = MemoryBudgetSupport.Unsupported)] // TODO(#19): chunk the per-edge forward passes
 [PruneAlgorithmPreset("ACDC", "tau-exps=-6;-5;-4;-3,tau-bases=1")]
 [PruneAlgorithmPreset("ACDC (MSE)", "tau-exps=-10;-9;-8;-7;-6;-5;-4;-3;-2;-1,tau-bases=1,target=mse")]
 [PruneAlgorithmPreset("MSE ACDC", "tau-exps=-10;-9;-8;-7;-6;-5;-4;-3;-2;-1,tau-bases=1,target=mse")]

@@ -22,7 +22,8 @@ public sealed record CleanCorruptedOptions : GradientAttributionOptions;
     Name = "EAP (clean + corrupted)",
     ShortName = "Clean-Corrupted",
     Description = "Edge attribution patching with the gradients at the clean and at the corrupt input averaged " +
-        "(EAP-IG's clean-corrupted, Hanna et al., 2024).")]
+        "(EAP-IG's clean-corrupted, Hanna et al., 2024).",
+    MemoryBudget = MemoryBudgetSupport.ChunksItself)] // chunks of prompts in EdgeGradients (RowChunks, ChunkedAblations)
 public sealed class CleanCorrupted(CleanCorruptedOptions options) : IPruneAlgorithm
 {
     /// <summary>The options.</summary>

@@ -23,7 +23,12 @@ internal delegate Tensor? SourceReplacement(SourceModule module, Tensor clean, T
 /// EAP-IG adds each pass's product from a backward hook; the product is linear in the gradient, so here the
 /// destinations' gradients are summed over the passes and multiplied once per batch (the same sum in another order).
 /// Each batch's loss (a mean over its prompts) is weighted by its share of all prompts: the scores are EAP-IG's with a
-/// metric summed over prompts divided by <c>total_items</c>.
+/// metric summed over prompts divided by <c>total_items</c>. Under a memory budget (<see cref="IPatchMemoryBudget"/>)
+/// each batch is processed in chunks of prompts (<see cref="PatchableModelExtensions.RowChunks"/>), each chunk's loss
+/// weighted by its share, with the batch-mean ablations of the whole batch (<see cref="ChunkedAblations"/>) and dataset
+/// means over every batch: the scores are those of the unchunked run. The algorithms built on it declare
+/// <see cref="MemoryBudgetSupport.ChunksItself"/>; they are not batch-separable, since a batch or dataset mean ablation
+/// is a statistic of the batches (a part's mean is not the batch's).
 /// </remarks>
 internal static class EdgeGradients
 {
@@ -49,15 +54,20 @@ internal static class EdgeGradients
         using var progress = context.Progress.Start(title, (long)batches.Count * passes.Count);
         foreach (var batch in batches)
         {
-            foreach (var (start, count) in model.RowChunks(batch))
+            // Chunks of prompts under the memory budget; batch means are taken over the whole batch, dataset means over
+            // every batch, so the scores do not depend on the chunking.
+            var chunks = model.RowChunks(batch);
+            using var ablations = datasetMean is not null
+                ? ChunkedAblations.FromDatasetMean(model, datasetMean)
+                : ChunkedAblations.Create(model, o.Ablation == AblationType.Zero ? batch.Clean : batch.Corrupt, o.Ablation, chunks);
+            foreach (var (start, count) in chunks)
             {
                 context.CancellationToken.ThrowIfCancellationRequested();
                 using var scope = torch.NewDisposeScope();
                 using var rows = count == batch.Size ? null : batch.Rows(start, count);
                 var part = rows ?? batch;
                 var clean = model.SourceAblations(part.Clean, AblationType.Resample); // [S, b, T, d]
-                var ablation = datasetMean?.narrow(1, start, count)
-                    ?? model.SourceAblations(o.Ablation == AblationType.Zero ? part.Clean : part.Corrupt, o.Ablation);
+                var ablation = ablations.For(start, count); // [S, b, T, d]
                 hidden = clean.shape[^1];
                 var sums = new Tensor?[graph.DestModules.Count];
                 foreach (var pass in passes)
@@ -65,34 +75,46 @@ internal static class EdgeGradients
                     using var passScope = torch.NewDisposeScope(); // frees each pass's activations and graph
                     using var grad = torch.enable_grad();
                     var held = new Dictionary<DestinationModule, Tensor>();
-                    var output = intervene.ForwardWithIntervention(part.Clean, (name, x) =>
+                    try
                     {
-                        if (destByName.TryGetValue(name, out var dest))
+                        var output = intervene.ForwardWithIntervention(part.Clean, (name, x) =>
                         {
-                            // A node of its own on the graph, so its gradient is the total derivative after this point.
-                            var leaf = x.requires_grad ? x.clone() : x.detach().requires_grad_(true);
-                            held[dest] = leaf;
-                            x = leaf.alias();
-                        }
+                            if (destByName.TryGetValue(name, out var dest))
+                            {
+                                // A node of its own on the graph, so its gradient is the total derivative after this
+                                // point; ours until autograd.grad (the pass frees what its hooks create).
+                                var leaf = (x.requires_grad ? x.clone() : x.detach().requires_grad_(true))
+                                    .DetachFromDisposeScope();
+                                held[dest] = leaf;
+                                x = leaf.alias();
+                            }
 
-                        return srcByName.TryGetValue(name, out var src)
-                            && pass(src, Activation(clean, src), Activation(ablation, src)) is { } r
-                            ? r.to_type(x.dtype).alias()
-                            : x;
-                    });
-                    using var values = Objective.TokenValues(model.SliceOutput(output), o.GradFunction);
-                    var loss = Objective.Loss(values, part, o.AnswerFunction) * (count / prompts);
-                    var leaves = held.Keys.ToList();
-                    var grads = torch.autograd.grad([loss], [.. leaves.Select(d => held[d])], allow_unused: true);
-                    for (var i = 0; i < leaves.Count; i++)
+                            return srcByName.TryGetValue(name, out var src)
+                                && pass(src, Activation(clean, src), Activation(ablation, src)) is { } r
+                                ? r.to_type(x.dtype).alias()
+                                : x;
+                        });
+                        using var values = Objective.TokenValues(model.SliceOutput(output), o.GradFunction);
+                        var loss = Objective.Loss(values, part, o.AnswerFunction) * (count / prompts);
+                        var leaves = held.Keys.ToList();
+                        var grads = torch.autograd.grad([loss], [.. leaves.Select(d => held[d])], allow_unused: true);
+                        for (var i = 0; i < leaves.Count; i++)
+                        {
+                            if (grads[i].IsInvalid)
+                            {
+                                continue; // the loss does not depend on this destination in this pass
+                            }
+
+                            var m = leaves[i].Index;
+                            sums[m] = sums[m] is null ? grads[i].MoveToOuterDisposeScope() : sums[m]!.add_(grads[i]);
+                        }
+                    }
+                    finally
                     {
-                        if (grads[i].IsInvalid)
+                        foreach (var leaf in held.Values)
                         {
-                            continue; // the loss does not depend on this destination in this pass
+                            leaf.Dispose();
                         }
-
-                        var m = leaves[i].Index;
-                        sums[m] = sums[m] is null ? grads[i].MoveToOuterDisposeScope() : sums[m]!.add_(grads[i]);
                     }
                 }
 

@@ -34,7 +34,8 @@ public sealed record EapIgActivationsOptions : GradientAttributionOptions
     Name = "EAP-IG (activations)",
     ShortName = "EAP-IG-act",
     Description = "Edge attribution patching with integrated gradients over each source module's output in turn, " +
-        "interpolated between its ablation and clean values (Hanna et al., 2024).")]
+        "interpolated between its ablation and clean values (Hanna et al., 2024).",
+    MemoryBudget = MemoryBudgetSupport.ChunksItself)] // chunks of prompts in EdgeGradients (RowChunks, ChunkedAblations)
 public sealed class EapIgActivations(EapIgActivationsOptions options) : IPruneAlgorithm
 {
     /// <summary>The options.</summary>

@@ -34,7 +34,8 @@ public sealed record EapIgInputsOptions : GradientAttributionOptions
     Name = "EAP-IG (inputs)",
     ShortName = "EAP-IG",
     Description = "Edge attribution patching with integrated gradients over the input embeddings, interpolated " +
-        "from the corrupt (ablated) to the clean ones (Hanna et al., 2024).")]
+        "from the corrupt (ablated) to the clean ones (Hanna et al., 2024).",
+    MemoryBudget = MemoryBudgetSupport.ChunksItself)] // chunks of prompts in EdgeGradients (RowChunks, ChunkedAblations)
 public sealed class EapIgInputs(EapIgInputsOptions options) : IPruneAlgorithm
 {
     /// <summary>The options.</summary>

@@ -34,7 +34,7 @@ public sealed record ExactOptions
     [Option(
         "edges-per-pass",
         Description = "Edges tested in one forward pass: the batch is repeated once per edge, each copy with its own " +
-            "edge patched (memory grows with edges x batch size).",
+            "edge patched (memory grows with edges x batch size); at most this many, fewer under --max-patch-memory.",
         Min = 1)]
     public int EdgesPerPass { get; init; } = 32;
 }

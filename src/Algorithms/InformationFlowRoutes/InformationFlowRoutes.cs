@@ -19,13 +19,19 @@ namespace AutoCircuit.Algorithms.InformationFlowRoutes;
 /// the token embedding alone; biases added to the residual stream (e.g. the attention output bias) belong to no source.
 /// Every position counts (prompts of a batch have one length; EAP-IG masks right padding). Where every proximity of a
 /// destination is 0 its importances are 0, where EAP-IG would divide 0 by 0.
+/// <para>Batch-separable (<see cref="MemoryBudgetSupport.BatchSeparable"/>): each prompt's importances depend on that
+/// prompt alone and the scores are their mean over prompts, so the mean of the scores on equal parts of every batch is
+/// the scores on the whole batches. It patches nothing, but it does run forward passes on the batches and holds every
+/// source's output, one <c>[n_src, batch, seq, d]</c> buffer, so <see cref="MemoryBudgetSupport.NoPatching"/> would
+/// be untrue: under a budget the host runs it on parts of the batches that fit.</para>
 /// </remarks>
 [PruneAlgorithm(
     "information-flow-routes",
     Name = "Information Flow Routes",
     ShortName = "IFR",
     Description = "Attribution by proximity of each source's output to its destination's input on the clean run " +
-        "(Ferrando and Voita, 2024): no metric and no corrupt prompts.")]
+        "(Ferrando and Voita, 2024): no metric and no corrupt prompts.",
+    MemoryBudget = MemoryBudgetSupport.BatchSeparable)]
 public sealed class InformationFlowRoutes : IPruneAlgorithm
 {
     /// <inheritdoc />
@@ -51,25 +57,35 @@ public sealed class InformationFlowRoutes : IPruneAlgorithm
         {
             context.CancellationToken.ThrowIfCancellationRequested();
             using var scope = torch.NewDisposeScope();
-            Tensor? outputs = null; // [S, B, T, d]: every source's output so far
-            using var output = intervene.ForwardWithIntervention(batch.Clean, (name, x) =>
+            Tensor? outputs = null; // [S, B, T, d]: every source's output so far (ours: the pass frees what hooks create)
+            try
             {
-                if (destByName.TryGetValue(name, out var dest))
+                using var output = intervene.ForwardWithIntervention(batch.Clean, (name, x) =>
                 {
-                    using var destScope = torch.NewDisposeScope(); // one destination's temporaries at a time
-                    scores.For(dest).Add(Importance(dest, x, outputs!) / prompts);
-                }
+                    if (destByName.TryGetValue(name, out var dest))
+                    {
+                        using var destScope = torch.NewDisposeScope(); // one destination's temporaries at a time
+                        scores.For(dest).Add(Importance(dest, x, outputs!) / prompts);
+                    }
 
-                if (srcByName.TryGetValue(name, out var src))
-                {
-                    outputs ??= torch.zeros(
-                        [graph.Srcs.Count, x.shape[0], x.shape[1], x.shape[^1]], dtype: x.dtype, device: x.device);
-                    var slots = outputs.narrow(0, src.SrcStart, src.Count);
-                    slots.copy_(src.HeadDim is null ? x.unsqueeze(0) : x.movedim([2L], [0L]));
-                }
+                    if (srcByName.TryGetValue(name, out var src))
+                    {
+                        outputs ??= torch.zeros(
+                            [graph.Srcs.Count, x.shape[0], x.shape[1], x.shape[^1]], dtype: x.dtype, device: x.device)
+                            .DetachFromDisposeScope();
+                        using var slots = outputs.narrow(0, src.SrcStart, src.Count);
+                        using var moved = src.HeadDim is null ? x.unsqueeze(0) : x.movedim([2L], [0L]);
+                        slots.copy_(moved);
+                    }
 
-                return x;
-            });
+                    return x;
+                });
+            }
+            finally
+            {
+                outputs?.Dispose();
+            }
+
             progress.Advance();
         }
 

@@ -42,6 +42,11 @@ public interface IPatchableModel
     /// Runs the model on a batch of inputs and returns the whole output (e.g. logits
     /// <c>[batch, seq, vocab]</c>). Patches the graph when a <see cref="PatchMode"/> scope is open.
     /// </summary>
+    /// <remarks>
+    /// The pass runs in a dispose scope of its own and hands back only its result, which the caller owns (it joins
+    /// the caller's dispose scope when one is open): a caller without a scope that disposes the result leaves nothing
+    /// alive.
+    /// </remarks>
     Tensor Forward(Tensor input);
 
     /// <summary><see cref="Forward"/> followed by the task's output slice (auto-circuit's <c>model(x)[model.out_slice]</c>).</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using AutoCircuit.Bench.Outputs;
 
 namespace AutoCircuit.Bench;
 
@@ -84,29 +85,29 @@ public sealed record BenchReport(
     public string ToJson()
     {
         var r = Reference;
-        var root = new Dictionary<string, object?>
+        var file = new BenchFile
         {
-            ["reference_shape"] = r.Shape.Name,
-            ["patched_forward_over_forward"] = Round(r.PatchedOverForward.Median),
-            ["mask_gradient_over_2f1b"] = Round(r.MaskGradientOver2F1B.Median),
-            ["acdc_edge_over_forward"] = Round(r.AcdcOverForward.Median),
-            ["evaluate_count_over_forward"] = Round(r.EvaluateOverForward.Median),
-            ["src_buffer_bytes_over_minimum"] = r.Memory is null ? null : Round(r.Memory.Ratio),
-            ["machine"] = new Dictionary<string, object?>
+            ReferenceShape = r.Shape.Name,
+            PatchedForwardOverForward = Round(r.PatchedOverForward.Median),
+            MaskGradientOver2F1B = Round(r.MaskGradientOver2F1B.Median),
+            AcdcEdgeOverForward = Round(r.AcdcOverForward.Median),
+            EvaluateCountOverForward = Round(r.EvaluateOverForward.Median),
+            SrcBufferBytesOverMinimum = r.Memory is null ? null : Round(r.Memory.Ratio),
+            Machine = new BenchMachine
             {
-                ["cpu"] = Machine.Cpu,
-                ["cores"] = Machine.Cores,
-                ["torch_threads"] = Machine.TorchThreads,
-                ["device"] = Machine.Device,
-                ["os"] = Machine.Os,
-                ["load_average_1m"] = Machine.LoadAverage,
+                Cpu = Machine.Cpu,
+                Cores = Machine.Cores,
+                TorchThreads = Machine.TorchThreads,
+                Device = Machine.Device,
+                Os = Machine.Os,
+                LoadAverage1m = Machine.LoadAverage,
             },
-            ["repetitions"] = Repetitions,
-            ["patch_buffer_dtype"] = BufferDType ?? "model",
-            ["separate_qkv"] = SeparateQkv,
-            ["shapes"] = Shapes.Select(ShapeJson).ToList(),
+            Repetitions = Repetitions,
+            PatchBufferDtype = BufferDType ?? "model",
+            SeparateQkv = SeparateQkv,
+            Shapes = Shapes.Select(ShapeJson).ToList(),
         };
-        return JsonSerializer.Serialize(root, new JsonSerializerOptions { WriteIndented = true });
+        return JsonSerializer.Serialize(file, BenchJsonContext.Default.BenchFile);
     }
 
     /// <summary>A Markdown table of the ratios (median [q1, q3]) per shape.</summary>
@@ -140,63 +141,63 @@ public sealed record BenchReport(
         ? s.Median.ToString("0.00", CultureInfo.InvariantCulture)
         : string.Create(CultureInfo.InvariantCulture, $"{s.Median:0.00} [{s.Q1:0.00}, {s.Q3:0.00}]");
 
-    private static Dictionary<string, object?> ShapeJson(ShapeReport s) => new()
+    private static BenchShapeResult ShapeJson(ShapeReport s) => new()
     {
-        ["name"] = s.Shape.Name,
-        ["layers"] = s.Shape.Layers,
-        ["heads"] = s.Shape.Heads,
-        ["d_model"] = s.Shape.DModel,
-        ["d_mlp"] = 4 * s.Shape.DModel,
-        ["vocab"] = s.Shape.Vocab,
-        ["batch"] = s.Shape.Batch,
-        ["seq"] = s.Shape.Seq,
-        ["parameters"] = s.Shape.Parameters,
-        ["srcs"] = s.Sources,
-        ["dest_modules"] = s.DestinationModules,
-        ["edges"] = s.Edges,
-        ["evaluated_sizes"] = s.EvaluatedSizes,
-        ["ratios"] = new Dictionary<string, object?>
+        Name = s.Shape.Name,
+        Layers = s.Shape.Layers,
+        Heads = s.Shape.Heads,
+        DModel = s.Shape.DModel,
+        DMlp = 4 * s.Shape.DModel,
+        Vocab = s.Shape.Vocab,
+        Batch = s.Shape.Batch,
+        Seq = s.Shape.Seq,
+        Parameters = s.Shape.Parameters,
+        Srcs = s.Sources,
+        DestModules = s.DestinationModules,
+        Edges = s.Edges,
+        EvaluatedSizes = s.EvaluatedSizes,
+        Ratios = new BenchRatios
         {
-            ["patched_forward_over_forward"] = StatJson(s.PatchedOverForward),
-            ["mask_gradient_over_2f1b"] = StatJson(s.MaskGradientOver2F1B),
-            ["acdc_edge_over_forward"] = StatJson(s.AcdcOverForward),
-            ["evaluate_count_over_forward"] = StatJson(s.EvaluateOverForward),
-            ["src_buffer_bytes_over_minimum"] = s.Memory is null ? null : Round(s.Memory.Ratio),
+            PatchedForwardOverForward = StatJson(s.PatchedOverForward),
+            MaskGradientOver2F1B = StatJson(s.MaskGradientOver2F1B),
+            AcdcEdgeOverForward = StatJson(s.AcdcOverForward),
+            EvaluateCountOverForward = StatJson(s.EvaluateOverForward),
+            SrcBufferBytesOverMinimum = s.Memory is null ? null : Round(s.Memory.Ratio),
         },
-        ["times_ms"] = new Dictionary<string, object?>
+        TimesMs = new BenchTimes
         {
-            ["forward"] = StatJson(s.Forward),
-            ["patched_forward"] = StatJson(s.PatchedForward),
-            ["forward_backward"] = StatJson(s.ForwardBackward),
-            ["mask_gradient_batch"] = StatJson(s.MaskGradient),
-            ["evaluate_per_size"] = StatJson(s.EvaluatePerSize),
-            ["acdc_edge"] = StatJson(s.AcdcEdgeMs),
+            Forward = StatJson(s.Forward),
+            PatchedForward = StatJson(s.PatchedForward),
+            ForwardBackward = StatJson(s.ForwardBackward),
+            MaskGradientBatch = StatJson(s.MaskGradient),
+            EvaluatePerSize = StatJson(s.EvaluatePerSize),
+            AcdcEdge = StatJson(s.AcdcEdgeMs),
         },
-        ["acdc_method"] = s.AcdcMethod,
-        ["acdc_restart"] = new Dictionary<string, object?>
+        AcdcMethod = s.AcdcMethod,
+        AcdcRestart = new BenchAcdcRestart
         {
-            ["steps"] = s.AcdcRestart.Steps,
-            ["ms_per_edge_with_restart"] = StatJson(s.AcdcRestart.WithRestartMs),
-            ["ms_per_edge_full_forward"] = StatJson(s.AcdcRestart.FullForwardMs),
-            ["speedup"] = Round(s.AcdcRestart.Speedup),
+            Steps = s.AcdcRestart.Steps,
+            MsPerEdgeWithRestart = StatJson(s.AcdcRestart.WithRestartMs),
+            MsPerEdgeFullForward = StatJson(s.AcdcRestart.FullForwardMs),
+            Speedup = Round(s.AcdcRestart.Speedup),
         },
-        ["src_buffer"] = new[] { s.Memory, s.EvaluationMemory }.Where(m => m is not null).Select(m => new Dictionary<string, object?>
+        SrcBuffer = new[] { s.Memory, s.EvaluationMemory }.OfType<SourceBufferReport>().Select(m => new BenchSourceBuffer
         {
-            ["operation"] = m!.Operation,
-            ["peak_bytes"] = m.PeakBytes,
-            ["minimum_bytes"] = m.MinimumBytes,
-            ["ratio"] = Round(m.Ratio),
+            Operation = m.Operation,
+            PeakBytes = m.PeakBytes,
+            MinimumBytes = m.MinimumBytes,
+            Ratio = Round(m.Ratio),
         }).ToList(),
     };
 
-    private static Dictionary<string, object?> StatJson(Stat s) => new()
+    private static BenchStat StatJson(Stat s) => new()
     {
-        ["median"] = Round(s.Median),
-        ["q1"] = Round(s.Q1),
-        ["q3"] = Round(s.Q3),
-        ["min"] = Round(s.Min),
-        ["max"] = Round(s.Max),
-        ["n"] = s.Count,
+        Median = Round(s.Median),
+        Q1 = Round(s.Q1),
+        Q3 = Round(s.Q3),
+        Min = Round(s.Min),
+        Max = Round(s.Max),
+        N = s.Count,
     };
 
     private static double? Round(double v) => double.IsFinite(v) ? Math.Round(v, 4) : null;

@@ -20,7 +20,7 @@ namespace AutoCircuit.Bench;
 /// </summary>
 public sealed class BenchWorkload : IDisposable
 {
-    private const string FirstResidual = "blocks.0.hook_resid_pre";
+    private static readonly string FirstResidual = HookNames.ResidPre(0);
     private readonly Transformer _transformer;
     private readonly List<PromptBatch> _batches = [];
     private readonly Tensor _ablation; // [n_src, B, T, d]: source outputs on the first batch's corrupt prompts

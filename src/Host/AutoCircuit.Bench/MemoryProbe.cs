@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using AutoCircuit.Bench.Outputs;
 using TorchSharp;
 
 namespace AutoCircuit.Bench;
@@ -23,24 +24,26 @@ public sealed record MemoryReport(
     public long BatchBytes => PeakRssBytes < 0 ? -1 : PeakRssBytes - BaselineRssBytes;
 
     /// <summary>One line of JSON.</summary>
-    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object?>
-    {
-        ["shape"] = Shape.Name,
-        ["layers"] = Shape.Layers,
-        ["heads"] = Shape.Heads,
-        ["d_model"] = Shape.DModel,
-        ["vocab"] = Shape.Vocab,
-        ["batch"] = Shape.Batch,
-        ["seq"] = Shape.Seq,
-        ["parameters"] = Parameters,
-        ["baseline_rss_bytes"] = BaselineRssBytes,
-        ["peak_rss_bytes"] = PeakRssBytes,
-        ["mask_gradient_batch_bytes"] = BatchBytes,
-        ["src_buffer_peak_bytes"] = SourceBufferPeakBytes,
-        ["src_buffer_minimum_bytes"] = MinimumSourceBufferBytes,
-        ["max_patch_memory_bytes"] = MaxPatchMemoryBytes,
-        ["seconds"] = Math.Round(Seconds, 2),
-    });
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(
+        new BenchMemoryLine
+        {
+            Shape = Shape.Name,
+            Layers = Shape.Layers,
+            Heads = Shape.Heads,
+            DModel = Shape.DModel,
+            Vocab = Shape.Vocab,
+            Batch = Shape.Batch,
+            Seq = Shape.Seq,
+            Parameters = Parameters,
+            BaselineRssBytes = BaselineRssBytes,
+            PeakRssBytes = PeakRssBytes,
+            MaskGradientBatchBytes = BatchBytes,
+            SrcBufferPeakBytes = SourceBufferPeakBytes,
+            SrcBufferMinimumBytes = MinimumSourceBufferBytes,
+            MaxPatchMemoryBytes = MaxPatchMemoryBytes,
+            Seconds = Math.Round(Seconds, 2),
+        },
+        BenchJsonContext.Compact.BenchMemoryLine);
 
     /// <summary>A readable line.</summary>
     public override string ToString() => FormattableString.Invariant(

@@ -104,7 +104,7 @@ public static class CircuitRunner
         }
 
         progress ??= NullProgressSink.Instance;
-        var saved = model.Masks.ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
+        var saved = model.Masks.ToDictionary(kv => kv.Key, kv => SavedMask(kv.Value));
         using var inference = torch.inference_mode();
         Tensor? datasetAblation = null;
         try
@@ -185,6 +185,13 @@ public static class CircuitRunner
                 }
             }
         }
+    }
+
+    /// <summary>A copy of a mask, owned by the caller (outside every dispose scope).</summary>
+    private static Tensor SavedMask(Tensor mask)
+    {
+        using var detached = mask.detach();
+        return detached.clone().DetachFromDisposeScope();
     }
 
     /// <summary>The per-circuit thresholds, on the model's device, and the real edge counts they admit.</summary>

@@ -46,23 +46,33 @@ internal sealed class RestartableMicroModel : IHookedModel, IBlockRestartModel
 
     public GraphNodes ResidualNodes() => _nodes.ResidualNodes();
 
-    public Tensor Forward(Tensor input) => Run(_hooks["input"].Apply(input), 0, null);
+    public Tensor Forward(Tensor input) => Run(_hooks[HookNames.Micro.Input].Apply(input), 0, null);
 
-    public int BlockOf(string moduleName) =>
-        moduleName switch
+    public int BlockOf(string moduleName)
+    {
+        if (moduleName == HookNames.Micro.Input)
         {
-            "input" => 0,
-            "output" => LayerCount - 1,
-            _ when moduleName.StartsWith("blocks.", StringComparison.Ordinal) ||
-                   moduleName.StartsWith("resids.", StringComparison.Ordinal) =>
-                int.Parse(moduleName.Split('.')[1], System.Globalization.CultureInfo.InvariantCulture),
-            _ => throw new ArgumentException($"unknown module {moduleName}"),
-        };
+            return 0;
+        }
+
+        if (moduleName == HookNames.Micro.Output)
+        {
+            return LayerCount - 1;
+        }
+
+        if (HookNames.TryGetBlock(moduleName, out var block))
+        {
+            return block;
+        }
+
+        var resid = Enumerable.Range(0, LayerCount).Where(l => HookNames.Micro.Resid(l) == moduleName).ToList();
+        return resid.Count == 1 ? resid[0] : throw new ArgumentException($"unknown module {moduleName}");
+    }
 
     public BlockInputs CaptureBlockInputs(Tensor input)
     {
         var residuals = new List<Tensor> { input.clone().DetachFromDisposeScope() };
-        Run(_hooks["input"].Apply(input), 0, residuals).Dispose();
+        Run(_hooks[HookNames.Micro.Input].Apply(input), 0, residuals).Dispose();
         return new BlockInputs(residuals);
     }
 
@@ -70,7 +80,7 @@ internal sealed class RestartableMicroModel : IHookedModel, IBlockRestartModel
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var x = inputs.Residuals[block];
-        return Run(block == 0 ? _hooks["input"].Apply(x) : x, block, null);
+        return Run(block == 0 ? _hooks[HookNames.Micro.Input].Apply(x) : x, block, null);
     }
 
     public void FreezeParameters()
@@ -95,15 +105,15 @@ internal sealed class RestartableMicroModel : IHookedModel, IBlockRestartModel
     {
         for (var l = start; l < LayerCount; l++)
         {
-            var heads = _hooks[$"blocks.{l}.head_inputs"].Apply(x.unsqueeze(2).expand(x.shape[0], x.shape[1], 2, 2));
-            var outs = _hooks[$"blocks.{l}.head_outputs"].Apply(heads * _weights);
-            x = _hooks[$"resids.{l}"].Apply(x + outs.sum(2));
+            var heads = _hooks[HookNames.Micro.HeadInputs(l)].Apply(x.unsqueeze(2).expand(x.shape[0], x.shape[1], 2, 2));
+            var outs = _hooks[HookNames.Micro.HeadOutputs(l)].Apply(heads * _weights);
+            x = _hooks[HookNames.Micro.Resid(l)].Apply(x + outs.sum(2));
             if (residuals is not null && l + 1 < LayerCount)
             {
                 residuals.Add(x.clone().DetachFromDisposeScope());
             }
         }
 
-        return _hooks["output"].Apply(x);
+        return _hooks[HookNames.Micro.Output].Apply(x);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AutoCircuit.Testing;
 using AutoCircuit.Tool.Cli;
 using Xunit;
 
@@ -124,14 +125,9 @@ public sealed class CliTests : IDisposable
         Assert.Contains("same shape", err, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [WithoutCudaFact]
     public async Task Run_CudaOnCpuMachine_ReturnsDeviceUnavailable()
     {
-        if (TorchSharp.torch.cuda.is_available())
-        {
-            return; // the check is about machines without CUDA
-        }
-
         var (code, _, err) = await Run("run", "--model", "micro", "--device", "cuda", "--out", Path.Combine(_dir, "o"));
 
         Assert.Equal(3, code);

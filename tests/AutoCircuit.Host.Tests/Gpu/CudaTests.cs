@@ -94,7 +94,7 @@ public sealed class CudaTests
         using (model.PatchMode(patch))
         {
             using var output = model.Forward(clean);
-            Assert.Equal(device.type, model.State.DiffSrcOuts!.device_type);
+            Assert.Equal(device.type, model.ActivePatchScope!.InferenceDiff!.device_type);
             Assert.Equal(device.type, output.device_type);
         }
 
@@ -103,20 +103,16 @@ public sealed class CudaTests
         {
             model.SetAllMasks(0.5);
             using var output = model.Forward(clean);
-            Assert.Equal(device.type, model.State.CurrSrcOuts!.device_type);
+            Assert.Equal(device.type, model.ActivePatchScope!.CurrSrcOuts!.device_type);
         }
     }
 
-    [CudaTheory]
+    // Not in the CPU dry run: half buffers are refused on the CPU (tested in BufferTypeTests).
+    [CudaDeviceTheory]
     [InlineData("bfloat16")]
     [InlineData("float16")]
     public void HalfPrecisionBuffers_CloseToFloat32(string type)
     {
-        if (TestDevice.Current.type != DeviceType.CUDA)
-        {
-            return; // the CPU dry run: half buffers are refused on the CPU (tested in BufferTypeTests)
-        }
-
         var device = TestDevice.Current;
         using var a = TransformerPatchingTests.Model("gpt2");
         using var b = TransformerPatchingTests.Model("gpt2");

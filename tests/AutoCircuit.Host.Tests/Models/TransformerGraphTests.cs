@@ -28,18 +28,37 @@ public sealed class TransformerGraphTests
         ParallelAttnMlp = cfg.TryGetProperty("parallel", out var p) && p.GetBoolean(),
     };
 
+    private static readonly string[] Configs = ["small", "attn-only", "parallel", "gpt2-small"];
+
+    private static readonly string[] Graphs = ["factorized_separate_qkv", "factorized_attn_in", "residual"];
+
+    /// <summary>The (config, graph) pairs of the fixture for which auto-circuit built a graph, or for which it refused.</summary>
+    private static List<(string Config, string Graph)> FixtureCases(bool refused)
+    {
+        using var fixture = TestFixtures.Load("auto-circuit/transformer_graphs.json");
+        return Configs.SelectMany(c => Graphs.Select(g => (Config: c, Graph: g)))
+            .Where(x => fixture.RootElement.GetProperty(x.Config).GetProperty(x.Graph).TryGetProperty("error", out _) == refused)
+            .ToList();
+    }
+
     public static TheoryData<string, string> Cases()
     {
         var data = new TheoryData<string, string>();
-        foreach (var config in new[] { "small", "attn-only", "parallel", "gpt2-small" })
+        foreach (var (config, graph) in FixtureCases(refused: false))
         {
-            foreach (var graph in new[] { "factorized_separate_qkv", "factorized_attn_in", "residual" })
-            {
-                data.Add(config, graph);
-            }
+            data.Add(config, graph);
         }
 
         return data;
+    }
+
+    [Fact]
+    public void Fixture_TheOnlyGraphAutoCircuitRefuses_IsTheParallelResidualOne()
+    {
+        // Left out of Graph_FromConfig_MatchesAutoCircuit: auto-circuit asserts not parallel_attn_mlp for the residual
+        // graph. We build it (Residual_ParallelAttnMlp_IsBuilt); every other pair is compared.
+        Assert.Equal([("parallel", "residual")], FixtureCases(refused: true));
+        Assert.Equal(Configs.Length * Graphs.Length - 1, Cases().Count());
     }
 
     private static GraphNodes Nodes(TransformerConfig config, string graph) => graph switch
@@ -57,10 +76,6 @@ public sealed class TransformerGraphTests
         var entry = fixture.RootElement.GetProperty(configName);
         var config = Config(entry.GetProperty("config"));
         var expected = entry.GetProperty(graph);
-        if (expected.TryGetProperty("error", out _))
-        {
-            return; // auto-circuit refuses this graph (parallel residual); see Residual_ParallelAttnMlp_IsBuilt.
-        }
 
         var nodes = Nodes(config, graph);
         var factorized = graph != "residual";
@@ -149,13 +164,13 @@ public sealed class TransformerGraphTests
 
         expected += 1 + (layers * (heads + mlp));
         Assert.Equal(expected, graph.EdgeCount);
-        var k = graph.DestModule("blocks.1.hook_k_input");
+        var k = graph.DestModule(HookNames.KInput(1));
         Assert.Equal(kvHeads, k.HeadCount);
         Assert.Equal(1 + (heads + mlp), k.InSrcCount);
-        Assert.Equal(heads, graph.DestModule("blocks.1.hook_q_input").HeadCount);
+        Assert.Equal(heads, graph.DestModule(HookNames.QInput(1)).HeadCount);
         Assert.Equal(
             Enumerable.Range(0, kvHeads).Select(g => $"A1.KV{g}.V"),
-            graph.DestModule("blocks.1.hook_v_input").Nodes.Select(n => n.Name));
+            graph.DestModule(HookNames.VInput(1)).Nodes.Select(n => n.Name));
     }
 
     [Fact]
@@ -191,7 +206,7 @@ public sealed class TransformerGraphTests
         Assert.Equal(["Resid Start", "A0.0", "A0.1", "MLP 0", "Resid Post 0", "A1.0", "A1.1", "MLP 1"], graph.Srcs.Select(s => s.Name));
         Assert.Equal(["Resid Post 0", "Resid End"], graph.Dests.Select(d => d.Name));
         Assert.Equal(8, graph.EdgeCount);
-        Assert.Equal(4, graph.DestModule("blocks.1.hook_resid_post").InSrcStart);
+        Assert.Equal(4, graph.DestModule(HookNames.ResidPost(1)).InSrcStart);
     }
 
     [Fact]
@@ -212,9 +227,9 @@ public sealed class TransformerGraphTests
 
         using var model = PatchableModel.Create(transformer, new GraphOptions(SeqLen: 3));
 
-        Assert.Equal([3L, 4, 1], model.Masks["blocks.0.hook_q_input"].shape);
-        Assert.Equal([3L, 2, 1], model.Masks["blocks.0.hook_k_input"].shape);
-        Assert.Equal([3L, 2, 6], model.Masks["blocks.1.hook_v_input"].shape);
-        Assert.Equal([3L, 11], model.Masks["blocks.1.hook_resid_post"].shape);
+        Assert.Equal([3L, 4, 1], model.Masks[HookNames.QInput(0)].shape);
+        Assert.Equal([3L, 2, 1], model.Masks[HookNames.KInput(0)].shape);
+        Assert.Equal([3L, 2, 6], model.Masks[HookNames.VInput(1)].shape);
+        Assert.Equal([3L, 11], model.Masks[HookNames.ResidPost(1)].shape);
     }
 }

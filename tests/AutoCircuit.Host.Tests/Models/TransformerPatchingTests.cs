@@ -1,3 +1,4 @@
+using AutoCircuit.Engine.Hooks;
 using AutoCircuit.Engine.Patching;
 using AutoCircuit.Models.Transformers;
 using AutoCircuit.Testing;
@@ -188,10 +189,10 @@ public sealed class TransformerPatchingTests
     {
         using var transformer = Model("gpt2");
 
-        Assert.Equal(0, transformer.BlockOf("blocks.0.hook_resid_pre"));
-        Assert.Equal(1, transformer.BlockOf("blocks.1.attn.hook_result"));
-        Assert.Equal(2, transformer.BlockOf("blocks.2.hook_resid_post"));
-        Assert.Throws<ArgumentException>(() => transformer.BlockOf("blocks.3.hook_q_input"));
+        Assert.Equal(0, transformer.BlockOf(HookNames.ResidPre(0)));
+        Assert.Equal(1, transformer.BlockOf(HookNames.AttnResult(1)));
+        Assert.Equal(2, transformer.BlockOf(HookNames.ResidPost(2)));
+        Assert.Throws<ArgumentException>(() => transformer.BlockOf(HookNames.QInput(3)));
         Assert.Throws<ArgumentException>(() => transformer.BlockOf("ln_final"));
     }
 
@@ -199,40 +200,50 @@ public sealed class TransformerPatchingTests
     private static Transformer Ungrouped(Transformer grouped)
     {
         var c = grouped.Config;
-        var twin = new Transformer(c with { KvHeads = null });
+        var twin = new Transformer(c with { KvHeads = c.Heads });
         var r = c.GroupSize;
         var weights = grouped.named_parameters().ToDictionary(
             p => p.name,
             p => p.name.EndsWith(".W_K", StringComparison.Ordinal) || p.name.EndsWith(".W_V", StringComparison.Ordinal)
-                ? p.parameter.view(c.KvHeadCount, c.HeadSize, c.DModel).repeat_interleave(r, 0).reshape(c.Heads * c.HeadSize, c.DModel)
+                ? p.parameter.view(c.KvHeads, c.DHead, c.DModel).repeat_interleave(r, 0).reshape(c.Heads * c.DHead, c.DModel)
                 : p.parameter.alias());
         twin.LoadWeights(weights, "test");
         return twin;
     }
 
     [Theory]
-    [InlineData(true, null)]
-    [InlineData(false, null)]
-    [InlineData(false, 6)]
-    public void GroupedQueryAttention_EqualsMultiHeadTwinWithCopiedKeyValueWeights(bool separateQkv, int? seqLen)
+    [InlineData(true)]
+    [InlineData(false)]
+    public void GroupedQueryAttention_PlainForward_EqualsMultiHeadTwinWithCopiedKeyValueWeights(bool separateQkv)
     {
-        // Plain forward: grouped K/V equal copied K/V. Per-query-head inputs (hook_attn_in graph,
-        // random masks, so heads of one group read different inputs): K/V are computed per query
-        // head from its own input with its group's weights, which is what the twin does.
+        // Grouped K/V equal copied K/V. (With separate Q/K/V the graphs differ, one K/V destination per KV head against
+        // one per head, so only the plain forward pass compares.)
+        using var grouped = Model("llama-gqa");
+        using var twin = Ungrouped(grouped);
+        using var clean = Tokens(6);
+        using var a = PatchableModel.Create(grouped, new GraphOptions(true, null, separateQkv));
+        using var b = PatchableModel.Create(twin, new GraphOptions(true, null, separateQkv));
+
+        using var plainA = a.Forward(clean);
+        using var plainB = b.Forward(clean);
+
+        TensorAssert.AllClose(plainB, plainA, 1e-5, 0, "plain forward");
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(6)]
+    public void GroupedQueryAttention_PerQueryHeadInputsPatched_EqualsMultiHeadTwin(int? seqLen)
+    {
+        // Per-query-head inputs (hook_attn_in graph, random masks, so heads of one group read different inputs): K/V are
+        // computed per query head from its own input with its group's weights, which is what the twin does.
         using var grouped = Model("llama-gqa");
         using var twin = Ungrouped(grouped);
         using var clean = Tokens(6);
         using var corrupt = Tokens(7);
-        using var a = PatchableModel.Create(grouped, new GraphOptions(true, seqLen, separateQkv));
-        using var b = PatchableModel.Create(twin, new GraphOptions(true, seqLen, separateQkv));
+        using var a = PatchableModel.Create(grouped, new GraphOptions(true, seqLen, SeparateQkv: false));
+        using var b = PatchableModel.Create(twin, new GraphOptions(true, seqLen, SeparateQkv: false));
         using var plainA = a.Forward(clean);
-        using var plainB = b.Forward(clean);
-        TensorAssert.AllClose(plainB, plainA, 1e-5, 0, "plain forward");
-        if (separateQkv)
-        {
-            return; // K/V destinations differ (per KV head vs per head): only the plain forward compares.
-        }
-
         using var patchA = a.SourceAblations(corrupt);
         using var patchB = b.SourceAblations(corrupt);
         using var gen = new torch.Generator(5);

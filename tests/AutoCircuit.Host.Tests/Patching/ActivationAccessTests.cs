@@ -1,3 +1,4 @@
+using AutoCircuit.Engine.Hooks;
 using AutoCircuit.Engine.Patching;
 using AutoCircuit.Models.Micro;
 using AutoCircuit.Testing;
@@ -26,17 +27,17 @@ public sealed class ActivationAccessTests
         using var weights = torch.tensor(new float[,] { { 1, 2 }, { 3, 4 } });
 
         var acts = model.CaptureActivations(
-            input, ["input", "blocks.0.head_outputs", "blocks.1.head_inputs", "output"]);
+            input, [HookNames.Micro.Input, HookNames.Micro.HeadOutputs(0), HookNames.Micro.HeadInputs(1), HookNames.Micro.Output]);
 
         try
         {
-            TensorAssert.AllClose(input, acts["input"], 0, 0, "input");
+            TensorAssert.AllClose(input, acts[HookNames.Micro.Input], 0, 0, "input");
             using var heads0 = input.unsqueeze(2) * weights; // [B, T, H, R]
-            TensorAssert.AllClose(heads0, acts["blocks.0.head_outputs"], 1e-6, 0, "block 0 heads");
+            TensorAssert.AllClose(heads0, acts[HookNames.Micro.HeadOutputs(0)], 1e-6, 0, "block 0 heads");
             using var resid1 = input * torch.tensor(new float[] { 5, 7 });
             using var inputs1 = resid1.unsqueeze(2).expand(2, 3, 2, 2);
-            TensorAssert.AllClose(inputs1, acts["blocks.1.head_inputs"], 1e-5, 0, "block 1 head inputs");
-            TensorAssert.AllClose(output, acts["output"], 0, 0, "output");
+            TensorAssert.AllClose(inputs1, acts[HookNames.Micro.HeadInputs(1)], 1e-5, 0, "block 1 head inputs");
+            TensorAssert.AllClose(output, acts[HookNames.Micro.Output], 0, 0, "output");
         }
         finally
         {
@@ -55,18 +56,18 @@ public sealed class ActivationAccessTests
         using var input = Input();
         using var before = model.Forward(input);
 
-        var grads = model.CaptureGradients(input, ["input", "blocks.0.head_inputs", "output"], output => output.sum());
+        var grads = model.CaptureGradients(input, [HookNames.Micro.Input, HookNames.Micro.HeadInputs(0), HookNames.Micro.Output], output => output.sum());
 
         try
         {
             // d sum(out) / d out = 1; / d input = [25, 49]; / d head_inputs.0[h, r] = w[h, r] * [5, 7][r].
             using var ones = torch.ones(2, 3, 2);
-            TensorAssert.AllClose(ones, grads["output"], 0, 0, "output");
+            TensorAssert.AllClose(ones, grads[HookNames.Micro.Output], 0, 0, "output");
             using var dInput = torch.tensor(new float[] { 25, 49 }).expand(2, 3, 2);
-            TensorAssert.AllClose(dInput, grads["input"], 1e-5, 0, "input");
+            TensorAssert.AllClose(dInput, grads[HookNames.Micro.Input], 1e-5, 0, "input");
             using var weights = torch.tensor(new float[,] { { 1, 2 }, { 3, 4 } });
             using var dHeads = (weights * torch.tensor(new float[] { 5, 7 })).expand(2, 3, 2, 2);
-            TensorAssert.AllClose(dHeads, grads["blocks.0.head_inputs"], 1e-5, 0, "head inputs");
+            TensorAssert.AllClose(dHeads, grads[HookNames.Micro.HeadInputs(0)], 1e-5, 0, "head inputs");
         }
         finally
         {
@@ -88,13 +89,13 @@ public sealed class ActivationAccessTests
         using var model = PatchableModel.Create(micro, new GraphOptions());
         using var input = Input();
 
-        var unknown = Assert.Throws<ArgumentException>(() => model.CaptureActivations(input, ["blocks.9.head_inputs"]));
-        Assert.Contains("blocks.9.head_inputs", unknown.Message, StringComparison.Ordinal);
+        var unknown = Assert.Throws<ArgumentException>(() => model.CaptureActivations(input, [HookNames.Micro.HeadInputs(9)]));
+        Assert.Contains(HookNames.Micro.HeadInputs(9), unknown.Message, StringComparison.Ordinal);
 
         using var patch = model.SourceAblations(input);
         using (model.PatchMode(patch))
         {
-            Assert.Throws<InvalidOperationException>(() => model.CaptureGradients(input, ["output"], o => o.sum()));
+            Assert.Throws<InvalidOperationException>(() => model.CaptureGradients(input, [HookNames.Micro.Output], o => o.sum()));
         }
     }
 }

@@ -6,9 +6,11 @@ namespace AutoCircuit.Host.Tests.Patching;
 
 /// <summary>
 /// No host read of a tensor (which waits for the GPU: <c>.item</c>, <c>ToSingle</c>, <c>data&lt;&gt;</c>, <c>.cpu()</c>,
-/// ...) in the code that runs per destination or per edge: the patch wrapper, the mask-gradient probe, the transformer's
-/// blocks, the mask-gradient and ACDC loops. The engine's only read per forward pass is whether every mask is zero
+/// ...) in the code that runs per destination or per edge: every unit of the patching engine (wrapper, planner, the
+/// three patch modes, the probe, recording and capture passes, the model's partials), the models' modules (norm, MLP,
+/// attention, embeddings, block, the micro model), the mask-gradient and ACDC loops. The engine's only read per forward pass is the planner's "is every mask zero"
 /// (<c>AllMasksZero</c>, before the forward pass, when masks are trained); ACDC's one read per tau is its log line.
+/// <see cref="EngineUnits_AreAllListed"/> keeps the list complete.
 /// </summary>
 public sealed partial class HotPathSyncTests
 {
@@ -16,13 +18,38 @@ public sealed partial class HotPathSyncTests
     [GeneratedRegex(@"\.item<|\.To(Single|Double|Int32|Int64|Boolean)\(|\.data<|\.cpu\(\)|\.tolist\(|\.ToArray<")]
     private static partial Regex HostRead();
 
+    private const string EngineFolder = "src/Host/AutoCircuit.Engine/Patching";
+
     public static TheoryData<string, string[]> HotFiles() => new()
     {
         { "src/Host/AutoCircuit.Engine/Patching/PatchWrapper.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/ForwardPass.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/PatchForward.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/PatchMath.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/ReferencePatch.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/GroupedInferencePatch.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/ZeroMaskGradientPatch.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/MaskGradientProbe.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/BackwardLeftovers.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/PatchScope.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/SourceRecording.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/ActivationCapture.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/SourceBufferLedger.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/PatchPlanner.cs", ["AllMasksZero"] }, // the planner's one read per pass
+        { "src/Host/AutoCircuit.Models/Transformers/Norm.cs", [] },
+        { "src/Host/AutoCircuit.Models/Transformers/Mlp.cs", [] },
+        { "src/Host/AutoCircuit.Models/Transformers/Attention.cs", [] },
+        { "src/Host/AutoCircuit.Models/Transformers/Embeddings.cs", [] },
         { "src/Host/AutoCircuit.Models/Transformers/TransformerBlock.cs", [] },
+        { "src/Host/AutoCircuit.Models/Transformers/ForwardContext.cs", [] },
         { "src/Host/AutoCircuit.Models/Transformers/Transformer.cs", ["ValidateTokens"] }, // input check, once per call
-        { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.cs", ["AllMasksZero"] },
+        { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.Masks.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.Ablations.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.Capture.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.Interventions.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.Restart.cs", [] },
+        { "src/Host/AutoCircuit.Models/Micro/MicroModel.cs", [] },
         { "src/Algorithms/MaskGradient/MaskGradient.cs", [] },
         { "src/Algorithms/Acdc/Acdc.cs", ["removedCount"] }, // one read per tau, for the log line
     };
@@ -44,6 +71,23 @@ public sealed partial class HotPathSyncTests
             .ToList();
 
         Assert.True(hits.Count == 0, "Host reads in a hot path:\n" + string.Join("\n", hits));
+    }
+
+    [Fact]
+    public void EngineUnits_AreAllListed()
+    {
+        // Every file of the patching engine runs during forward passes, except the plain settings types below.
+        string[] settingsOnly = ["DTypes.cs", "GraphOptions.cs", "PatchOptions.cs", "MaskSettings.cs", "PatchForwardMode.cs"];
+        var folder = Path.GetFullPath(Path.Combine(SourceDirectory(), "..", "..", "..", EngineFolder));
+        var listed = HotFiles().Select(row => (string)row[0]).ToHashSet(StringComparer.Ordinal);
+
+        var missing = Directory.GetFiles(folder, "*.cs")
+            .Select(Path.GetFileName)
+            .Where(f => !settingsOnly.Contains(f) && !listed.Contains($"{EngineFolder}/{f}"))
+            .ToList();
+
+        Assert.True(Directory.Exists(folder), $"Cannot find {folder} (this test reads the source tree).");
+        Assert.True(missing.Count == 0, $"Engine files missing from {nameof(HotFiles)}: {string.Join(", ", missing)}");
     }
 
     [Fact]

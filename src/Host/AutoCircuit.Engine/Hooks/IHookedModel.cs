@@ -41,6 +41,12 @@ public interface IHookedModel : IDisposable
     GraphNodes ResidualNodes();
 
     /// <summary>The model's forward pass through its hook points.</summary>
+    /// <remarks>
+    /// Ownership: <paramref name="input"/> stays the caller's; every <see cref="HookPoint.Apply"/> on the way gets a
+    /// tensor the hook must not dispose and returns one the model owns (its argument or a new tensor in the current
+    /// dispose scope). The result is the caller's. The patching engine calls this inside a dispose scope of its own and
+    /// hands back only the result, so temporaries the model leaves to the scope are freed when the pass returns.
+    /// </remarks>
     Tensor Forward(Tensor input);
 
     /// <summary>Stops every parameter from requiring grad (the patching engine trains only masks).</summary>

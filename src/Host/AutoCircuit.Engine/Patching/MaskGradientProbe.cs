@@ -5,7 +5,7 @@ using static TorchSharp.torch.autograd;
 namespace AutoCircuit.Engine.Patching;
 
 /// <summary>
-/// The destination's patch in <see cref="PatchForwardMode.ZeroMaskGradient"/>: with every mask 0 the patched input
+/// The destination's patch in <see cref="ZeroMaskGradientPatch"/>: with every mask 0 the patched input
 /// equals the input, and the gradient of the mask is <c>einsum(grad of the input, patch - curr)</c> (the input is
 /// <c>x + mask . diff</c>, so <c>d loss / d mask[h, s] = sum(grad[h] * diff[s])</c>). The forward pass copies the input
 /// (the copy makes it depend on the mask); the backward pass hands the input's gradient through unchanged and
@@ -29,10 +29,11 @@ internal sealed class MaskGradientProbe : SingleTensorFunction<MaskGradientProbe
     /// <param name="diff">The difference-buffer slice of the incoming sources, <c>[S, B, T, d]</c> (taken over).</param>
     /// <param name="hasSeq">The mask has a token-position axis.</param>
     /// <param name="hasHeads">The mask (and the input) have a head axis.</param>
-    public static Tensor Apply(Tensor x, Tensor mask, Tensor diff, bool hasSeq, bool hasHeads)
+    /// <param name="leftovers">Takes the tensors the backward pass hands to libtorch (see <see cref="BackwardLeftovers"/>).</param>
+    public static Tensor Apply(Tensor x, Tensor mask, Tensor diff, bool hasSeq, bool hasHeads, BackwardLeftovers leftovers)
     {
         diff.DetachFromDisposeScope();
-        return apply(x, mask, new Saved(diff, hasSeq, hasHeads));
+        return apply(x, mask, new Saved(diff, hasSeq, hasHeads, leftovers));
     }
 
     /// <summary>
@@ -45,22 +46,25 @@ internal sealed class MaskGradientProbe : SingleTensorFunction<MaskGradientProbe
         ArgumentNullException.ThrowIfNull(g);
         ArgumentNullException.ThrowIfNull(diff);
         var s = diff.shape[0];
-        using var gh = hasHeads ? g.movedim([2L], [2L]) : g.unsqueeze(2); // [B, T, H, d...]
+        using var gh = hasHeads ? g.alias() : g.unsqueeze(2); // [B, T, H, d...] ([B, T, d...] -> [B, T, 1, d...])
         long b = gh.shape[0], t = gh.shape[1], h = gh.shape[2];
         if (!hasSeq)
         {
-            using var gm = gh.movedim([2L], [0L]).reshape(h, -1); // [H, B*T*d]
+            using var hm = gh.movedim([2L], [0L]); // [B, T, H, d...] -> [H, B, T, d...]
+            using var gm = hm.reshape(h, -1); // [H, B*T*d]
             using var dm = diff.reshape(s, -1); // [S, B*T*d]
-            using var dt = dm.t();
+            using var dt = dm.t(); // [B*T*d, S]
             using var r = torch.mm(gm, dt); // [H, S]
-            return hasHeads ? r.alias() : r.reshape(s);
+            return hasHeads ? r.alias() : r.reshape(s); // [H, S], or [1, S] -> [S]
         }
 
-        using var gs = gh.movedim([1L, 2L], [0L, 1L]).reshape(t, h, -1); // [T, H, B*d]
-        using var ds = diff.movedim([2L], [0L]).reshape(t, s, -1); // [T, S, B*d]
+        using var hs = gh.movedim([1L, 2L], [0L, 1L]); // [B, T, H, d...] -> [T, H, B, d...]
+        using var gs = hs.reshape(t, h, -1); // [T, H, B*d]
+        using var dmv = diff.movedim([2L], [0L]); // [S, B, T, d...] -> [T, S, B, d...]
+        using var ds = dmv.reshape(t, s, -1); // [T, S, B*d]
         using var dst = ds.transpose(1, 2); // [T, B*d, S]
         using var rs = torch.bmm(gs, dst); // [T, H, S]
-        return hasHeads ? rs.alias() : rs.reshape(t, s);
+        return hasHeads ? rs.alias() : rs.reshape(t, s); // [T, H, S], or [T, 1, S] -> [T, S]
     }
 
     /// <inheritdoc />
@@ -70,6 +74,10 @@ internal sealed class MaskGradientProbe : SingleTensorFunction<MaskGradientProbe
         ArgumentNullException.ThrowIfNull(vars);
         var saved = (Saved)vars[2];
         ctx.save_data("saved", saved);
+
+        // An undefined incoming gradient stays undefined (no zeros materialised from TorchSharp's output cache, which
+        // the engine's dispose scope for the forward pass has already freed).
+        ctx.set_materialize_grads(false);
         var x = (Tensor)vars[0];
         if (!saved.HasHeads)
         {
@@ -77,10 +85,10 @@ internal sealed class MaskGradientProbe : SingleTensorFunction<MaskGradientProbe
         }
 
         // Heads first in memory, as the other patch modes leave it (the transformer projects each head without a copy).
-        using var heads = x.movedim([2L], [0L]); // [H, B, T, d...]
+        using var heads = x.movedim([2L], [0L]); // [B, T, H, d...] -> [H, B, T, d...]
         using var copy = torch.empty(heads.shape, dtype: x.dtype, device: x.device);
         copy.copy_(heads);
-        return copy.movedim([0L], [2L]);
+        return copy.movedim([0L], [2L]); // [H, B, T, d...] -> [B, T, H, d...]
     }
 
     /// <inheritdoc />
@@ -90,6 +98,12 @@ internal sealed class MaskGradientProbe : SingleTensorFunction<MaskGradientProbe
         ArgumentNullException.ThrowIfNull(grad_output);
         var saved = (Saved)ctx.get_data("saved");
         var diff = saved.TakeDiff();
+        if (grad_output.IsInvalid)
+        {
+            diff.Dispose();
+            return [null!, null!, null!]; // no gradient reached this destination
+        }
+
         Tensor maskGrad;
         using (diff)
         {
@@ -101,17 +115,21 @@ internal sealed class MaskGradientProbe : SingleTensorFunction<MaskGradientProbe
             }
         }
 
+        saved.Leftovers.Add(grad_output);
+        saved.Leftovers.Add(maskGrad);
         return [grad_output, maskGrad, null!];
     }
 
     /// <summary>What the backward pass needs (not a tensor argument: no gradient flows to the buffer).</summary>
-    private sealed class Saved(Tensor diff, bool hasSeq, bool hasHeads)
+    private sealed class Saved(Tensor diff, bool hasSeq, bool hasHeads, BackwardLeftovers leftovers)
     {
         private Tensor? _diff = diff;
 
         public bool HasSeq { get; } = hasSeq;
 
         public bool HasHeads { get; } = hasHeads;
+
+        public BackwardLeftovers Leftovers { get; } = leftovers;
 
         public Tensor TakeDiff()
         {

@@ -3,25 +3,33 @@ using static TorchSharp.torch;
 
 namespace AutoCircuit.Engine.Patching;
 
-/// <summary>The <see cref="IActivationIntervention"/> capability: the patch wrappers' capture hook, handed to a callback.</summary>
+/// <summary>
+/// The <see cref="IActivationIntervention"/> capability: a forward pass with patch mode off whose hooks hand every
+/// activation to the caller's callback (an <see cref="ActivationCapture"/>, as <c>.Capture</c>'s calls use).
+/// </summary>
 public sealed partial class PatchableModel : IActivationIntervention
 {
     /// <inheritdoc />
+    /// <remarks>
+    /// Runs in its own dispose scope like every forward pass of the engine: the caller owns the output; what the callback
+    /// creates during the pass is freed when it returns, unless the callback took it out of the dispose scope (then
+    /// the callback's owner disposes it).
+    /// </remarks>
     public Tensor ForwardWithIntervention(Tensor input, ActivationIntervention intervention)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(intervention);
-        if (State.PatchSrcOuts is not null)
+        if (_patch is not null)
         {
             throw new InvalidOperationException("Interventions run with patch mode off.");
         }
 
-        if (State.Capture is not null)
+        if (CurrentPass is not null)
         {
-            throw new InvalidOperationException("Another intervention or activation capture is running on this model.");
+            throw new InvalidOperationException("Another intervention, capture or forward pass is running on this model.");
         }
 
-        State.Capture = (name, x) =>
+        var pass = new ActivationCapture((name, x) =>
         {
             var y = intervention(name, x);
             if (!y.shape.SequenceEqual(x.shape))
@@ -32,14 +40,7 @@ public sealed partial class PatchableModel : IActivationIntervention
             }
 
             return y;
-        };
-        try
-        {
-            return Forward(input);
-        }
-        finally
-        {
-            State.Capture = null;
-        }
+        });
+        return RunForward(() => _model.Forward(input), pass);
     }
 }

@@ -20,14 +20,6 @@ public sealed record PerformanceSettings(int? Threads = null, long? MaxPatchMemo
     /// <summary>Applies the thread policy for <paramref name="model"/>; returns the threads in use.</summary>
     public int ApplyThreads(IHookedModel model) => TorchThreading.Apply(Threads, model);
 
-    /// <summary>For <c>run.json</c> / <c>evaluate.json</c>.</summary>
-    public Dictionary<string, object?> ToJson(int threadsInUse) => new()
-    {
-        ["threads"] = threadsInUse,
-        ["max_patch_memory_bytes"] = MaxPatchMemoryBytes,
-        ["patch_buffer_dtype"] = BufferDType?.ToString().ToLowerInvariant(),
-    };
-
     /// <summary>Parses a byte size: a number with an optional unit <c>B</c>, <c>KB</c>, <c>MB</c>, <c>GB</c>, <c>TB</c> (powers of 1024; <c>K</c>, <c>M</c>, <c>G</c>, <c>T</c>, <c>KiB</c>.. too), e.g. <c>2GB</c>, <c>512M</c>, <c>1.5G</c>.</summary>
     /// <exception cref="AutoCircuitException">Not a positive size.</exception>
     public static long ParseByteSize(string text)

@@ -1,10 +1,10 @@
 using System.Text;
-using System.Text.Json;
 using AutoCircuit.Engine.Patching;
 using AutoCircuit.Evaluation;
 using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.IO;
+using AutoCircuit.Host.Outputs;
 using AutoCircuit.Patching;
 
 namespace AutoCircuit.Host.Comparison;
@@ -142,7 +142,7 @@ public static class ComparisonEngine
         PatchableModel model, TaskData data, ComparisonSubject subject, AlgorithmCandidate candidate, string stem, RunEnvironment env)
     {
         var descriptor = candidate.Entry.Descriptor;
-        var options = candidate.Configured.Options.ToDictionary(o => o.Key, o => o.Value, StringComparer.Ordinal);
+        var options = candidate.Configured.Options;
         if (descriptor.RequiresKnownEdges && subject.KnownEdges is null)
         {
             return new ComparedAlgorithm
@@ -194,7 +194,7 @@ public static class ComparisonEngine
         Origin = Path.GetFullPath(candidate.Path),
         ScoresPath = Path.GetFullPath(candidate.Path),
         ScoresFormat = candidate.Format,
-        Options = candidate.Loaded.Options.ToDictionary(o => o.Key, o => (object?)o.Value, StringComparer.Ordinal),
+        Options = candidate.Loaded.Options.Select(o => KeyValuePair.Create(o.Key, (object?)o.Value)).ToList(),
         Scores = candidate.Loaded.Scores,
         Flat = FlatScores.From(candidate.Loaded.Scores),
     };
@@ -289,7 +289,7 @@ public static class ComparisonCandidates
                     }
 
                     var (entry, configured) = catalog.Create(AlgorithmSpec.Parse(e.Descriptor.Key));
-                    if (!hasKnownCircuit && configured.Options.Any(o => JsonSerializer.Serialize(o.Value).Contains("true-size", StringComparison.Ordinal)))
+                    if (!hasKnownCircuit && configured.Options.Any(o => OptionValues.ToJsonText(o.Key, o.Value).Contains("true-size", StringComparison.Ordinal)))
                     {
                         log($"all: skipping '{e.Descriptor.Key}' (its default circuit sizes need a known circuit; give --circuit)");
                         continue;

@@ -92,8 +92,9 @@ public sealed class ComparedAlgorithm : IDisposable
     /// <summary>The format the scores file was read as.</summary>
     public ScoresFormat? ScoresFormat { get; init; }
 
-    /// <summary>Every option's effective value (JSON form).</summary>
-    public IReadOnlyDictionary<string, object?> Options { get; init; } = new Dictionary<string, object?>();
+    /// <summary>Every option's effective value in JSON form (see <see cref="ConfiguredAlgorithm.Options"/>), in declaration
+    /// order; for scores read from a file, the <see cref="System.Text.Json.JsonElement"/>s it held.</summary>
+    public IReadOnlyList<KeyValuePair<string, object?>> Options { get; init; } = [];
 
     /// <summary>The scores (CPU, float32), or <c>null</c> when the algorithm failed.</summary>
     public PruneScores? Scores { get; init; }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using AutoCircuit.Evaluation;
+using AutoCircuit.Host.Outputs;
 using AutoCircuit.Patching;
 
 namespace AutoCircuit.Host.IO;
@@ -24,77 +24,58 @@ public static class CircuitsFile
         return stem.Length == 0 || stem is "." or ".." ? "scores" : stem;
     }
 
-    /// <summary>Writes the JSON file.</summary>
-    public static void WriteJson(string path, string algorithm, CircuitEvaluation evaluation, IReadOnlyDictionary<string, object?>? extra = null)
+    /// <summary>The JSON file's content (non-finite metrics and areas become <c>null</c>).</summary>
+    public static CircuitEvaluationFile ToJson(string algorithm, CircuitEvaluation evaluation)
     {
+        ArgumentNullException.ThrowIfNull(algorithm);
         ArgumentNullException.ThrowIfNull(evaluation);
-        using var fs = File.Create(path);
-        using var w = new Utf8JsonWriter(fs, new JsonWriterOptions { Indented = true });
-        w.WriteStartObject();
-        w.WriteString("algorithm", algorithm);
-        w.WriteString("patch_type", EvaluationNames.PatchTypeName(evaluation.Options.PatchType));
-        w.WriteString("ablation", evaluation.Options.Ablation.ToCliName());
-        w.WriteBoolean("reverse", evaluation.Options.ReverseCleanCorrupt);
-        w.WriteNumber("graph_edges", evaluation.GraphEdges);
-        if (extra is not null)
+        return new CircuitEvaluationFile
         {
-            foreach (var (k, v) in extra)
-            {
-                w.WritePropertyName(k);
-                JsonSerializer.Serialize(w, v);
-            }
-        }
+            Algorithm = algorithm,
+            PatchType = EvaluationNames.PatchTypeName(evaluation.Options.PatchType),
+            Ablation = evaluation.Options.Ablation.ToCliName(),
+            Reverse = evaluation.Options.ReverseCleanCorrupt,
+            GraphEdges = evaluation.GraphEdges,
+            Results = evaluation.Results.Select(SizeResult).ToList(),
+            Auc = Areas(evaluation.Auc),
+            Roc = evaluation.Roc is { } roc ? Roc(roc) : null,
+        };
+    }
 
-        w.WriteStartArray("results");
-        foreach (var r in evaluation.Results)
+    /// <summary>Writes the JSON file (<see cref="ToJson"/>).</summary>
+    public static void WriteJson(string path, string algorithm, CircuitEvaluation evaluation) =>
+        JsonOutput.Write(path, ToJson(algorithm, evaluation), OutputJsonContext.Default.CircuitEvaluationFile);
+
+    /// <summary>One circuit size's metrics, every metric in <see cref="PruneMetric.All"/>'s order.</summary>
+    public static CircuitSizeResult SizeResult(CircuitResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return new CircuitSizeResult
         {
-            w.WriteStartObject();
-            w.WriteNumber("requested", r.Requested);
-            w.WriteNumber("edges", r.Edges);
-            w.WriteStartObject("metrics");
-            foreach (var m in PruneMetric.All)
-            {
-                WriteNumber(w, m.Key, r.Metrics[m.Key]);
-            }
+            Requested = result.Requested,
+            Edges = result.Edges,
+            Metrics = PruneMetric.All.ToDictionary(m => m.Key, m => Finite(result.Metrics[m.Key]), StringComparer.Ordinal),
+        };
+    }
 
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
+    /// <summary>Every metric's area (<see cref="PruneMetric.All"/>'s order); missing or non-finite ones are <c>null</c>.</summary>
+    public static IReadOnlyDictionary<string, double?> Areas(IReadOnlyDictionary<string, double?> auc)
+    {
+        ArgumentNullException.ThrowIfNull(auc);
+        return PruneMetric.All.ToDictionary(m => m.Key, m => Finite(auc.TryGetValue(m.Key, out var a) ? a : null), StringComparer.Ordinal);
+    }
 
-        w.WriteEndArray();
-        w.WriteStartObject("auc");
-        foreach (var m in PruneMetric.All)
+    /// <summary>A ROC curve as written.</summary>
+    public static RocInfo Roc(RocCurve roc)
+    {
+        ArgumentNullException.ThrowIfNull(roc);
+        return new RocInfo
         {
-            WriteNumber(w, m.Key, evaluation.Auc.TryGetValue(m.Key, out var a) ? a : null);
-        }
-
-        w.WriteEndObject();
-        if (evaluation.Roc is { } roc)
-        {
-            w.WriteStartObject("roc");
-            w.WriteNumber("auc", roc.Auc);
-            w.WriteNumber("pessimistic_auc", roc.PessimisticAuc);
-            w.WriteStartArray("edge_counts");
-            foreach (var k in roc.EdgeCounts)
-            {
-                w.WriteNumberValue(k);
-            }
-
-            w.WriteEndArray();
-            w.WriteStartArray("points");
-            foreach (var (fpr, tpr) in roc.Points)
-            {
-                w.WriteStartArray();
-                w.WriteNumberValue(fpr);
-                w.WriteNumberValue(tpr);
-                w.WriteEndArray();
-            }
-
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
-
-        w.WriteEndObject();
+            Auc = roc.Auc,
+            PessimisticAuc = roc.PessimisticAuc,
+            EdgeCounts = roc.EdgeCounts,
+            Points = roc.Points.Select(p => new[] { p.Fpr, p.Tpr }).ToList(),
+        };
     }
 
     /// <summary>The CSV text: header <c>requested,edges,&lt;metric keys&gt;</c>, one row per requested size.</summary>
@@ -128,17 +109,7 @@ public static class CircuitsFile
     public static void WriteCsv(string path, CircuitEvaluation evaluation) =>
         File.WriteAllText(path, ToCsv(evaluation), new UTF8Encoding(false));
 
-    private static void WriteNumber(Utf8JsonWriter w, string name, double? value)
-    {
-        if (value is double v && double.IsFinite(v))
-        {
-            w.WriteNumber(name, v);
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
-    }
+    private static double? Finite(double? v) => v is double d && double.IsFinite(d) ? d : null;
 
     private static string FormatCsv(double v) => v switch
     {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using AutoCircuit.Engine;
 using AutoCircuit.Graph;
+using AutoCircuit.Host.Outputs;
 using AutoCircuit.Models.Checkpoints;
 using AutoCircuit.Scores;
 using TorchSharp;
@@ -26,7 +27,7 @@ public static class ScoresFile
         w.WriteStartObject();
         w.WriteString("algorithm", algorithm);
         w.WritePropertyName("options");
-        JsonSerializer.Serialize(w, options.ToDictionary(o => o.Key, o => o.Value));
+        JsonSerializer.Serialize(w, OptionValues.ToJson(options), OutputJsonContext.Default.OptionValues);
         var g = scores.Graph;
         w.WriteStartObject("graph");
         w.WriteBoolean("factorized", g.IsFactorized);

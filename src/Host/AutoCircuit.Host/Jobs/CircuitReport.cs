@@ -2,6 +2,7 @@ using AutoCircuit.Data;
 using AutoCircuit.Evaluation;
 using AutoCircuit.Graph;
 using AutoCircuit.Host.IO;
+using AutoCircuit.Host.Outputs;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 
@@ -34,13 +35,13 @@ public static class CircuitReport
 
         var json = Path.Combine("circuits", fileStem + ".json");
         var csv = Path.Combine("circuits", fileStem + ".csv");
-        var extra = new Dictionary<string, object?>
+        var file = CircuitsFile.ToJson(algorithm, evaluation) with
         {
-            ["edge_counts"] = settings.Edges.ToString(),
-            ["batches"] = batches.Count,
-            ["prompts"] = batches.Sum(b => b.Size),
+            EdgeCounts = settings.Edges.ToString(),
+            Batches = batches.Count,
+            Prompts = batches.Sum(b => b.Size),
         };
-        CircuitsFile.WriteJson(results.PathFor(json), algorithm, evaluation, extra);
+        JsonOutput.Write(results.PathFor(json), file, OutputJsonContext.Default.CircuitEvaluationFile);
         CircuitsFile.WriteCsv(results.PathFor(csv), evaluation);
         return (evaluation, [json, csv]);
     }

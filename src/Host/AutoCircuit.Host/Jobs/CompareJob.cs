@@ -1,82 +1,16 @@
-using System.Globalization;
-using System.Reflection;
 using AutoCircuit.Engine;
-using AutoCircuit.Engine.Patching;
-using AutoCircuit.Engine.Runtime;
 using AutoCircuit.Evaluation;
 using AutoCircuit.Graph;
 using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Comparison;
-using AutoCircuit.Host.Data;
 using AutoCircuit.Host.IO;
-using AutoCircuit.Host.Plugins;
+using AutoCircuit.Host.Outputs;
 using AutoCircuit.Host.Reports;
 using AutoCircuit.Host.Tasks;
 using AutoCircuit.Models.Transformers;
 using AutoCircuit.Patching;
-using TorchSharp;
 
 namespace AutoCircuit.Host.Jobs;
-
-/// <summary>Everything <c>dotnet autocircuit compare</c> was asked to do.</summary>
-public sealed record CompareRequest
-{
-    /// <summary>Model name or checkpoint path; <c>null</c> for the default model.</summary>
-    public string? Model { get; init; }
-
-    /// <summary>Dataset file; <c>null</c> for the task's (or the model's default task's).</summary>
-    public string? Dataset { get; init; }
-
-    /// <summary>A built-in task (<see cref="TaskCatalog"/>): its dataset, data options and known circuit; excludes
-    /// <see cref="Dataset"/>.</summary>
-    public string? Task { get; init; }
-
-    /// <summary>Algorithm specs (<c>all</c> for every built-in). With neither algorithms nor scores: <c>all</c>.</summary>
-    public IReadOnlyList<string> Algorithms { get; init; } = [];
-
-    /// <summary>Scores files to compare besides the algorithms run here.</summary>
-    public IReadOnlyList<string> Scores { get; init; } = [];
-
-    /// <summary>How the scores files are read.</summary>
-    public ScoresFormat ScoresFormat { get; init; } = ScoresFormat.Auto;
-
-    /// <summary>Plugin folders.</summary>
-    public PluginSearchPath Plugins { get; init; } = PluginSearchPath.None;
-
-    /// <summary>Factorized (default) or residual graph.</summary>
-    public bool Factorized { get; init; } = true;
-
-    /// <summary>Separate Q/K/V destinations for transformers.</summary>
-    public bool SeparateQkv { get; init; } = true;
-
-    /// <summary>Split and batch options as given (unset ones take the task's).</summary>
-    public DataArguments Data { get; init; } = new();
-
-    /// <summary>Seed for the algorithms.</summary>
-    public long Seed { get; init; } = 42;
-
-    /// <summary><c>auto</c>, <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
-    public string Device { get; init; } = "auto";
-
-    /// <summary>Threads, patch memory budget, source buffer type (<c>--threads</c>, <c>--max-patch-memory</c>, <c>--patch-buffer-dtype</c>).</summary>
-    public PerformanceSettings Performance { get; init; } = PerformanceSettings.Default;
-
-    /// <summary>Results folder; <c>null</c> for <c>./autocircuit-results/compare-&lt;timestamp&gt;</c>.</summary>
-    public string? Out { get; init; }
-
-    /// <summary>Circuit sizes, ablation, reversal, and which patch types.</summary>
-    public ComparisonSettings Settings { get; init; } = new();
-
-    /// <summary>A known circuit file (<see cref="KnownCircuitFile"/>) for ROC curves and <c>ground-truth</c>; it replaces
-    /// the task's known circuit.</summary>
-    public string? Circuit { get; init; }
-
-    /// <summary>The interchange files written per algorithm.</summary>
-    public ScoresExports Exports { get; init; } = ScoresExports.AutoCircuit | ScoresExports.Csv | ScoresExports.Mib;
-
-    /// <summary>The command line as given.</summary>
-    public IReadOnlyList<string> CommandLine { get; init; } = [];
-}
 
 /// <summary>
 /// <c>dotnet autocircuit compare</c>: runs several algorithms and/or reads saved scores on one task, evaluates each
@@ -96,28 +30,16 @@ public static class CompareJob
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(env);
-        var started = DateTimeOffset.UtcNow;
         var specs = request.Algorithms.Count == 0 && request.Scores.Count == 0 ? ["all"] : request.Algorithms;
         if (specs.Count > 0)
         {
-            catalog ??= AlgorithmCatalog.Load(request.Plugins);
-            foreach (var w in catalog.Warnings)
-            {
-                env.Error.WriteLine($"warning: {w}");
-            }
+            catalog = JobSetup.Catalog(request.Job, env, catalog);
         }
 
-        var device = DeviceSelector.Resolve(request.Device);
-        using var prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device);
-        var loaded = prepared.Loaded;
-        var document = prepared.Document;
-        using var data = prepared.BuildData(device);
-        request.Performance.ApplyThreads(loaded.Model);
-        using var model = PatchableModel.Create(
-            loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice),
-            request.Performance.PatchOptions);
-        var graph = model.Graph;
-        var (known, knownSource) = KnownCircuit(request, prepared, graph, env);
+        using var context = JobSetup.Prepare(request.Job, env);
+        var data = context.Data;
+        var graph = context.Graph;
+        var (known, knownSource) = KnownCircuit(request, context);
         request.Settings.Evaluation.Validate(graph.EdgeCount);
         if (request.Settings.AgreementKs?.FirstOrDefault(k => k < 1 || k > graph.EdgeCount, 0) is int badK && badK != 0)
         {
@@ -125,9 +47,9 @@ public static class CompareJob
         }
 
         env.Error.WriteLine(
-            $"model {loaded.Model.Description} on {device.type}; {(request.Factorized ? "factorized" : "residual")} graph: " +
+            $"model {context.Loaded.Model.Description} on {context.Device.type}; {(request.Job.Factorized ? "factorized" : "residual")} graph: " +
             $"{graph.EdgeCount} edges{(data.SeqLen is int sl ? $" ({sl} token positions)" : string.Empty)}; " +
-            $"{(prepared.Task is { } task ? $"task {task.Key}, " : string.Empty)}data {document.Path}: " +
+            $"{(context.Prepared.Task is { } task ? $"task {task.Key}, " : string.Empty)}data {context.Prepared.Document.Path}: " +
             $"{data.Train.Count} train / {data.Test.Count} test batches of {data.BatchSize}" +
             (known is null ? "; no known circuit" : $"; known circuit: {known.Count} edges"));
 
@@ -156,29 +78,26 @@ public static class CompareJob
             throw;
         }
 
-        var outPath = request.Out ?? Path.Combine(
-            "autocircuit-results", "compare-" + started.ToLocalTime().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-        using var results = new ResultsDirectory(outPath);
+        var results = context.Results("compare-");
         var subject = new ComparisonSubject
         {
-            ModelSpec = loaded.Name,
-            ModelDescription = loaded.Model.Description,
-            Dataset = document.Path,
+            ModelSpec = context.Loaded.Name,
+            ModelDescription = context.Loaded.Model.Description,
+            Dataset = context.Prepared.Document.Path,
             Graph = graph,
             SeqLabels = data.SeqLabels,
             KnownEdges = known,
             KnownCircuitSource = knownSource,
             TrainPrompts = data.Train.Count * data.BatchSize,
             TestPrompts = data.Test.Count * data.BatchSize,
-            Seed = request.Seed,
-            Device = device.ToString(),
+            Seed = request.Job.Seed,
+            Device = context.Device.ToString(),
         };
-        using var result = ComparisonEngine.Run(model, data, subject, candidates, request.Settings, env);
-        WriteAlgorithmFiles(results, result, request.Exports, DModel(loaded));
-        var header = Header(request, started, device, prepared, data);
-        ComparisonFiles.WriteJson(results.PathFor("compare.json"), result, header);
+        using var result = ComparisonEngine.Run(context.Model, data, subject, candidates, request.Settings, env);
+        WriteAlgorithmFiles(results, result, request.Exports, DModel(context.Loaded));
+        JsonOutput.Write(results.PathFor("compare.json"), CompareFile(context, request, result), OutputJsonContext.Default.CompareFile);
         File.WriteAllText(results.PathFor("compare.csv"), ComparisonFiles.ToCsv(result), new System.Text.UTF8Encoding(false));
-        HtmlReport.Write(results.PathFor("report.html"), result, "compare", request.CommandLine);
+        HtmlReport.Write(results.PathFor("report.html"), result, "compare", request.Job.CommandLine);
         results.Commit();
         env.Out.Write(ComparisonFiles.ToMarkdown(result));
         env.Error.WriteLine($"results: {results.FinalPath} (open report.html)");
@@ -222,52 +141,46 @@ public static class CompareJob
     public static int? DModel(LoadedModel loaded) => loaded?.Model is Transformer t ? t.Config.DModel : null;
 
     /// <summary>The known circuit: <c>--circuit FILE</c>, else the task's (when it fits this graph).</summary>
-    private static (IReadOnlySet<Edge>? Edges, string? Source) KnownCircuit(
-        CompareRequest request, PreparedTask prepared, ModelGraph graph, RunEnvironment env)
+    private static (IReadOnlySet<Edge>? Edges, string? Source) KnownCircuit(CompareRequest request, JobContext context)
     {
         if (request.Circuit is not null)
         {
-            return (KnownCircuitFile.Read(request.Circuit, graph), Path.GetFullPath(request.Circuit));
+            return (KnownCircuitFile.Read(request.Circuit, context.Graph), Path.GetFullPath(request.Circuit));
         }
 
-        var edges = prepared.KnownEdges(graph, out var warning);
-        if (warning is not null)
-        {
-            env.Error.WriteLine($"warning: {warning}");
-        }
-
-        return (edges, edges is null ? null : $"task {prepared.Task!.Key}");
+        var edges = context.TaskKnownEdges();
+        return (edges, edges is null ? null : $"task {context.Prepared.Task!.Key}");
     }
 
-    private static Dictionary<string, object?> Header(
-        CompareRequest request, DateTimeOffset started, torch.Device device, PreparedTask prepared, TaskData data)
+    private static CompareFile CompareFile(JobContext context, CompareRequest request, ComparisonResult result)
     {
-        var loaded = prepared.Loaded;
         var ev = request.Settings.Evaluation;
-        return new Dictionary<string, object?>
+        return new CompareFile
         {
-            ["tool"] = "dotnet-autocircuit compare",
-            ["versions"] = new Dictionary<string, string?>
+            Tool = "dotnet-autocircuit compare",
+            Versions = ToolVersions.Current(withAbstractions: false),
+            CommandLine = request.Job.CommandLine,
+            StartedUtc = context.StartedUtc,
+            FinishedUtc = JobContext.NowUtc,
+            Device = context.Device.ToString(),
+            Seed = request.Job.Seed,
+            Model = context.ModelInfo(),
+            Data = context.DataInfo(),
+            Evaluation = new CompareFileEvaluation
             {
-                ["autocircuit"] = typeof(CompareJob).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion,
-                ["torchsharp"] = typeof(torch).Assembly.GetName().Version?.ToString(),
-                ["dotnet"] = Environment.Version.ToString(),
+                Split = "test",
+                Edges = ev.Edges.ToString(),
+                Ablation = ev.Circuits.Ablation.ToCliName(),
+                Reverse = ev.Circuits.ReverseCleanCorrupt,
             },
-            ["command_line"] = request.CommandLine,
-            ["started_utc"] = started.ToString("O", CultureInfo.InvariantCulture),
-            ["finished_utc"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
-            ["device"] = device.ToString(),
-            ["seed"] = request.Seed,
-            ["model"] = new Dictionary<string, object?> { ["spec"] = loaded.Name, ["description"] = loaded.Model.Description },
-            ["data"] = prepared.DataJson(data),
-            ["evaluation"] = new Dictionary<string, object?>
-            {
-                ["split"] = "test",
-                ["edges"] = ev.Edges.ToString(),
-                ["ablation"] = ev.Circuits.Ablation.ToCliName(),
-                ["reverse"] = ev.Circuits.ReverseCleanCorrupt,
-            },
-            ["exports"] = request.Exports.ToString(),
+            Exports = request.Exports.ToString(),
+            Graph = ComparisonFiles.Graph(result),
+            KnownCircuit = ComparisonFiles.KnownCircuit(result),
+            Metrics = result.Settings.Metrics.Select(m => m.Key).ToList(),
+            PatchTypes = result.Settings.PatchTypes.Select(EvaluationNames.PatchTypeName).ToList(),
+            MemoryMeasure = ResourceUsage.Description,
+            Algorithms = result.Algorithms.Select(a => ComparisonFiles.Algorithm(result, a)).ToList(),
+            Agreement = ComparisonFiles.Agreement(result),
         };
     }
 }

@@ -1,20 +1,16 @@
 using System.Globalization;
-using System.Reflection;
-using System.Text.Json;
 using AutoCircuit.Engine;
 using AutoCircuit.Engine.Patching;
-using AutoCircuit.Engine.Runtime;
 using AutoCircuit.Evaluation;
 using AutoCircuit.Graph;
 using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Comparison;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.IO;
+using AutoCircuit.Host.Outputs;
 using AutoCircuit.Host.Reports;
-using AutoCircuit.Host.Tasks;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
-using TorchSharp;
 
 namespace AutoCircuit.Host.Jobs;
 
@@ -47,32 +43,28 @@ public static class RunJob
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(env);
-        var started = DateTimeOffset.UtcNow;
-        catalog ??= AlgorithmCatalog.Load(request.Plugins);
-        foreach (var w in catalog.Warnings)
-        {
-            env.Error.WriteLine($"warning: {w}");
-        }
+        catalog = JobSetup.Catalog(request.Job, env, catalog);
 
         // Explicit specs are parsed before anything is loaded, so a typo fails fast.
         var specs = request.Algorithms.Count == 0 ? DefaultAlgorithms.ToList() : request.Algorithms.ToList();
         var algorithms = specs.Select(s => catalog.Create(AlgorithmSpec.Parse(s))).ToList();
+        using var context = JobSetup.Prepare(request.Job, env);
+        return Execute(context, request, catalog, specs, algorithms);
+    }
 
-        var device = DeviceSelector.Resolve(request.Device);
-        using var prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device);
-        var loaded = prepared.Loaded;
-        var document = prepared.Document;
-        using var data = prepared.BuildData(device);
-        var threads = request.Performance.ApplyThreads(loaded.Model);
-        using var model = PatchableModel.Create(
-            loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice),
-            request.Performance.PatchOptions);
-        var knownEdges = prepared.KnownEdges(model.Graph, out var circuitWarning);
-        if (circuitWarning is not null)
-        {
-            env.Error.WriteLine($"warning: {circuitWarning}");
-        }
-
+    /// <summary>
+    /// Runs <paramref name="algorithms"/> (created from <paramref name="specs"/>, in the same order; <c>ground-truth</c> is
+    /// appended to both when no algorithm was asked for and the task has a known circuit) in a prepared context and
+    /// commits its results folder. A sweep calls this once per cell, with the cell's context and fresh algorithms.
+    /// </summary>
+    internal static ExitCode Execute(
+        JobContext context, RunRequest request, AlgorithmCatalog catalog, List<string> specs,
+        List<(CatalogEntry Entry, ConfiguredAlgorithm Configured)> algorithms)
+    {
+        var env = context.Environment;
+        var model = context.Model;
+        var data = context.Data;
+        var knownEdges = context.TaskKnownEdges();
         if (request.Algorithms.Count == 0 && knownEdges is not null)
         {
             specs.Add(GroundTruthKey);
@@ -80,18 +72,16 @@ public static class RunJob
         }
 
         env.Error.WriteLine(
-            $"model {loaded.Model.Description} on {device.type}; {(request.Factorized ? "factorized" : "residual")} graph: " +
+            $"model {context.Loaded.Model.Description} on {context.Device.type}; {(request.Job.Factorized ? "factorized" : "residual")} graph: " +
             $"{model.Graph.Srcs.Count} sources, {model.Graph.Dests.Count} destinations, {model.Graph.EdgeCount} edges" +
             (data.SeqLen is int sl ? $" ({sl} token positions)" : string.Empty) +
-            $"; {(prepared.Task is { } task ? $"task {task.Key}, " : string.Empty)}data {document.Path}: " +
+            $"; {(context.Prepared.Task is { } task ? $"task {task.Key}, " : string.Empty)}data {context.Prepared.Document.Path}: " +
             $"{data.Train.Count} train / {data.Test.Count} test batches of {data.BatchSize}" +
             (knownEdges is null ? string.Empty : $"; known circuit: {knownEdges.Count} edges"));
 
         request.Evaluation.Validate(model.Graph.EdgeCount);
-        var outPath = request.Out ?? Path.Combine(
-            "autocircuit-results", started.ToLocalTime().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-        using var results = new ResultsDirectory(outPath);
-        var records = new List<object>();
+        var results = context.Results();
+        var records = new List<IRunFileAlgorithm>();
         var usedNames = new HashSet<string>(StringComparer.Ordinal);
         var compared = new List<ComparedAlgorithm>();
         var failed = false;
@@ -108,12 +98,12 @@ public static class RunJob
                     fileName = $"{key}-{i}";
                 }
 
-                var context = new PruneContext
+                var pruneContext = new PruneContext
                 {
                     Model = model,
                     TrainBatches = data.Train,
                     KnownEdges = knownEdges,
-                    Seed = request.Seed,
+                    Seed = request.Job.Seed,
                     Progress = env.Progress,
                     CancellationToken = env.CancellationToken,
                     Log = line => env.Error.WriteLine($"[{key}] {line}"),
@@ -121,27 +111,27 @@ public static class RunJob
 
                 AlgorithmOutcome outcome;
                 ResourceUsage? usage = null;
-                if (entry.Descriptor.RequiresKnownEdges && context.KnownEdges is null)
+                if (entry.Descriptor.RequiresKnownEdges && pruneContext.KnownEdges is null)
                 {
                     outcome = new AlgorithmOutcome(null, TimeSpan.Zero, "needs a task with a known circuit, and this task has none");
                 }
                 else
                 {
-                    (outcome, usage) = ResourceMeter.Measure(() => AlgorithmRunner.Run(configured.Algorithm, context));
+                    (outcome, usage) = ResourceMeter.Measure(() => AlgorithmRunner.Run(configured.Algorithm, pruneContext));
                 }
 
-                var record = new Dictionary<string, object?>
+                var record = new RunFileAlgorithmFailed
                 {
-                    ["key"] = key,
-                    ["name"] = entry.Descriptor.Name,
-                    ["origin"] = entry.Origin,
-                    ["spec"] = specs[index],
-                    ["options"] = configured.Options.ToDictionary(o => o.Key, o => o.Value),
-                    ["seconds"] = Math.Round(outcome.Elapsed.TotalSeconds, 4),
-                    ["peak_rss_delta_bytes"] = usage?.PeakRssDeltaBytes,
-                    ["managed_allocated_bytes"] = usage?.ManagedAllocatedBytes,
-                    ["status"] = outcome.Succeeded ? "ok" : "failed",
-                    ["error"] = outcome.Error,
+                    Key = key,
+                    Name = entry.Descriptor.Name,
+                    Origin = entry.Origin,
+                    Spec = specs[index],
+                    Options = OptionValues.ToJson(configured.Options),
+                    Seconds = Math.Round(outcome.Elapsed.TotalSeconds, 4),
+                    PeakRssDeltaBytes = usage?.PeakRssDeltaBytes,
+                    ManagedAllocatedBytes = usage?.ManagedAllocatedBytes,
+                    Status = AlgorithmStatus.Failed,
+                    Error = outcome.Error,
                 };
                 var evaluations = new Dictionary<PatchType, CircuitEvaluation>();
                 RocCurve? roc = null;
@@ -154,12 +144,11 @@ public static class RunJob
                     var files = new List<string> { json, st };
                     var exportDir = Path.Combine("exports", fileName);
                     files.AddRange(ScoresInterchange.WriteExports(
-                        Path.Combine(results.TempPath, exportDir), scores, request.Exports, CompareJob.DModel(loaded))
+                        Path.Combine(results.TempPath, exportDir), scores, request.Exports, CompareJob.DModel(context.Loaded))
                         .Select(f => Path.Combine(exportDir, f)));
-                    record["files"] = files;
                     PrintTopEdges(env.Out, entry.Descriptor, scores, outcome.Elapsed, request.TopEdges);
-                    var (evaluation, circuitFiles) = EvaluateCircuits(request, env, model, data, scores, key, fileName, results, context);
-                    record["circuits"] = circuitFiles;
+                    var (evaluation, circuitFiles) = EvaluateCircuits(request, env, model, data, scores, key, fileName, results, knownEdges);
+                    records.Add(Scored(record, files, circuitFiles));
                     if (evaluation is not null)
                     {
                         evaluations[request.Evaluation.Circuits.PatchType] = evaluation;
@@ -169,6 +158,7 @@ public static class RunJob
                 else
                 {
                     failed = true;
+                    records.Add(record);
                     env.Error.WriteLine($"error: algorithm '{key}' failed: {outcome.Error}");
                 }
 
@@ -180,7 +170,7 @@ public static class RunJob
                     Name = entry.Descriptor.Name,
                     Spec = specs[index],
                     Origin = entry.Origin,
-                    Options = configured.Options.ToDictionary(o => o.Key, o => o.Value, StringComparer.Ordinal),
+                    Options = configured.Options,
                     Scores = outcome.Scores,
                     Flat = outcome.Scores is { } sc ? FlatScores.From(sc) : null,
                     Error = outcome.Error,
@@ -188,10 +178,9 @@ public static class RunJob
                     Evaluations = evaluations,
                     Roc = roc,
                 });
-                records.Add(record);
             }
 
-            WriteReport(results, request, device, prepared, model, data, knownEdges, compared);
+            WriteReport(context, request, knownEdges, compared);
         }
         finally
         {
@@ -201,16 +190,33 @@ public static class RunJob
             }
         }
 
-        WriteRunJson(results.PathFor("run.json"), request, started, device, prepared, model, data, knownEdges, records, threads);
+        JsonOutput.Write(results.PathFor("run.json"), RunFile(context, request, knownEdges, records), OutputJsonContext.Default.RunFile);
         results.Commit();
         env.Error.WriteLine($"results: {results.FinalPath}");
         return failed ? ExitCode.AlgorithmFailed : ExitCode.Ok;
     }
 
+    /// <summary>The record of an algorithm that produced scores: <paramref name="failed"/>'s fields, status ok, and its files.</summary>
+    private static RunFileAlgorithmScored Scored(RunFileAlgorithmFailed failed, List<string> files, string[]? circuits) => new()
+    {
+        Key = failed.Key,
+        Name = failed.Name,
+        Origin = failed.Origin,
+        Spec = failed.Spec,
+        Options = failed.Options,
+        Seconds = failed.Seconds,
+        PeakRssDeltaBytes = failed.PeakRssDeltaBytes,
+        ManagedAllocatedBytes = failed.ManagedAllocatedBytes,
+        Status = AlgorithmStatus.Ok,
+        Error = failed.Error,
+        Files = files,
+        Circuits = circuits,
+    };
+
     /// <summary>Evaluates an algorithm's circuits on the test split: <c>circuits/&lt;file&gt;.json|.csv</c>.</summary>
     private static (CircuitEvaluation? Evaluation, string[]? Files) EvaluateCircuits(
         RunRequest request, RunEnvironment env, PatchableModel model, TaskData data, PruneScores scores, string key,
-        string fileName, ResultsDirectory results, PruneContext context)
+        string fileName, ResultsDirectory results, IReadOnlySet<Edge>? knownEdges)
     {
         if (data.Test.Count == 0)
         {
@@ -219,31 +225,29 @@ public static class RunJob
         }
 
         var (evaluation, files) = CircuitReport.EvaluateAndWrite(
-            model, data.Test, scores, key, fileName, request.Evaluation, results, context.KnownEdges, env.Progress,
+            model, data.Test, scores, key, fileName, request.Evaluation, results, knownEdges, env.Progress,
             env.CancellationToken);
         return (evaluation, files);
     }
 
     /// <summary><c>report.html</c>: the same report as <c>compare</c>, for this run's algorithms and patch type.</summary>
     private static void WriteReport(
-        ResultsDirectory results, RunRequest request, TorchSharp.torch.Device device, PreparedTask prepared, PatchableModel model,
-        TaskData data, IReadOnlySet<Edge>? knownEdges, List<ComparedAlgorithm> compared)
+        JobContext context, RunRequest request, IReadOnlySet<Edge>? knownEdges, List<ComparedAlgorithm> compared)
     {
-        var loaded = prepared.Loaded;
-        var document = prepared.Document;
+        var data = context.Data;
         var subject = new ComparisonSubject
         {
-            ModelSpec = loaded.Name,
-            ModelDescription = loaded.Model.Description,
-            Dataset = document.Path,
-            Graph = model.Graph,
+            ModelSpec = context.Loaded.Name,
+            ModelDescription = context.Loaded.Model.Description,
+            Dataset = context.Prepared.Document.Path,
+            Graph = context.Graph,
             SeqLabels = data.SeqLabels,
             KnownEdges = knownEdges,
-            KnownCircuitSource = prepared.Task is { } task ? $"task {task.Key}" : null,
+            KnownCircuitSource = context.Prepared.Task is { } task ? $"task {task.Key}" : null,
             TrainPrompts = data.Train.Count * data.BatchSize,
             TestPrompts = data.Test.Count * data.BatchSize,
-            Seed = request.Seed,
-            Device = device.ToString(),
+            Seed = request.Job.Seed,
+            Device = context.Device.ToString(),
         };
         var settings = new ComparisonSettings
         {
@@ -254,7 +258,7 @@ public static class RunJob
 
         // The result does not own the algorithms here: the caller disposes them.
         var comparison = new ComparisonResult(subject, settings, compared);
-        HtmlReport.Write(results.PathFor("report.html"), comparison, "run", request.CommandLine);
+        HtmlReport.Write(context.Results().PathFor("report.html"), comparison, "run", request.Job.CommandLine);
     }
 
     private static void PrintTopEdges(TextWriter output, AlgorithmDescriptor d, PruneScores scores, TimeSpan elapsed, int top)
@@ -275,51 +279,43 @@ public static class RunJob
         output.WriteLine();
     }
 
-    private static void WriteRunJson(
-        string path, RunRequest request, DateTimeOffset started, TorchSharp.torch.Device device, PreparedTask prepared,
-        PatchableModel model, TaskData data, IReadOnlySet<Edge>? knownEdges, List<object> records, int threads)
+    private static RunFile RunFile(
+        JobContext context, RunRequest request, IReadOnlySet<Edge>? knownEdges, IReadOnlyList<IRunFileAlgorithm> algorithms)
     {
-        var loaded = prepared.Loaded;
-        var run = new Dictionary<string, object?>
+        var graph = context.Graph;
+        var circuits = request.Evaluation.Circuits;
+        return new RunFile
         {
-            ["tool"] = "dotnet-autocircuit",
-            ["versions"] = new Dictionary<string, string?>
+            Tool = "dotnet-autocircuit",
+            Versions = ToolVersions.Current(withAbstractions: true),
+            CommandLine = request.Job.CommandLine,
+            StartedUtc = context.StartedUtc,
+            FinishedUtc = JobContext.NowUtc,
+            Device = context.Device.ToString(),
+            Performance = context.PerformanceInfo(),
+            Seed = request.Job.Seed,
+            Model = context.ModelInfo(),
+            Graph = new RunFileGraph
             {
-                ["autocircuit"] = typeof(RunJob).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion,
-                ["abstractions"] = typeof(IPruneAlgorithm).Assembly.GetName().Version?.ToString(),
-                ["torchsharp"] = typeof(torch).Assembly.GetName().Version?.ToString(),
-                ["dotnet"] = Environment.Version.ToString(),
+                Factorized = graph.IsFactorized,
+                SeparateQkv = request.Job.SeparateQkv,
+                SeqLen = graph.SeqLen,
+                Srcs = graph.Srcs.Count,
+                Dests = graph.Dests.Count,
+                Edges = graph.EdgeCount,
+                OutputSlice = context.Model.OutputSlice.ToString(),
             },
-            ["command_line"] = request.CommandLine,
-            ["started_utc"] = started.ToString("O", CultureInfo.InvariantCulture),
-            ["finished_utc"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
-            ["device"] = device.ToString(),
-            ["performance"] = request.Performance.ToJson(threads),
-            ["seed"] = request.Seed,
-            ["model"] = new Dictionary<string, object?> { ["spec"] = loaded.Name, ["description"] = loaded.Model.Description },
-            ["graph"] = new Dictionary<string, object?>
+            Data = context.DataInfo(),
+            KnownCircuit = knownEdges?.Select(e => e.ToString()).Order(StringComparer.Ordinal).ToList(),
+            Evaluation = new RunFileEvaluation
             {
-                ["factorized"] = model.Graph.IsFactorized,
-                ["separate_qkv"] = request.SeparateQkv,
-                ["seq_len"] = model.Graph.SeqLen,
-                ["srcs"] = model.Graph.Srcs.Count,
-                ["dests"] = model.Graph.Dests.Count,
-                ["edges"] = model.Graph.EdgeCount,
-                ["output_slice"] = model.OutputSlice.ToString(),
+                Split = "test",
+                Edges = request.Evaluation.Edges.ToString(),
+                PatchType = EvaluationNames.PatchTypeName(circuits.PatchType),
+                Ablation = circuits.Ablation.ToCliName(),
+                Reverse = circuits.ReverseCleanCorrupt,
             },
-            ["data"] = prepared.DataJson(data),
-            ["known_circuit"] = knownEdges?.Select(e => e.ToString()).Order(StringComparer.Ordinal).ToList(),
-            ["evaluation"] = new Dictionary<string, object?>
-            {
-                ["split"] = "test",
-                ["edges"] = request.Evaluation.Edges.ToString(),
-                ["patch_type"] = EvaluationNames.PatchTypeName(request.Evaluation.Circuits.PatchType),
-                ["ablation"] = request.Evaluation.Circuits.Ablation.ToCliName(),
-                ["reverse"] = request.Evaluation.Circuits.ReverseCleanCorrupt,
-            },
-            ["algorithms"] = records,
+            Algorithms = algorithms,
         };
-        using var fs = File.Create(path);
-        JsonSerializer.Serialize(fs, run, new JsonSerializerOptions { WriteIndented = true });
     }
 }

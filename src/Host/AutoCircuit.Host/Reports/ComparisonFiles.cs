@@ -1,66 +1,100 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using AutoCircuit.Evaluation;
 using AutoCircuit.Host.Comparison;
+using AutoCircuit.Host.IO;
+using AutoCircuit.Host.Outputs;
 using AutoCircuit.Patching;
 
 namespace AutoCircuit.Host.Reports;
 
 /// <summary>
-/// The files of a comparison: <c>compare.json</c> (everything, for programs), <c>compare.csv</c> (one summary row per
-/// algorithm, for spreadsheets) and the Markdown summary printed on stdout.
+/// The files of a comparison: the parts of <c>compare.json</c> (everything, for programs; assembled by the compare job),
+/// <c>compare.csv</c> (one summary row per algorithm, for spreadsheets) and the Markdown summary printed on stdout.
 /// </summary>
 public static class ComparisonFiles
 {
-    /// <summary>The <c>compare.json</c> document (non-finite numbers become <c>null</c>).</summary>
-    public static Dictionary<string, object?> ToJson(ComparisonResult result, IReadOnlyDictionary<string, object?> header)
+    /// <summary>The <c>"graph"</c> object of <c>compare.json</c>.</summary>
+    public static CompareFileGraph Graph(ComparisonResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
-        ArgumentNullException.ThrowIfNull(header);
-        var s = result.Subject;
-        var doc = new Dictionary<string, object?>(header);
-        doc["graph"] = new Dictionary<string, object?>
+        var g = result.Subject.Graph;
+        return new CompareFileGraph
         {
-            ["factorized"] = s.Graph.IsFactorized,
-            ["seq_len"] = s.Graph.SeqLen,
-            ["srcs"] = s.Graph.Srcs.Count,
-            ["dests"] = s.Graph.Dests.Count,
-            ["edges"] = s.Graph.EdgeCount,
+            Factorized = g.IsFactorized,
+            SeqLen = g.SeqLen,
+            Srcs = g.Srcs.Count,
+            Dests = g.Dests.Count,
+            Edges = g.EdgeCount,
         };
-        doc["known_circuit"] = s.KnownEdges is null
-            ? null
-            : new Dictionary<string, object?> { ["source"] = s.KnownCircuitSource, ["edges"] = s.KnownEdges.Count };
-        doc["metrics"] = result.Settings.Metrics.Select(m => m.Key).ToList();
-        doc["patch_types"] = result.Settings.PatchTypes.Select(EvaluationNames.PatchTypeName).ToList();
-        doc["memory_measure"] = ResourceUsage.Description;
-        doc["algorithms"] = result.Algorithms.Select(a => AlgorithmJson(result, a)).ToList();
-        doc["agreement"] = new Dictionary<string, object?>
+    }
+
+    /// <summary>The <c>"known_circuit"</c> object of <c>compare.json</c>, or <c>null</c>.</summary>
+    public static CompareFileKnownCircuit? KnownCircuit(ComparisonResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var s = result.Subject;
+        return s.KnownEdges is null ? null : new CompareFileKnownCircuit { Source = s.KnownCircuitSource, Edges = s.KnownEdges.Count };
+    }
+
+    /// <summary>The <c>"agreement"</c> object of <c>compare.json</c> (an undefined correlation is <c>null</c>).</summary>
+    public static CompareFileAgreement Agreement(ComparisonResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return new CompareFileAgreement
         {
-            ["ks"] = result.Agreement.Ks,
-            ["pairs"] = result.Agreement.Pairs.Select(p => new Dictionary<string, object?>
+            Ks = result.Agreement.Ks,
+            Pairs = result.Agreement.Pairs.Select(p => new CompareFileAgreementPair
             {
-                ["a"] = p.A,
-                ["b"] = p.B,
-                ["spearman"] = Finite(p.Spearman),
-                ["top_k"] = p.TopK.Select(o => new Dictionary<string, object?>
+                A = p.A,
+                B = p.B,
+                Spearman = Finite(p.Spearman),
+                TopK = p.TopK.Select(o => new CompareFileTopKOverlap
                 {
-                    ["k"] = o.K,
-                    ["size_a"] = o.SizeA,
-                    ["size_b"] = o.SizeB,
-                    ["shared"] = o.Shared,
-                    ["jaccard"] = o.Jaccard,
+                    K = o.K,
+                    SizeA = o.SizeA,
+                    SizeB = o.SizeB,
+                    Shared = o.Shared,
+                    Jaccard = o.Jaccard,
                 }).ToList(),
             }).ToList(),
         };
-        return doc;
     }
 
-    /// <summary>Writes <c>compare.json</c>.</summary>
-    public static void WriteJson(string path, ComparisonResult result, IReadOnlyDictionary<string, object?> header)
+    /// <summary>An algorithm's entry in <c>compare.json</c> (non-finite numbers become <c>null</c>).</summary>
+    public static CompareFileAlgorithm Algorithm(ComparisonResult result, ComparedAlgorithm a)
     {
-        using var fs = File.Create(path);
-        JsonSerializer.Serialize(fs, ToJson(result, header), new JsonSerializerOptions { WriteIndented = true });
+        ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(a);
+        return new CompareFileAlgorithm
+        {
+            Label = a.Label,
+            Key = a.Key,
+            Name = a.Name,
+            Spec = a.Spec,
+            Origin = a.Origin,
+            ScoresFile = a.ScoresPath,
+            ScoresFormat = a.ScoresFormat?.ToString().ToLowerInvariant(),
+            Options = OptionValues.ToJson(a.Options),
+            Status = a.Succeeded ? AlgorithmStatus.Ok : AlgorithmStatus.Failed,
+            Error = a.Error,
+            Seconds = a.Usage is { } u ? Math.Round(u.Wall.TotalSeconds, 4) : null,
+            PeakRssDeltaBytes = a.Usage?.PeakRssDeltaBytes,
+            ManagedAllocatedBytes = a.Usage?.ManagedAllocatedBytes,
+            Files = a.Files,
+            TopEdges = a.Flat is { } flat
+                ? flat.Order.Take(result.Settings.TopEdges).Select((i, r) => new CompareFileTopEdge
+                {
+                    Rank = r + 1,
+                    Edge = flat.Graph.FlatEdges[i].Name,
+                    Position = flat.Graph.FlatEdges[i].SeqIndex,
+                    Score = flat.Values[i],
+                }).ToList()
+                : null,
+            EdgePatch = PatchEvaluation(result, a, PatchType.EdgePatch),
+            TreePatch = PatchEvaluation(result, a, PatchType.TreePatch),
+            Roc = a.Roc is { } roc ? CircuitsFile.Roc(roc) : null,
+        };
     }
 
     /// <summary>
@@ -180,66 +214,18 @@ public static class ComparisonFiles
         return sb.ToString();
     }
 
-    private static Dictionary<string, object?> AlgorithmJson(ComparisonResult result, ComparedAlgorithm a)
-    {
-        var json = new Dictionary<string, object?>
-        {
-            ["label"] = a.Label,
-            ["key"] = a.Key,
-            ["name"] = a.Name,
-            ["spec"] = a.Spec,
-            ["origin"] = a.Origin,
-            ["scores_file"] = a.ScoresPath,
-            ["scores_format"] = a.ScoresFormat?.ToString().ToLowerInvariant(),
-            ["options"] = a.Options,
-            ["status"] = a.Succeeded ? "ok" : "failed",
-            ["error"] = a.Error,
-            ["seconds"] = a.Usage is { } u ? Math.Round(u.Wall.TotalSeconds, 4) : null,
-            ["peak_rss_delta_bytes"] = a.Usage?.PeakRssDeltaBytes,
-            ["managed_allocated_bytes"] = a.Usage?.ManagedAllocatedBytes,
-            ["files"] = a.Files,
-        };
-        if (a.Flat is { } flat)
-        {
-            json["top_edges"] = flat.Order.Take(result.Settings.TopEdges).Select((i, r) => new Dictionary<string, object?>
+    /// <summary>An algorithm's circuits under one patch type, or <c>null</c> when they were not evaluated.</summary>
+    private static CompareFilePatchEvaluation? PatchEvaluation(ComparisonResult result, ComparedAlgorithm a, PatchType pt) =>
+        a.Evaluations.TryGetValue(pt, out var e)
+            ? new CompareFilePatchEvaluation
             {
-                ["rank"] = r + 1,
-                ["edge"] = flat.Graph.FlatEdges[i].Name,
-                ["position"] = flat.Graph.FlatEdges[i].SeqIndex,
-                ["score"] = (double)flat.Values[i],
-            }).ToList();
-        }
-
-        foreach (var (pt, e) in a.Evaluations)
-        {
-            json[$"{EvaluationNames.PatchTypeName(pt)}_patch"] = new Dictionary<string, object?>
-            {
-                ["results"] = e.Results.Select(r => new Dictionary<string, object?>
-                {
-                    ["requested"] = r.Requested,
-                    ["edges"] = r.Edges,
-                    ["metrics"] = PruneMetric.All.ToDictionary(m => m.Key, m => Finite(r.Metrics[m.Key])),
-                }).ToList(),
-                ["auc"] = PruneMetric.All.ToDictionary(m => m.Key, m => Finite(e.Auc.TryGetValue(m.Key, out var v) ? v : null)),
-                ["auc_vs_random"] = result.Algorithms.Any(x => x.Key == "random" && x.Succeeded)
-                    ? PruneMetric.All.ToDictionary(m => m.Key, m => Finite(result.AucVersusRandom(a, pt, m)))
+                Results = e.Results.Select(CircuitsFile.SizeResult).ToList(),
+                Auc = CircuitsFile.Areas(e.Auc),
+                AucVsRandom = result.Algorithms.Any(x => x.Key == "random" && x.Succeeded)
+                    ? PruneMetric.All.ToDictionary(m => m.Key, m => Finite(result.AucVersusRandom(a, pt, m)), StringComparer.Ordinal)
                     : null,
-            };
-        }
-
-        if (a.Roc is { } roc)
-        {
-            json["roc"] = new Dictionary<string, object?>
-            {
-                ["auc"] = roc.Auc,
-                ["pessimistic_auc"] = roc.PessimisticAuc,
-                ["edge_counts"] = roc.EdgeCounts,
-                ["points"] = roc.Points.Select(p => new[] { p.Fpr, p.Tpr }).ToList(),
-            };
-        }
-
-        return json;
-    }
+            }
+            : null;
 
     private static double? Finite(double? v) => v is double d && double.IsFinite(d) ? d : null;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using AutoCircuit.Evaluation;
 using AutoCircuit.Host.Comparison;
+using AutoCircuit.Host.Outputs;
 using AutoCircuit.Patching;
 
 namespace AutoCircuit.Host.Reports;
@@ -272,7 +273,7 @@ public static class HtmlReport
             {
                 sb.Append(CultureInfo.InvariantCulture,
                     $"<p class=\"muted\">{Svg.Escape(a.Name ?? a.Key)}{(a.Options.Count == 0 ? string.Empty : ": ")}" +
-                    $"{Svg.Escape(string.Join(", ", a.Options.Select(o => $"{o.Key}={System.Text.Json.JsonSerializer.Serialize(o.Value)}")))}</p>");
+                    $"{Svg.Escape(string.Join(", ", a.Options.Select(o => $"{o.Key}={OptionValues.ToJsonText(o.Key, o.Value)}")))}</p>");
             }
 
             sb.Append("<div class=\"scroll\">")

@@ -1,6 +1,7 @@
 using AutoCircuit.Engine;
 using AutoCircuit.Graph;
 using AutoCircuit.Host.Data;
+using AutoCircuit.Host.Outputs;
 using AutoCircuit.Models.Transformers;
 using static TorchSharp.torch;
 
@@ -59,28 +60,28 @@ public sealed class PreparedTask : IDisposable
     /// The <c>"data"</c> object of <c>run.json</c>, <c>evaluate.json</c> and <c>compare.json</c>: the task, the dataset,
     /// how it was split, batched and encoded, and which prompts went where.
     /// </summary>
-    public Dictionary<string, object?> DataJson(TaskData data)
+    public DataInfo DataInfo(TaskData data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return new Dictionary<string, object?>
+        return new DataInfo
         {
-            ["task"] = Task?.Key,
-            ["dataset"] = Document.Path,
-            ["prompts_in_file"] = Document.Prompts.Count,
-            ["batch_size"] = data.BatchSize,
-            ["train_size"] = data.TrainSize,
-            ["test_size"] = data.TestSize,
-            ["train_batches"] = data.Train.Count,
-            ["test_batches"] = data.Test.Count,
-            ["shuffle"] = Options.Shuffle,
-            ["shuffle_seed"] = Options.Seed,
-            ["token_positions"] = Options.TokenPositions,
-            ["prepend_bos"] = Encoder is TextPromptEncoder text ? text.PrependBos : null,
-            ["tail_divergence"] = Options.TailDivergence,
-            ["diverge_index"] = data.DivergeIndex,
-            ["seq_labels"] = data.SeqLabels,
-            ["train_prompts"] = data.TrainPromptIndices,
-            ["test_prompts"] = data.TestPromptIndices,
+            Task = Task?.Key,
+            Dataset = Document.Path,
+            PromptsInFile = Document.Prompts.Count,
+            BatchSize = data.BatchSize,
+            TrainSize = data.TrainSize,
+            TestSize = data.TestSize,
+            TrainBatches = data.Train.Count,
+            TestBatches = data.Test.Count,
+            Shuffle = Options.Shuffle,
+            ShuffleSeed = Options.Seed,
+            TokenPositions = Options.TokenPositions,
+            PrependBos = Encoder is TextPromptEncoder text ? text.PrependBos : null,
+            TailDivergence = Options.TailDivergence,
+            DivergeIndex = data.DivergeIndex,
+            SeqLabels = data.SeqLabels,
+            TrainPrompts = data.TrainPromptIndices,
+            TestPrompts = data.TestPromptIndices,
         };
     }
 

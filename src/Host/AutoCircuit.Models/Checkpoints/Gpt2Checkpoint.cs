@@ -78,7 +78,7 @@ public static class Gpt2Checkpoint
             // Causal-mask buffers that older checkpoints saved with the weights.
             ckpt.Ignore(n => (n.EndsWith(".attn.bias", StringComparison.Ordinal) && n.StartsWith("h.", StringComparison.Ordinal)) ||
                              n.EndsWith(".attn.masked_bias", StringComparison.Ordinal));
-            long dm = config.DModel, h = config.Heads, dh = config.HeadSize, mlp = config.DMlp, v = config.VocabSize;
+            long dm = config.DModel, h = config.Heads, dh = config.DHead, mlp = config.DMlp, v = config.VocabSize;
             var w = new Dictionary<string, Tensor>(StringComparer.Ordinal)
             {
                 ["embed.W_E"] = ckpt.Take("wte.weight", v, dm),

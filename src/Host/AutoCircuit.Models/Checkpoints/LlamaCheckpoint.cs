@@ -50,7 +50,6 @@ public static class LlamaCheckpoint
             Layers = cfg.RequiredInt("num_hidden_layers"),
             Heads = heads,
             KvHeads = cfg.OptionalInt("num_key_value_heads") ?? heads,
-            HeadDim = headDim is int hd && hd * heads != d ? hd : null,
             DMlp = cfg.RequiredInt("intermediate_size"),
             VocabSize = cfg.RequiredInt("vocab_size"),
             ContextLength = cfg.OptionalInt("max_position_embeddings") ?? 2048,
@@ -61,6 +60,11 @@ public static class LlamaCheckpoint
             AttnBias = cfg.Bool("attention_bias", false),
             MlpBias = cfg.Bool("mlp_bias", false),
         };
+        if (headDim is int hd && hd * heads != d)
+        {
+            config = config with { DHead = hd }; // only when it differs: a config without head_dim must divide evenly
+        }
+
         Gpt2Checkpoint.Validate(config, cfg.Path);
         return (config, new SpecialTokens(cfg.TokenId("bos_token_id"), cfg.TokenId("eos_token_id"), cfg.TokenId("pad_token_id")));
     }
@@ -80,7 +84,7 @@ public static class LlamaCheckpoint
             ckpt.StripPrefix("model."); // Hugging Face's base-model prefix, when the checkpoint has it
 
             ckpt.Ignore(n => n.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal));
-            long dm = config.DModel, h = config.Heads, g = config.KvHeadCount, dh = config.HeadSize, ff = config.DMlp;
+            long dm = config.DModel, h = config.Heads, g = config.KvHeads, dh = config.DHead, ff = config.DMlp;
             var w = new Dictionary<string, Tensor>(StringComparer.Ordinal)
             {
                 ["embed.W_E"] = ckpt.Take("embed_tokens.weight", config.VocabSize, dm),

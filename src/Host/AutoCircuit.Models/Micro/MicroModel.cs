@@ -15,8 +15,8 @@ namespace AutoCircuit.Models.Micro;
 /// </summary>
 public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel
 {
-    private const int HeadCount = 2;
-    private const int ResidSize = 2;
+    private const int Heads = 2;
+    private const int DModel = 2; // width of the residual vectors
 
     private readonly ModuleList<MicroBlock> blocks;
     private readonly Dictionary<string, HookPoint> _hooks = new(StringComparer.Ordinal);
@@ -34,17 +34,23 @@ public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel
         }
 
         LayerCount = layers;
-        _input = Hook("input");
+        _input = Hook(HookNames.Micro.Input);
         blocks = new ModuleList<MicroBlock>();
         _resids = new HookPoint[layers];
         for (var i = 0; i < layers; i++)
         {
-            blocks.Add(new MicroBlock(Hook($"blocks.{i}.head_inputs"), Hook($"blocks.{i}.head_outputs")));
-            _resids[i] = Hook($"resids.{i}");
+            blocks.Add(new MicroBlock(Hook(HookNames.Micro.HeadInputs(i)), Hook(HookNames.Micro.HeadOutputs(i))));
+            _resids[i] = Hook(HookNames.Micro.Resid(i));
         }
 
-        _output = Hook("output");
+        _output = Hook(HookNames.Micro.Output);
         RegisterComponents();
+
+        // The model owns its weights, whatever dispose scope it is created in.
+        foreach (var p in parameters())
+        {
+            p.DetachFromDisposeScope();
+        }
     }
 
     /// <inheritdoc />
@@ -57,10 +63,10 @@ public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel
     public int LayerCount { get; }
 
     /// <inheritdoc />
-    public long OutputSize => ResidSize;
+    public long OutputSize => DModel;
 
     /// <inheritdoc />
-    public long ResidualWidth => ResidSize;
+    public long ResidualWidth => DModel;
 
     /// <inheritdoc />
     public Device Device => blocks[0].Weights.device;
@@ -75,19 +81,29 @@ public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel
     public override Tensor forward(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        if (input.dim() != 3 || input.shape[2] != ResidSize)
+        if (input.dim() != 3 || input.shape[2] != DModel)
         {
-            throw new ArgumentException($"The micro model takes [batch, seq, {ResidSize}] inputs; got [{string.Join(", ", input.shape)}].");
+            throw new ArgumentException($"The micro model takes [batch, seq, {DModel}] inputs; got [{string.Join(", ", input.shape)}].");
         }
 
-        var x = _input.Apply(input); // [B, T, R]
+        // A hook must not dispose what it gets and returns a tensor we own (or its input): the input hook's result is
+        // ours unless it is the caller's input; every later residual is ours.
+        var x = _input.Apply(input); // [B, T, d]
+        var owned = !ReferenceEquals(x, input);
         for (var i = 0; i < LayerCount; i++)
         {
-            var blockOut = blocks[i].forward(x); // [B, T, R]
-            x = _resids[i].Apply(x + blockOut);
+            using var blockOut = blocks[i].forward(x); // [B, T, d]
+            var sum = x + blockOut;
+            if (owned)
+            {
+                x.Dispose();
+            }
+
+            x = Through(_resids[i], sum); // [B, T, d]
+            owned = true;
         }
 
-        return _output.Apply(x);
+        return Through(_output, x); // at least one layer: x is ours
     }
 
     /// <inheritdoc />
@@ -96,19 +112,19 @@ public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel
     /// <inheritdoc />
     public GraphNodes FactorizedNodes(bool separateQkv)
     {
-        var srcs = new List<SrcNode> { new("Resid Start", "input", Layer: 0, SrcIndex: 0) };
+        var srcs = new List<SrcNode> { new("Resid Start", HookNames.Micro.Input, Layer: 0, SrcIndex: 0) };
         var dests = new List<DestNode>();
         var srcIdx = 1;
         for (var l = 0; l < LayerCount; l++)
         {
-            for (var h = 0; h < HeadCount; h++)
+            for (var h = 0; h < Heads; h++)
             {
-                srcs.Add(new SrcNode($"B{l}.{h}", $"blocks.{l}.head_outputs", l + 1, srcIdx++, h, HeadDim: 2, "weights", 0));
-                dests.Add(new DestNode($"B{l}.{h}", $"blocks.{l}.head_inputs", l + 1, h, HeadDim: 2));
+                srcs.Add(new SrcNode($"B{l}.{h}", HookNames.Micro.HeadOutputs(l), l + 1, srcIdx++, h, HookNames.HeadAxis, "weights", 0));
+                dests.Add(new DestNode($"B{l}.{h}", HookNames.Micro.HeadInputs(l), l + 1, h, HookNames.HeadAxis));
             }
         }
 
-        dests.Add(new DestNode("Resid End", "output", LayerCount + 1));
+        dests.Add(new DestNode("Resid End", HookNames.Micro.Output, LayerCount + 1));
         return new GraphNodes(srcs, dests);
     }
 
@@ -122,14 +138,16 @@ public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel
         {
             var minSrc = srcIdx++;
             var first = l == 0;
-            srcs.Add(new SrcNode(first ? "Resid Start" : $"Resid Post {l - 1}", first ? "input" : $"resids.{l - 1}", l, minSrc));
-            for (var h = 0; h < HeadCount; h++)
+            srcs.Add(new SrcNode(
+                first ? "Resid Start" : $"Resid Post {l - 1}", first ? HookNames.Micro.Input : HookNames.Micro.Resid(l - 1), l, minSrc));
+            for (var h = 0; h < Heads; h++)
             {
-                srcs.Add(new SrcNode($"B{l}.{h}", $"blocks.{l}.head_outputs", l, srcIdx++, h, HeadDim: 2, "weights", 0));
+                srcs.Add(new SrcNode($"B{l}.{h}", HookNames.Micro.HeadOutputs(l), l, srcIdx++, h, HookNames.HeadAxis, "weights", 0));
             }
 
             var last = l == LayerCount - 1;
-            dests.Add(new DestNode(last ? "Resid End" : $"Resid Post {l}", last ? "output" : $"resids.{l}", l + 1, MinSrcIndex: minSrc));
+            dests.Add(new DestNode(
+                last ? "Resid End" : $"Resid Post {l}", last ? HookNames.Micro.Output : HookNames.Micro.Resid(l), l + 1, MinSrcIndex: minSrc));
         }
 
         return new GraphNodes(srcs, dests);
@@ -146,6 +164,18 @@ public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel
 
     /// <inheritdoc />
     public void MoveTo(Device device) => this.to(device);
+
+    /// <summary>Passes a tensor we made through a hook point; disposes it when the hook returns another.</summary>
+    private static Tensor Through(HookPoint hook, Tensor x)
+    {
+        var y = hook.Apply(x);
+        if (!ReferenceEquals(y, x))
+        {
+            x.Dispose();
+        }
+
+        return y;
+    }
 
     private HookPoint Hook(string name)
     {
@@ -177,13 +207,12 @@ public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel
 
         public override Tensor forward(Tensor x)
         {
-            var b = x.shape[0];
-            var t = x.shape[1];
-            var heads = x.unsqueeze(2).expand(b, t, HeadCount, ResidSize); // [B, T, H, R]
-            heads = _headInputs.Apply(heads);
-            var outs = heads * weights; // [B, T, H, R] * [H, R]
-            outs = _headOutputs.Apply(outs);
-            return outs.sum(2); // [B, T, R]
+            using var copies = x.unsqueeze(2); // [B, T, 1, d]
+            using var perHead = copies.expand(x.shape[0], x.shape[1], Heads, DModel); // [B, T, H, d], a view
+            var heads = _headInputs.Apply(perHead); // [B, T, H, d]
+            using var ownedHeads = ReferenceEquals(heads, perHead) ? null : heads;
+            using var outs = Through(_headOutputs, heads * weights); // [B, T, H, d] * [H, d]
+            return outs.sum(2); // [B, T, d]
         }
     }
 }

@@ -1,3 +1,4 @@
+using AutoCircuit.Engine.Hooks;
 using AutoCircuit.Models.Transformers;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -46,7 +47,7 @@ public static class ToyAnalysis
         ArgumentNullException.ThrowIfNull(prompts);
         var layers = model.Config.Layers;
         var patterns = new Tensor?[layers];
-        var hooks = Enumerable.Range(0, layers).Select(l => model.HookPoints[$"blocks.{l}.attn.hook_pattern"]).ToList();
+        var hooks = Enumerable.Range(0, layers).Select(l => model.HookPoints[HookNames.AttnPattern(l)]).ToList();
         using var _ = torch.inference_mode();
         using var scope = torch.NewDisposeScope();
         try

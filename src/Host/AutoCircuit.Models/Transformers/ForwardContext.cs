@@ -40,10 +40,10 @@ internal sealed class ForwardContext : IDisposable
     /// <summary><c>[B, 1, 1, T, 1]</c>: 1 for query rows with at least one key, 0 for padding rows (their pattern is zero, as in TransformerLens).</summary>
     public Tensor RowValid { get; }
 
-    /// <summary>Rotary cosines <c>[B, T, 1, d_head/2]</c> (Llama family).</summary>
+    /// <summary>Rotary cosines <c>[B, T, 1, Dh/2]</c> (Llama family, <see cref="Rotary"/>).</summary>
     public Tensor? Cos { get; }
 
-    /// <summary>Rotary sines <c>[B, T, 1, d_head/2]</c> (Llama family).</summary>
+    /// <summary>Rotary sines <c>[B, T, 1, Dh/2]</c> (Llama family).</summary>
     public Tensor? Sin { get; }
 
     /// <summary>Cached keys/values of a shared prefix, or <c>null</c>.</summary>
@@ -55,8 +55,45 @@ internal sealed class ForwardContext : IDisposable
     /// <summary>When set, each attention layer appends its keys and values (after rotary) here.</summary>
     public List<(Tensor Keys, Tensor Values)>? CollectedKv { get; init; }
 
-    /// <summary>Passes an activation through a hook point unless hooks are off.</summary>
+    /// <summary>
+    /// Passes an activation through a hook point unless hooks are off. The hook must not dispose <paramref name="x"/>;
+    /// it returns <paramref name="x"/> or a new tensor that the caller then owns (dispose it with <see cref="IfNew"/>).
+    /// </summary>
     public Tensor Apply(HookPoint hook, Tensor x) => HooksEnabled ? hook.Apply(x) : x;
+
+    /// <summary>
+    /// Passes a tensor the caller made and hands on (a block's output, a head's result) through a hook point: returns
+    /// the hook's result and disposes <paramref name="x"/> when the hook replaced it.
+    /// </summary>
+    public Tensor ApplyAndRelease(HookPoint hook, Tensor x)
+    {
+        var y = Apply(hook, x);
+        if (!ReferenceEquals(y, x))
+        {
+            x.Dispose();
+        }
+
+        return y;
+    }
+
+    /// <summary>
+    /// What the caller of <see cref="Apply"/> disposes: the hook's <paramref name="result"/> when it is a new tensor;
+    /// <c>null</c> when the hook returned its <paramref name="input"/>, which stays its maker's.
+    /// </summary>
+    public static Tensor? IfNew(Tensor result, Tensor input) => ReferenceEquals(result, input) ? null : result;
+
+    /// <summary>Appends a layer's keys and values (after rotary) for a prefix cache, which owns the copies.</summary>
+    public void Collect(Tensor keys, Tensor values)
+    {
+        if (CollectedKv is null)
+        {
+            return;
+        }
+
+        using var k = keys.detach();
+        using var v = values.detach();
+        CollectedKv.Add((k.clone().DetachFromDisposeScope(), v.clone().DetachFromDisposeScope()));
+    }
 
     /// <summary>Builds the context for <paramref name="tokens"/> <c>[B, T]</c> after an optional cached prefix.</summary>
     public static ForwardContext Create(
@@ -83,12 +120,7 @@ internal sealed class ForwardContext : IDisposable
         Tensor? cos = null, sin = null;
         if (config.Family == TransformerFamily.Llama)
         {
-            var half = config.HeadSize / 2;
-            using var exponents = torch.arange(0, half, dtype: ScalarType.Float64, device: tokens.device) * (2.0 / config.HeadSize);
-            using var invFreq = torch.pow(config.RopeTheta, exponents).reciprocal().to_type(ScalarType.Float32); // [dh/2]
-            using var angles = positions.to_type(ScalarType.Float32).unsqueeze(-1) * invFreq; // [B, T, dh/2]
-            cos = angles.cos().to_type(dtype).unsqueeze(2); // [B, T, 1, dh/2]
-            sin = angles.sin().to_type(dtype).unsqueeze(2); // [B, T, 1, dh/2]
+            (cos, sin) = Rotary.Tables(positions, config.DHead, config.RopeTheta, dtype); // [B, T, 1, Dh/2] each
         }
 
         var ctx = new ForwardContext(positions, allowed, rowValid, cos, sin, prefix) { HooksEnabled = hooksEnabled, CollectedKv = collect };

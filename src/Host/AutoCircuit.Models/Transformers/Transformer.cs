@@ -4,7 +4,6 @@ using AutoCircuit.Patching;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 #pragma warning disable IDE1006, SA1300, SA1306 // TorchSharp names parameters after fields: TransformerLens' names.
 
@@ -28,7 +27,7 @@ namespace AutoCircuit.Models.Transformers;
 /// </remarks>
 public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBlockRestartModel
 {
-    private readonly Embedding embed;
+    private readonly TokenEmbedding embed;
     private readonly PositionEmbedding? pos_embed;
     private readonly ModuleList<TransformerBlock> blocks;
     private readonly Norm ln_final;
@@ -43,7 +42,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
-        embed = new Embedding(config.VocabSize, config.DModel);
+        embed = new TokenEmbedding(config.VocabSize, config.DModel);
         pos_embed = config.Family == TransformerFamily.Gpt2 ? new PositionEmbedding(config.ContextLength, config.DModel) : null;
         blocks = new ModuleList<TransformerBlock>();
         for (var l = 0; l < config.Layers; l++)
@@ -127,7 +126,8 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
         var x = Embed(tokens, ctx); // [B, T, d]
         for (var l = 0; l < Config.Layers; l++)
         {
-            var next = blocks[l].Forward(x, ctx);
+            // A block hands back only its output (hook results included), so one residual is alive at a time.
+            var next = blocks[l].forward(x, ctx);
             x.Dispose();
             x = next;
         }
@@ -152,13 +152,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
         var x = Embed(prefixTokens, ctx);
         for (var l = 0; l < Config.Layers; l++)
         {
-            x = blocks[l].Forward(x, ctx);
-        }
-
-        foreach (var (k, v) in collected)
-        {
-            k.DetachFromDisposeScope();
-            v.DetachFromDisposeScope();
+            x = blocks[l].forward(x, ctx); // the scope frees each block's input; ctx.Collect keeps K/V outside it
         }
 
         return new PrefixCache(prefixTokens.clone().DetachFromDisposeScope(), collected);
@@ -183,8 +177,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
     public int BlockOf(string moduleName)
     {
         ArgumentNullException.ThrowIfNull(moduleName);
-        var parts = moduleName.Split('.');
-        if (parts.Length < 3 || parts[0] != "blocks" || !int.TryParse(parts[1], out var block) || block < 0 || block >= Config.Layers)
+        if (!HookNames.TryGetBlock(moduleName, out var block) || block >= Config.Layers)
         {
             throw new ArgumentException($"'{moduleName}' is not a hook point inside a block (blocks.<i>.…).", nameof(moduleName));
         }
@@ -205,7 +198,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
         for (var l = 0; l < Config.Layers; l++)
         {
             residuals.Add(x.DetachFromDisposeScope());
-            x = blocks[l].Forward(x, ctx);
+            x = blocks[l].forward(x, ctx);
         }
 
         return new BlockInputs(residuals, ctx);
@@ -228,7 +221,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
         var x = inputs.Residuals[block];
         for (var l = block; l < Config.Layers; l++)
         {
-            var next = blocks[l].Forward(x, ctx);
+            var next = blocks[l].forward(x, ctx);
             if (l != block)
             {
                 x.Dispose();
@@ -371,7 +364,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
     private Tensor Unembed(Tensor resid)
     {
         using var normed = ln_final.forward(resid); // [B, T, d]
-        return F.linear(normed, unembed?.Weight ?? embed.Weight); // [B, T, V]
+        return unembed is null ? embed.Unembed(normed) : unembed.forward(normed); // [B, T, V]
     }
 
     private HookPoint Hook(string name)
@@ -379,63 +372,6 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
         var hp = new HookPoint(name);
         _hooks.Add(name, hp);
         return hp;
-    }
-
-    /// <summary>Token embedding <c>W_E [V, d]</c>.</summary>
-    private sealed class Embedding : nn.Module<Tensor, Tensor>
-    {
-        private readonly Parameter W_E;
-
-        public Embedding(long vocab, long d)
-            : base("Embedding")
-        {
-            W_E = new Parameter(torch.empty(vocab, d));
-            RegisterComponents();
-        }
-
-        public Parameter Weight => W_E;
-
-        public override Tensor forward(Tensor tokens) => Lookup(W_E, tokens); // [B, T, d]
-    }
-
-    /// <summary>Learned positions <c>W_pos [n_ctx, d]</c> (GPT-2 family).</summary>
-    private sealed class PositionEmbedding : nn.Module<Tensor, Tensor>
-    {
-        private readonly Parameter W_pos;
-
-        public PositionEmbedding(long context, long d)
-            : base("PositionEmbedding")
-        {
-            W_pos = new Parameter(torch.empty(context, d));
-            RegisterComponents();
-        }
-
-        public override Tensor forward(Tensor positions) => Lookup(W_pos, positions); // [B, T, d]
-    }
-
-    /// <summary>Separate unembedding <c>W_U [V, d]</c>.</summary>
-    private sealed class Unembedding : nn.Module<Tensor, Tensor>
-    {
-        private readonly Parameter W_U;
-
-        public Unembedding(long vocab, long d)
-            : base("Unembedding")
-        {
-            W_U = new Parameter(torch.empty(vocab, d));
-            RegisterComponents();
-        }
-
-        public Parameter Weight => W_U;
-
-        public override Tensor forward(Tensor x) => F.linear(x, W_U);
-    }
-
-    /// <summary>Rows of <paramref name="table"/> <c>[N, d]</c> at <paramref name="ids"/> <c>[B, T]</c>: <c>[B, T, d]</c>.</summary>
-    private static Tensor Lookup(Tensor table, Tensor ids)
-    {
-        using var flat = ids.reshape(-1); // [B*T]
-        using var rows = table.index_select(0, flat); // [B*T, d]
-        return rows.view(ids.shape[0], ids.shape[1], table.shape[1]); // [B, T, d]
     }
 
     private sealed class Detacher(Action onDispose) : IDisposable

@@ -31,6 +31,11 @@ public enum MlpActivation
 /// </summary>
 public sealed record TransformerConfig
 {
+    // Counts are plural nouns (Layers, Heads, KvHeads) and widths D-names (DModel, DHead, DMlp), as TransformerLens'
+    // n_layers / n_heads / n_key_value_heads and d_model / d_head / d_mlp. Unset optional values follow the others.
+    private int? _kvHeads;
+    private int? _dHead;
+
     /// <summary>Architecture family.</summary>
     public required TransformerFamily Family { get; init; }
 
@@ -43,11 +48,21 @@ public sealed record TransformerConfig
     /// <summary>Query heads per block.</summary>
     public required int Heads { get; init; }
 
-    /// <summary>Key/value heads per block (grouped-query attention when fewer than <see cref="Heads"/>).</summary>
-    public int? KvHeads { get; init; }
+    /// <summary>
+    /// Key/value heads per block; default <see cref="Heads"/> (grouped-query attention when fewer).
+    /// </summary>
+    public int KvHeads
+    {
+        get => _kvHeads ?? Heads;
+        init => _kvHeads = value;
+    }
 
-    /// <summary>Width of one head; default <c>DModel / Heads</c>.</summary>
-    public int? HeadDim { get; init; }
+    /// <summary>Width of one head (d_head); default <c>DModel / Heads</c>.</summary>
+    public int DHead
+    {
+        get => _dHead ?? (DModel / Heads);
+        init => _dHead = value;
+    }
 
     /// <summary>Hidden width of the MLP.</summary>
     public required int DMlp { get; init; }
@@ -92,17 +107,11 @@ public sealed record TransformerConfig
     /// <summary>Short name for logs, e.g. <c>gpt2</c> or a folder name.</summary>
     public string Name { get; init; } = "transformer";
 
-    /// <summary>Key/value heads (resolved).</summary>
-    public int KvHeadCount => KvHeads ?? Heads;
-
-    /// <summary>Head width (resolved).</summary>
-    public int HeadSize => HeadDim ?? (DModel / Heads);
-
     /// <summary>Query heads per key/value head.</summary>
-    public int GroupSize => Heads / KvHeadCount;
+    public int GroupSize => Heads / KvHeads;
 
     /// <summary>Whether heads share keys and values in groups.</summary>
-    public bool IsGrouped => KvHeadCount != Heads;
+    public bool IsGrouped => KvHeads != Heads;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the values that do not fit together.</summary>
     public void Validate()
@@ -118,8 +127,8 @@ public sealed record TransformerConfig
         Positive(DModel, nameof(DModel));
         Positive(Layers, nameof(Layers));
         Positive(Heads, nameof(Heads));
-        Positive(KvHeadCount, nameof(KvHeads));
-        Positive(HeadSize, nameof(HeadDim));
+        Positive(KvHeads, nameof(KvHeads));
+        Positive(DHead, nameof(DHead));
         Positive(VocabSize, nameof(VocabSize));
         Positive(ContextLength, nameof(ContextLength));
         if (!AttnOnly)
@@ -127,24 +136,24 @@ public sealed record TransformerConfig
             Positive(DMlp, nameof(DMlp));
         }
 
-        if (HeadDim is null && DModel % Heads != 0)
+        if (_dHead is null && DModel % Heads != 0)
         {
             throw new ArgumentException($"Transformer config: DModel {DModel} is not divisible by Heads {Heads}.");
         }
 
-        if (Heads % KvHeadCount != 0)
+        if (Heads % KvHeads != 0)
         {
-            throw new ArgumentException($"Transformer config: Heads {Heads} is not a multiple of KvHeads {KvHeadCount}.");
+            throw new ArgumentException($"Transformer config: Heads {Heads} is not a multiple of KvHeads {KvHeads}.");
         }
 
         if (Family == TransformerFamily.Gpt2 && IsGrouped)
         {
-            throw new ArgumentException($"Transformer config: the GPT-2 family has no grouped-query attention (KvHeads {KvHeadCount} != Heads {Heads}).");
+            throw new ArgumentException($"Transformer config: the GPT-2 family has no grouped-query attention (KvHeads {KvHeads} != Heads {Heads}).");
         }
 
-        if (Family == TransformerFamily.Llama && HeadSize % 2 != 0)
+        if (Family == TransformerFamily.Llama && DHead % 2 != 0)
         {
-            throw new ArgumentException($"Transformer config: rotary embeddings need an even head size; got {HeadSize}.");
+            throw new ArgumentException($"Transformer config: rotary embeddings need an even DHead; got {DHead}.");
         }
 
         if (AttnOnly && ParallelAttnMlp)
@@ -161,7 +170,7 @@ public sealed record TransformerConfig
     /// <summary>A one-line description, e.g. <c>gpt2 (GPT-2 family: 12 layers, 12 heads, d_model 768, vocab 50257)</c>.</summary>
     public string Describe()
     {
-        var heads = IsGrouped ? $"{Heads} heads / {KvHeadCount} KV heads" : $"{Heads} heads";
+        var heads = IsGrouped ? $"{Heads} heads / {KvHeads} KV heads" : $"{Heads} heads";
         var variant = AttnOnly ? ", attention only" : ParallelAttnMlp ? ", parallel attention/MLP" : string.Empty;
         return $"{Name} ({Family} family: {Layers} layers, {heads}, d_model {DModel}, vocab {VocabSize}{variant})";
     }

@@ -36,22 +36,22 @@ public static class TransformerGraph
         var srcs = new List<SrcNode>();
         var srcLayer = 0;
         var srcIdx = 0;
-        srcs.Add(new SrcNode("Resid Start", "blocks.0.hook_resid_pre", srcLayer++, srcIdx++, Weight: "embed.W_E"));
+        srcs.Add(new SrcNode("Resid Start", HookNames.ResidPre(0), srcLayer++, srcIdx++, Weight: "embed.W_E"));
         for (var l = 0; l < config.Layers; l++)
         {
             var layer = srcLayer++;
             for (var h = 0; h < config.Heads; h++)
             {
                 srcs.Add(new SrcNode(
-                    $"A{l}.{h}", $"blocks.{l}.attn.hook_result", layer, srcIdx++, h, HeadDim: 2,
-                    Weight: $"blocks.{l}.attn.W_O", WeightHeadDim: 0));
+                    $"A{l}.{h}", HookNames.AttnResult(l), layer, srcIdx++, h, HeadDim: HookNames.HeadAxis,
+                    Weight: Param(l, "attn.W_O"), WeightHeadDim: 0));
             }
 
             if (!config.AttnOnly)
             {
                 srcs.Add(new SrcNode(
-                    $"MLP {l}", $"blocks.{l}.hook_mlp_out", config.ParallelAttnMlp ? layer : srcLayer++, srcIdx++,
-                    Weight: $"blocks.{l}.mlp.W_out"));
+                    $"MLP {l}", HookNames.MlpOut(l), config.ParallelAttnMlp ? layer : srcLayer++, srcIdx++,
+                    Weight: Param(l, "mlp.W_out")));
             }
         }
 
@@ -65,16 +65,17 @@ public static class TransformerGraph
                 for (var h = 0; h < config.Heads; h++)
                 {
                     dests.Add(new DestNode(
-                        $"A{l}.{h}.Q", $"blocks.{l}.hook_q_input", layer, h, HeadDim: 2, Weight: $"blocks.{l}.attn.W_Q", WeightHeadDim: 0));
+                        $"A{l}.{h}.Q", HookNames.QInput(l), layer, h, HeadDim: HookNames.HeadAxis,
+                        Weight: Param(l, "attn.W_Q"), WeightHeadDim: 0));
                 }
 
                 foreach (var letter in "KV")
                 {
-                    for (var g = 0; g < config.KvHeadCount; g++)
+                    for (var g = 0; g < config.KvHeads; g++)
                     {
                         dests.Add(new DestNode(
-                            KvNodeName(config, l, g, letter), $"blocks.{l}.hook_{char.ToLowerInvariant(letter)}_input", layer, g,
-                            HeadDim: 2, Weight: $"blocks.{l}.attn.W_{letter}", WeightHeadDim: 0));
+                            KvNodeName(config, l, g, letter), HookNames.QkvInput(l, letter), layer, g,
+                            HeadDim: HookNames.HeadAxis, Weight: Param(l, $"attn.W_{letter}"), WeightHeadDim: 0));
                     }
                 }
             }
@@ -83,18 +84,19 @@ public static class TransformerGraph
                 for (var h = 0; h < config.Heads; h++)
                 {
                     dests.Add(new DestNode(
-                        $"A{l}.{h}", $"blocks.{l}.hook_attn_in", layer, h, HeadDim: 2, Weight: $"blocks.{l}.attn.W_QKV", WeightHeadDim: 0));
+                        $"A{l}.{h}", HookNames.AttnIn(l), layer, h, HeadDim: HookNames.HeadAxis,
+                        Weight: Param(l, "attn.W_QKV"), WeightHeadDim: 0));
                 }
             }
 
             if (!config.AttnOnly)
             {
                 dests.Add(new DestNode(
-                    $"MLP {l}", $"blocks.{l}.hook_mlp_in", config.ParallelAttnMlp ? layer : destLayer++, Weight: $"blocks.{l}.mlp.W_in"));
+                    $"MLP {l}", HookNames.MlpIn(l), config.ParallelAttnMlp ? layer : destLayer++, Weight: Param(l, "mlp.W_in")));
             }
         }
 
-        dests.Add(new DestNode("Resid End", $"blocks.{config.Layers - 1}.hook_resid_post", destLayer, Weight: "unembed.W_U"));
+        dests.Add(new DestNode("Resid End", HookNames.ResidPost(config.Layers - 1), destLayer, Weight: "unembed.W_U"));
         return new GraphNodes(srcs, dests);
     }
 
@@ -116,35 +118,38 @@ public static class TransformerGraph
         {
             var first = l == 0;
             srcs.Add(new SrcNode(
-                first ? "Resid Start" : $"Resid Post {l - 1}", first ? "blocks.0.hook_resid_pre" : $"blocks.{l - 1}.hook_resid_post",
+                first ? "Resid Start" : $"Resid Post {l - 1}", first ? HookNames.ResidPre(0) : HookNames.ResidPost(l - 1),
                 layer, minSrc));
             for (var h = 0; h < config.Heads; h++)
             {
                 srcs.Add(new SrcNode(
-                    $"A{l}.{h}", $"blocks.{l}.attn.hook_result", layer, srcIdx++, h, HeadDim: 2,
-                    Weight: $"blocks.{l}.attn.W_O", WeightHeadDim: 0));
+                    $"A{l}.{h}", HookNames.AttnResult(l), layer, srcIdx++, h, HeadDim: HookNames.HeadAxis,
+                    Weight: Param(l, "attn.W_O"), WeightHeadDim: 0));
             }
 
             if (!(config.AttnOnly || config.ParallelAttnMlp))
             {
                 layer++;
-                dests.Add(new DestNode($"Resid Mid {l}", $"blocks.{l}.hook_resid_mid", layer, MinSrcIndex: minSrc));
+                dests.Add(new DestNode($"Resid Mid {l}", HookNames.ResidMid(l), layer, MinSrcIndex: minSrc));
                 minSrc = srcIdx++;
-                srcs.Add(new SrcNode($"Resid Mid {l}", $"blocks.{l}.hook_resid_mid", layer, minSrc));
+                srcs.Add(new SrcNode($"Resid Mid {l}", HookNames.ResidMid(l), layer, minSrc));
             }
 
             if (!config.AttnOnly)
             {
-                srcs.Add(new SrcNode($"MLP {l}", $"blocks.{l}.hook_mlp_out", layer, srcIdx++, Weight: $"blocks.{l}.mlp.W_out"));
+                srcs.Add(new SrcNode($"MLP {l}", HookNames.MlpOut(l), layer, srcIdx++, Weight: Param(l, "mlp.W_out")));
             }
 
             var last = l == config.Layers - 1;
             layer++;
             dests.Add(new DestNode(
-                last ? "Resid End" : $"Resid Post {l}", $"blocks.{l}.hook_resid_post", layer, MinSrcIndex: minSrc));
+                last ? "Resid End" : $"Resid Post {l}", HookNames.ResidPost(l), layer, MinSrcIndex: minSrc));
             minSrc = srcIdx++;
         }
 
         return new GraphNodes(srcs, dests);
     }
+
+    /// <summary>Name of a block's parameter (see the remarks on <see cref="Transformer"/>), e.g. <c>blocks.0.attn.W_O</c>.</summary>
+    private static string Param(int layer, string leaf) => $"blocks.{layer}.{leaf}";
 }

@@ -69,6 +69,7 @@ public static class BenchCommand
     /// <summary>Creates the command.</summary>
     public static Command Create(TextWriter output, TextWriter error)
     {
+        var performanceOptions = new PerformanceOptions();
         var command = new Command(
             "bench",
             "Measure the patching engine on GPT-2-shaped random models: patched forward / forward, mask-gradient per batch / " +
@@ -76,8 +77,8 @@ public static class BenchCommand
             "source-output buffers / (n_src x batch x seq x d_model x bytes). Medians and quartiles over repetitions; progress " +
             "on stderr, results on stdout.\n\n" + CommandLine.ExitCodesHelp)
         {
-            QuickOption, JsonOption, MemoryOnlyOption, ShapeOption, BatchOption, SeqOption, VocabOption, RepetitionsOption, PerformanceOptions.ThreadsOption,
-            PerformanceOptions.MaxPatchMemoryOption, PerformanceOptions.BufferDTypeOption, QkvOption, DeviceOption,
+            QuickOption, JsonOption, MemoryOnlyOption, ShapeOption, BatchOption, SeqOption, VocabOption, RepetitionsOption,
+            performanceOptions.Threads, performanceOptions.MaxPatchMemory, performanceOptions.BufferDType, QkvOption, DeviceOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
@@ -102,7 +103,7 @@ public static class BenchCommand
                 var other => throw new AutoCircuitException($"--qkv {other}: expected separate or joint."),
             };
             var device = DeviceSelector.Resolve(parse.GetValue(DeviceOption));
-            var performance = PerformanceOptions.Parse(parse);
+            var performance = performanceOptions.Parse(parse);
             TorchThreading.Apply(performance.Threads, shapes.Max(x => x.Parameters));
             if (parse.GetValue(MemoryOnlyOption))
             {

@@ -55,6 +55,15 @@ public static class CommandLine
         return await parse.InvokeAsync(config).ConfigureAwait(false);
     }
 
+    /// <summary>Adds <paramref name="options"/> to <paramref name="command"/> in order (the order <c>--help</c> lists them).</summary>
+    internal static void AddOptions(Command command, IEnumerable<Option> options)
+    {
+        foreach (var option in options)
+        {
+            command.Options.Add(option);
+        }
+    }
+
     /// <summary>
     /// Runs a command body, turning anticipated failures into one line on stderr and their exit code.
     /// Unanticipated exceptions propagate with their stack trace.

@@ -64,11 +64,10 @@ public static class CompareCommand
         DefaultValueFactory = _ => "autocircuit,csv,mib",
     };
 
-    internal static readonly Option<string[]> PluginsOption = PluginOptions.Create();
-
     /// <summary>Creates the command.</summary>
     public static Command Create(TextWriter output, TextWriter error)
     {
+        var job = new JobOptions(plugins: true);
         var command = new Command(
             "compare",
             "Compare algorithms on one task: run each -a algorithm on the train split (-a all, the default without --scores, " +
@@ -76,38 +75,26 @@ public static class CompareCommand
             "tree patching, measure the ROC curve against --circuit, the wall time and memory, and the agreement of every " +
             "pair (top-k overlap, Spearman correlation). Writes DIR/compare.json, compare.csv, report.html (self-contained: " +
             "curves, ROC, circuit diagrams), scores/, circuits/ and exports/ (the folder appears only when the comparison " +
-            "completes) and prints a Markdown summary on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp)
-        {
-            RunCommand.ModelOption, RunCommand.TaskOption, RunCommand.DatasetOption, RunCommand.AlgorithmOption, ScoresOption, ScoresFormatOption,
-            EvaluateCommand.CircuitOption, MetricOption, PatchTypesOption, EvaluateCommand.EdgesOption, EvaluateCommand.AblationOption,
-            EvaluateCommand.ReverseOption, AgreementKOption, DiagramEdgesOption, ExportOption, RunCommand.GraphOption,
-            RunCommand.TokenPositionsOption, RunCommand.BatchSizeOption, RunCommand.TrainSizeOption, RunCommand.TestSizeOption,
-            RunCommand.NoShuffleOption, RunCommand.SeedOption, RunCommand.NoPrependBosOption, RunCommand.TailDivergenceOption,
-            RunCommand.DeviceOption, RunCommand.OutOption, RunCommand.TopOption,
-            PerformanceOptions.ThreadsOption, PerformanceOptions.MaxPatchMemoryOption, PerformanceOptions.BufferDTypeOption,
-            PluginsOption,
-        };
+            "completes) and prints a Markdown summary on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp);
+        CommandLine.AddOptions(
+            command,
+            [
+                .. job.Subject, RunCommand.AlgorithmOption, ScoresOption, ScoresFormatOption, EvaluateCommand.CircuitOption,
+                MetricOption, PatchTypesOption, EvaluateCommand.EdgesOption, EvaluateCommand.AblationOption,
+                EvaluateCommand.ReverseOption, AgreementKOption, DiagramEdgesOption, ExportOption, .. job.GraphAndData,
+                RunCommand.TopOption, .. job.Performance.All, job.Plugins!,
+            ]);
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
-            var seed = parse.GetValue(RunCommand.SeedOption);
             var evaluation = EvaluationSettings.Parse(
                 parse.GetValue(EvaluateCommand.EdgesOption), "edge", parse.GetValue(EvaluateCommand.AblationOption),
                 parse.GetValue(EvaluateCommand.ReverseOption));
             var request = new CompareRequest
             {
-                Model = parse.GetValue(RunCommand.ModelOption),
-                Dataset = parse.GetValue(RunCommand.DatasetOption),
-                Task = parse.GetValue(RunCommand.TaskOption),
+                Job = job.Bind(parse),
                 Algorithms = parse.GetValue(RunCommand.AlgorithmOption) ?? [],
                 Scores = parse.GetValue(ScoresOption) ?? [],
                 ScoresFormat = ScoresInterchange.ParseFormat(parse.GetValue(ScoresFormatOption)),
-                Plugins = PluginOptions.Resolve(parse, PluginsOption),
-                Factorized = parse.GetValue(RunCommand.GraphOption) != "residual",
-                Data = RunCommand.Data(parse),
-                Seed = seed,
-                Device = parse.GetValue(RunCommand.DeviceOption) ?? "auto",
-                Performance = PerformanceOptions.Parse(parse),
-                Out = parse.GetValue(RunCommand.OutOption),
                 Circuit = parse.GetValue(EvaluateCommand.CircuitOption),
                 Exports = ScoresInterchange.ParseExports(parse.GetValue(ExportOption)),
                 Settings = new ComparisonSettings
@@ -119,7 +106,6 @@ public static class CompareCommand
                     DiagramEdges = Positive(parse.GetValue(DiagramEdgesOption), "--diagram-edges"),
                     TopEdges = Positive(parse.GetValue(RunCommand.TopOption), "--top"),
                 },
-                CommandLine = parse.Tokens.Select(t => t.Value).ToList(),
             };
             return ProgressDisplay.Run(error, token, env => CompareJob.Execute(request, env with { Out = output }));
         })));

@@ -60,39 +60,29 @@ public static class EvaluateCommand
     /// <summary>Creates the command.</summary>
     public static Command Create(TextWriter output, TextWriter error)
     {
+        var job = new JobOptions(plugins: false);
         var command = new Command(
             "evaluate",
             "Evaluate the circuits of a saved scores file on a task's test split: for each circuit size patch the top edges " +
             "and measure auto-circuit's fourteen prune metrics, their areas under the curve and (with --circuit) the ROC " +
             "curve. Writes DIR/evaluate.json and DIR/circuits/<key>.json|.csv (the folder appears only when the evaluation " +
-            "completes) and prints the CSV on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp)
-        {
-            ScoresOption, CompareCommand.ScoresFormatOption, RunCommand.ModelOption, RunCommand.TaskOption, RunCommand.DatasetOption,
-            EdgesOption, PatchTypeOption, AblationOption, ReverseOption, CircuitOption, RunCommand.GraphOption,
-            RunCommand.TokenPositionsOption, RunCommand.BatchSizeOption, RunCommand.TrainSizeOption, RunCommand.TestSizeOption,
-            RunCommand.NoShuffleOption, RunCommand.SeedOption, RunCommand.NoPrependBosOption, RunCommand.TailDivergenceOption,
-            RunCommand.DeviceOption, RunCommand.OutOption,
-            PerformanceOptions.ThreadsOption, PerformanceOptions.MaxPatchMemoryOption, PerformanceOptions.BufferDTypeOption,
-        };
+            "completes) and prints the CSV on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp);
+        CommandLine.AddOptions(
+            command,
+            [
+                ScoresOption, CompareCommand.ScoresFormatOption, .. job.Subject,
+                EdgesOption, PatchTypeOption, AblationOption, ReverseOption, CircuitOption, .. job.GraphAndData,
+                .. job.Performance.All,
+            ]);
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
-            var seed = parse.GetValue(RunCommand.SeedOption);
             var request = new EvaluateRequest
             {
+                Job = job.Bind(parse),
                 Scores = parse.GetValue(ScoresOption)!,
                 ScoresFormat = ScoresInterchange.ParseFormat(parse.GetValue(CompareCommand.ScoresFormatOption)),
-                Model = parse.GetValue(RunCommand.ModelOption),
-                Dataset = parse.GetValue(RunCommand.DatasetOption),
-                Task = parse.GetValue(RunCommand.TaskOption),
-                Factorized = parse.GetValue(RunCommand.GraphOption) != "residual",
-                Data = RunCommand.Data(parse),
-                Seed = seed,
-                Device = parse.GetValue(RunCommand.DeviceOption) ?? "auto",
-                Performance = PerformanceOptions.Parse(parse),
-                Out = parse.GetValue(RunCommand.OutOption),
                 Settings = Settings(parse),
                 Circuit = parse.GetValue(CircuitOption),
-                CommandLine = parse.Tokens.Select(t => t.Value).ToList(),
             };
             return ProgressDisplay.Run(error, token, env => EvaluateJob.Execute(request, env with { Out = output }));
         })));

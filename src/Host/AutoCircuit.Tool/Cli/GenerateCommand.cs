@@ -32,6 +32,7 @@ public static class GenerateCommand
     /// <summary>Creates the command.</summary>
     public static Command Create(TextWriter output, TextWriter error)
     {
+        var threads = new PerformanceOptions().Threads;
         var command = new Command(
             "generate",
             "Greedy decoding: print the prompt and its continuation (argmax token at each step) on stdout; the token ids " +
@@ -40,7 +41,7 @@ public static class GenerateCommand
             "file) or from --tokenizer.\n\n" + CommandLine.ExitCodesHelp)
         {
             LogitsCommand.ModelOption, PromptOption, MaxTokensOption, TokenizerOption, LogitsCommand.DeviceOption,
-            PerformanceOptions.ThreadsOption,
+            threads,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
@@ -52,7 +53,7 @@ public static class GenerateCommand
 
             var device = DeviceSelector.Resolve(parse.GetValue(LogitsCommand.DeviceOption));
             using var loaded = ModelCatalog.Load(parse.GetValue(LogitsCommand.ModelOption), device, parse.GetValue(TokenizerOption));
-            TorchThreading.Apply(parse.GetValue(PerformanceOptions.ThreadsOption), loaded.Model);
+            TorchThreading.Apply(parse.GetValue(threads), loaded.Model);
             var model = loaded.Model as Transformer
                 ?? throw new AutoCircuitException($"--model {loaded.Name}: generate needs a transformer over token ids.");
             var tokenizer = loaded.Tokenizer

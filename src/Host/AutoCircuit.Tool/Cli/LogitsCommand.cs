@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using AutoCircuit.Engine;
 using AutoCircuit.Engine.Runtime;
+using AutoCircuit.Host.Outputs;
 using AutoCircuit.Host.Tasks;
 using AutoCircuit.Models.Transformers;
 using TorchSharp;
@@ -40,6 +41,7 @@ public static class LogitsCommand
     /// <summary>Creates the command.</summary>
     public static Command Create(TextWriter output, TextWriter error)
     {
+        var threads = new PerformanceOptions().Threads;
         var command = new Command(
             "logits",
             "Run a transformer on token ids and print its logits as JSON on stdout: " +
@@ -47,14 +49,14 @@ public static class LogitsCommand
             "batch (leading pad ids are masked). Useful to check a checkpoint against another implementation.\n\n" +
             CommandLine.ExitCodesHelp)
         {
-            ModelOption, TokensOption, AllPositionsOption, DeviceOption, PerformanceOptions.ThreadsOption,
+            ModelOption, TokensOption, AllPositionsOption, DeviceOption, threads,
         };
         command.SetAction(parse => CommandLine.Guard(error, () =>
         {
             var ids = ParseIds(parse.GetValue(TokensOption)!);
             var device = DeviceSelector.Resolve(parse.GetValue(DeviceOption));
             using var loaded = ModelCatalog.Load(parse.GetValue(ModelOption), device);
-            TorchThreading.Apply(parse.GetValue(PerformanceOptions.ThreadsOption), loaded.Model);
+            TorchThreading.Apply(parse.GetValue(threads), loaded.Model);
             var model = loaded.Model as Transformer
                 ?? throw new AutoCircuitException($"--model {loaded.Name}: logits needs a transformer over token ids.");
             var all = parse.GetValue(AllPositionsOption);
@@ -67,14 +69,14 @@ public static class LogitsCommand
             var values = rows.contiguous().data<float>().ToArray();
             var vocab = (int)logits.shape[1];
             var matrix = Enumerable.Range(0, (int)rows.shape[0]).Select(r => values.AsSpan(r * vocab, vocab).ToArray()).ToArray();
-            var document = new Dictionary<string, object>
-            {
-                ["model"] = model.Description,
-                ["tokens"] = ids,
-                ["positions"] = all ? "all" : "last",
-                ["logits"] = all ? matrix : matrix[0],
-            };
-            output.WriteLine(JsonSerializer.Serialize(document));
+            var description = model.Description;
+            output.WriteLine(all
+                ? JsonSerializer.Serialize(
+                    new LogitsOutput<float[][]> { Model = description, Tokens = ids, Positions = "all", Logits = matrix },
+                    OutputJsonContext.Compact.AllLogits)
+                : JsonSerializer.Serialize(
+                    new LogitsOutput<float[]> { Model = description, Tokens = ids, Positions = "last", Logits = matrix[0] },
+                    OutputJsonContext.Compact.LastLogits));
             return ExitCode.Ok;
         }));
         return command;

@@ -1,0 +1,17 @@
+using AutoCircuit.Patching;
+
+namespace AutoCircuit.Engine.Patching;
+
+/// <summary>
+/// How masks act, as set by <see cref="PatchableModel.MaskFunctionMode"/> and <see cref="PatchableModel.TrainMaskMode"/>
+/// (auto-circuit's <c>mask_fn</c>, <c>dropout_layer.p</c> and the wrappers' <c>train()</c>); each forward pass reads
+/// them once, when it starts.
+/// </summary>
+/// <param name="Function">The mask function applied before the patch.</param>
+/// <param name="Dropout">Dropout probability on the masks.</param>
+/// <param name="Training">Masks are being trained (dropout applies only then).</param>
+internal readonly record struct MaskSettings(MaskFunction Function, double Dropout, bool Training)
+{
+    /// <summary>Dropout is applied to the masks in this forward pass.</summary>
+    public bool DropoutActive => Dropout > 0 && Training;
+}

@@ -1,0 +1,141 @@
+using AutoCircuit.Metrics;
+using AutoCircuit.Patching;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AutoCircuit.Engine.Patching;
+
+/// <summary>
+/// The arithmetic every patch mode shares: a destination's mask after the mask function and dropout, auto-circuit's
+/// einsum, and the same contraction as one matrix product with heads first in memory. No host reads.
+/// </summary>
+internal static class PatchMath
+{
+    /// <summary>Whether a destination's patch is one matrix product (no token-position axis, no per-prompt sampled masks).</summary>
+    public static bool IsMatrixProduct(PatchWrapper destination, MaskSettings masks) =>
+        destination.Destination!.SeqLen is null && masks.Function != MaskFunction.HardConcrete;
+
+    /// <summary>
+    /// <c>einsum(mask function(mask), diff)</c> for one destination, with per-prompt sampling (hard concrete) and dropout:
+    /// auto-circuit's <c>einsum(mask, d, "{batch} {seq} {dest} src, src batch {dims} ... -> batch {dims} {dest} ...")</c>.
+    /// </summary>
+    /// <param name="destination">The destination (its mask and einsum equations).</param>
+    /// <param name="masks">Mask function and dropout.</param>
+    /// <param name="batchSize">Prompts in the batch (hard-concrete samples one mask per prompt).</param>
+    /// <param name="diff"><c>patch - curr</c> of the incoming sources, <c>[S, B, T, d...]</c>.</param>
+    /// <returns>The patch, <c>[B, T, H?, d...]</c>.</returns>
+    public static Tensor Contract(PatchWrapper destination, MaskSettings masks, long batchSize, Tensor diff)
+    {
+        var mask = destination.Mask!;
+        Tensor weights;
+        var sampled = false;
+        switch (masks.Function)
+        {
+            case MaskFunction.HardConcrete:
+                weights = HardConcrete.Sample(mask, batchSize); // [B, T?, H?, S]
+                sampled = true;
+                break;
+            case MaskFunction.Sigmoid:
+                weights = torch.sigmoid(mask); // [T?, H?, S]
+                break;
+            default:
+                weights = mask.alias(); // [T?, H?, S]
+                break;
+        }
+
+        if (weights.dtype != diff.dtype)
+        {
+            using var full = weights;
+            weights = full.to_type(diff.dtype);
+        }
+
+        var equation = sampled ? destination.EinsumSampled : destination.Einsum;
+        using (weights)
+        {
+            if (masks.DropoutActive)
+            {
+                using var dropped = torch.nn.functional.dropout(weights, masks.Dropout, training: true);
+                return torch.einsum(equation, dropped, diff); // [T?, H?, S] x [S, B, T, d...] -> [B, T, H?, d...]
+            }
+
+            return torch.einsum(equation, weights, diff); // [T?, H?, S] x [S, B, T, d...] -> [B, T, H?, d...]
+        }
+    }
+
+    /// <summary>The destination's mask after the mask function (not sampled), <c>[H?, S]</c>, in <paramref name="dtype"/>.</summary>
+    public static Tensor Weights(PatchWrapper destination, MaskSettings masks, ScalarType dtype)
+    {
+        var mask = destination.Mask!;
+        var w = masks.Function == MaskFunction.Sigmoid ? torch.sigmoid(mask) : mask.alias();
+        if (w.dtype == dtype)
+        {
+            return w;
+        }
+
+        using (w)
+        {
+            return w.to_type(dtype);
+        }
+    }
+
+    /// <summary><see cref="Weights"/> with dropout while training.</summary>
+    public static Tensor DroppedWeights(PatchWrapper destination, MaskSettings masks, ScalarType dtype)
+    {
+        var w = Weights(destination, masks, dtype);
+        if (!masks.DropoutActive)
+        {
+            return w;
+        }
+
+        using (w)
+        {
+            return torch.nn.functional.dropout(w, masks.Dropout, training: true);
+        }
+    }
+
+    /// <summary>
+    /// <c>weights @ diff</c> as one matrix product: <paramref name="weights"/> <c>[H, S]</c> (or <c>[S]</c> without heads),
+    /// <paramref name="diff"/> <c>[S, B, T, d...]</c>; the result is <c>[H, B, T, d...]</c> (or <c>[B, T, d...]</c>),
+    /// heads first in memory. The same sum as the einsum for a destination without a token-position axis.
+    /// </summary>
+    public static Tensor HeadMajorProduct(Tensor weights, Tensor diff)
+    {
+        var s = diff.shape[0];
+        var rest = diff.shape.Skip(1).ToArray();
+        using var flat = diff.reshape(s, -1); // [S, B*T*d]
+        using var product = torch.matmul(weights, flat); // [H, B*T*d] or [B*T*d]
+        return weights.dim() == 1
+            ? product.view(rest) // [B, T, d...]
+            : product.view([weights.shape[0], .. rest]); // [H, B, T, d...]
+    }
+
+    /// <summary>
+    /// <paramref name="x"/> <c>[B, T, H, d...]</c> (or <c>[B, T, d...]</c>) plus a head-major product: the sum keeps heads
+    /// first in memory (the transformer then projects each head without copying), returned as <c>[B, T, H, d...]</c>.
+    /// In place (into <paramref name="product"/>, which the caller still disposes) where the dtypes allow.
+    /// </summary>
+    public static Tensor AddHeadMajor(Tensor x, Tensor product, bool hasHeadAxis, bool inPlace)
+    {
+        inPlace &= product.dtype == x.dtype; // half-precision buffers: the sum is in the model's dtype
+        if (!hasHeadAxis)
+        {
+            if (inPlace)
+            {
+                product.add_(x);
+                return product.alias(); // the caller disposes its handle to the product
+            }
+
+            return product + x;
+        }
+
+        using var xm = x.movedim([2L], [0L]); // [B, T, H, d...] -> [H, B, T, d...], a view
+        if (inPlace)
+        {
+            product.add_(xm);
+            return product.movedim([0L], [2L]); // [H, B, T, d...] -> [B, T, H, d...]
+        }
+
+        using var sum = product + xm; // [H, B, T, d...]
+        return sum.movedim([0L], [2L]); // [H, B, T, d...] -> [B, T, H, d...]
+    }
+}

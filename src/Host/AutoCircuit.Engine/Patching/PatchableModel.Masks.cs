@@ -1,0 +1,191 @@
+using AutoCircuit.Data;
+using AutoCircuit.Graph;
+using AutoCircuit.Patching;
+using AutoCircuit.Scores;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AutoCircuit.Engine.Patching;
+
+/// <summary>Masks, and the scopes that change how they act: patch mode, mask training, mask functions.</summary>
+public sealed partial class PatchableModel
+{
+    private PatchScope? _patch;
+    private MaskSettings _maskSettings = new(MaskFunction.None, 0, Training: false);
+    private bool[]? _activeDestinations;
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, Tensor> Masks => _masks;
+
+    /// <summary>The open patch scope and the buffers its passes share (for tests); <c>null</c> with patch mode off.</summary>
+    internal PatchScope? ActivePatchScope => _patch;
+
+    /// <inheritdoc />
+    public void SetAllMasks(double value)
+    {
+        using var _ = torch.no_grad();
+        foreach (var m in _masks.Values)
+        {
+            m.fill_(value);
+        }
+    }
+
+    /// <inheritdoc />
+    public void SetMasks(IEnumerable<Edge> edges)
+    {
+        ArgumentNullException.ThrowIfNull(edges);
+        using var values = NewPruneScores();
+        using (torch.no_grad())
+        {
+            foreach (var e in edges)
+            {
+                values.Set(e, 1.0);
+            }
+        }
+
+        SetMasks(values);
+    }
+
+    /// <inheritdoc />
+    public void SetMasks(PruneScores values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        using var _ = torch.no_grad();
+        foreach (var m in Graph.DestModules)
+        {
+            var v = values[m.ModuleName];
+            PruneScores.CheckShape(m, v);
+            _masks[m.ModuleName].copy_(v);
+        }
+    }
+
+    /// <inheritdoc />
+    public void ZeroMaskGrads()
+    {
+        foreach (var m in _masks.Values)
+        {
+            using var g = m.grad; // a new handle on the gradient, ours to dispose
+            if (g is not null)
+            {
+                using var _ = torch.no_grad();
+                using var zeroed = g.zero_(); // TorchSharp's zero_ returns another new handle
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public PruneScores NewPruneScores(double value = 0) => PruneScores.Filled(Graph, value, Device, DType);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// <paramref name="currSrcOuts"/> is read when a forward pass first needs it (its values then, e.g. the clean
+    /// outputs of the sources before a restart block) and written by every source during each forward pass.
+    /// </remarks>
+    public IDisposable PatchMode(Tensor patchSrcOuts, Tensor? currSrcOuts = null)
+    {
+        ArgumentNullException.ThrowIfNull(patchSrcOuts);
+        if (_patch is not null)
+        {
+            throw new InvalidOperationException("Patch mode is already on; nested patch scopes are not supported.");
+        }
+
+        if (patchSrcOuts.shape[0] != Graph.Srcs.Count)
+        {
+            throw new ArgumentException(
+                $"Patch activations must have one slot per source node ({Graph.Srcs.Count}); got [{string.Join(", ", patchSrcOuts.shape)}].");
+        }
+
+        if (currSrcOuts is not null && !currSrcOuts.shape.SequenceEqual(patchSrcOuts.shape))
+        {
+            throw new ArgumentException(
+                $"Current outputs [{string.Join(", ", currSrcOuts.shape)}] must have the shape of the patch activations [{string.Join(", ", patchSrcOuts.shape)}].");
+        }
+
+        _patch = new PatchScope(patchSrcOuts, currSrcOuts, Ledger, onEnd: () =>
+        {
+            _patch = null;
+            _activeDestinations = null;
+            ProbeLeftovers.DisposeAll();
+        });
+        return _patch;
+    }
+
+    /// <summary>
+    /// Marks destination modules whose masks are known to be all zero (by <see cref="DestinationModule.Index"/>), so that
+    /// forward passes without gradients skip them (their patch is exactly zero); <c>null</c> (the default, and after
+    /// every patch scope): any mask may be non-zero. The caller must keep the claim true: the engine does not check it.
+    /// </summary>
+    public void SetActiveDestinations(bool[]? active)
+    {
+        if (active is not null && active.Length != Graph.DestModules.Count)
+        {
+            throw new ArgumentException($"Expected one flag per destination module ({Graph.DestModules.Count}); got {active.Length}.", nameof(active));
+        }
+
+        _activeDestinations = active;
+    }
+
+    /// <inheritdoc />
+    public IDisposable TrainMaskMode(bool requiresGrad = true)
+    {
+        foreach (var m in _masks.Values)
+        {
+            m.grad?.Dispose();
+            m.grad = null;
+            m.requires_grad = requiresGrad;
+        }
+
+        _maskSettings = _maskSettings with { Training = true };
+        return new Scope(() =>
+        {
+            _maskSettings = _maskSettings with { Training = false };
+            foreach (var m in _masks.Values)
+            {
+                m.requires_grad = false;
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public IDisposable MaskFunctionMode(MaskFunction function, double dropout = 0.0)
+    {
+        if (dropout is < 0 or >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "Mask dropout must be in [0, 1).");
+        }
+
+        _maskSettings = _maskSettings with { Function = function, Dropout = dropout };
+        return new Scope(() => _maskSettings = _maskSettings with { Function = MaskFunction.None, Dropout = 0 });
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Counts the <c>[n_src, rows, seq, d]</c> buffers the coming pass holds at once (<see cref="PatchPlanner.BuffersPerPass"/>;
+    /// when masks are trained, one host read to check whether they are all zero).
+    /// </remarks>
+    public int? MaxPatchRows(PromptBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (PatchOptions.MaxPatchMemoryBytes is not long budget)
+        {
+            return null;
+        }
+
+        var buffers = _planner.BuffersPerPass(Graph, _maskSettings);
+        var perRow = (long)Math.Ceiling(buffers * Graph.Srcs.Count) * batch.Clean.shape[1] * _model.ResidualWidth * DTypes.Bytes(BufferDType);
+        return (int)Math.Clamp(budget / Math.Max(1, perRow), 1, int.MaxValue);
+    }
+
+    /// <summary>Starts the patch unit the planner chooses for the pass about to run; <c>null</c> with patch mode off.</summary>
+    private PatchForward? BeginPatchForward()
+    {
+        if (_patch is null)
+        {
+            return null;
+        }
+
+        var pass = _planner.Begin(this, _patch, _maskSettings, _activeDestinations);
+        LastForwardMode = pass.Mode;
+        return pass;
+    }
+}

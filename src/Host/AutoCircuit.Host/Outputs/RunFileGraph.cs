@@ -1,0 +1,29 @@
+using System.ComponentModel;
+
+namespace AutoCircuit.Host.Outputs;
+
+/// <summary>The <c>"graph"</c> object of run.json.</summary>
+[Description("The computational graph the algorithms scored.")]
+public sealed record RunFileGraph
+{
+    [Description("Factorized (every source feeds every later destination) or residual (the previous layer only).")]
+    public required bool Factorized { get; init; }
+
+    [Description("Separate Q/K/V destinations per attention head.")]
+    public required bool SeparateQkv { get; init; }
+
+    [Description("Token positions of the graph (one edge per position), or null.")]
+    public required int? SeqLen { get; init; }
+
+    [Description("Source nodes.")]
+    public required int Srcs { get; init; }
+
+    [Description("Destination nodes.")]
+    public required int Dests { get; init; }
+
+    [Description("Edges (all token positions).")]
+    public required int Edges { get; init; }
+
+    [Description("Which part of the output tasks are measured on (e.g. LastSeq).")]
+    public required string OutputSlice { get; init; }
+}
