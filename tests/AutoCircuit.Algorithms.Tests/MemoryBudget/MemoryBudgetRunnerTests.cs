@@ -1,4 +1,5 @@
 using AutoCircuit.Algorithms.Eap;
+using AutoCircuit.Algorithms.Exact;
 using AutoCircuit.Data;
 using AutoCircuit.Engine.Patching;
 using AutoCircuit.Host.Algorithms;
@@ -108,6 +109,107 @@ public sealed class MemoryBudgetRunnerTests
         Assert.Equal(MemoryBudgetSupport.BatchSeparable, MemoryBudgetRunner.SupportOf(new EdgeAttributionPatching(new EapOptions())));
         Assert.Equal(MemoryBudgetSupport.Undeclared, MemoryBudgetRunner.SupportOf(new Unregistered()));
     }
+
+    public static TheoryData<string> EdgeGradientSpecs() =>
+    [
+        "eap-ig-inputs:steps=2",
+        "eap-ig-inputs:steps=2,ablation=batch-tokenwise-mean,aggregation=mean",
+        "eap-ig-inputs:steps=1,ablation=tokenwise-mean-clean-and-corrupt",
+        "eap-ig-activations:steps=1,ablation=batch-all-tok-mean",
+        "clean-corrupted:ablation=zero,grad-function=logprob",
+    ];
+
+    [Theory]
+    [MemberData(nameof(EdgeGradientSpecs))]
+    public void EapIg_TinyBudget_ChunksItselfWithTheSameScores(string spec)
+    {
+        // Chunks of one prompt; batch means over the whole batch and dataset means over every batch, as unbounded.
+        var (expected, actual, log) = RunBoundedAndUnbounded(Create(spec));
+
+        using (expected)
+        using (actual)
+        {
+            Assert.Empty(log); // chunks itself: nothing split by the host, nothing to warn about
+            foreach (var (module, tensor) in expected)
+            {
+                TensorAssert.AllClose(tensor, actual[module], 1e-5, rtol: 1e-5, what: $"{spec} {module}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("exact")]
+    [InlineData("exact:patch-type=edge-patch,ablation=batch-tokenwise-mean,edges-per-pass=4")]
+    [InlineData("exact:ablation=tokenwise-mean-corrupt")]
+    public void Exact_TinyBudget_ChunksItselfWithTheSameScores(string spec)
+    {
+        // One prompt and one edge per forward pass instead of 5 prompts x up to 32 edges.
+        var (expected, actual, log) = RunBoundedAndUnbounded(Create(spec));
+
+        using (expected)
+        using (actual)
+        {
+            Assert.Empty(log);
+            foreach (var (module, tensor) in expected)
+            {
+                TensorAssert.AllClose(tensor, actual[module], 1e-5, rtol: 1e-5, what: $"{spec} {module}");
+            }
+
+            using var flat = expected.Flatten();
+            Assert.True(flat.abs().max().ToDouble() > 1e-3, "the scores are all ~0: the comparison would prove nothing");
+        }
+    }
+
+    [Fact]
+    public void Exact_Budget_SizesEdgesPerPassFromMaxPatchRows()
+    {
+        using var inner = Model();
+        long perRow; // bytes per prompt in inference mode: ablations + difference buffer, [2 n_src, seq 4, d 16] float32
+        using (var probe = PatchableModel.Create(inner, new GraphOptions()))
+        {
+            perRow = 2L * probe.Graph.Srcs.Count * 4 * 16 * sizeof(float);
+        }
+
+        var batches = Batches();
+        try
+        {
+            (long Budget, int Rows, int Chunks, int Edges)[] cases =
+                [(17 * perRow, 17, 1, 3), (7 * perRow, 7, 1, 1), (3 * perRow, 3, 2, 1), (1000 * perRow, 1000, 1, 32)];
+            foreach (var (budget, rows, chunks, edges) in cases)
+            {
+                using var model = PatchableModel.Create(inner, new GraphOptions(), new PatchOptions(MaxPatchMemoryBytes: budget));
+                using var _ = torch.inference_mode();
+                Assert.Equal(rows, model.MaxPatchRows(batches[0]));
+
+                var (actualChunks, edgesPerPass) = new ExactPatching(new ExactOptions()).Chunking(model, batches[0]);
+
+                Assert.Equal(chunks, actualChunks.Count); // 5 prompts in chunks of at most `rows`
+                Assert.Equal(edges, edgesPerPass); // max(1, rows / chunk rows), at most edges-per-pass (32)
+            }
+        }
+        finally
+        {
+            batches.ForEach(b => b.Dispose());
+        }
+    }
+
+    [Fact]
+    public void InformationFlowRoutes_TinyBudget_RunOnSinglePromptPartsWithTheSameScores()
+    {
+        var (expected, actual, log) = RunBoundedAndUnbounded(Create("information-flow-routes"));
+
+        using (expected)
+        using (actual)
+        {
+            Assert.Contains(log, l => l.Contains("InformationFlowRoutes: batches of 5 prompts do not fit", StringComparison.Ordinal));
+            foreach (var (module, tensor) in expected)
+            {
+                TensorAssert.AllClose(tensor, actual[module], 1e-6, rtol: 1e-5, what: module);
+            }
+        }
+    }
+
+    private static IPruneAlgorithm Create(string spec) => AlgorithmCatalog.BuiltIn().Create(AlgorithmSpec.Parse(spec)).Algorithm.Algorithm;
 
     /// <summary>Runs <paramref name="algorithm"/> without a budget, then with a one-prompt budget (its run log returned).</summary>
     private static (PruneScores Expected, PruneScores Actual, List<string> Log) RunBoundedAndUnbounded(IPruneAlgorithm algorithm)

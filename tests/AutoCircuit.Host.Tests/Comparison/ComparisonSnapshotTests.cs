@@ -45,6 +45,11 @@ public sealed record SnapshotCase(
         "circuit-probing:epochs=4,circuit-sizes=true-size;8",
         "circuit-tree-probing:epochs=4,circuit-sizes=true-size",
         "opposite-tree-probing:epochs=4,circuit-sizes=true-size",
+        "eap-ig-inputs:steps=3",
+        "eap-ig-activations:steps=2",
+        "clean-corrupted",
+        "exact",
+        "information-flow-routes",
     ];
 }
 
