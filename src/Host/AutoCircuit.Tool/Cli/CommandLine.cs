@@ -31,6 +31,7 @@ public static class CommandLine
             GenerateCommand.Create(output, error),
             TrainToyCommand.Create(output, error),
             BenchCommand.Create(output, error),
+            SweepCommand.Create(output, error),
         };
         return root;
     }
