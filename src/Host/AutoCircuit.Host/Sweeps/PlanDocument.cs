@@ -27,8 +27,9 @@ internal static class PlanDocument
             {
                 root = JsonNode.Parse(trimmed, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false });
             }
-            catch (JsonException e)
+            catch (Exception e) when (e is JsonException or ArgumentException)
             {
+                // JsonObject throws ArgumentException on a key given twice
                 throw new AutoCircuitException($"{path}: not valid JSON: {e.Message}");
             }
         }

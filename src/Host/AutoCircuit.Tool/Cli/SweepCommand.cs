@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using System.Globalization;
 using System.Text.Json;
 using AutoCircuit.Engine;
@@ -67,8 +68,10 @@ public static class SweepCommand
             "AUTOCIRCUIT_SWEEP_STALE_SECONDS (when another host's silent claim counts as dead, default 600).");
         command.Arguments.Add(PlanArgument);
         CommandLine.AddOptions(command, [BackendOption, CacheOption, WorkersOption, JsonOption, NoWaitOption, CellOption, DryRunOption]);
-        command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
+        command.SetAction((parse, outer) => Task.FromResult(CommandLine.Guard(error, () =>
         {
+            using var signals = new StopSignals(outer);
+            var token = signals.Token;
             var plan = parse.GetValue(PlanArgument)!;
             var cache = parse.GetValue(CacheOption);
             var json = parse.GetValue(JsonOption);
@@ -138,6 +141,38 @@ public static class SweepCommand
         })));
         command.Subcommands.Add(StatusCommand(output, error));
         return command;
+    }
+
+    /// <summary>
+    /// SIGINT and SIGTERM cancel the sweep (and a worker's cell) instead of killing the process, so that workers get
+    /// the signal passed on and every process removes its work folder and claim; the process then exits with 130.
+    /// </summary>
+    private sealed class StopSignals : IDisposable
+    {
+        private readonly CancellationTokenSource _source;
+        private readonly PosixSignalRegistration[] _registrations;
+
+        public StopSignals(CancellationToken outer)
+        {
+            _source = CancellationTokenSource.CreateLinkedTokenSource(outer);
+            _registrations = [.. new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(s => PosixSignalRegistration.Create(s, context =>
+            {
+                context.Cancel = true;
+                _source.Cancel();
+            }))];
+        }
+
+        public CancellationToken Token => _source.Token;
+
+        public void Dispose()
+        {
+            foreach (var r in _registrations)
+            {
+                r.Dispose();
+            }
+
+            _source.Dispose();
+        }
     }
 
     private static Option<string> Backend()
