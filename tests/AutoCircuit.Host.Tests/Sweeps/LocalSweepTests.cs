@@ -108,7 +108,7 @@ public sealed class LocalSweepTests : IDisposable
 
         // 6. compare --sweep: JSON (schema), CSV (one row per algorithm x condition), well-formed HTML
         var report = Path.Combine(_dir, "compare");
-        (code, stdout, stderr) = await SweepTestKit.Cli("compare", "--sweep", plan, "--out", report);
+        (code, stdout, stderr) = await SweepTestKit.Cli("compare", "--sweep", cache, "--out", report);
         Assert.True(code == 0, stderr);
         Assert.Contains("Kendall", stdout, StringComparison.Ordinal);
         var json = File.ReadAllText(Path.Combine(report, "sweep-compare.json"));

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using AutoCircuit.Host.Sweeps;
-using AutoCircuit.Host.Sweeps.Outputs;
 using Xunit;
 
 namespace AutoCircuit.Host.Tests.Sweeps;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AutoCircuit.Host.Sweeps;
-using AutoCircuit.Tool.Cli;
 using Xunit;
 
 namespace AutoCircuit.Host.Tests.Sweeps;
@@ -46,7 +45,14 @@ internal static class SweepTestKit
     {
         var command = ToolCommand.Resolve(new SweepPlan
         {
-            Path = "x", FileHash = "x", Models = [], Data = [], Algorithms = [], Ablations = [], PatchTypes = [], Seeds = [],
+            Path = "x",
+            FileHash = "x",
+            Models = [],
+            Data = [],
+            Algorithms = [],
+            Ablations = [],
+            PatchTypes = [],
+            Seeds = [],
         });
         var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         start.ArgumentList.Add("-c");

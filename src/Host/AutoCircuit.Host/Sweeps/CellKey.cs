@@ -8,8 +8,8 @@ using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Outputs;
 using AutoCircuit.Host.Sweeps.Outputs;
 using AutoCircuit.Host.Tasks;
-using AutoCircuit.Patching;
 using AutoCircuit.Models.Toy;
+using AutoCircuit.Patching;
 
 namespace AutoCircuit.Host.Sweeps;
 

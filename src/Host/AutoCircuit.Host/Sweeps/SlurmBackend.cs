@@ -65,7 +65,11 @@ internal static class SlurmBackend
                 {
                     return new SweepSummary
                     {
-                        Cells = session.Cells.Count, Computed = 0, Cached = before.Count(b => b), Failed = 0, Jobs = jobs,
+                        Cells = session.Cells.Count,
+                        Computed = 0,
+                        Cached = before.Count(b => b),
+                        Failed = 0,
+                        Jobs = jobs,
                         Submitted = missing.Count,
                     };
                 }

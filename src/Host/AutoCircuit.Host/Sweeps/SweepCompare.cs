@@ -7,7 +7,6 @@ using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Outputs;
 using AutoCircuit.Host.Reports;
 using AutoCircuit.Host.Sweeps.Outputs;
-using AutoCircuit.Patching;
 
 namespace AutoCircuit.Host.Sweeps;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using AutoCircuit.Engine;
 using AutoCircuit.Engine.Runtime;
