@@ -16,7 +16,7 @@ internal sealed record SweepSummary
     [Description("Cells found complete in the cache before the sweep started.")]
     public required int Cached { get; init; }
 
-    [Description("Cells still without a result (failed, cancelled or, with --no-wait, not yet run).")]
+    [Description("Cells still without a result after the sweep (failed or cancelled); 0 with --no-wait (see submitted).")]
     public required int Failed { get; init; }
 
     [Description("Slurm: the array job ids submitted (retries add one each); absent for other backends.")]
