@@ -42,6 +42,7 @@ public static class CommandLine
             TrainToyCommand.Create(output, error),
             BenchCommand.Create(output, error),
             WorkerCommand.Create(error),
+            SweepCommand.Create(output, error),
         };
         root.Options.Add(VerboseOption);
         return root;
