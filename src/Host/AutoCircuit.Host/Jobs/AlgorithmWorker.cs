@@ -1,7 +1,6 @@
 using AutoCircuit.Engine;
 using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.IO;
-using AutoCircuit.Host.Jobs;
 
 namespace AutoCircuit.Host.Jobs;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using AutoCircuit.Graph;
 using AutoCircuit.Host.Algorithms;
-using AutoCircuit.Host.Jobs;
 using AutoCircuit.Models.Checkpoints;
 using AutoCircuit.Scores;
 

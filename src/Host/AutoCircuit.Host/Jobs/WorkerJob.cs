@@ -1,5 +1,4 @@
 using System.Text.Json;
-using AutoCircuit.Host.Jobs;
 
 namespace AutoCircuit.Host.Jobs;
 
