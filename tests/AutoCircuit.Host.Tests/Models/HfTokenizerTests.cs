@@ -49,7 +49,13 @@ public sealed class HfTokenizerTests(ITestOutputHelper log) : IDisposable
             ["padding"] = null,
             ["added_tokens"] = new JsonArray(specials.Select((s, i) => (JsonNode)new JsonObject
             {
-                ["id"] = i, ["content"] = s, ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
+                ["id"] = i,
+                ["content"] = s,
+                ["single_word"] = false,
+                ["lstrip"] = false,
+                ["rstrip"] = false,
+                ["normalized"] = false,
+                ["special"] = true,
             }).ToArray()),
             ["normalizer"] = null,
             ["pre_tokenizer"] = new JsonObject { ["type"] = "Whitespace" },

@@ -14,8 +14,13 @@ namespace AutoCircuit.Host.Tests.Tasks;
 /// (single-token names and answers, fixed token positions), greater-than refused where numbers are not split in two-digit
 /// tokens, naming the year and the tokenizer.
 /// </summary>
-public sealed class TasksOnHfTokenizersTests
+[Collection(nameof(SeededCollection))]
+public sealed class TasksOnHfTokenizersTests : IDisposable
 {
+    private readonly string _dir = Directory.CreateTempSubdirectory("ac-tasktok-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
     private static HfTokenizer Load(string name) => HfTokenizer.Load(TokenizerFixtures.Folder(name)!);
 
     private static EncodedPrompts Encode(HfTokenizer tokenizer, DatasetDocument doc, TokenPadding? padding = null) =>
@@ -112,5 +117,57 @@ public sealed class TasksOnHfTokenizersTests
         var e = Assert.Throws<AutoCircuitException>(() => StoriesPronounTask.Dataset(new Data.WordTokenizer()));
 
         Assert.StartsWith("stories-pronoun cannot be expressed with word tokenizer (test): \"she\" is not one token after \"Lily was a little girl who loved to play. Every day,\"", e.Message, StringComparison.Ordinal);
+    }
+
+    [SharedModelFact("fake-gpt2/model.safetensors")]
+    public void Prepare_TokenizerWithoutBos_PromptsStartWithoutBos_WithBosWithIt()
+    {
+        var dataset = Path.Combine(_dir, "data.json");
+        File.WriteAllText(dataset, """{"prompts": [{"clean": "hello world", "corrupt": "mary world", "answers": ["john"], "wrong_answers": ["mary"]}]}""");
+        foreach (var withBos in new[] { false, true })
+        {
+            // fake-gpt2's weights (vocabulary 50257) with a small tokenizer.json of our own, with and without BOS.
+            var folder = Path.Combine(_dir, withBos ? "bos" : "nobos");
+            Directory.CreateDirectory(folder);
+            foreach (var f in new[] { "config.json", "model.safetensors" })
+            {
+                File.Copy(Path.Combine(ModelFixtures.Shared("fake-gpt2")!, f), Path.Combine(folder, f));
+            }
+
+            var json = HfTokenizerTests.WordLevelJson(["hello", "world", "mary", "john"]);
+            if (!withBos)
+            {
+                json["post_processor"] = null;
+            }
+
+            HfTokenizerTests.WriteFolder(folder, json, new System.Text.Json.Nodes.JsonObject { ["bos_token"] = withBos ? "<s>" : null });
+
+            using var prepared = TaskSetup.Prepare(folder, dataset, task: null, new DataArguments(), TorchSharp.torch.CPU);
+
+            Assert.IsType<HfTokenizer>(prepared.Loaded.Tokenizer);
+            Assert.Equal(withBos, prepared.Options.PrependBos);
+            var encoded = prepared.Encoder.Encode(prepared.Document, prepared.Document.Prompts);
+            Assert.Equal(withBos ? [0L, 3, 4] : [3L, 4], encoded.Clean[0].data<long>().ToArray());
+        }
+    }
+
+    [SharedModelFact("fake-gpt2/model.safetensors")]
+    public async Task Run_InductionOnAGpt2Folder_UsesWordsOfItsVocabulary()
+    {
+        var outDir = Path.Combine(_dir, "induction");
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var code = await AutoCircuit.Tool.Cli.CommandLine.InvokeAsync(
+            ["run", "--task", "induction", "--model", ModelFixtures.Shared("fake-gpt2")!, "-a", "activation-magnitude", "--train-size", "32",
+             "--test-size", "32", "--edges", "0,104", "--token-positions", "true", "--out", outDir],
+            output,
+            error);
+
+        Assert.True(code == 0, error.ToString());
+        using var run = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "run.json")));
+        Assert.Equal("induction", run.RootElement.GetProperty("data").GetProperty("task").GetString());
+        Assert.StartsWith("induction task (generated from words", run.RootElement.GetProperty("data").GetProperty("dataset").GetString(), StringComparison.Ordinal);
+        Assert.Equal(16, run.RootElement.GetProperty("graph").GetProperty("seq_len").GetInt32()); // BOS + 14 words + the repeat, in every prompt
     }
 }

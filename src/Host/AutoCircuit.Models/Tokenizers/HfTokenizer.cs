@@ -56,7 +56,7 @@ public sealed class HfTokenizer : ITokenizer, IDisposable
         if (config.TokenizerClass is { } cls && TemplateFromConfigClasses.Contains(cls))
         {
             // Python's LlamaTokenizerFast / GemmaTokenizerFast: "<bos>? $A <eos>?" from the config (BOS by default).
-            AddsBos = config.AddBos ?? true;
+            AddsBos = (config.AddBos ?? true) && BosId is not null;
             _defaultPrefix = AddsBos && BosId is int b ? [b] : [];
             _defaultSuffix = config.AddEos == true && EosId is int e ? [e] : [];
         }
@@ -314,7 +314,8 @@ public sealed class HfTokenizer : ITokenizer, IDisposable
                                (root.TryGetProperty("padding", out var pd) && pd.ValueKind != JsonValueKind.Null);
                 return new TokenizerJson(added, addedIds, vocab, maxId + 1, prefix, suffix, sanitize);
             }
-            catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException or IndexOutOfRangeException or
+                                           ArgumentOutOfRangeException or IOException or UnauthorizedAccessException)
             {
                 throw new AutoCircuitException($"{file}: not a readable tokenizer.json ({e.Message}).", e);
             }
@@ -336,46 +337,46 @@ public sealed class HfTokenizer : ITokenizer, IDisposable
                 case "ByteLevel":
                     return ([], []);
                 case "Sequence":
-                {
-                    var prefix = new List<int>();
-                    var suffix = new List<int>();
-                    foreach (var p in post.GetProperty("processors").EnumerateArray())
                     {
-                        var (pre, suf) = Template(file, p, addedIds, vocab);
-                        prefix.AddRange(pre);
-                        suffix.InsertRange(0, suf);
-                    }
+                        var prefix = new List<int>();
+                        var suffix = new List<int>();
+                        foreach (var p in post.GetProperty("processors").EnumerateArray())
+                        {
+                            var (pre, suf) = Template(file, p, addedIds, vocab);
+                            prefix.AddRange(pre);
+                            suffix.InsertRange(0, suf);
+                        }
 
-                    return ([.. prefix], [.. suffix]);
-                }
+                        return ([.. prefix], [.. suffix]);
+                    }
 
                 case "BertProcessing":
                 case "RobertaProcessing":
                     return ([TokenId(post.GetProperty("cls"))], [TokenId(post.GetProperty("sep"))]);
                 case "TemplateProcessing":
-                {
-                    var specials = post.GetProperty("special_tokens");
-                    var prefix = new List<int>();
-                    var suffix = new List<int>();
-                    var seenA = false;
-                    foreach (var piece in post.GetProperty("single").EnumerateArray())
                     {
-                        if (piece.TryGetProperty("Sequence", out _))
+                        var specials = post.GetProperty("special_tokens");
+                        var prefix = new List<int>();
+                        var suffix = new List<int>();
+                        var seenA = false;
+                        foreach (var piece in post.GetProperty("single").EnumerateArray())
                         {
-                            seenA = true;
-                            continue;
+                            if (piece.TryGetProperty("Sequence", out _))
+                            {
+                                seenA = true;
+                                continue;
+                            }
+
+                            var name = piece.GetProperty("SpecialToken").GetProperty("id").GetString()!;
+                            var ids = specials.TryGetProperty(name, out var s)
+                                ? s.GetProperty("ids").EnumerateArray().Select(x => x.GetInt32()).ToArray()
+                                : [addedIds.TryGetValue(name, out var a) ? a : vocab is not null && vocab.TryGetValue(name, out var w) ? w
+                                : throw new AutoCircuitException($"{file}: the post-processor's template names '{name}', which is no token.")];
+                            (seenA ? suffix : prefix).AddRange(ids);
                         }
 
-                        var name = piece.GetProperty("SpecialToken").GetProperty("id").GetString()!;
-                        var ids = specials.TryGetProperty(name, out var s)
-                            ? s.GetProperty("ids").EnumerateArray().Select(x => x.GetInt32()).ToArray()
-                            : [addedIds.TryGetValue(name, out var a) ? a : vocab is not null && vocab.TryGetValue(name, out var w) ? w
-                                : throw new AutoCircuitException($"{file}: the post-processor's template names '{name}', which is no token.")];
-                        (seenA ? suffix : prefix).AddRange(ids);
+                        return ([.. prefix], [.. suffix]);
                     }
-
-                    return ([.. prefix], [.. suffix]);
-                }
 
                 default:
                     throw new AutoCircuitException(
