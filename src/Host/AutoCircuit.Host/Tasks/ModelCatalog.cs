@@ -107,29 +107,9 @@ public static class ModelCatalog
         return new LoadedModel(model, name, new NumericPromptEncoder(null), DefaultTask: null) { Tokenizer = tokenizer, HubCommit = hubCommit };
     }
 
-    /// <summary>Reads a tokenizer file or folder (see <see cref="Load"/>).</summary>
+    /// <summary>Reads a tokenizer file or folder (see <see cref="TokenizerFiles.Load"/>).</summary>
     /// <exception cref="AutoCircuitException">Unknown kind or unreadable.</exception>
-    public static ITokenizer LoadTokenizer(string path, int? modelVocab = null)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        if (Directory.Exists(path))
-        {
-            return Gpt2Tokenizer.FromFolder(path);
-        }
-
-        if (!File.Exists(path))
-        {
-            throw new AutoCircuitException($"--tokenizer {path}: no such file or folder.");
-        }
-
-        return Path.GetExtension(path).ToUpperInvariant() switch
-        {
-            ".BIN" => Llama2cTokenizer.Load(path, modelVocab),
-            ".MODEL" => SentencePieceModelTokenizer.Load(path),
-            _ => throw new AutoCircuitException(
-                $"--tokenizer {path}: expected a llama2.c tokenizer (.bin), a SentencePiece model (.model) or a folder with vocab.json and merges.txt."),
-        };
-    }
+    public static ITokenizer LoadTokenizer(string path, int? modelVocab = null) => TokenizerFiles.Load(path, modelVocab);
 
     private static (Transformer, ITokenizer?) LoadFolder(string folder)
     {
@@ -147,9 +127,9 @@ public static class ModelCatalog
     private static (Transformer, ITokenizer?) LoadGpt2Folder(string folder)
     {
         var (model, _) = Gpt2Checkpoint.Load(folder);
-        ITokenizer? tokenizer = File.Exists(Path.Combine(folder, "vocab.json")) && File.Exists(Path.Combine(folder, "merges.txt"))
+        ITokenizer? tokenizer = WithModel(model, () => TokenizerFiles.InModelFolder(folder)) ?? (File.Exists(Path.Combine(folder, "vocab.json")) && File.Exists(Path.Combine(folder, "merges.txt"))
             ? Gpt2Tokenizer.FromFolder(folder)
-            : model.Config.VocabSize >= 50257 ? Gpt2Tokenizer.BuiltIn() : null;
+            : model.Config.VocabSize >= 50257 ? Gpt2Tokenizer.BuiltIn() : null);
         return (model, tokenizer);
     }
 
@@ -157,7 +137,21 @@ public static class ModelCatalog
     {
         var (model, _) = LlamaCheckpoint.LoadHuggingFace(folder);
         var sp = Path.Combine(folder, "tokenizer.model");
-        return (model, File.Exists(sp) ? SentencePieceModelTokenizer.Load(sp) : null);
+        return (model, WithModel(model, () => TokenizerFiles.InModelFolder(folder) ?? (File.Exists(sp) ? SentencePieceModelTokenizer.Load(sp) : null)));
+    }
+
+    /// <summary>Runs <paramref name="load"/>; disposes <paramref name="model"/> when it throws.</summary>
+    private static T WithModel<T>(Transformer model, Func<T> load)
+    {
+        try
+        {
+            return load();
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 
     private static (Transformer, ITokenizer?) LoadFile(string path)
