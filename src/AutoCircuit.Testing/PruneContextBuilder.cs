@@ -4,7 +4,6 @@ using AutoCircuit.Engine.Patching;
 using AutoCircuit.Graph;
 using AutoCircuit.Models.Micro;
 using AutoCircuit.Models.Toy;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace AutoCircuit.Testing;

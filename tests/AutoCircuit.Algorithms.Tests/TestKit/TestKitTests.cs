@@ -1,7 +1,6 @@
 using AutoCircuit.Algorithms.Eap;
 using AutoCircuit.Algorithms.MaskGradient;
 using AutoCircuit.Algorithms.Random;
-using AutoCircuit.Graph;
 using AutoCircuit.Scores;
 using AutoCircuit.Testing;
 using Xunit;
