@@ -61,7 +61,7 @@ public sealed class AuthorWorkflowTests(AuthorWorkflow author) : IClassFixture<A
         // The page's `list --plugins ~/my-plugins` and `run -a my-magnitude -a activation-magnitude --plugins ~/my-plugins`.
         var run = Assert.Single(Directory.GetDirectories(author.Results));
 
-        Assert.Contains($"my-magnitude  —  MyMagnitude  [{Path.Combine(author.Plugins, "MyPlugin", "MyPlugin.dll")}]", author.Walkthrough.Output, StringComparison.Ordinal);
+        Assert.Contains($"my-magnitude  —  MyMagnitude  [plugin MyPlugin: {Path.Combine(author.Plugins, "MyPlugin", "MyPlugin.dll")}]", author.Walkthrough.Output, StringComparison.Ordinal);
         Assert.Equal(
             ["activation-magnitude.json", "activation-magnitude.safetensors", "my-magnitude.json", "my-magnitude.safetensors"],
             Directory.GetFiles(Path.Combine(run, "scores")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
