@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Invocation;
 using AutoCircuit.Engine;
 using AutoCircuit.Engine.Runtime;
 using AutoCircuit.Host;
