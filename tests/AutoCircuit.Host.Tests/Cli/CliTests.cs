@@ -45,13 +45,38 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public async Task Help_Run_ExplainsOptionsAndExitCodes()
+    public async Task Help_ExitCodesOnceInTheRootHelp_NotUnderEachCommand()
     {
-        var (code, output, _) = await Run("run", "--help");
+        var (rootCode, rootHelp, _) = await Run("--help");
+        Assert.Equal(0, rootCode);
+        Assert.Contains("Exit codes: 0 ok; 1 usage error", rootHelp, StringComparison.Ordinal);
 
-        Assert.Equal(0, code);
-        Assert.Contains("--token-positions", output, StringComparison.Ordinal);
-        Assert.Contains("Exit codes: 0 ok; 1 usage error", output, StringComparison.Ordinal);
+        foreach (var command in CommandLine.Build(TextWriter.Null, TextWriter.Null).Subcommands.Where(c => !c.Hidden))
+        {
+            var (code, output, _) = await Run(command.Name, "--help");
+            Assert.Equal(0, code);
+            Assert.DoesNotContain("Exit codes:", output, StringComparison.Ordinal);
+        }
+
+        var (_, runHelp, _) = await Run("run", "--help");
+        Assert.Contains("--token-positions", runHelp, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("error: unknown option '--modle' for 'dotnet autocircuit run'; did you mean '--model'?", "run", "--modle", "micro")]
+    [InlineData("error: unknown option '--batchsize' for 'dotnet autocircuit compare'; did you mean '--batch-size'?", "compare", "--batchsize", "4")]
+    [InlineData("error: unknown command 'runn' for 'dotnet autocircuit'; did you mean 'run'?", "runn")]
+    [InlineData("error: unknown command 'lsit' for 'dotnet autocircuit'; did you mean 'list'?", "lsit")]
+    [InlineData("error: unknown option '--zzzzzz' for 'dotnet autocircuit run' ('dotnet autocircuit run --help' lists the options).", "run", "--zzzzzz")]
+    [InlineData("error: Unknown algorithm 'mask-gradiant'; did you mean 'mask-gradient'? ('dotnet autocircuit list' shows every algorithm and preset.)", "run", "--model", "micro", "-a", "mask-gradiant")]
+    [InlineData("error: Unknown algorithm 'acdcc'; did you mean 'acdc'? ('dotnet autocircuit list' shows every algorithm and preset.)", "run", "--model", "micro", "-a", "acdcc:tau-exps=-2")]
+    public async Task Typo_OneLineDidYouMean_ExitCodeOne(string line, params string[] args)
+    {
+        var (code, output, err) = await Run([.. args, "--out", Path.Combine(_dir, "out")]);
+
+        Assert.Equal(1, code);
+        Assert.Empty(output);
+        Assert.Equal(line, err.Trim());
     }
 
     [Fact]

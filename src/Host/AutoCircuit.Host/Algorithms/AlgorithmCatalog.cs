@@ -152,6 +152,12 @@ public sealed class AlgorithmCatalog
                     ExitCode.PluginError);
             }
 
+            if (preset is null && Spelling.Closest(key, _entries.Select(e => e.Descriptor.Key).Concat(Presets.Select(p => p.Name))) is { } meant)
+            {
+                throw new AutoCircuitException(
+                    $"Unknown algorithm '{key}'; did you mean '{meant}'? ('dotnet autocircuit list' shows every algorithm and preset.)");
+            }
+
             if (preset is null)
             {
                 throw new AutoCircuitException(

@@ -75,7 +75,7 @@ public static class BenchCommand
             "Measure the patching engine on GPT-2-shaped random models: patched forward / forward, mask-gradient per batch / " +
             "(2 forwards + 1 backward), ACDC per tested edge / forward, circuit evaluation per size / forward, and the peak " +
             "source-output buffers / (n_src x batch x seq x d_model x bytes). Medians and quartiles over repetitions; progress " +
-            "on stderr, results on stdout.\n\n" + CommandLine.ExitCodesHelp)
+            "on stderr, results on stdout.")
         {
             QuickOption, JsonOption, MemoryOnlyOption, ShapeOption, BatchOption, SeqOption, VocabOption, RepetitionsOption,
             performanceOptions.Threads, performanceOptions.MaxPatchMemory, performanceOptions.BufferDType, QkvOption, DeviceOption,

@@ -1,7 +1,7 @@
 using System.CommandLine;
-using System.CommandLine.Invocation;
 using AutoCircuit.Engine;
 using AutoCircuit.Engine.Runtime;
+using AutoCircuit.Host;
 
 namespace AutoCircuit.Tool.Cli;
 
@@ -84,16 +84,11 @@ public static class CommandLine
                 EnableDefaultExceptionHandler = false,
                 ProcessTerminationTimeout = null, // ProcessSignals handles SIGINT/SIGTERM
             };
-            if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction parseError)
+            if (parse.Errors.Count > 0)
             {
-                parseError.ShowHelp = false;
-                config = new InvocationConfiguration
-                {
-                    Output = error, // typo corrections too: stdout carries data only
-                    Error = error,
-                    EnableDefaultExceptionHandler = false,
-                    ProcessTerminationTimeout = null,
-                };
+                // One line on stderr, never the help: stdout carries data only.
+                await error.WriteLineAsync(ParseErrorLine(parse)).ConfigureAwait(false);
+                return (int)ExitCode.UsageError;
             }
 
             return await parse.InvokeAsync(config, cancellation).ConfigureAwait(false);
@@ -102,6 +97,44 @@ public static class CommandLine
         {
             return CrashReport.Report(error, e);
         }
+    }
+
+    /// <summary>
+    /// A parse error as one line: a mistyped option or command names the closest one ("did you mean"), else where to
+    /// look; any other error is the parser's message(s).
+    /// </summary>
+    internal static string ParseErrorLine(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        var command = parse.CommandResult.Command;
+        var path = CommandPath(parse.CommandResult);
+        if (parse.UnmatchedTokens.FirstOrDefault() is { } token)
+        {
+            var isOption = token.StartsWith('-');
+            var subcommands = command.Subcommands.Where(c => !c.Hidden).ToList();
+            var kind = isOption ? "option" : subcommands.Count > 0 ? "command" : "argument";
+            var candidates = isOption
+                ? command.Options.Concat(parse.RootCommandResult.Command.Options.Where(o => o.Recursive))
+                    .SelectMany(o => o.Aliases.Prepend(o.Name))
+                : subcommands.Select(c => c.Name);
+            return Spelling.Closest(token, candidates) is { } meant
+                ? $"error: unknown {kind} '{token}' for '{path}'; did you mean '{meant}'?"
+                : $"error: unknown {kind} '{token}' for '{path}' ('{path} --help' lists {(kind == "command" ? "the commands" : "the options")}).";
+        }
+
+        return "error: " + string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.'))) + $" ('{path} --help' explains).";
+    }
+
+    private static string CommandPath(System.CommandLine.Parsing.CommandResult? result)
+    {
+        var names = new List<string>();
+        for (var r = result; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Add(r.Parent is null ? "dotnet autocircuit" : r.Command.Name);
+        }
+
+        names.Reverse();
+        return string.Join(' ', names);
     }
 
     /// <summary>Adds <paramref name="options"/> to <paramref name="command"/> in order (the order <c>--help</c> lists them).</summary>

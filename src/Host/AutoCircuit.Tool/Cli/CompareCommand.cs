@@ -83,7 +83,7 @@ public static class CompareCommand
             "tree patching, measure the ROC curve against --circuit, the wall time and memory, and the agreement of every " +
             "pair (top-k overlap, Spearman correlation). Writes DIR/compare.json, compare.csv, report.html (self-contained: " +
             "curves, ROC, circuit diagrams), scores/, circuits/ and exports/ (the folder appears only when the comparison " +
-            "completes) and prints a Markdown summary on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp);
+            "completes) and prints a Markdown summary on stdout; progress and logs go to stderr.");
         CommandLine.AddOptions(
             command,
             [

@@ -67,7 +67,7 @@ public static class EvaluateCommand
             "Evaluate the circuits of a saved scores file on a task's test split: for each circuit size patch the top edges " +
             "and measure auto-circuit's fourteen prune metrics, their areas under the curve and (with --circuit) the ROC " +
             "curve. Writes DIR/evaluate.json and DIR/circuits/<key>.json|.csv (the folder appears only when the evaluation " +
-            "completes) and prints the CSV on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp);
+            "completes) and prints the CSV on stdout; progress and logs go to stderr.");
         CommandLine.AddOptions(
             command,
             [

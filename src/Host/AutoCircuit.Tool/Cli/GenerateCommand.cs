@@ -38,7 +38,7 @@ public static class GenerateCommand
             "Greedy decoding: print the prompt and its continuation (argmax token at each step) on stdout; the token ids " +
             "go to stderr. The tokenizer comes with the checkpoint (tokenizer.json in any Hugging Face folder; else " +
             "vocab.json + merges.txt or the built-in GPT-2 data for GPT-2 folders, tokenizer.model for Llama folders; " +
-            "tokenizer.bin / tok<vocab>.bin beside a llama2.c file) or from --tokenizer.\n\n" + CommandLine.ExitCodesHelp)
+            "tokenizer.bin / tok<vocab>.bin beside a llama2.c file) or from --tokenizer.")
         {
             LogitsCommand.ModelOption, hub.Download, PromptOption, MaxTokensOption, TokenizerOption, LogitsCommand.DeviceOption,
             threads,

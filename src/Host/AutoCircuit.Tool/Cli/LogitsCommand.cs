@@ -47,8 +47,7 @@ public static class LogitsCommand
             "logits",
             "Run a transformer on token ids and print its logits as JSON on stdout: " +
             "{\"model\", \"tokens\", \"positions\": \"last\"|\"all\", \"logits\"}. Left padding is recognised as in a " +
-            "batch (leading pad ids are masked). Useful to check a checkpoint against another implementation.\n\n" +
-            CommandLine.ExitCodesHelp)
+            "batch (leading pad ids are masked). Useful to check a checkpoint against another implementation.")
         {
             ModelOption, hub.Download, TokensOption, AllPositionsOption, DeviceOption, threads,
         };

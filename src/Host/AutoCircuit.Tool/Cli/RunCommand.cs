@@ -54,7 +54,7 @@ public static class RunCommand
             "Score every edge of a model's graph with one or more algorithms on a task's train split, then evaluate each " +
             "algorithm's circuits on the test split (see --edges). Writes DIR/run.json, DIR/scores/<key>.json|.safetensors, " +
             "DIR/circuits/<key>.json|.csv and DIR/report.html (the folder appears only when the run completes) and prints the " +
-            "top edges on stdout; progress and logs go to stderr.\n\n" + CommandLine.ExitCodesHelp);
+            "top edges on stdout; progress and logs go to stderr.");
         CommandLine.AddOptions(
             command,
             [

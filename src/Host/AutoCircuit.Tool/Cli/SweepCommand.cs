@@ -63,7 +63,7 @@ public static class SweepCommand
             "sweep",
             "Run a grid of runs — models × tasks/datasets × algorithms × ablations × patch types × seeds, from a plan file — with a " +
             "content-addressed cache (finished cells are never recomputed; an interrupted sweep resumes) on this machine, Slurm or " +
-            "Kubernetes. Compare the cells with 'compare --sweep PLAN'.\n\n" + CommandLine.ExitCodesHelp +
+            "Kubernetes. Compare the cells with 'compare --sweep PLAN'." +
             "\n\nEnvironment: AUTOCIRCUIT_SWEEP_CACHE (default cache), AUTOCIRCUIT_SWEEP_COMMAND (how workers start the tool), " +
             "AUTOCIRCUIT_SWEEP_STALE_SECONDS (when another host's silent claim counts as dead, default 600).");
         command.Arguments.Add(PlanArgument);

@@ -49,7 +49,7 @@ public static class TokenizeCommand
         var command = new Command(
             "tokenize",
             "Encode text with a tokenizer and print the token ids as a JSON array on stdout, or decode ids (--decode) and print " +
-            "the text as a JSON string. For scripts and checks against other implementations.\n\n" + CommandLine.ExitCodesHelp)
+            "the text as a JSON string. For scripts and checks against other implementations.")
         {
             TokenizerOption, TextOption, DecodeOption, NoBosOption, SkipSpecialOption,
         };

@@ -38,8 +38,7 @@ public static class TrainToyCommand
             "on the CPU: measure its held-out accuracy, find its previous-token and induction heads from their attention " +
             "patterns, state its known circuit and check it by patching. Writes DIR/" + ToyModel.FileName + " (weights and " +
             "measurements) and DIR/toy-induction.json; prints the measurements as JSON on stdout. The model shipped with " +
-            "the tool was made by: dotnet autocircuit train-toy --out src/Host/AutoCircuit.Models/Toy\n\n" +
-            CommandLine.ExitCodesHelp)
+            "the tool was made by: dotnet autocircuit train-toy --out src/Host/AutoCircuit.Models/Toy")
         {
             OutOption, SeedOption, StepsOption,
         };
