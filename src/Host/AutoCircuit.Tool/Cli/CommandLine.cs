@@ -63,6 +63,7 @@ public static class CommandLine
         ArgumentNullException.ThrowIfNull(error);
         try
         {
+            OpenMpEnvironment.Apply(); // before libtorch loads: OpenMP reads its environment once
             NativeLibTorch.PreloadFromEnvironment();
         }
         catch (AutoCircuitException e)
