@@ -86,9 +86,10 @@ public sealed class MaskGradient(MaskGradientOptions options) : IPruneAlgorithm
                             using var scope = torch.NewDisposeScope();
                             model.SetAllMasks(value);
 
-                            // One pass per batch (no integrated gradients) and ablations made for this batch: hand them
-                            // over, so the engine can turn them into its difference buffer in place (one buffer, not two).
-                            using (values.Count == 1 && datasetMean is null ? model.PatchModeConsuming(patch) : model.PatchMode(patch))
+                            // One pass per chunk (no integrated gradients) and ablations made for these prompts alone (not
+                            // views of a mean the next chunk reads): hand them over, so the engine can turn them into its
+                            // difference buffer in place (one buffer, not two).
+                            using (values.Count == 1 && ablations.OwnTensorPerChunk ? model.PatchModeConsuming(patch) : model.PatchMode(patch))
                             {
                                 var logits = model.Run(part.Clean);
                                 var tokenValues = Objective.TokenValues(logits, o.GradFunction);
