@@ -16,9 +16,11 @@ internal static class TorchThreads
     internal static void Initialize()
     {
         var threads = int.TryParse(Environment.GetEnvironmentVariable("AUTOCIRCUIT_TEST_THREADS"), out var n) && n > 0 ? n : 1;
+        AutoCircuit.Engine.Runtime.OpenMpEnvironment.Apply(); // passive OpenMP waiting, before libtorch loads
         // A build with -p:TorchBackend=none runs the tests on an installed libtorch named by AUTOCIRCUIT_LIBTORCH.
         AutoCircuit.Engine.Runtime.NativeLibTorch.PreloadFromEnvironment();
         torch.set_num_threads(threads);
+        AutoCircuit.Engine.Runtime.TorchThreading.BoundInterOp();
     }
 #pragma warning restore CA2255
 }

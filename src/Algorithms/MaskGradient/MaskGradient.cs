@@ -85,7 +85,11 @@ public sealed class MaskGradient(MaskGradientOptions options) : IPruneAlgorithm
                             context.CancellationToken.ThrowIfCancellationRequested();
                             using var scope = torch.NewDisposeScope();
                             model.SetAllMasks(value);
-                            using (model.PatchMode(patch))
+
+                            // One pass per chunk (no integrated gradients) and ablations made for these prompts alone (not
+                            // views of a mean the next chunk reads): hand them over, so the engine can turn them into its
+                            // difference buffer in place (one buffer, not two).
+                            using (values.Count == 1 && ablations.OwnTensorPerChunk ? model.PatchModeConsuming(patch) : model.PatchMode(patch))
                             {
                                 var logits = model.Run(part.Clean);
                                 var tokenValues = Objective.TokenValues(logits, o.GradFunction);

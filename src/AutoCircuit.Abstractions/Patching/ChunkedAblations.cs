@@ -77,6 +77,13 @@ public sealed class ChunkedAblations : IDisposable
         return new ChunkedAblations(model, null, AblationType.TokenwiseMeanClean, true, datasetMean, false);
     }
 
+    /// <summary>
+    /// Whether every <see cref="For"/> returns a tensor of its own (computed for those prompts), which the caller may
+    /// hand over (<see cref="IPatchableModel.PatchModeConsuming"/>); <c>false</c> when chunks may share storage with a
+    /// mean kept for the other chunks (dataset means, batch means split into chunks).
+    /// </summary>
+    public bool OwnTensorPerChunk => _input is not null && _shared is null;
+
     /// <summary>The ablations of prompts <paramref name="start"/> .. + <paramref name="count"/>: <c>[n_src, count, seq, d]</c> (the caller disposes it).</summary>
     public Tensor For(long start, long count)
     {

@@ -79,6 +79,15 @@ public interface IPatchableModel
     IDisposable PatchMode(Tensor patchSrcOuts, Tensor? currSrcOuts = null);
 
     /// <summary>
+    /// <see cref="PatchMode"/> for ablations the caller hands over for <b>one</b> forward pass (and its backward pass):
+    /// the caller will not read <paramref name="patchSrcOuts"/> or patch with it again, so the engine may turn it into its
+    /// difference buffer in place (<c>ablation - output</c>, slot by slot as the sources run) and hold one
+    /// <c>[n_src, batch, seq, d]</c> buffer instead of two. After the scope its contents are unspecified. An engine
+    /// that cannot use the permission treats this as <see cref="PatchMode"/> (the default).
+    /// </summary>
+    IDisposable PatchModeConsuming(Tensor patchSrcOuts) => PatchMode(patchSrcOuts);
+
+    /// <summary>
     /// Makes the masks trainable until disposed (and turns dropout on the masks on), then makes them
     /// constants again. Gradients accumulate in each mask's <c>grad</c>.
     /// </summary>

@@ -36,14 +36,16 @@ public sealed record MachineInfo(string Cpu, int Cores, int TorchThreads, string
         return RuntimeInformation.ProcessArchitecture.ToString();
     }
 
-    private static double? Load()
+    private static double? Load() => LoadAverages()?[0];
+
+    /// <summary><c>/proc/loadavg</c>'s three load averages (1, 5, 15 minutes), or <c>null</c> off Linux.</summary>
+    public static double[]? LoadAverages()
     {
         try
         {
             if (File.Exists("/proc/loadavg"))
             {
-                var first = File.ReadAllText("/proc/loadavg").Split(' ')[0];
-                return double.Parse(first, System.Globalization.CultureInfo.InvariantCulture);
+                return [.. File.ReadAllText("/proc/loadavg").Split(' ').Take(3).Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture))];
             }
         }
         catch (IOException)

@@ -67,6 +67,45 @@ public sealed class LiveTensorTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [MemberData(nameof(Models))]
+    public void ConsumingScopes_NoCallerScope_LeaveNoTensorAlive(string kind)
+    {
+        using var fixture = Fixture.Create(kind);
+        var model = fixture.Model;
+        fixture.RandomMasks();
+
+        var inference = GrowthPerCall(() =>
+        {
+            using var mode = torch.inference_mode();
+            using var patch = model.SourceAblations(fixture.Corrupt);
+            using (model.PatchModeConsuming(patch))
+            {
+                using var output = model.Run(fixture.Clean);
+            }
+        });
+        var gradient = GrowthPerCall(() =>
+        {
+            using var patch = model.SourceAblations(fixture.Corrupt);
+            using (model.TrainMaskMode())
+            {
+                model.SetAllMasks(0);
+                using (model.PatchModeConsuming(patch))
+                {
+                    using var logits = model.Run(fixture.Clean);
+                    using var squared = logits.square();
+                    using var loss = squared.sum();
+                    loss.backward();
+                }
+
+                model.ZeroMaskGrads();
+            }
+        });
+
+        Assert.Equal(PatchForwardMode.ZeroMaskGradient, model.LastForwardMode);
+        Assert.True(inference == 0 && gradient == 0, $"{kind}: {inference} (inference) and {gradient} (mask gradient) tensors left alive after {Calls} calls with consumed ablations");
+    }
+
+    [Theory]
     [MemberData(nameof(GradientCases))]
     public void MaskGradientForwardBackward_NoCallerScope_LeavesNoTensorAlive(string kind, double maskValue, bool reference)
     {

@@ -15,6 +15,7 @@ namespace AutoCircuit.Bench.Outputs;
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
 [JsonSerializable(typeof(BenchFile))]
 [JsonSerializable(typeof(BenchMemoryLine))]
+[JsonSerializable(typeof(VsAutoCircuitFile))]
 public sealed partial class BenchJsonContext : JsonSerializerContext
 {
     private static BenchJsonContext? s_compact;
@@ -28,5 +29,6 @@ public sealed partial class BenchJsonContext : JsonSerializerContext
     [
         ("bench", "dotnet autocircuit bench --json", Default.BenchFile),
         ("bench-memory", "dotnet autocircuit bench --memory-only --json", Default.BenchMemoryLine),
+        ("bench-vs-auto-circuit", "dotnet autocircuit bench --vs-auto-circuit --json", Default.VsAutoCircuitFile),
     ];
 }

@@ -19,7 +19,9 @@ namespace AutoCircuit.Engine.Patching;
 /// (<see cref="PatchableModel.SetActiveDestinations"/>) are skipped (their patch is exactly zero).</item>
 /// </list>
 /// The difference buffer is the engine's, reused across batches while shapes match; within a patch scope it stays
-/// valid from one inference pass to the next (every source rewrites its slots before a destination reads them).
+/// valid from one inference pass to the next (every source rewrites its slots before a destination reads them). In a
+/// scope opened with <see cref="PatchableModel.PatchModeConsuming"/> the caller's ablations are the buffer: each slot
+/// holds the ablation until its source runs and subtracts its output in place.
 /// </summary>
 internal sealed class GroupedInferencePatch : PatchForward
 {
@@ -32,11 +34,14 @@ internal sealed class GroupedInferencePatch : PatchForward
     // An extension's patch over its group's sources (and how many sources that covers), waiting for the extension.
     private readonly Dictionary<PatchWrapper, (Tensor Partial, long Covered)> _pendingPartials = [];
 
-    private GroupedInferencePatch(PatchableModel owner, PatchScope scope, MaskSettings masks, Tensor diff, bool[]? active)
+    private readonly bool _ownsDiff; // the caller's ablations, consumed in place (PatchModeConsuming)
+
+    private GroupedInferencePatch(PatchableModel owner, PatchScope scope, MaskSettings masks, Tensor diff, bool[]? active, bool ownsDiff = false)
         : base(owner, scope, masks)
     {
         _diff = diff;
         _active = active;
+        _ownsDiff = ownsDiff;
     }
 
     /// <inheritdoc />
@@ -52,6 +57,14 @@ internal sealed class GroupedInferencePatch : PatchForward
     /// <param name="active">Per destination module: whether its mask may be non-zero; <c>null</c>: all may be.</param>
     public static GroupedInferencePatch Begin(PatchableModel owner, PatchScope scope, MaskSettings masks, bool[]? active)
     {
+        if (scope.TakeAblationsAsDiff(owner.BufferDType) is { } inPlace)
+        {
+            // The caller's ablations become this one pass's difference buffer: no second buffer, and no later pass.
+            scope.InferenceDiff = null;
+            scope.DiffValid = false;
+            return new GroupedInferencePatch(owner, scope, masks, inPlace, active, ownsDiff: true);
+        }
+
         if (!scope.DiffValid || scope.InferenceDiff is null)
         {
             var patch = scope.PatchSrcOuts;
@@ -243,7 +256,14 @@ internal sealed class GroupedInferencePatch : PatchForward
     protected override void WriteOutput(PatchWrapper source, Tensor output)
     {
         ClearPendingDeltas();
-        source.WriteDifference(_diff, Scope.PatchSrcOuts, Scope.CurrSrcOuts, output);
+        if (_ownsDiff)
+        {
+            source.SubtractOutput(_diff, output); // the slot holds the ablation until now
+        }
+        else
+        {
+            source.WriteDifference(_diff, Scope.PatchSrcOuts, Scope.CurrSrcOuts, output);
+        }
     }
 
     private bool IsActive(PatchWrapper destination) => _active is not { } a || a[destination.Destination!.Index];
@@ -261,6 +281,11 @@ internal sealed class GroupedInferencePatch : PatchForward
     /// <inheritdoc />
     public override void Dispose()
     {
+        if (_ownsDiff)
+        {
+            _diff.Dispose(); // this pass's handle; the storage is the caller's
+        }
+
         ClearPendingDeltas();
         foreach (var (t, _) in _pendingPartials.Values)
         {

@@ -15,9 +15,10 @@ internal sealed class PatchScope : IDisposable
     private bool _ownsCurr;
     private bool _ended;
 
-    public PatchScope(Tensor patchSrcOuts, Tensor? currSrcOuts, SourceBufferLedger ledger, Action onEnd)
+    public PatchScope(Tensor patchSrcOuts, Tensor? currSrcOuts, SourceBufferLedger ledger, Action onEnd, bool consumable = false)
     {
         PatchSrcOuts = patchSrcOuts;
+        Consumable = consumable;
         CurrSrcOuts = currSrcOuts;
         _ledger = ledger;
         _onEnd = onEnd;
@@ -42,6 +43,36 @@ internal sealed class PatchScope : IDisposable
     /// <summary>Whether <see cref="InferenceDiff"/> holds <c>patch - curr</c> for every slot (true after an inference
     /// pass; any other pass writes only <see cref="CurrSrcOuts"/>).</summary>
     public bool DiffValid { get; set; }
+
+    /// <summary>Whether the caller handed the ablations over for one pass (<see cref="PatchableModel.PatchModeConsuming"/>).</summary>
+    public bool Consumable { get; }
+
+    /// <summary>Whether a pass has turned <see cref="PatchSrcOuts"/> into its difference buffer (no later pass may read it).</summary>
+    public bool Consumed { get; private set; }
+
+    /// <summary>
+    /// <see cref="PatchSrcOuts"/> itself as the difference buffer of the pass starting now, when the caller allowed it and
+    /// it can be: no current outputs (each slot then holds <c>patch</c> until its source runs), contiguous, of the
+    /// buffer type and without gradient; else <c>null</c>. Throws when an earlier pass of the scope consumed it.
+    /// </summary>
+    public Tensor? TakeAblationsAsDiff(ScalarType bufferType)
+    {
+        if (Consumed)
+        {
+            throw new InvalidOperationException(
+                "This patch scope's ablations were handed over for one forward pass (PatchModeConsuming) and have been used; " +
+                "open a new scope with fresh ablations, or use PatchMode to run several passes.");
+        }
+
+        var p = PatchSrcOuts;
+        if (!Consumable || CurrSrcOuts is not null || p.dtype != bufferType || p.requires_grad || !p.is_contiguous())
+        {
+            return null;
+        }
+
+        Consumed = true;
+        return p.alias(); // a handle of the pass's own on the caller's storage
+    }
 
     /// <summary><see cref="CurrSrcOuts"/>, allocated as zeros (auto-circuit's default) when the caller gave none.</summary>
     public Tensor EnsureCurrSrcOuts()

@@ -98,6 +98,21 @@ internal sealed class PatchWrapper
     }
 
     /// <summary>
+    /// Without gradients: <c>diff[slots] -= output</c> for this source, whose slots hold its ablations until now (the
+    /// caller's ablations consumed in place, <see cref="PatchableModel.PatchModeConsuming"/>).
+    /// </summary>
+    public void SubtractOutput(Tensor diff, Tensor output)
+    {
+        using var noGrad = torch.no_grad();
+        var src = Source!;
+        using var diffSlots = diff.narrow(0, src.SrcStart, src.Count); // [n, B, T, d], holding the ablations
+        using var outs = src.HeadDim is null
+            ? output.unsqueeze(0) // [B, T, d] -> [1, B, T, d]
+            : output.movedim([2L], [0L]); // [B, T, H, d] -> [H, B, T, d]
+        diffSlots.sub_(outs);
+    }
+
+    /// <summary>
     /// Without gradients: <c>diff[slots] = patch[slots] - output</c> for this source (and <c>curr[slots] = output</c>
     /// when a current-output buffer exists, so that it stays up to date in every mode).
     /// </summary>

@@ -81,7 +81,18 @@ public sealed partial class PatchableModel
     /// <paramref name="currSrcOuts"/> is read when a forward pass first needs it (its values then, e.g. the clean
     /// outputs of the sources before a restart block) and written by every source during each forward pass.
     /// </remarks>
-    public IDisposable PatchMode(Tensor patchSrcOuts, Tensor? currSrcOuts = null)
+    public IDisposable PatchMode(Tensor patchSrcOuts, Tensor? currSrcOuts = null) => OpenPatchScope(patchSrcOuts, currSrcOuts, consumable: false);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The inference and zero-mask-gradient passes write <c>ablation - output</c> into the caller's tensor as each source
+    /// runs, instead of into a second buffer, when it is contiguous, of <see cref="BufferDType"/> and without gradient
+    /// (otherwise the pass copies it as <see cref="PatchMode"/> does). A second pass in the same scope is refused
+    /// (<see cref="InvalidOperationException"/>): the ablations are gone.
+    /// </remarks>
+    public IDisposable PatchModeConsuming(Tensor patchSrcOuts) => OpenPatchScope(patchSrcOuts, null, consumable: true);
+
+    private PatchScope OpenPatchScope(Tensor patchSrcOuts, Tensor? currSrcOuts, bool consumable)
     {
         ArgumentNullException.ThrowIfNull(patchSrcOuts);
         if (_patch is not null)
@@ -106,7 +117,7 @@ public sealed partial class PatchableModel
             _patch = null;
             _activeDestinations = null;
             ProbeLeftovers.DisposeAll();
-        });
+        }, consumable);
         return _patch;
     }
 

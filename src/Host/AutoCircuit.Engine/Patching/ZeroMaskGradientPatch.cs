@@ -21,10 +21,13 @@ internal sealed class ZeroMaskGradientPatch : PatchForward
 {
     private readonly Tensor _diff;
 
-    private ZeroMaskGradientPatch(PatchableModel owner, PatchScope scope, MaskSettings masks, Tensor diff)
+    private readonly bool _inPlace;
+
+    private ZeroMaskGradientPatch(PatchableModel owner, PatchScope scope, MaskSettings masks, Tensor diff, bool inPlace = false)
         : base(owner, scope, masks)
     {
         _diff = diff;
+        _inPlace = inPlace;
     }
 
     /// <inheritdoc />
@@ -34,6 +37,11 @@ internal sealed class ZeroMaskGradientPatch : PatchForward
     public static ZeroMaskGradientPatch Begin(PatchableModel owner, PatchScope scope, MaskSettings masks)
     {
         scope.DiffValid = false; // the shared inference buffer is not written by this pass
+        if (scope.TakeAblationsAsDiff(owner.BufferDType) is { } inPlace)
+        {
+            return new ZeroMaskGradientPatch(owner, scope, masks, inPlace.DetachFromDisposeScope(), inPlace: true); // no second buffer
+        }
+
         var patch = scope.PatchSrcOuts;
         using var noGrad = torch.no_grad();
         var diff = torch.empty(patch.shape, dtype: owner.BufferDType, device: patch.device); // [S, B, T, d]
@@ -56,8 +64,17 @@ internal sealed class ZeroMaskGradientPatch : PatchForward
     }
 
     /// <inheritdoc />
-    protected override void WriteOutput(PatchWrapper source, Tensor output) =>
-        source.WriteDifference(_diff, Scope.PatchSrcOuts, Scope.CurrSrcOuts, output);
+    protected override void WriteOutput(PatchWrapper source, Tensor output)
+    {
+        if (_inPlace)
+        {
+            source.SubtractOutput(_diff, output); // the slot holds the ablation until now
+        }
+        else
+        {
+            source.WriteDifference(_diff, Scope.PatchSrcOuts, Scope.CurrSrcOuts, output);
+        }
+    }
 
     /// <summary>Releases this pass's handle on the buffer (the probes keep their slices until the backward pass).</summary>
     public override void Dispose() => _diff.Dispose();

@@ -53,6 +53,8 @@ public static class TorchThreading
     /// <summary>Applies the policy for a model of <paramref name="parameters"/> parameters.</summary>
     public static int Apply(int? requested, long parameters)
     {
+        OpenMpEnvironment.Apply(); // no-op when the program did it before loading libtorch
+        BoundInterOp();
         var threads = Choose(requested, parameters);
         if (torch.get_num_threads() != threads)
         {
@@ -60,6 +62,62 @@ public static class TorchThreading
         }
 
         return threads;
+    }
+
+    /// <summary>Inter-op threads (libtorch's pool for forked work, which the engine does not use).</summary>
+    public const int InterOpThreads = 1;
+
+    private static readonly object InterOpGate = new();
+    private static bool _interOpBounded;
+
+    /// <summary>
+    /// The OpenMP/MKL variables of this process's environment (<c>OMP_*</c>, <c>KMP_*</c>, <c>MKL_*</c>), sorted; those of
+    /// <see cref="OpenMpEnvironment.Defaults"/> as native code reads them.
+    /// </summary>
+    public static Dictionary<string, string> ThreadingEnvironment()
+    {
+        var names = Environment.GetEnvironmentVariables().Keys.Cast<string>()
+            .Where(k => k.StartsWith("OMP_", StringComparison.Ordinal) || k.StartsWith("KMP_", StringComparison.Ordinal) || k.StartsWith("MKL_", StringComparison.Ordinal))
+            .Union(OpenMpEnvironment.Defaults.Select(d => d.Name));
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in names.Order(StringComparer.Ordinal))
+        {
+            var value = OpenMpEnvironment.Defaults.Any(d => d.Name == name) ? OpenMpEnvironment.NativeValue(name) : Environment.GetEnvironmentVariable(name);
+            if (value is not null)
+            {
+                result[name] = value;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Bounds libtorch's inter-op pool to <see cref="InterOpThreads"/> (once per process). libtorch allows it only
+    /// before its first inter-op work; afterwards the pool is left as it is.
+    /// </summary>
+    public static void BoundInterOp()
+    {
+        lock (InterOpGate)
+        {
+            if (_interOpBounded)
+            {
+                return;
+            }
+
+            _interOpBounded = true;
+            try
+            {
+                if (torch.get_num_interop_threads() > InterOpThreads)
+                {
+                    torch.set_num_interop_threads(InterOpThreads);
+                }
+            }
+            catch (System.Runtime.InteropServices.ExternalException)
+            {
+                // The pool has started: libtorch refuses a change, and the threads are already there.
+            }
+        }
     }
 
     /// <summary>Parameters of a model (0 when it is not a TorchSharp module).</summary>

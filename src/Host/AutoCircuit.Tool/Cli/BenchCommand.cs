@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.Text.Json;
 using AutoCircuit.Bench;
+using AutoCircuit.Bench.Outputs;
 using AutoCircuit.Engine;
 using AutoCircuit.Engine.Runtime;
 
@@ -47,7 +49,37 @@ public static class BenchCommand
         Description = "Vocabulary size (default: 512 for small, 8192 otherwise; GPT-2's is 50257).",
     };
 
-    internal static readonly Option<int> RepetitionsOption = new("--repetitions", "-r")
+    internal static readonly Option<bool> VsAutoCircuitOption = new("--vs-auto-circuit")
+    {
+        Description = "Our side of the head-to-head with auto-circuit (tools/perf-vs-auto-circuit): auto-circuit's MicroModel(n_layers), " +
+                      "256 prompt pairs in 4 batches of 64, the workloads of --workloads, timings and checksums (with --json: the harness's JSON).",
+    };
+
+    internal static readonly Option<int> LayersOption = new("--n-layers")
+    {
+        Description = "With --vs-auto-circuit: layers of the micro model.",
+        DefaultValueFactory = _ => 2,
+    };
+
+    internal static readonly Option<int> WarmupOption = new("--warmup")
+    {
+        Description = "With --vs-auto-circuit: untimed repetitions before the timed ones.",
+        DefaultValueFactory = _ => 1,
+    };
+
+    internal static readonly Option<string> WorkloadsOption = new("--workloads")
+    {
+        Description = "With --vs-auto-circuit: all, or some of construct, forward, patched_forward, activation_magnitude, mask_gradient, " +
+                      "integrated_gradients, run_circuits, acdc (comma-separated).",
+        DefaultValueFactory = _ => "all",
+    };
+
+    internal static readonly Option<string?> DatasetOption = new("--dataset")
+    {
+        Description = "With --vs-auto-circuit: the harness's dataset file (default: generated, the same bytes).",
+    };
+
+    internal static readonly Option<int> RepetitionsOption = new("--repetitions", "-r", "--reps")
     {
         Description = "Timed repetitions per operation (after one warm-up).",
         DefaultValueFactory = _ => 5,
@@ -79,6 +111,7 @@ public static class BenchCommand
         {
             QuickOption, JsonOption, MemoryOnlyOption, ShapeOption, BatchOption, SeqOption, VocabOption, RepetitionsOption,
             performanceOptions.Threads, performanceOptions.MaxPatchMemory, performanceOptions.BufferDType, QkvOption, DeviceOption,
+            VsAutoCircuitOption, LayersOption, WarmupOption, WorkloadsOption, DatasetOption,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
@@ -102,8 +135,20 @@ public static class BenchCommand
                 "joint" => false,
                 var other => throw new AutoCircuitException($"--qkv {other}: expected separate or joint."),
             };
-            var device = DeviceSelector.Resolve(parse.GetValue(DeviceOption));
             var performance = performanceOptions.Parse(parse);
+            if (parse.GetValue(VsAutoCircuitOption))
+            {
+                var settings = new VsAutoCircuitSettings(
+                    parse.GetValue(LayersOption), performance.Threads, parse.GetResult(RepetitionsOption) is { Implicit: false } ? reps : 5,
+                    parse.GetValue(WarmupOption), VsAutoCircuit.ParseWorkloads(parse.GetValue(WorkloadsOption)), parse.GetValue(DatasetOption));
+                var file = VsAutoCircuit.Run(settings, error, token);
+                output.WriteLine(parse.GetValue(JsonOption)
+                    ? JsonSerializer.Serialize(file, BenchJsonContext.Compact.VsAutoCircuitFile)
+                    : VsAutoCircuit.ToMarkdown(file));
+                return ExitCode.Ok;
+            }
+
+            var device = DeviceSelector.Resolve(parse.GetValue(DeviceOption));
             TorchThreading.Apply(performance.Threads, shapes.Max(x => x.Parameters));
             if (parse.GetValue(MemoryOnlyOption))
             {

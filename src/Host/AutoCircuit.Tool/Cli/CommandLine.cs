@@ -64,6 +64,7 @@ public static class CommandLine
         ArgumentNullException.ThrowIfNull(error);
         try
         {
+            OpenMpEnvironment.Apply(); // before libtorch loads: OpenMP reads its environment once
             NativeLibTorch.PreloadFromEnvironment();
         }
         catch (AutoCircuitException e)
