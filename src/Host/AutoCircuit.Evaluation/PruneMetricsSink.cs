@@ -167,6 +167,24 @@ public sealed class PruneMetricsSink : ICircuitOutputSink, IDisposable
     }
 
     /// <inheritdoc />
+    /// <summary>
+    /// The full model's values (on the clean input) of the metrics it has one for: <see cref="PruneMetric.LogitDiff"/>,
+    /// <see cref="PruneMetric.ProbDiff"/> and <see cref="PruneMetric.LogprobDiff"/>, batch means averaged as the circuits'.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Before <see cref="Begin"/>.</exception>
+    public IReadOnlyDictionary<string, double> FullModel()
+    {
+        var targets = _targets ?? throw new InvalidOperationException("No circuits were measured.");
+        using var scope = torch.NewDisposeScope();
+        var means = targets.mean([0L]).cpu().data<double>().ToArray();
+        return new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            [PruneMetric.LogitDiff.Key] = means[0],
+            [PruneMetric.ProbDiff.Key] = means[1],
+            [PruneMetric.LogprobDiff.Key] = means[2],
+        };
+    }
+
     public void Dispose() => Release();
 
     private static Tensor AsMetricInput(Tensor output)

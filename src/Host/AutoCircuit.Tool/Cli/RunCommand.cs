@@ -61,7 +61,7 @@ public static class RunCommand
             [
                 .. job.Subject, AlgorithmOption, .. job.GraphAndData, TopOption,
                 EvaluateCommand.EdgesOption, EvaluateCommand.PatchTypeOption, EvaluateCommand.AblationOption,
-                EvaluateCommand.ReverseOption, ExportOption, job.Plugins!, isolation, .. job.Performance.All,
+                EvaluateCommand.ReverseOption, .. EvaluateCommand.SelectionOptions, ExportOption, job.Plugins!, isolation, .. job.Performance.All,
             ]);
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
