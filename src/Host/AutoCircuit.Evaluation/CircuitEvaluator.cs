@@ -39,6 +39,9 @@ public sealed record CircuitEvaluation(
     /// <summary>The MIB measures, under <see cref="EvaluationProtocol.Mib"/>.</summary>
     public MibResult? Mib { get; init; }
 
+    /// <summary>Bootstrap intervals over prompts, when asked for.</summary>
+    public BootstrapResult? Bootstrap { get; init; }
+
     /// <summary>The (real edge count, value) points of a metric, one per distinct real count (as auto-circuit keys them).</summary>
     public IReadOnlyList<(double X, double Y)> Curve(PruneMetric metric)
     {
@@ -68,6 +71,8 @@ public static class CircuitEvaluator
     /// <paramref name="protocol"/>): every edge whose <c>|score|</c> reaches the k-th largest, as auto-circuit.</param>
     /// <param name="protocol">Under <see cref="EvaluationProtocol.Mib"/> the MIB measures are added; the sizes must then
     /// include <see cref="MibProtocol.Sizes"/>.</param>
+    /// <param name="bootstrap">Resamples of the prompts for bootstrap intervals (<see cref="Evaluation.Bootstrap"/>); 0: none.</param>
+    /// <param name="bootstrapSeed">Seed of the resampling.</param>
     public static CircuitEvaluation Evaluate(
         IPatchableModel model,
         IReadOnlyList<PromptBatch> batches,
@@ -78,14 +83,17 @@ public static class CircuitEvaluator
         IProgressSink? progress = null,
         CancellationToken cancellationToken = default,
         CircuitSelection? selection = null,
-        EvaluationProtocol protocol = EvaluationProtocol.AutoCircuit)
+        EvaluationProtocol protocol = EvaluationProtocol.AutoCircuit,
+        int bootstrap = 0,
+        long bootstrapSeed = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(scores);
         ArgumentNullException.ThrowIfNull(edgeCounts);
         options ??= new CircuitRunOptions();
         var sorted = edgeCounts.Order().ToList();
-        using var sink = new PruneMetricsSink(model);
+        ArgumentOutOfRangeException.ThrowIfNegative(bootstrap);
+        using var sink = new PruneMetricsSink(model, perPrompt: bootstrap > 0);
         IReadOnlyList<int> real;
         IReadOnlyList<SelectedCircuit>? selected = null;
         CircuitSelection? resolved = null;
@@ -116,6 +124,9 @@ public static class CircuitEvaluator
         var mib = protocol == EvaluationProtocol.Mib && results.Count > 0
             ? MibProtocol.Measure(results, model.Graph.EdgeCount, sink.FullModel()[MibProtocol.Metric.Key])
             : null;
-        return evaluation with { Auc = auc, Mib = mib };
+        var intervals = bootstrap > 0 && results.Count > 0
+            ? Evaluation.Bootstrap.Compute(sink.PerPrompt(), results, model.Graph.EdgeCount, mib is not null, bootstrap, bootstrapSeed)
+            : null;
+        return evaluation with { Auc = auc, Mib = mib, Bootstrap = intervals };
     }
 }

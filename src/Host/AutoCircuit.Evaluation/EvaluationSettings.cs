@@ -30,6 +30,12 @@ public sealed record EvaluationSettings(EdgeCountRequest Edges, CircuitRunOption
     /// <summary>The evaluation protocol (<c>--protocol</c>).</summary>
     public EvaluationProtocol Protocol { get; init; } = EvaluationProtocol.AutoCircuit;
 
+    /// <summary>Resamples of the test prompts for bootstrap intervals (<c>--bootstrap</c>); 0: none.</summary>
+    public int BootstrapResamples { get; init; }
+
+    /// <summary>Seed of the bootstrap resampling (the job's <c>--seed</c>).</summary>
+    public long BootstrapSeed { get; init; }
+
     /// <summary>
     /// The circuit sizes to evaluate in a graph of <paramref name="edgeCount"/> edges: MIB's fractions (and 0) under
     /// <see cref="EvaluationProtocol.Mib"/>, else <see cref="EdgeCountSweep.Compute(int, EdgeCountRequest?, PruneScores?, bool?, bool?, int?)"/>

@@ -236,7 +236,8 @@ public static class ComparisonEngine
                 evaluations[patchType] = CircuitEvaluator.Evaluate(
                     model, data.Test, scores, counts, options, subject.KnownEdges,
                     new PrefixedProgress(env.Progress, $"{EvaluationNames.PatchTypeName(patchType)} patch"),
-                    env.CancellationToken, settings.Evaluation.Selection, settings.Evaluation.Protocol);
+                    env.CancellationToken, settings.Evaluation.Selection, settings.Evaluation.Protocol,
+                    settings.Evaluation.BootstrapResamples, settings.Evaluation.BootstrapSeed);
             }
         }
 

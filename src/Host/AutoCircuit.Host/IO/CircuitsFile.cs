@@ -42,6 +42,31 @@ public static class CircuitsFile
             Roc = evaluation.Roc is { } roc ? Roc(roc) : null,
             Selection = evaluation.Selection is { } selection ? Selection(selection) : null,
             Mib = evaluation.Mib is { } mib ? Mib(mib) : null,
+            Bootstrap = evaluation.Bootstrap is { } b ? Bootstrap(b) : null,
+        };
+    }
+
+    /// <summary>Bootstrap intervals as written: <c>[low, high]</c> pairs, <c>null</c> where undefined.</summary>
+    public static BootstrapInfo Bootstrap(BootstrapResult bootstrap)
+    {
+        ArgumentNullException.ThrowIfNull(bootstrap);
+        static double[]? Pair(Interval? iv) =>
+            iv is { } v && double.IsFinite(v.Low) && double.IsFinite(v.High) ? [v.Low, v.High] : null;
+        return new BootstrapInfo
+        {
+            Resamples = bootstrap.Resamples,
+            Seed = bootstrap.Seed,
+            Level = bootstrap.Level,
+            Metrics = bootstrap.Metrics
+                .Select(m => (IReadOnlyDictionary<string, double[]>)PruneMetric.All
+                    .Where(x => m.ContainsKey(x.Key) && Pair(m[x.Key]) is not null)
+                    .ToDictionary(x => x.Key, x => Pair(m[x.Key])!, StringComparer.Ordinal))
+                .ToList(),
+            Auc = PruneMetric.All.ToDictionary(
+                m => m.Key, m => bootstrap.Auc.TryGetValue(m.Key, out var iv) ? Pair(iv) : null, StringComparer.Ordinal),
+            Mib = bootstrap.Mib is { } mib
+                ? new MibBootstrapInfo { Faithfulness = mib.Faithfulness.Select(Pair).ToList(), Cpr = Pair(mib.Cpr), Cmd = Pair(mib.Cmd) }
+                : null,
         };
     }
 

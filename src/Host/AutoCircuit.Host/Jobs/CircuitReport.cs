@@ -46,7 +46,7 @@ public static class CircuitReport
         var counts = settings.Sizes(model.Graph.EdgeCount, scores, withEnds, knownEdges?.Count);
         var evaluation = CircuitEvaluator.Evaluate(
             model, batches, scores, counts, settings.Circuits, knownEdges, progress, cancellationToken, settings.Selection,
-            settings.Protocol);
+            settings.Protocol, settings.BootstrapResamples, settings.BootstrapSeed);
 
         var json = Path.Combine("circuits", fileStem + ".json");
         var csv = Path.Combine("circuits", fileStem + ".csv");

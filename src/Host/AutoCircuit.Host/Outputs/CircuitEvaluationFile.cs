@@ -48,6 +48,10 @@ public sealed record CircuitEvaluationFile
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public MibInfo? Mib { get; init; }
 
+    [Description("Bootstrap intervals over the test prompts; present with --bootstrap (by default under --protocol mib).")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public BootstrapInfo? Bootstrap { get; init; }
+
     [Description("The ROC curve against the known circuit; absent without one.")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public RocInfo? Roc { get; init; }

@@ -218,7 +218,8 @@ public static class HtmlReport
         var rows = result.Algorithms
             .SelectMany(a => result.Settings.PatchTypes
                 .Where(pt => a.Evaluations.TryGetValue(pt, out var e) && e.Mib is not null)
-                .Select(pt => (Algorithm: a, PatchType: pt, Mib: a.Evaluations[pt].Mib!, Selection: a.Evaluations[pt].Selection)))
+                .Select(pt => (Algorithm: a, PatchType: pt, Mib: a.Evaluations[pt].Mib!, Selection: a.Evaluations[pt].Selection,
+                    Intervals: a.Evaluations[pt].Bootstrap?.Mib)))
             .ToList();
         if (rows.Count == 0)
         {
@@ -242,27 +243,43 @@ public static class HtmlReport
         }
 
         sb.Append("</tr>\n");
-        foreach (var (a, pt, mib, _) in rows)
+        foreach (var (a, pt, mib, _, iv) in rows)
         {
             sb.Append(CultureInfo.InvariantCulture,
                 $"<tr><td class=\"l\"><span class=\"swatch\" style=\"background:{colors[a.Label]}\"></span>{Svg.Escape(a.Label)}</td>" +
-                $"<td class=\"l\">{EvaluationNames.PatchTypeName(pt)}</td><td>{Number(mib.Cpr)}</td><td>{Number(mib.Cmd)}</td>");
+                $"<td class=\"l\">{EvaluationNames.PatchTypeName(pt)}</td><td>{Number(mib.Cpr)}{Band(iv?.Cpr)}</td>" +
+                $"<td>{Number(mib.Cmd)}{Band(iv?.Cmd)}</td>");
             for (var i = 0; i < mib.Faithfulness.Count; i++)
             {
                 sb.Append(CultureInfo.InvariantCulture,
-                    $"<td title=\"{mib.WeightedEdgeCount[i]} edges\">{Number(mib.Faithfulness[i])}</td>");
+                    $"<td title=\"{mib.WeightedEdgeCount[i]} edges\">{Number(mib.Faithfulness[i])}{Band(iv?.Faithfulness[i])}</td>");
             }
 
             sb.Append("</tr>\n");
         }
 
         sb.Append("</table></div>\n<p class=\"muted\">Cells under each fraction: faithfulness (hover: the edges left after " +
-                  "selection and pruning).</p>\n<div class=\"charts\">");
+                  "selection and pruning). In brackets, and dotted in the charts: 95% bootstrap intervals over the test prompts " +
+                  "(--bootstrap).</p>\n<div class=\"charts\">");
         foreach (var pt in result.Settings.PatchTypes)
         {
-            var series = rows.Where(r => r.PatchType == pt)
-                .Select(r => new ChartSeries(r.Algorithm.Label, colors[r.Algorithm.Label], r.Mib.Fractions.Zip(r.Mib.Faithfulness).ToList()))
-                .ToList();
+            var series = new List<ChartSeries>();
+            foreach (var r in rows.Where(r => r.PatchType == pt))
+            {
+                var color = colors[r.Algorithm.Label];
+                series.Add(new ChartSeries(r.Algorithm.Label, color, r.Mib.Fractions.Zip(r.Mib.Faithfulness).ToList()));
+                if (r.Intervals is { } iv)
+                {
+                    // The band's edges: the 2.5th and 97.5th percentiles of the bootstrap, dotted.
+                    series.Add(new ChartSeries(
+                        $"{r.Algorithm.Label} 95% low", color,
+                        r.Mib.Fractions.Zip(iv.Faithfulness, (x, b) => (x, b?.Low ?? double.NaN)).ToList(), "2,3"));
+                    series.Add(new ChartSeries(
+                        $"{r.Algorithm.Label} 95% high", color,
+                        r.Mib.Fractions.Zip(iv.Faithfulness, (x, b) => (x, b?.High ?? double.NaN)).ToList(), "2,3"));
+                }
+            }
+
             if (series.Count == 0)
             {
                 continue;
@@ -285,6 +302,12 @@ public static class HtmlReport
 
         sb.Append("</div>\n");
     }
+
+    /// <summary>A bootstrap interval as a small grey <c>[low, high]</c>, or nothing.</summary>
+    private static string Band(Interval? interval) =>
+        interval is { } iv
+            ? $"<br><span class=\"muted\">[{Number(iv.Low)}, {Number(iv.High)}]</span>"
+            : string.Empty;
 
     private static string Number(double value) =>
         double.IsFinite(value) ? value.ToString("0.###", CultureInfo.InvariantCulture) : "–";

@@ -104,6 +104,7 @@ public static class CompareCommand
 
             var evaluation = EvaluateCommand.WithSelection(
                 parse,
+                parse.GetValue(job.Seed),
                 EvaluationSettings.Parse(
                     parse.GetValue(EvaluateCommand.EdgesOption), "edge", parse.GetValue(EvaluateCommand.AblationOption),
                     parse.GetValue(EvaluateCommand.ReverseOption)));

@@ -71,7 +71,7 @@ public static class RunCommand
                 Algorithms = parse.GetValue(AlgorithmOption) ?? [],
                 TopEdges = parse.GetValue(TopOption),
                 Exports = ScoresInterchange.ParseExports(parse.GetValue(ExportOption)),
-                Evaluation = EvaluateCommand.Settings(parse),
+                Evaluation = EvaluateCommand.Settings(parse, parse.GetValue(job.Seed)),
                 Isolation = parse.GetValue(isolation) switch
                 {
                     "none" => AlgorithmIsolation.None,
