@@ -376,6 +376,7 @@ public static class CircuitRunner
 
         public static ExplicitCircuits Create(IPatchableModel model, IReadOnlyList<SelectedCircuit> circuits)
         {
+            using var scope = torch.NewDisposeScope();
             var graph = model.Graph;
             var modules = graph.DestModules;
             var masks = new (string, Tensor)[circuits.Count][];
@@ -394,7 +395,7 @@ public static class CircuitRunner
                     var slice = flags.AsSpan(offset, (int)m.EdgeCount).ToArray();
                     activeEdge[c][i] = Array.IndexOf(slice, true) >= 0;
                     activeTree[c][i] = Array.IndexOf(slice, false) >= 0;
-                    using var cpu = torch.tensor(slice, dtype: ScalarType.Bool).reshape(m.MaskShape);
+                    var cpu = torch.tensor(slice, dtype: ScalarType.Bool).reshape(m.MaskShape);
                     masks[c][i] = (m.ModuleName, cpu.to(model.Device).DetachFromDisposeScope());
                 }
             }

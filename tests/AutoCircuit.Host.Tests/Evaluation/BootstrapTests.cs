@@ -2,7 +2,6 @@ using AutoCircuit.Data;
 using AutoCircuit.Engine.Patching;
 using AutoCircuit.Evaluation;
 using AutoCircuit.Models.Micro;
-using AutoCircuit.Patching;
 using TorchSharp;
 using Xunit;
 
