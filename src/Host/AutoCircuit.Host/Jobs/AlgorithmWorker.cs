@@ -3,7 +3,7 @@ using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Jobs;
 
-namespace AutoCircuit.Host.Isolation;
+namespace AutoCircuit.Host.Jobs;
 
 /// <summary>
 /// The worker side of process isolation (<c>dotnet autocircuit __worker JOB</c>): prepares the job the host prepared,
