@@ -103,13 +103,63 @@ public static class CircuitRunner
             throw new ArgumentException("The scores contain NaN or infinite values: circuits cannot be ranked.", nameof(scores));
         }
 
+        return RunPlan(model, batches, () => Thresholds.Create(model, scores, edgeCounts), edgeCounts, options, sink, progress, cancellationToken);
+    }
+
+    /// <summary>Runs explicit circuits (from the selection stage, <see cref="CircuitSelector"/>) and feeds their outputs
+    /// to <paramref name="sink"/>: each circuit's masks are its edge set (edge patch) or its complement (tree patch).</summary>
+    /// <returns>The number of edges of each circuit.</returns>
+    /// <exception cref="ArgumentException">A circuit that does not fit the model's graph; no batches.</exception>
+    public static IReadOnlyList<int> Run(
+        IPatchableModel model,
+        IReadOnlyList<PromptBatch> batches,
+        IReadOnlyList<SelectedCircuit> circuits,
+        CircuitRunOptions options,
+        ICircuitOutputSink sink,
+        IProgressSink? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(batches);
+        ArgumentNullException.ThrowIfNull(circuits);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(sink);
+        if (batches.Count == 0)
+        {
+            throw new ArgumentException("Circuit evaluation needs at least one batch.", nameof(batches));
+        }
+
+        foreach (var c in circuits)
+        {
+            if (c.InCircuit.Length != model.Graph.EdgeCount)
+            {
+                throw new ArgumentException(
+                    $"A circuit has {c.InCircuit.Length} flags; the graph has {model.Graph.EdgeCount} edges.", nameof(circuits));
+            }
+        }
+
+        return RunPlan(
+            model, batches, () => ExplicitCircuits.Create(model, circuits), circuits.Select(c => c.Requested).ToList(), options, sink,
+            progress, cancellationToken);
+    }
+
+    private static IReadOnlyList<int> RunPlan(
+        IPatchableModel model,
+        IReadOnlyList<PromptBatch> batches,
+        Func<ICircuitPlan> createPlan,
+        IReadOnlyList<int> edgeCounts,
+        CircuitRunOptions options,
+        ICircuitOutputSink sink,
+        IProgressSink? progress,
+        CancellationToken cancellationToken)
+    {
         progress ??= NullProgressSink.Instance;
         var saved = model.Masks.ToDictionary(kv => kv.Key, kv => SavedMask(kv.Value));
         using var inference = torch.inference_mode();
         Tensor? datasetAblation = null;
         try
         {
-            using var plan = Thresholds.Create(model, scores, edgeCounts);
+            using var plan = createPlan();
             sink.Begin(edgeCounts, plan.RealCounts, batches.Count);
             if (options.Ablation.IsMeanOverDataset())
             {
@@ -194,8 +244,21 @@ public static class CircuitRunner
         return detached.clone().DetachFromDisposeScope();
     }
 
+    /// <summary>How each circuit's masks are set.</summary>
+    private interface ICircuitPlan : IDisposable
+    {
+        /// <summary>The number of edges each circuit patches.</summary>
+        int[] RealCounts { get; }
+
+        /// <summary>Per destination module: whether circuit <paramref name="index"/> patches any of its edges.</summary>
+        bool[]? ActiveModules(int index, PatchType patchType);
+
+        /// <summary>Sets every mask for circuit <paramref name="index"/>.</summary>
+        void SetMasks(IPatchableModel model, int index, PatchType patchType);
+    }
+
     /// <summary>The per-circuit thresholds, on the model's device, and the real edge counts they admit.</summary>
-    private sealed class Thresholds : IDisposable
+    private sealed class Thresholds : ICircuitPlan
     {
         private readonly (string Module, Tensor Abs)[] _absScores;
         private readonly Tensor[] _thresholds;
@@ -291,6 +354,84 @@ public static class CircuitRunner
             foreach (var t in _thresholds)
             {
                 t?.Dispose();
+            }
+        }
+    }
+    /// <summary>Explicit edge sets: one boolean mask per circuit and destination module, on the model's device.</summary>
+    private sealed class ExplicitCircuits : ICircuitPlan
+    {
+        private readonly (string Module, Tensor Mask)[][] _masks;
+        private readonly bool[][] _activeEdge;
+        private readonly bool[][] _activeTree;
+
+        private ExplicitCircuits((string, Tensor)[][] masks, bool[][] activeEdge, bool[][] activeTree, int[] realCounts)
+        {
+            _masks = masks;
+            _activeEdge = activeEdge;
+            _activeTree = activeTree;
+            RealCounts = realCounts;
+        }
+
+        public int[] RealCounts { get; }
+
+        public static ExplicitCircuits Create(IPatchableModel model, IReadOnlyList<SelectedCircuit> circuits)
+        {
+            using var scope = torch.NewDisposeScope();
+            var graph = model.Graph;
+            var modules = graph.DestModules;
+            var masks = new (string, Tensor)[circuits.Count][];
+            var activeEdge = new bool[circuits.Count][];
+            var activeTree = new bool[circuits.Count][];
+            for (var c = 0; c < circuits.Count; c++)
+            {
+                var flags = circuits[c].InCircuit;
+                masks[c] = new (string, Tensor)[modules.Count];
+                activeEdge[c] = new bool[modules.Count];
+                activeTree[c] = new bool[modules.Count];
+                for (var i = 0; i < modules.Count; i++)
+                {
+                    var m = modules[i];
+                    var offset = (int)graph.FlatOffset(m);
+                    var slice = flags.AsSpan(offset, (int)m.EdgeCount).ToArray();
+                    activeEdge[c][i] = Array.IndexOf(slice, true) >= 0;
+                    activeTree[c][i] = Array.IndexOf(slice, false) >= 0;
+                    var cpu = torch.tensor(slice, dtype: ScalarType.Bool).reshape(m.MaskShape);
+                    masks[c][i] = (m.ModuleName, cpu.to(model.Device).DetachFromDisposeScope());
+                }
+            }
+
+            return new ExplicitCircuits(masks, activeEdge, activeTree, circuits.Select(x => x.Edges).ToArray());
+        }
+
+        public bool[]? ActiveModules(int index, PatchType patchType) =>
+            (patchType == PatchType.EdgePatch ? _activeEdge : _activeTree)[index];
+
+        public void SetMasks(IPatchableModel model, int index, PatchType patchType)
+        {
+            using var normal = torch.inference_mode(false);
+            using var noGrad = torch.no_grad();
+            foreach (var (module, mask) in _masks[index])
+            {
+                if (patchType == PatchType.EdgePatch)
+                {
+                    model.Masks[module].copy_(mask);
+                }
+                else
+                {
+                    using var complement = mask.logical_not();
+                    model.Masks[module].copy_(complement);
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var circuit in _masks)
+            {
+                foreach (var (_, mask) in circuit)
+                {
+                    mask.Dispose();
+                }
             }
         }
     }

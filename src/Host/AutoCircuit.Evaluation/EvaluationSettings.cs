@@ -1,5 +1,6 @@
 using AutoCircuit.Engine;
 using AutoCircuit.Patching;
+using AutoCircuit.Scores;
 
 namespace AutoCircuit.Evaluation;
 
@@ -21,6 +22,34 @@ public sealed record EvaluationSettings(EdgeCountRequest Edges, CircuitRunOption
                 patchType is null ? PatchType.EdgePatch : EvaluationNames.ParsePatchType(patchType),
                 ablation is null ? AblationType.Resample : EvaluationNames.ParseAblation(ablation),
                 reverse));
+
+    /// <summary>How circuits are selected from the scores (<c>--select</c>, <c>--absolute</c>/<c>--signed</c>,
+    /// <c>--prune</c>, <c>--level</c>).</summary>
+    public CircuitSelection Selection { get; init; } = CircuitSelection.Default;
+
+    /// <summary>The evaluation protocol (<c>--protocol</c>).</summary>
+    public EvaluationProtocol Protocol { get; init; } = EvaluationProtocol.AutoCircuit;
+
+    /// <summary>Resamples of the test prompts for bootstrap intervals (<c>--bootstrap</c>); 0: none.</summary>
+    public int BootstrapResamples { get; init; }
+
+    /// <summary>Seed of the bootstrap resampling (the job's <c>--seed</c>).</summary>
+    public long BootstrapSeed { get; init; }
+
+    /// <summary>
+    /// The circuit sizes to evaluate in a graph of <paramref name="edgeCount"/> edges: MIB's fractions (and 0) under
+    /// <see cref="EvaluationProtocol.Mib"/>, else <see cref="EdgeCountSweep.Compute(int, EdgeCountRequest?, PruneScores?, bool?, bool?, int?)"/>
+    /// of <see cref="Edges"/>.
+    /// </summary>
+    /// <param name="edgeCount">Edges in the graph.</param>
+    /// <param name="scores">The scores (groups, and the default choice).</param>
+    /// <param name="withEnds">Always evaluate 0 and every edge.</param>
+    /// <param name="trueEdgeCount">The known circuit's size, added to auto-circuit's sweep.</param>
+    public List<int> Sizes(int edgeCount, PruneScores? scores, bool withEnds, int? trueEdgeCount) =>
+        Protocol == EvaluationProtocol.Mib
+            ? MibProtocol.Sizes(edgeCount)
+            : EdgeCountSweep.Compute(
+                edgeCount, Edges, scores, zeroEdges: withEnds ? true : null, allEdges: withEnds ? true : null, trueEdgeCount: trueEdgeCount);
 
     /// <summary>Checks, before any work, that an explicit list of sizes fits a graph of <paramref name="edgeCount"/> edges
     /// (the other modes always fit).</summary>

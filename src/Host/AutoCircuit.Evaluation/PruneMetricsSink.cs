@@ -43,13 +43,25 @@ public sealed class PruneMetricsSink : ICircuitOutputSink, IDisposable
     private Tensor? _cleanLogprobs;
     private Tensor? _corruptLogprobs;
     private long _rows;
+    private readonly bool _perPrompt;
+    private readonly List<Tensor> _promptStats = []; // per batch: [circuits, rows, StatCount] float64
+    private readonly List<Tensor> _promptTargets = []; // per batch: [rows, 3] float64
     private int _circuits;
 
     /// <summary>Creates a sink that measures outputs of <paramref name="model"/>.</summary>
     public PruneMetricsSink(IPatchableModel model)
+        : this(model, perPrompt: false)
+    {
+    }
+
+    /// <summary>Creates a sink for <paramref name="model"/>.</summary>
+    /// <param name="model">The patchable model.</param>
+    /// <param name="perPrompt">Also keep every prompt's statistics, for <see cref="PerPrompt"/> (bootstrap intervals).</param>
+    public PruneMetricsSink(IPatchableModel model, bool perPrompt)
     {
         ArgumentNullException.ThrowIfNull(model);
         _model = model;
+        _perPrompt = perPrompt;
     }
 
     /// <inheritdoc />
@@ -87,6 +99,19 @@ public sealed class PruneMetricsSink : ICircuitOutputSink, IDisposable
             AnswerMath.AvgAnswerDiff(_cleanLogprobs, batch),
         ]);
         _targets![batchIndex].copy_(target);
+        if (_perPrompt)
+        {
+            var rows = clean.shape[0];
+            var perPrompt = torch.stack(
+            [
+                AnswerMath.AnswerDiffs(clean, batch),
+                AnswerMath.AnswerDiffs(clean.softmax(-1), batch),
+                AnswerMath.AnswerDiffs(_cleanLogprobs, batch),
+            ], 1).to_type(ScalarType.Float64);
+            _promptTargets.Add(perPrompt.DetachFromDisposeScope());
+            _promptStats.Add(torch.zeros([_circuits, rows, StatCount], dtype: ScalarType.Float64, device: _model.Device)
+                .DetachFromDisposeScope());
+        }
     }
 
     /// <inheritdoc />
@@ -113,6 +138,45 @@ public sealed class PruneMetricsSink : ICircuitOutputSink, IDisposable
             AnswerMath.KlDivSum(logprobs, _corruptLogprobs!),
         ]);
         _stats![circuitIndex][batchIndex].copy_(values);
+        if (_perPrompt)
+        {
+            var rows = torch.stack(
+            [
+                batch.Answers.MeanPerPrompt(o),
+                batch.WrongAnswers.MeanPerPrompt(o),
+                batch.Answers.MeanPerPrompt(probs),
+                batch.Answers.MeanPerPrompt(logprobs),
+                AnswerMath.AnswerDiffs(o, batch),
+                AnswerMath.AnswerDiffs(probs, batch),
+                AnswerMath.AnswerDiffs(logprobs, batch),
+                AnswerMath.TopIsAnswer(o, batch).to_type(o.dtype),
+                AnswerMath.AnswerBeatsWrongAnswers(o, batch).to_type(o.dtype),
+                torch.nn.functional.kl_div(logprobs, _cleanLogprobs!, reduction: nn.Reduction.None, log_target: true).sum(-1),
+                torch.nn.functional.kl_div(logprobs, _corruptLogprobs!, reduction: nn.Reduction.None, log_target: true).sum(-1),
+            ], 1);
+            _promptStats[batchIndex][circuitIndex].copy_(rows);
+        }
+    }
+
+    /// <summary>
+    /// Every prompt's statistics, read to the host once (only for a sink created with <c>perPrompt</c>): per circuit,
+    /// prompt and statistic (answer logit, wrong-answer logit, answer prob, answer logprob, logit / prob / logprob
+    /// difference, top is an answer, answer beats the wrong answers, clean KL, corrupt KL), and per prompt the full
+    /// model's logit / prob / logprob difference on the clean input.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A sink without per-prompt statistics, or nothing measured.</exception>
+    public PromptStatistics PerPrompt()
+    {
+        if (!_perPrompt || _promptStats.Count == 0)
+        {
+            throw new InvalidOperationException("This sink kept no per-prompt statistics.");
+        }
+
+        using var scope = torch.NewDisposeScope();
+        var stats = torch.cat(_promptStats, 1).cpu(); // [circuits, prompts, StatCount]
+        var targets = torch.cat(_promptTargets, 0).cpu(); // [prompts, 3]
+        return new PromptStatistics(
+            _circuits, (int)stats.shape[1], StatCount, stats.data<double>().ToArray(), targets.data<double>().ToArray());
     }
 
     /// <summary>
@@ -167,6 +231,24 @@ public sealed class PruneMetricsSink : ICircuitOutputSink, IDisposable
     }
 
     /// <inheritdoc />
+    /// <summary>
+    /// The full model's values (on the clean input) of the metrics it has one for: <see cref="PruneMetric.LogitDiff"/>,
+    /// <see cref="PruneMetric.ProbDiff"/> and <see cref="PruneMetric.LogprobDiff"/>, batch means averaged as the circuits'.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Before <see cref="Begin"/>.</exception>
+    public IReadOnlyDictionary<string, double> FullModel()
+    {
+        var targets = _targets ?? throw new InvalidOperationException("No circuits were measured.");
+        using var scope = torch.NewDisposeScope();
+        var means = targets.mean([0L]).cpu().data<double>().ToArray();
+        return new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            [PruneMetric.LogitDiff.Key] = means[0],
+            [PruneMetric.ProbDiff.Key] = means[1],
+            [PruneMetric.LogprobDiff.Key] = means[2],
+        };
+    }
+
     public void Dispose() => Release();
 
     private static Tensor AsMetricInput(Tensor output)
@@ -184,6 +266,13 @@ public sealed class PruneMetricsSink : ICircuitOutputSink, IDisposable
 
     private void Release()
     {
+        foreach (var t in _promptStats.Concat(_promptTargets))
+        {
+            t.Dispose();
+        }
+
+        _promptStats.Clear();
+        _promptTargets.Clear();
         _stats?.Dispose();
         _targets?.Dispose();
         _stats = null;

@@ -228,9 +228,7 @@ public static class ComparisonEngine
             // Unlike auto-circuit's edge_counts_util (which leaves them out of sweeps of one or two sizes, e.g. the score
             // groups of ground-truth), a comparison always evaluates 0 and every edge: each curve then runs from the
             // baseline to the full model and has an area, so that algorithms can be compared.
-            var counts = EdgeCountSweep.Compute(
-                model.Graph.EdgeCount, settings.Evaluation.Edges, scores, zeroEdges: true, allEdges: true,
-                trueEdgeCount: subject.KnownEdges?.Count);
+            var counts = settings.Evaluation.Sizes(model.Graph.EdgeCount, scores, withEnds: true, subject.KnownEdges?.Count);
             foreach (var patchType in settings.PatchTypes)
             {
                 var options = settings.Evaluation.Circuits with { PatchType = patchType };
@@ -238,7 +236,8 @@ public static class ComparisonEngine
                 evaluations[patchType] = CircuitEvaluator.Evaluate(
                     model, data.Test, scores, counts, options, subject.KnownEdges,
                     new PrefixedProgress(env.Progress, $"{EvaluationNames.PatchTypeName(patchType)} patch"),
-                    env.CancellationToken);
+                    env.CancellationToken, settings.Evaluation.Selection, settings.Evaluation.Protocol,
+                    settings.Evaluation.BootstrapResamples, settings.Evaluation.BootstrapSeed);
             }
         }
 

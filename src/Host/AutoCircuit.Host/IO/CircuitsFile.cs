@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using AutoCircuit.Evaluation;
+using AutoCircuit.Graph;
 using AutoCircuit.Host.Outputs;
 using AutoCircuit.Patching;
 
@@ -39,7 +40,98 @@ public static class CircuitsFile
             Results = evaluation.Results.Select(SizeResult).ToList(),
             Auc = Areas(evaluation.Auc),
             Roc = evaluation.Roc is { } roc ? Roc(roc) : null,
+            Selection = evaluation.Selection is { } selection ? Selection(selection) : null,
+            Mib = evaluation.Mib is { } mib ? Mib(mib) : null,
+            Bootstrap = evaluation.Bootstrap is { } b ? Bootstrap(b) : null,
         };
+    }
+
+    /// <summary>Bootstrap intervals as written: <c>[low, high]</c> pairs, <c>null</c> where undefined.</summary>
+    public static BootstrapInfo Bootstrap(BootstrapResult bootstrap)
+    {
+        ArgumentNullException.ThrowIfNull(bootstrap);
+        static double[]? Pair(Interval? iv) =>
+            iv is { } v && double.IsFinite(v.Low) && double.IsFinite(v.High) ? [v.Low, v.High] : null;
+        return new BootstrapInfo
+        {
+            Resamples = bootstrap.Resamples,
+            Seed = bootstrap.Seed,
+            Level = bootstrap.Level,
+            Metrics = bootstrap.Metrics
+                .Select(m => (IReadOnlyDictionary<string, double[]>)PruneMetric.All
+                    .Where(x => m.ContainsKey(x.Key) && Pair(m[x.Key]) is not null)
+                    .ToDictionary(x => x.Key, x => Pair(m[x.Key])!, StringComparer.Ordinal))
+                .ToList(),
+            Auc = PruneMetric.All.ToDictionary(
+                m => m.Key, m => bootstrap.Auc.TryGetValue(m.Key, out var iv) ? Pair(iv) : null, StringComparer.Ordinal),
+            Mib = bootstrap.Mib is { } mib
+                ? new MibBootstrapInfo { Faithfulness = mib.Faithfulness.Select(Pair).ToList(), Cpr = Pair(mib.Cpr), Cmd = Pair(mib.Cmd) }
+                : null,
+        };
+    }
+
+    /// <summary>A resolved selection as written.</summary>
+    public static CircuitSelectionInfo Selection(CircuitSelection selection)
+    {
+        ArgumentNullException.ThrowIfNull(selection);
+        return new CircuitSelectionInfo
+        {
+            Method = CircuitSelection.MethodName(selection.Method),
+            Absolute = selection.Absolute ?? true,
+            Prune = selection.Prune ?? false,
+            Level = CircuitSelection.LevelName(selection.Level),
+        };
+    }
+
+    /// <summary>The MIB measures as written (non-finite values become <c>null</c>).</summary>
+    public static MibInfo Mib(MibResult mib)
+    {
+        ArgumentNullException.ThrowIfNull(mib);
+        return new MibInfo
+        {
+            Metric = mib.Metric,
+            Fractions = mib.Fractions,
+            Requested = mib.Requested,
+            Faithfulness = mib.Faithfulness.Select(f => Finite(f)).ToList(),
+            Cpr = Finite(mib.Cpr),
+            Cmd = Finite(mib.Cmd),
+            WeightedEdgeCount = mib.WeightedEdgeCount.Select(c => (double)c).ToList(),
+            Full = Finite(mib.Full),
+            Empty = Finite(mib.Empty),
+        };
+    }
+
+    /// <summary>
+    /// Writes <c>circuits/&lt;stem&gt;.edges.json</c>: the edges of every circuit the selection stage chose. Returns
+    /// <c>false</c> (and writes nothing) under auto-circuit's threshold selection, whose circuits the scores define.
+    /// </summary>
+    public static bool WriteEdges(string path, string algorithm, CircuitEvaluation evaluation, ModelGraph graph)
+    {
+        ArgumentNullException.ThrowIfNull(evaluation);
+        ArgumentNullException.ThrowIfNull(graph);
+        if (evaluation.Selected is not { } selected || evaluation.Selection is not { } selection)
+        {
+            return false;
+        }
+
+        var flat = graph.FlatEdges;
+        var file = new CircuitEdgesFile
+        {
+            Algorithm = algorithm,
+            PatchType = EvaluationNames.PatchTypeName(evaluation.Options.PatchType),
+            Protocol = CircuitSelection.ProtocolName(evaluation.Protocol),
+            Selection = Selection(selection),
+            GraphEdges = evaluation.GraphEdges,
+            Circuits = selected.Select(c => new CircuitEdgesEntry
+            {
+                Requested = c.Requested,
+                Edges = c.Edges,
+                Nodes = c.Nodes,
+                EdgeNames = Enumerable.Range(0, c.InCircuit.Length).Where(i => c.InCircuit[i]).Select(i => flat[i].ToString()).ToList(),
+            }).ToList(),
+        };
+        JsonOutput.Write(path, file, OutputJsonContext.Default.CircuitEdgesFile);
+        return true;
     }
 
     /// <summary>Writes the JSON file (<see cref="ToJson"/>).</summary>

@@ -43,11 +43,10 @@ public static class CircuitReport
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(results);
-        var counts = EdgeCountSweep.Compute(
-            model.Graph.EdgeCount, settings.Edges, scores, zeroEdges: withEnds ? true : null, allEdges: withEnds ? true : null,
-            trueEdgeCount: knownEdges?.Count);
+        var counts = settings.Sizes(model.Graph.EdgeCount, scores, withEnds, knownEdges?.Count);
         var evaluation = CircuitEvaluator.Evaluate(
-            model, batches, scores, counts, settings.Circuits, knownEdges, progress, cancellationToken);
+            model, batches, scores, counts, settings.Circuits, knownEdges, progress, cancellationToken, settings.Selection,
+            settings.Protocol, settings.BootstrapResamples, settings.BootstrapSeed);
 
         var json = Path.Combine("circuits", fileStem + ".json");
         var csv = Path.Combine("circuits", fileStem + ".csv");
@@ -59,6 +58,9 @@ public static class CircuitReport
         };
         JsonOutput.Write(results.PathFor(json), file, OutputJsonContext.Default.CircuitEvaluationFile);
         CircuitsFile.WriteCsv(results.PathFor(csv), evaluation);
-        return (evaluation, [json, csv]);
+        var edges = Path.Combine("circuits", fileStem + ".edges.json");
+        return CircuitsFile.WriteEdges(results.PathFor(edges), algorithm, evaluation, model.Graph)
+            ? (evaluation, [json, csv, edges])
+            : (evaluation, [json, csv]);
     }
 }

@@ -127,6 +127,10 @@ public static class CompareJob
                 CircuitsFile.WriteCsv(results.PathFor(stem + ".csv"), evaluation);
                 a.Files.Add(stem + ".json");
                 a.Files.Add(stem + ".csv");
+                if (CircuitsFile.WriteEdges(results.PathFor(stem + ".edges.json"), a.Label, evaluation, a.Scores!.Graph))
+                {
+                    a.Files.Add(stem + ".edges.json");
+                }
             }
 
             var dir = Path.Combine("exports", a.FileStem);

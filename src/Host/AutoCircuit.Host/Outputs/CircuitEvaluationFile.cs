@@ -40,6 +40,18 @@ public sealed record CircuitEvaluationFile
     [Description("Area under each metric's curve, by metric key; null where undefined.")]
     public required IReadOnlyDictionary<string, double?> Auc { get; init; }
 
+    [Description("How the circuits were selected; absent for auto-circuit's selection (every edge whose |score| reaches the k-th largest).")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public CircuitSelectionInfo? Selection { get; init; }
+
+    [Description("The MIB circuit track's measures; present under --protocol mib.")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public MibInfo? Mib { get; init; }
+
+    [Description("Bootstrap intervals over the test prompts; present with --bootstrap (by default under --protocol mib).")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public BootstrapInfo? Bootstrap { get; init; }
+
     [Description("The ROC curve against the known circuit; absent without one.")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public RocInfo? Roc { get; init; }

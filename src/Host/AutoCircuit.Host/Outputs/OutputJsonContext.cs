@@ -19,6 +19,7 @@ namespace AutoCircuit.Host.Outputs;
 [JsonSerializable(typeof(CompareFile))]
 [JsonSerializable(typeof(EvaluateFile))]
 [JsonSerializable(typeof(CircuitEvaluationFile))]
+[JsonSerializable(typeof(CircuitEdgesFile))]
 [JsonSerializable(typeof(LogitsOutput<float[]>), TypeInfoPropertyName = "LastLogits")]
 [JsonSerializable(typeof(LogitsOutput<float[][]>), TypeInfoPropertyName = "AllLogits")]
 [JsonSerializable(typeof(IReadOnlyDictionary<string, JsonNode?>), TypeInfoPropertyName = "OptionValues")]

@@ -28,6 +28,7 @@ public static class OutputSchemas
         ("compare", "compare.json", OutputJsonContext.Default.CompareFile),
         ("evaluate", "evaluate.json", OutputJsonContext.Default.EvaluateFile),
         ("circuits", "circuits/<key>.json", OutputJsonContext.Default.CircuitEvaluationFile),
+        ("circuit-edges", "circuits/<key>.edges.json", OutputJsonContext.Default.CircuitEdgesFile),
         ("logits", "dotnet autocircuit logits", OutputJsonContext.Default.LastLogits),
         ("logits-all-positions", "dotnet autocircuit logits --all-positions", OutputJsonContext.Default.AllLogits),
     ];

@@ -188,6 +188,26 @@ public static class ComparisonFiles
             }
         }
 
+        foreach (var pt in result.Settings.PatchTypes)
+        {
+            var mib = result.Algorithms.Where(a => a.Evaluations.TryGetValue(pt, out var e) && e.Mib is not null).ToList();
+            if (mib.Count == 0)
+            {
+                continue;
+            }
+
+            sb.Append(CultureInfo.InvariantCulture,
+                $"\nMIB circuit track ({EvaluationNames.PatchTypeName(pt)} patch; faithfulness of {mib[0].Evaluations[pt].Mib!.Metric}):\n\n");
+            sb.Append("| algorithm | CPR (higher is better) | CMD (lower is better) | time (s) |\n|---|---:|---:|---:|\n");
+            foreach (var a in mib)
+            {
+                var m = a.Evaluations[pt].Mib!;
+                var iv = a.Evaluations[pt].Bootstrap?.Mib;
+                sb.Append(CultureInfo.InvariantCulture, $"| {Md(a.Label)} | {Show(m.Cpr)}{Ci(iv?.Cpr)} | {Show(m.Cmd)}{Ci(iv?.Cmd)} | ");
+                sb.Append(a.Usage is { } u ? Svg.Format(u.Wall.TotalSeconds, 3) : "–").Append(" |\n");
+            }
+        }
+
         var labels = result.Algorithms.Where(a => a.Flat is not null).Select(a => a.Label).ToList();
         if (labels.Count >= 2)
         {
@@ -231,6 +251,8 @@ public static class ComparisonFiles
 
     private static string Number(double? v) =>
         v is double d && double.IsFinite(d) ? d.ToString("R", CultureInfo.InvariantCulture) : string.Empty;
+
+    private static string Ci(Interval? iv) => iv is { } v ? $" [{Show(v.Low)}, {Show(v.High)}]" : string.Empty;
 
     private static string Show(double? v, int digits = 4) => v is double d && double.IsFinite(d) ? Svg.Format(d, digits) : "–";
 

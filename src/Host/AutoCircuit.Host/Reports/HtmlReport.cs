@@ -69,6 +69,7 @@ public static class HtmlReport
         sb.Append("</dl>\n");
 
         Summary(sb, result, colors);
+        MibSection(sb, result, colors);
         Curves(sb, result, colors);
         RocSection(sb, result, colors);
         AgreementSection(sb, result);
@@ -210,6 +211,106 @@ public static class HtmlReport
 
         return sb.ToString();
     }
+
+    /// <summary>The MIB circuit track's table (CPR, CMD, faithfulness per fraction) and curves, under --protocol mib.</summary>
+    private static void MibSection(StringBuilder sb, ComparisonResult result, Dictionary<string, string> colors)
+    {
+        var rows = result.Algorithms
+            .SelectMany(a => result.Settings.PatchTypes
+                .Where(pt => a.Evaluations.TryGetValue(pt, out var e) && e.Mib is not null)
+                .Select(pt => (Algorithm: a, PatchType: pt, Mib: a.Evaluations[pt].Mib!, Selection: a.Evaluations[pt].Selection,
+                    Intervals: a.Evaluations[pt].Bootstrap?.Mib)))
+            .ToList();
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        var first = rows[0];
+        var selection = first.Selection is { } sel
+            ? $"{CircuitSelection.MethodName(sel.Method)}, {(sel.Absolute == true ? "|score|" : "signed score")}" +
+              $"{(sel.Prune == true ? ", pruned" : string.Empty)}, {CircuitSelection.LevelName(sel.Level)} level"
+            : "top-k by |score|";
+        sb.Append("<h2>MIB circuit track</h2>\n<p class=\"muted\">Circuits of fractions of the edges (").Append(Svg.Escape(selection))
+            .Append("); faithfulness = (circuit − empty) / (full − empty) of <code>").Append(Svg.Escape(first.Mib.Metric)).Append("</code> ");
+        sb.Append(
+            "(full model: clean run; empty: every edge ablated). CPR: area under faithfulness over the fraction axis (higher is " +
+            "better); CMD: area of |1 − faithfulness| (lower is better), as MIB's evaluation.py.</p>\n");
+        sb.Append("<div class=\"scroll\"><table><tr><th class=\"l\">algorithm</th><th class=\"l\">patch</th><th>CPR</th><th>CMD</th>");
+        foreach (var f in first.Mib.Fractions)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"<th>{f.ToString("0.###", CultureInfo.InvariantCulture)}</th>");
+        }
+
+        sb.Append("</tr>\n");
+        foreach (var (a, pt, mib, _, iv) in rows)
+        {
+            sb.Append(CultureInfo.InvariantCulture,
+                $"<tr><td class=\"l\"><span class=\"swatch\" style=\"background:{colors[a.Label]}\"></span>{Svg.Escape(a.Label)}</td>" +
+                $"<td class=\"l\">{EvaluationNames.PatchTypeName(pt)}</td><td>{Number(mib.Cpr)}{Band(iv?.Cpr)}</td>" +
+                $"<td>{Number(mib.Cmd)}{Band(iv?.Cmd)}</td>");
+            for (var i = 0; i < mib.Faithfulness.Count; i++)
+            {
+                sb.Append(CultureInfo.InvariantCulture,
+                    $"<td title=\"{mib.WeightedEdgeCount[i]} edges\">{Number(mib.Faithfulness[i])}{Band(iv?.Faithfulness[i])}</td>");
+            }
+
+            sb.Append("</tr>\n");
+        }
+
+        sb.Append("</table></div>\n<p class=\"muted\">Cells under each fraction: faithfulness (hover: the edges left after " +
+                  "selection and pruning). In brackets, and dotted in the charts: 95% bootstrap intervals over the test prompts " +
+                  "(--bootstrap).</p>\n<div class=\"charts\">");
+        foreach (var pt in result.Settings.PatchTypes)
+        {
+            var series = new List<ChartSeries>();
+            foreach (var r in rows.Where(r => r.PatchType == pt))
+            {
+                var color = colors[r.Algorithm.Label];
+                series.Add(new ChartSeries(r.Algorithm.Label, color, r.Mib.Fractions.Zip(r.Mib.Faithfulness).ToList()));
+                if (r.Intervals is { } iv)
+                {
+                    // The band's edges: the 2.5th and 97.5th percentiles of the bootstrap, dotted.
+                    series.Add(new ChartSeries(
+                        $"{r.Algorithm.Label} 95% low", color,
+                        r.Mib.Fractions.Zip(iv.Faithfulness, (x, b) => (x, b?.Low ?? double.NaN)).ToList(), "2,3"));
+                    series.Add(new ChartSeries(
+                        $"{r.Algorithm.Label} 95% high", color,
+                        r.Mib.Fractions.Zip(iv.Faithfulness, (x, b) => (x, b?.High ?? double.NaN)).ToList(), "2,3"));
+                }
+            }
+
+            if (series.Count == 0)
+            {
+                continue;
+            }
+
+            sb.Append(LineChart.Render(
+                new ChartOptions
+                {
+                    Title = $"faithfulness, {EvaluationNames.PatchTypeName(pt)} patch",
+                    XLabel = "fraction of the edges",
+                    YLabel = "faithfulness",
+                    XScale = AxisScale.Linear,
+                    Width = 680,
+                    LegendWidth = 250,
+                    XRange = (0, 1),
+                    ReferenceY = 1,
+                },
+                series));
+        }
+
+        sb.Append("</div>\n");
+    }
+
+    /// <summary>A bootstrap interval as a small grey <c>[low, high]</c>, or nothing.</summary>
+    private static string Band(Interval? interval) =>
+        interval is { } iv
+            ? $"<br><span class=\"muted\">[{Number(iv.Low)}, {Number(iv.High)}]</span>"
+            : string.Empty;
+
+    private static string Number(double value) =>
+        double.IsFinite(value) ? value.ToString("0.###", CultureInfo.InvariantCulture) : "–";
 
     private static void Curves(StringBuilder sb, ComparisonResult result, Dictionary<string, string> colors)
     {

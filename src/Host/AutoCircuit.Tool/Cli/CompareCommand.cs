@@ -89,7 +89,7 @@ public static class CompareCommand
             [
                 SweepOption, .. job.Subject, RunCommand.AlgorithmOption, ScoresOption, ScoresFormatOption, EvaluateCommand.CircuitOption,
                 MetricOption, PatchTypesOption, EvaluateCommand.EdgesOption, EvaluateCommand.AblationOption,
-                EvaluateCommand.ReverseOption, AgreementKOption, DiagramEdgesOption, ExportOption, .. job.GraphAndData,
+                EvaluateCommand.ReverseOption, .. EvaluateCommand.SelectionOptions, AgreementKOption, DiagramEdgesOption, ExportOption, .. job.GraphAndData,
                 RunCommand.TopOption, .. job.Performance.All, job.Plugins!,
             ]);
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
@@ -102,9 +102,12 @@ public static class CompareCommand
                     Host.RunEnvironment.Plain(output, error, token));
             }
 
-            var evaluation = EvaluationSettings.Parse(
-                parse.GetValue(EvaluateCommand.EdgesOption), "edge", parse.GetValue(EvaluateCommand.AblationOption),
-                parse.GetValue(EvaluateCommand.ReverseOption));
+            var evaluation = EvaluateCommand.WithSelection(
+                parse,
+                parse.GetValue(job.Seed),
+                EvaluationSettings.Parse(
+                    parse.GetValue(EvaluateCommand.EdgesOption), "edge", parse.GetValue(EvaluateCommand.AblationOption),
+                    parse.GetValue(EvaluateCommand.ReverseOption)));
             var request = new CompareRequest
             {
                 Job = job.Bind(parse),

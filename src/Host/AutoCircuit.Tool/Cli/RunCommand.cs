@@ -60,7 +60,7 @@ public static class RunCommand
             [
                 .. job.Subject, AlgorithmOption, .. job.GraphAndData, TopOption,
                 EvaluateCommand.EdgesOption, EvaluateCommand.PatchTypeOption, EvaluateCommand.AblationOption,
-                EvaluateCommand.ReverseOption, ExportOption, job.Plugins!, isolation, .. job.Performance.All,
+                EvaluateCommand.ReverseOption, .. EvaluateCommand.SelectionOptions, ExportOption, job.Plugins!, isolation, .. job.Performance.All,
             ]);
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
@@ -70,7 +70,7 @@ public static class RunCommand
                 Algorithms = parse.GetValue(AlgorithmOption) ?? [],
                 TopEdges = parse.GetValue(TopOption),
                 Exports = ScoresInterchange.ParseExports(parse.GetValue(ExportOption)),
-                Evaluation = EvaluateCommand.Settings(parse),
+                Evaluation = EvaluateCommand.Settings(parse, parse.GetValue(job.Seed)),
                 Isolation = parse.GetValue(isolation) switch
                 {
                     "none" => AlgorithmIsolation.None,
