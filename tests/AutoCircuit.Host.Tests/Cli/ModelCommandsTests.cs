@@ -17,6 +17,70 @@ public sealed class ModelCommandsTests
         return (code, output.ToString(), error.ToString());
     }
 
+    [Fact]
+    public async Task Logits_PromptAndTop_EncodeWithTheTokenizerAndRankTheSoftmax()
+    {
+        var dir = Directory.CreateTempSubdirectory("ac-logits-").FullName;
+        try
+        {
+            string[] words = ["hello", "world", "mary", "john"];
+            var tokenizer = HfTokenizerTests.WriteFolder(
+                Path.Combine(dir, "tok"), HfTokenizerTests.WordLevelJson(words), new System.Text.Json.Nodes.JsonObject { ["bos_token"] = "<s>" });
+            var model = ModelFixtures.Folder("gpt2-random");
+
+            var (code, output, err) = await Run(
+                "logits", "--model", model, "--tokenizer", tokenizer, "--prompt", "mary world", "--top", "3", "--all-positions", "--device", "cpu");
+            var (idsCode, byIds, idsErr) = await Run("logits", "--model", model, "--tokens", "0,5,4,1", "--all-positions", "--device", "cpu");
+
+            Assert.True(code == 0, err);
+            Assert.True(idsCode == 0, idsErr);
+            using var json = JsonDocument.Parse(output);
+            using var plain = JsonDocument.Parse(byIds);
+            var root = json.RootElement;
+            Assert.Equal("mary world", root.GetProperty("prompt").GetString());
+            Assert.Equal([0L, 5, 4, 1], root.GetProperty("tokens").EnumerateArray().Select(e => e.GetInt64())); // <s> mary world </s>
+            Assert.Equal(plain.RootElement.GetProperty("logits").GetRawText(), root.GetProperty("logits").GetRawText());
+            Assert.False(plain.RootElement.TryGetProperty("top", out _)); // the plain output is unchanged
+
+            using var logits = TestFixtures.ToTensor(root.GetProperty("logits")).to_type(TorchSharp.torch.ScalarType.Float64); // [T, V]
+            using var probabilities = logits.softmax(1);
+            var top = root.GetProperty("top").EnumerateArray().ToList();
+            Assert.Equal(4, top.Count); // one list per position
+            for (var t = 0; t < top.Count; t++)
+            {
+                var row = top[t].EnumerateArray().ToList();
+                Assert.Equal(3, row.Count);
+                var expected = logits[t].argsort(descending: true).data<long>().Take(3).ToArray();
+                Assert.Equal(expected, row.Select(e => e.GetProperty("id").GetInt64()));
+                foreach (var e in row)
+                {
+                    var id = e.GetProperty("id").GetInt64();
+                    Assert.Equal(probabilities[t, id].item<double>(), e.GetProperty("probability").GetDouble(), 1e-6);
+                    Assert.Equal(logits[t, id].item<double>(), e.GetProperty("logit").GetDouble(), 1e-5);
+                    var text = e.GetProperty("text");
+                    Assert.True(id < 7 ? text.ValueKind == JsonValueKind.String : text.ValueKind == JsonValueKind.Null, $"id {id}: {text}");
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("give either --tokens (ids) or --prompt (text), not both", "--tokens", "1,2", "--prompt", "hello")]
+    [InlineData("give either --tokens (ids) or --prompt (text), not both")]
+    [InlineData("--top 0: must be 1 or more", "--tokens", "1,2", "--top", "0")]
+    public async Task Logits_BadTextOrTop_IsOneLineUsageError(string message, params string[] args)
+    {
+        var (code, output, err) = await Run(["logits", "--model", ModelFixtures.Folder("gpt2-random"), "--device", "cpu", .. args]);
+
+        Assert.Equal(1, code);
+        Assert.Empty(output);
+        Assert.Contains(message, err, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

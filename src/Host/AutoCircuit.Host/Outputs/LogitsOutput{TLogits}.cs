@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Text.Json.Serialization;
 
 namespace AutoCircuit.Host.Outputs;
 
@@ -21,4 +22,12 @@ public sealed record LogitsOutput<TLogits>
 
     [Description("The logits.")]
     public required TLogits Logits { get; init; }
+
+    [Description("With --prompt: the text the token ids were encoded from (with the model's tokenizer).")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Prompt { get; init; }
+
+    [Description("With --top N: per position shown (the last, or every one with --all-positions), the N most likely next tokens, most likely first.")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<IReadOnlyList<TopToken>>? Top { get; init; }
 }

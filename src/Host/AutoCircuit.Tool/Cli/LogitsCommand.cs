@@ -20,11 +20,24 @@ public static class LogitsCommand
         Required = true,
     };
 
-    internal static readonly Option<string> TokensOption = new("--tokens", "-t")
+    internal static readonly Option<string?> TokensOption = new("--tokens", "-t")
     {
-        Description = "Comma-separated token ids, e.g. 1,403,407 (one sequence, no BOS added).",
+        Description = "Comma-separated token ids, e.g. 1,403,407 (one sequence, no BOS added). Give this or --prompt.",
         HelpName = "IDS",
-        Required = true,
+    };
+
+    internal static readonly Option<string?> PromptOption = new("--prompt", "-p")
+    {
+        Description = "Text instead of --tokens, encoded with the model's tokenizer (or --tokenizer) as its Hugging Face " +
+                      "tokenizer does by default (with the BOS it adds); the ids used are printed as \"tokens\".",
+        HelpName = "TEXT",
+    };
+
+    internal static readonly Option<int?> TopOption = new("--top")
+    {
+        Description = "Also print the N most likely next tokens (decoded, with their probabilities) of each position shown, " +
+                      "as \"top\".",
+        HelpName = "N",
     };
 
     internal static readonly Option<bool> AllPositionsOption = new("--all-positions")
@@ -46,19 +59,50 @@ public static class LogitsCommand
         var command = new Command(
             "logits",
             "Run a transformer on token ids and print its logits as JSON on stdout: " +
-            "{\"model\", \"tokens\", \"positions\": \"last\"|\"all\", \"logits\"}. Left padding is recognised as in a " +
+            "{\"model\", \"tokens\", \"positions\": \"last\"|\"all\", \"logits\"} (with --prompt also \"prompt\", with --top also " +
+            "\"top\"). Left padding is recognised as in a " +
             "batch (leading pad ids are masked). Useful to check a checkpoint against another implementation.")
         {
-            ModelOption, hub.Download, TokensOption, AllPositionsOption, DeviceOption, threads,
+            ModelOption, hub.Download, TokensOption, PromptOption, GenerateCommand.TokenizerOption, TopOption, AllPositionsOption,
+            DeviceOption, threads,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
-            var ids = ParseIds(parse.GetValue(TokensOption)!);
+            var prompt = parse.GetValue(PromptOption);
+            var tokenText = parse.GetValue(TokensOption);
+            if ((prompt is null) == (tokenText is null))
+            {
+                throw new AutoCircuitException("logits: give either --tokens (ids) or --prompt (text), not both.");
+            }
+
+            var top = parse.GetValue(TopOption);
+            if (top is <= 0)
+            {
+                throw new AutoCircuitException($"--top {top}: must be 1 or more.");
+            }
+
             var device = DeviceSelector.Resolve(parse.GetValue(DeviceOption));
-            using var loaded = ModelCatalog.Load(parse.GetValue(ModelOption), device, hub: hub.Resolver(parse, error, token));
+            using var loaded = ModelCatalog.Load(
+                parse.GetValue(ModelOption), device, parse.GetValue(GenerateCommand.TokenizerOption), hub.Resolver(parse, error, token));
             TorchThreading.Apply(parse.GetValue(threads), loaded.Model);
             var model = loaded.Model as Transformer
                 ?? throw new AutoCircuitException($"--model {loaded.Name}: logits needs a transformer over token ids.");
+            long[] ids;
+            if (prompt is not null)
+            {
+                var tokenizer = loaded.Tokenizer
+                    ?? throw new AutoCircuitException($"--model {loaded.Name}: --prompt needs a tokenizer, and none was found with the checkpoint; give --tokenizer or --tokens.");
+                ids = tokenizer.EncodeWithSpecialTokens(prompt).Select(i => (long)i).ToArray();
+                if (ids.Length == 0)
+                {
+                    throw new AutoCircuitException("--prompt: the text encodes to no tokens (and the tokenizer adds no BOS); give some text.");
+                }
+            }
+            else
+            {
+                ids = ParseIds(tokenText!);
+            }
+
             var all = parse.GetValue(AllPositionsOption);
             using var scope = torch.NewDisposeScope();
             using var _ = torch.inference_mode();
@@ -70,16 +114,40 @@ public static class LogitsCommand
             var vocab = (int)logits.shape[1];
             var matrix = Enumerable.Range(0, (int)rows.shape[0]).Select(r => values.AsSpan(r * vocab, vocab).ToArray()).ToArray();
             var description = model.Description;
+            var likely = top is int n ? TopTokens(rows, Math.Min(n, vocab), loaded.Tokenizer) : null;
             output.WriteLine(all
                 ? JsonSerializer.Serialize(
-                    new LogitsOutput<float[][]> { Model = description, Tokens = ids, Positions = "all", Logits = matrix },
+                    new LogitsOutput<float[][]> { Model = description, Tokens = ids, Positions = "all", Logits = matrix, Prompt = prompt, Top = likely },
                     OutputJsonContext.Compact.AllLogits)
                 : JsonSerializer.Serialize(
-                    new LogitsOutput<float[]> { Model = description, Tokens = ids, Positions = "last", Logits = matrix[0] },
+                    new LogitsOutput<float[]> { Model = description, Tokens = ids, Positions = "last", Logits = matrix[0], Prompt = prompt, Top = likely },
                     OutputJsonContext.Compact.LastLogits));
             return ExitCode.Ok;
         })));
         return command;
+    }
+
+    /// <summary>The <paramref name="n"/> most likely next tokens of each row of <paramref name="rows"/> ([P, V] logits).</summary>
+    private static IReadOnlyList<IReadOnlyList<TopToken>> TopTokens(torch.Tensor rows, int n, Models.Tokenizers.ITokenizer? tokenizer)
+    {
+        using var scope = torch.NewDisposeScope();
+        var logits = rows.to_type(torch.ScalarType.Float64); // [P, V]
+        var (values, indices) = logits.topk(n, dim: 1); // [P, n] each, largest first
+        var probabilities = logits.log_softmax(1).gather(1, indices).exp(); // [P, n]
+        var v = values.contiguous().data<double>().ToArray();
+        var p = probabilities.contiguous().data<double>().ToArray();
+        var ids = indices.contiguous().data<long>().ToArray();
+        return Enumerable.Range(0, (int)rows.shape[0]).Select(r => (IReadOnlyList<TopToken>)Enumerable.Range(0, n).Select(k =>
+        {
+            var i = (r * n) + k;
+            return new TopToken
+            {
+                Id = ids[i],
+                Text = tokenizer is null || ids[i] >= tokenizer.VocabSize ? null : tokenizer.TokenText((int)ids[i]),
+                Probability = p[i],
+                Logit = v[i],
+            };
+        }).ToList()).ToList();
     }
 
     /// <summary>Parses <c>1,2,3</c>.</summary>
