@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace AutoCircuit.Host.Tasks;
 
 /// <summary>
-/// Resolves <c>--model</c>: a built-in name, a Hugging Face folder (GPT-2 or Llama, by
+/// Resolves <c>--model</c>: a built-in name, a Hugging Face folder (any family of <see cref="HfCheckpoint"/>, by
 /// <c>config.json</c>'s <c>model_type</c>) or a llama2.c <c>.bin</c> checkpoint.
 /// </summary>
 public static class ModelCatalog
@@ -27,21 +27,28 @@ public static class ModelCatalog
     ];
 
     /// <summary>What <c>--model</c> accepts besides built-in names, for help texts.</summary>
-    public const string CheckpointHelp =
-        "a Hugging Face folder (config.json with model_type gpt2 or llama, model.safetensors or pytorch_model.bin) " +
-        "or a llama2.c legacy .bin checkpoint (tokenizer.bin / tok<vocab>.bin beside it)";
+    public static readonly string CheckpointHelp =
+        $"a Hugging Face folder (config.json with model_type {string.Join(", ", HfCheckpoint.SupportedModelTypes)}; " +
+        "model.safetensors, sharded safetensors or pytorch_model.bin) or a llama2.c legacy .bin checkpoint (tokenizer.bin / tok<vocab>.bin beside it)";
 
     /// <summary>Loads a model by name or path onto <paramref name="device"/>.</summary>
     /// <param name="spec">Built-in name or path; <c>null</c> for <see cref="DefaultModel"/>.</param>
     /// <param name="device">Where the parameters go.</param>
     /// <param name="tokenizerPath">A tokenizer to use instead of the one found with the checkpoint:
     /// a llama2.c <c>.bin</c>, a SentencePiece <c>.model</c>, or a folder with <c>vocab.json</c> + <c>merges.txt</c>.</param>
+    /// <param name="dtype">Compute dtype of a transformer's parameters (<c>--dtype</c>): float32, bfloat16 or float16;
+    /// checkpoints are converted while they load. The micro model computes in float32 only.</param>
     /// <exception cref="AutoCircuitException">Unknown name, a path that does not exist, or a checkpoint that cannot be read.</exception>
-    public static LoadedModel Load(string? spec, Device device, string? tokenizerPath = null)
+    public static LoadedModel Load(string? spec, Device device, string? tokenizerPath = null, ScalarType dtype = ScalarType.Float32)
     {
         var name = string.IsNullOrWhiteSpace(spec) ? DefaultModel : spec.Trim();
         if (string.Equals(name, "micro", StringComparison.OrdinalIgnoreCase))
         {
+            if (dtype != ScalarType.Float32)
+            {
+                throw new AutoCircuitException($"--dtype {dtype.ToString().ToLowerInvariant()}: the micro model computes in float32 only.");
+            }
+
             var micro = new MicroModel(2);
             micro.MoveTo(device);
             return new LoadedModel(micro, "micro", new NumericPromptEncoder(2), "micro");
@@ -50,6 +57,11 @@ public static class ModelCatalog
         if (string.Equals(name, ToyModel.Name, StringComparison.OrdinalIgnoreCase) || IsToyModelFile(name))
         {
             var (toy, info) = ToyModel.Load(string.Equals(name, ToyModel.Name, StringComparison.OrdinalIgnoreCase) ? null : name);
+            if (dtype != ScalarType.Float32)
+            {
+                toy.ConvertTo(dtype);
+            }
+
             toy.MoveTo(device);
             return new LoadedModel(toy, name, new NumericPromptEncoder(null), Tasks.TaskCatalog.DefaultTask) { ToyInfo = info };
         }
@@ -58,11 +70,15 @@ public static class ModelCatalog
         ITokenizer? tokenizer;
         if (Directory.Exists(name))
         {
-            (model, tokenizer) = LoadFolder(name);
+            (model, tokenizer) = LoadFolder(name, dtype);
         }
         else if (File.Exists(name))
         {
             (model, tokenizer) = LoadFile(name);
+            if (dtype != ScalarType.Float32)
+            {
+                model.ConvertTo(dtype);
+            }
         }
         else
         {
@@ -118,33 +134,35 @@ public static class ModelCatalog
         };
     }
 
-    private static (Transformer, ITokenizer?) LoadFolder(string folder)
+    private static (Transformer, ITokenizer?) LoadFolder(string folder, ScalarType dtype)
     {
-        var cfg = HfConfig.Load(Path.Combine(folder, "config.json"));
-        var type = cfg.String("model_type");
-        return type switch
+        var (model, _) = HfCheckpoint.Load(folder, dtype);
+        try
         {
-            "gpt2" => LoadGpt2Folder(folder),
-            "llama" => LoadLlamaFolder(folder),
-            _ => throw new AutoCircuitException(
-                $"{cfg.Path}: model_type {(type is null ? "is missing" : $"'{type}' is not supported")} (supported: gpt2, llama)."),
-        };
+            return (model, FolderTokenizer(folder, model));
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 
-    private static (Transformer, ITokenizer?) LoadGpt2Folder(string folder)
+    /// <summary>The tokenizer files found beside a Hugging Face checkpoint (GPT-2 BPE or SentencePiece), if any.</summary>
+    private static ITokenizer? FolderTokenizer(string folder, Transformer model)
     {
-        var (model, _) = Gpt2Checkpoint.Load(folder);
-        ITokenizer? tokenizer = File.Exists(Path.Combine(folder, "vocab.json")) && File.Exists(Path.Combine(folder, "merges.txt"))
-            ? Gpt2Tokenizer.FromFolder(folder)
-            : model.Config.VocabSize >= 50257 ? Gpt2Tokenizer.BuiltIn() : null;
-        return (model, tokenizer);
-    }
+        if (File.Exists(Path.Combine(folder, "vocab.json")) && File.Exists(Path.Combine(folder, "merges.txt")))
+        {
+            return Gpt2Tokenizer.FromFolder(folder);
+        }
 
-    private static (Transformer, ITokenizer?) LoadLlamaFolder(string folder)
-    {
-        var (model, _) = LlamaCheckpoint.LoadHuggingFace(folder);
         var sp = Path.Combine(folder, "tokenizer.model");
-        return (model, File.Exists(sp) ? SentencePieceModelTokenizer.Load(sp) : null);
+        if (File.Exists(sp))
+        {
+            return SentencePieceModelTokenizer.Load(sp);
+        }
+
+        return model.Config.Family == TransformerFamily.Gpt2 && model.Config.VocabSize >= 50257 ? Gpt2Tokenizer.BuiltIn() : null;
     }
 
     private static (Transformer, ITokenizer?) LoadFile(string path)

@@ -25,6 +25,18 @@ public static class Safetensors
         [ScalarType.Bool] = ("BOOL", 1),
     };
 
+    /// <summary>The element type of a header dtype name (<c>F32</c>, <c>BF16</c>, ...), or <c>null</c> for one we do not read.</summary>
+    internal static ScalarType? TypeOf(string name) =>
+        Types.FirstOrDefault(t => t.Value.Name == name) is { Value.Name: not null } found ? found.Key : null;
+
+    /// <summary>Bytes per element of a header dtype name, or <c>null</c> when unknown.</summary>
+    internal static int? SizeOf(string name) => TypeOf(name) is { } t ? Types[t].Size : null;
+
+    /// <summary>The header dtype name of an element type (<c>F32</c>, <c>BF16</c>, ...).</summary>
+    /// <exception cref="NotSupportedException">A type safetensors output does not support here.</exception>
+    internal static string NameOf(ScalarType type) =>
+        Types.TryGetValue(type, out var info) ? info.Name : throw new NotSupportedException($"safetensors output does not support {type}.");
+
     /// <summary>Writes tensors (in the given order) and string metadata to a stream.</summary>
     public static void Write(Stream stream, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {

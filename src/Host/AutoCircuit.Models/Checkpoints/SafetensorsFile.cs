@@ -1,0 +1,169 @@
+using System.Buffers.Binary;
+using System.IO.MemoryMappedFiles;
+using System.Text.Json;
+using AutoCircuit.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AutoCircuit.Models.Checkpoints;
+
+/// <summary>A tensor's place in a safetensors file.</summary>
+/// <param name="Name">Tensor name.</param>
+/// <param name="DType">Element type; <c>null</c> for a type we do not read (named by <paramref name="DTypeName"/>).</param>
+/// <param name="DTypeName">The header's dtype, e.g. <c>BF16</c>.</param>
+/// <param name="Shape">Shape.</param>
+/// <param name="Begin">First byte, relative to the data section.</param>
+/// <param name="End">One past the last byte.</param>
+internal sealed record SafetensorsEntry(string Name, ScalarType? DType, string DTypeName, long[] Shape, long Begin, long End);
+
+/// <summary>
+/// A safetensors file opened for reading tensor by tensor through a memory map: the header is parsed and checked
+/// (sizes, offsets, shapes) before any tensor is read, and reading one tensor maps and copies only its bytes, so a
+/// loader holds the model plus one tensor, never the file.
+/// </summary>
+internal sealed class SafetensorsFile : IDisposable
+{
+    // Copies go through chunks this large: Span<byte> is int-indexed, and tensors (a 256k-token embedding) can be larger.
+    private const long ChunkBytes = 256L << 20;
+
+    private readonly MemoryMappedFile? _map;
+    private readonly long _dataStart;
+
+    private SafetensorsFile(string path, MemoryMappedFile? map, long dataStart, Dictionary<string, SafetensorsEntry> entries, Dictionary<string, string> metadata)
+    {
+        Path = path;
+        _map = map;
+        _dataStart = dataStart;
+        Entries = entries;
+        Metadata = metadata;
+    }
+
+    /// <summary>The file.</summary>
+    public string Path { get; }
+
+    /// <summary>Every tensor by name.</summary>
+    public IReadOnlyDictionary<string, SafetensorsEntry> Entries { get; }
+
+    /// <summary>The header's <c>__metadata__</c>.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>Opens and checks <paramref name="path"/>.</summary>
+    /// <exception cref="AutoCircuitException">Not a readable safetensors file; the message names it and what is wrong.</exception>
+    public static SafetensorsFile Open(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        long length;
+        byte[] header;
+        using (var fs = File.OpenRead(path))
+        {
+            length = fs.Length;
+            Span<byte> len = stackalloc byte[8];
+            if (fs.Read(len) != 8)
+            {
+                throw new AutoCircuitException($"{path}: too short to be a safetensors file.");
+            }
+
+            var headerLen = BinaryPrimitives.ReadUInt64LittleEndian(len);
+            if (headerLen > (ulong)(length - 8) || headerLen > int.MaxValue)
+            {
+                throw new AutoCircuitException($"{path}: header length {headerLen} exceeds the file size ({length} bytes).");
+            }
+
+            header = new byte[headerLen];
+            fs.ReadExactly(header);
+        }
+
+        var dataStart = 8 + header.LongLength;
+        var (entries, metadata) = ParseHeader(header, path, length - dataStart);
+        var map = length > dataStart ? MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read) : null;
+        return new SafetensorsFile(path, map, dataStart, entries, metadata);
+    }
+
+    /// <summary>A new CPU tensor with the stored bytes of <paramref name="name"/>, in its stored dtype.</summary>
+    /// <exception cref="AutoCircuitException">Unknown name or a dtype we do not read.</exception>
+    public Tensor Read(string name)
+    {
+        if (!Entries.TryGetValue(name, out var e))
+        {
+            throw new AutoCircuitException($"{Path}: no tensor '{name}'.");
+        }
+
+        var dtype = e.DType ?? throw new AutoCircuitException($"{Path}: tensor '{name}' has unsupported dtype {e.DTypeName}.");
+        var t = torch.empty(e.Shape, dtype: dtype);
+        try
+        {
+            using var flat = t.view(-1);
+            var elementSize = e.Shape.Length == 0 || t.numel() == 0 ? 1 : (e.End - e.Begin) / t.numel();
+            var perChunk = Math.Max(1, ChunkBytes / elementSize);
+            for (long first = 0; first < t.numel(); first += perChunk)
+            {
+                var count = Math.Min(perChunk, t.numel() - first);
+                using var part = flat.narrow(0, first, count);
+                using var view = _map!.CreateViewStream(_dataStart + e.Begin + (first * elementSize), count * elementSize, MemoryMappedFileAccess.Read);
+                view.ReadExactly(part.bytes);
+            }
+        }
+        catch
+        {
+            t.Dispose();
+            throw;
+        }
+
+        return t;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _map?.Dispose();
+
+    private static (Dictionary<string, SafetensorsEntry>, Dictionary<string, string>) ParseHeader(byte[] header, string path, long dataLength)
+    {
+        var entries = new Dictionary<string, SafetensorsEntry>(StringComparer.Ordinal);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            using var doc = JsonDocument.Parse(header);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new AutoCircuitException($"{path}: the safetensors header is not a JSON object.");
+            }
+
+            foreach (var prop in doc.RootElement.EnumerateObject())
+            {
+                if (prop.Name == "__metadata__")
+                {
+                    foreach (var m in prop.Value.EnumerateObject())
+                    {
+                        metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : m.Value.GetRawText();
+                    }
+
+                    continue;
+                }
+
+                var dtypeName = prop.Value.GetProperty("dtype").GetString() ?? string.Empty;
+                var shape = prop.Value.GetProperty("shape").EnumerateArray().Select(x => x.GetInt64()).ToArray();
+                var offsets = prop.Value.GetProperty("data_offsets").EnumerateArray().Select(x => x.GetInt64()).ToArray();
+                var dtype = Safetensors.TypeOf(dtypeName);
+                if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] > dataLength || shape.Any(d => d < 0))
+                {
+                    throw new AutoCircuitException(
+                        $"{path}: tensor '{prop.Name}' has data_offsets [{string.Join(", ", offsets)}] outside the data ({dataLength} bytes) or a negative dimension.");
+                }
+
+                var count = shape.Aggregate(1L, (a, b) => checked(a * b));
+                if (Safetensors.SizeOf(dtypeName) is int size && offsets[1] - offsets[0] != count * size)
+                {
+                    throw new AutoCircuitException(
+                        $"{path}: tensor '{prop.Name}' data_offsets [{offsets[0]}, {offsets[1]}] do not match shape [{string.Join(", ", shape)}] of {dtypeName}.");
+                }
+
+                entries[prop.Name] = new SafetensorsEntry(prop.Name, dtype, dtypeName, shape, offsets[0], offsets[1]);
+            }
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or OverflowException)
+        {
+            throw new AutoCircuitException($"{path}: the safetensors header is not valid ({e.Message}).", e);
+        }
+
+        return (entries, metadata);
+    }
+}
