@@ -41,7 +41,7 @@ public static class JobSetup
         ArgumentNullException.ThrowIfNull(env);
         var started = DateTimeOffset.UtcNow;
         var device = DeviceSelector.Resolve(request.Device);
-        var prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device);
+        var prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device, request.DType);
         TaskData? data = null;
         try
         {

@@ -110,6 +110,30 @@ public static class ModelCatalog
         return new LoadedModel(model, name, new NumericPromptEncoder(null), DefaultTask: null) { Tokenizer = tokenizer };
     }
 
+    /// <summary>Parses <c>--dtype</c>: <c>float32</c> (default when <c>null</c>), <c>bfloat16</c>/<c>bf16</c>, <c>float16</c>/<c>fp16</c>/<c>half</c>.</summary>
+    /// <exception cref="AutoCircuitException">Anything else.</exception>
+    public static ScalarType ParseDType(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        null or "float32" or "fp32" or "float" => ScalarType.Float32,
+        "bfloat16" or "bf16" => ScalarType.BFloat16,
+        "float16" or "fp16" or "half" => ScalarType.Float16,
+        _ => throw new AutoCircuitException($"--dtype {text}: expected float32, bfloat16 or float16."),
+    };
+
+    /// <summary>
+    /// Writes a random checkpoint of <paramref name="config"/> (a known real config's name or a <c>config.json</c>) into
+    /// <paramref name="folder"/>, stored in <paramref name="dtype"/>; returns the bytes of weights.
+    /// </summary>
+    /// <exception cref="AutoCircuitException">Unknown config, or a folder that is not empty.</exception>
+    public static long WriteRandomCheckpoint(string config, string folder, ScalarType dtype, long seed)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var cfg = KnownConfigs.Find(config)
+            ?? (File.Exists(config) ? HfConfig.Load(config) : throw new AutoCircuitException(
+                $"--config {config}: not a known config ({string.Join(", ", KnownConfigs.Names)}) and no such file."));
+        return RandomCheckpoint.Write(cfg, folder, dtype, seed);
+    }
+
     /// <summary>Reads a tokenizer file or folder (see <see cref="Load"/>).</summary>
     /// <exception cref="AutoCircuitException">Unknown kind or unreadable.</exception>
     public static ITokenizer LoadTokenizer(string path, int? modelVocab = null)

@@ -137,7 +137,8 @@ public static class TaskSetup
     /// </summary>
     /// <exception cref="AutoCircuitException">Conflicting or missing options, unknown task or model, a model that does not
     /// fit the task, an unreadable dataset.</exception>
-    public static PreparedTask Prepare(string? model, string? dataset, string? task, DataArguments data, Device device)
+    public static PreparedTask Prepare(
+        string? model, string? dataset, string? task, DataArguments data, Device device, ScalarType dtype = ScalarType.Float32)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (task is not null && dataset is not null)
@@ -157,7 +158,7 @@ public static class TaskSetup
             throw new AutoCircuitException($"--task {definition.Key} needs --model: {definition.ModelHint}.");
         }
 
-        var loaded = ModelCatalog.Load(spec, device);
+        var loaded = ModelCatalog.Load(spec, device, dtype: dtype);
         try
         {
             if (definition is null && dataset is null)

@@ -86,6 +86,25 @@ public sealed class CheckpointTensors : IDisposable
     /// <exception cref="AutoCircuitException">Missing, wrong shape, or not a floating-point dtype.</exception>
     public Tensor Take(string name, params long[] shape) => CheckEntry(name, shape).Read();
 
+    /// <summary>
+    /// Copies the tensor <paramref name="name"/> into <paramref name="destination"/> (same shape; any floating dtype):
+    /// from a safetensors file straight from its memory map in chunks, so no copy of the whole tensor is made.
+    /// </summary>
+    /// <exception cref="AutoCircuitException">Missing, another shape, or not a floating-point dtype.</exception>
+    public void ReadInto(string name, Tensor destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var entry = CheckEntry(name, destination.shape);
+        if (entry.ReadInto is { } readInto)
+        {
+            readInto(destination);
+            return;
+        }
+
+        using var t = entry.Read();
+        destination.copy_(t);
+    }
+
     /// <summary>Checks, without reading it, that <paramref name="name"/> exists with <paramref name="shape"/> and a
     /// floating-point dtype; marks it used.</summary>
     /// <exception cref="AutoCircuitException">Missing, wrong shape, or not a floating-point dtype.</exception>
@@ -213,7 +232,7 @@ public sealed class CheckpointTensors : IDisposable
         _files.Add(opened);
         foreach (var e in opened.Entries.Values)
         {
-            AddEntry(e.Name, new Entry(file, e.DType, e.DTypeName, e.Shape, null, () => opened.Read(e.Name)));
+            AddEntry(e.Name, new Entry(file, e.DType, e.DTypeName, e.Shape, null, () => opened.Read(e.Name), d => opened.ReadInto(e.Name, d)));
         }
     }
 
@@ -265,6 +284,7 @@ public sealed class CheckpointTensors : IDisposable
         }
     }
 
-    /// <summary>A tensor's metadata and how to read it (<paramref name="Loaded"/>: already in memory, owned here).</summary>
-    private sealed record Entry(string File, ScalarType? DType, string DTypeName, long[] Shape, Tensor? Loaded, Func<Tensor> Read);
+    /// <summary>A tensor's metadata and how to read it (<paramref name="Loaded"/>: already in memory, owned here;
+    /// <paramref name="ReadInto"/>: a direct copy into a tensor of the same shape, where the format allows it).</summary>
+    private sealed record Entry(string File, ScalarType? DType, string DTypeName, long[] Shape, Tensor? Loaded, Func<Tensor> Read, Action<Tensor>? ReadInto = null);
 }

@@ -55,7 +55,7 @@ public static class HfCheckpoint
         var model = new Transformer(config, dtype) { Padding = tokens.Padding };
         try
         {
-            model.LoadStreamed(Read(ckpt, sources), ckpt.Source);
+            model.LoadStreamed(Fills(ckpt, sources), ckpt.Source);
         }
         catch
         {
@@ -88,21 +88,26 @@ public static class HfCheckpoint
             ?? throw new AutoCircuitException($"{cfg.Path}: model_type '{type}' is not supported (supported: {supported}).");
     }
 
-    /// <summary>Each parameter's tensor, read and shaped, one at a time (each is the caller's once handed out).</summary>
-    private static IEnumerable<(string, Tensor)> Read(CheckpointTensors ckpt, IEnumerable<WeightSource> sources)
+    /// <summary>
+    /// How each parameter is filled: straight from the file (memory-mapped, in chunks, converted to the parameter's
+    /// dtype on the way) when it is stored as we keep it, else by reading the tensor and copying its transformed view.
+    /// </summary>
+    private static IEnumerable<(string, Action<Tensor>)> Fills(CheckpointTensors ckpt, IEnumerable<WeightSource> sources)
     {
         foreach (var s in sources)
         {
-            Tensor weight;
-
-            // The stored tensor and any intermediate view are released here; the result keeps the storage it needs.
-            using (var scope = torch.NewDisposeScope())
+            yield return (s.Param, p =>
             {
-                var stored = ckpt.Take(s.Tensor, s.Shape);
-                weight = scope.MoveToOuter(s.Transform is null ? stored : s.Transform(stored));
-            }
+                if (s.Transform is null)
+                {
+                    ckpt.ReadInto(s.Tensor, p);
+                    return;
+                }
 
-            yield return (s.Param, weight);
+                using var scope = torch.NewDisposeScope();
+                var stored = ckpt.Take(s.Tensor, s.Shape);
+                Transformer.CopyChecked(p, s.Transform(stored), s.Param, ckpt.Source);
+            });
         }
     }
 }

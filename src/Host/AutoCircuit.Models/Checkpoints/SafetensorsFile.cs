@@ -23,8 +23,9 @@ internal sealed record SafetensorsEntry(string Name, ScalarType? DType, string D
 /// </summary>
 internal sealed class SafetensorsFile : IDisposable
 {
-    // Copies go through chunks this large: Span<byte> is int-indexed, and tensors (a 256k-token embedding) can be larger.
-    private const long ChunkBytes = 256L << 20;
+    // Copies go through chunks this large: Span<byte> is int-indexed, tensors (a 256k-token embedding) can be larger,
+    // and a conversion (bfloat16 file, float32 model) needs a buffer of one chunk, not of the tensor.
+    private const long ChunkBytes = 64L << 20;
 
     private readonly MemoryMappedFile? _map;
     private readonly long _dataStart;
@@ -83,25 +84,11 @@ internal sealed class SafetensorsFile : IDisposable
     /// <exception cref="AutoCircuitException">Unknown name or a dtype we do not read.</exception>
     public Tensor Read(string name)
     {
-        if (!Entries.TryGetValue(name, out var e))
-        {
-            throw new AutoCircuitException($"{Path}: no tensor '{name}'.");
-        }
-
-        var dtype = e.DType ?? throw new AutoCircuitException($"{Path}: tensor '{name}' has unsupported dtype {e.DTypeName}.");
-        var t = torch.empty(e.Shape, dtype: dtype);
+        var e = Entry(name);
+        var t = torch.empty(e.Shape, dtype: e.DType!.Value);
         try
         {
-            using var flat = t.view(-1);
-            var elementSize = e.Shape.Length == 0 || t.numel() == 0 ? 1 : (e.End - e.Begin) / t.numel();
-            var perChunk = Math.Max(1, ChunkBytes / elementSize);
-            for (long first = 0; first < t.numel(); first += perChunk)
-            {
-                var count = Math.Min(perChunk, t.numel() - first);
-                using var part = flat.narrow(0, first, count);
-                using var view = _map!.CreateViewStream(_dataStart + e.Begin + (first * elementSize), count * elementSize, MemoryMappedFileAccess.Read);
-                view.ReadExactly(part.bytes);
-            }
+            ReadInto(name, t);
         }
         catch
         {
@@ -112,8 +99,70 @@ internal sealed class SafetensorsFile : IDisposable
         return t;
     }
 
+    /// <summary>
+    /// Copies <paramref name="name"/> into <paramref name="destination"/> (its shape; any dtype, converted on the way),
+    /// <paramref name="chunkBytes"/> of the file at a time: a contiguous CPU destination of the stored dtype gets the
+    /// bytes directly, one of another dtype through a buffer of one chunk; any other destination through a whole copy.
+    /// </summary>
+    /// <exception cref="AutoCircuitException">Unknown name, a dtype we do not read, or another shape.</exception>
+    public void ReadInto(string name, Tensor destination, long chunkBytes = ChunkBytes)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var e = Entry(name);
+        if (!destination.shape.SequenceEqual(e.Shape))
+        {
+            throw new AutoCircuitException(
+                $"{Path}: tensor '{name}' has shape [{string.Join(", ", e.Shape)}], expected [{string.Join(", ", destination.shape)}].");
+        }
+
+        var count = destination.numel();
+        if (count == 0)
+        {
+            return;
+        }
+
+        if (destination.device_type != DeviceType.CPU || !destination.is_contiguous())
+        {
+            using var whole = Read(name);
+            destination.copy_(whole);
+            return;
+        }
+
+        var dtype = e.DType!.Value;
+        var elementSize = (e.End - e.Begin) / count;
+        using var all = destination.view(-1);
+        using var flat = destination.dtype == dtype ? all.alias() : null;
+        var perChunk = Math.Max(1, chunkBytes / elementSize);
+        for (long first = 0; first < count; first += perChunk)
+        {
+            var n = Math.Min(perChunk, count - first);
+            using var view = _map!.CreateViewStream(_dataStart + e.Begin + (first * elementSize), n * elementSize, MemoryMappedFileAccess.Read);
+            if (flat is not null)
+            {
+                using var part = flat.narrow(0, first, n);
+                view.ReadExactly(part.bytes);
+                continue;
+            }
+
+            using var buffer = torch.empty(n, dtype: dtype);
+            view.ReadExactly(buffer.bytes);
+            using var target = all.narrow(0, first, n);
+            target.copy_(buffer); // converts to the destination's dtype
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose() => _map?.Dispose();
+
+    private SafetensorsEntry Entry(string name)
+    {
+        if (!Entries.TryGetValue(name, out var e))
+        {
+            throw new AutoCircuitException($"{Path}: no tensor '{name}'.");
+        }
+
+        return e.DType is null ? throw new AutoCircuitException($"{Path}: tensor '{name}' has unsupported dtype {e.DTypeName}.") : e;
+    }
 
     private static (Dictionary<string, SafetensorsEntry>, Dictionary<string, string>) ParseHeader(byte[] header, string path, long dataLength)
     {

@@ -263,55 +263,52 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
             throw new AutoCircuitException($"{source}: weights '{string.Join("', '", unknown)}' are not parameters of {Description}.");
         }
 
-        LoadStreamed(weights.Select(kv => (kv.Key, kv.Value)), source, dispose: false);
+        LoadStreamed(weights.Select(kv => (kv.Key, (Action<Tensor>)(p => CopyChecked(p, kv.Value, kv.Key, source)))), source);
     }
 
     /// <summary>
-    /// Copies weights produced one at a time (a checkpoint reader's iterator) into the model, so that loading holds the
-    /// model and one checkpoint tensor at once; with <paramref name="dispose"/> each tensor is disposed once copied.
+    /// Fills every parameter from a stream of (name, fill) pairs, each fill writing its parameter (a checkpoint reader
+    /// copies a tensor straight from the file into it), so that loading holds the model and at most one checkpoint
+    /// tensor at once.
     /// </summary>
-    /// <exception cref="AutoCircuitException">A parameter is missing or given twice, has the wrong shape, or a name is unknown.</exception>
-    internal void LoadStreamed(IEnumerable<(string Name, Tensor Tensor)> weights, string source, bool dispose = true)
+    /// <exception cref="AutoCircuitException">A parameter is missing or given twice, or a name is unknown; a fill's own refusal.</exception>
+    internal void LoadStreamed(IEnumerable<(string Name, Action<Tensor> Fill)> weights, string source)
     {
         ArgumentNullException.ThrowIfNull(weights);
         var parameters = named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
         var loaded = new HashSet<string>(StringComparer.Ordinal);
         using var _ = torch.no_grad();
-        foreach (var (name, w) in weights)
+        foreach (var (name, fill) in weights)
         {
-            try
+            if (!parameters.TryGetValue(name, out var p))
             {
-                if (!parameters.TryGetValue(name, out var p))
-                {
-                    throw new AutoCircuitException($"{source}: weight '{name}' is not a parameter of {Description}.");
-                }
-
-                if (!w.shape.SequenceEqual(p.shape))
-                {
-                    throw new AutoCircuitException(
-                        $"{source}: weight '{name}' has shape [{string.Join(", ", w.shape)}], expected [{string.Join(", ", p.shape)}].");
-                }
-
-                if (!loaded.Add(name))
-                {
-                    throw new AutoCircuitException($"{source}: weight '{name}' is given twice.");
-                }
-
-                p.copy_(w);
+                throw new AutoCircuitException($"{source}: weight '{name}' is not a parameter of {Description}.");
             }
-            finally
+
+            if (!loaded.Add(name))
             {
-                if (dispose)
-                {
-                    w.Dispose();
-                }
+                throw new AutoCircuitException($"{source}: weight '{name}' is given twice.");
             }
+
+            fill(p);
         }
 
         if (parameters.Keys.FirstOrDefault(n => !loaded.Contains(n)) is { } missing)
         {
             throw new AutoCircuitException($"{source}: missing weight '{missing}' (expected shape [{string.Join(", ", parameters[missing].shape)}]).");
         }
+    }
+
+    /// <summary>Copies <paramref name="w"/> into <paramref name="p"/> after checking the shape.</summary>
+    internal static void CopyChecked(Tensor p, Tensor w, string name, string source)
+    {
+        if (!w.shape.SequenceEqual(p.shape))
+        {
+            throw new AutoCircuitException(
+                $"{source}: weight '{name}' has shape [{string.Join(", ", w.shape)}], expected [{string.Join(", ", p.shape)}].");
+        }
+
+        p.copy_(w);
     }
 
     /// <summary>Random weights for tests: normal(0, 0.02) matrices, norms near 1, small biases.</summary>

@@ -31,6 +31,7 @@ public static class CommandLine
             GenerateCommand.Create(output, error),
             TrainToyCommand.Create(output, error),
             BenchCommand.Create(output, error),
+            RandomCheckpointCommand.Create(output, error),
         };
         return root;
     }
