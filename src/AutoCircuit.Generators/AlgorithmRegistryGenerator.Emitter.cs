@@ -197,7 +197,9 @@ public sealed partial class AlgorithmRegistryGenerator
                         }
                     }
 
-                    w.Line("create: Bind);");
+                    w.Line("create: Bind,");
+                    w.Line($"algorithmTypeName: {Literals.String(algorithm.RuntimeTypeName)},");
+                    w.Line($"memoryBudget: global::AutoCircuit.MemoryBudgetSupport.{algorithm.MemoryBudget});");
                 }
             }
         }

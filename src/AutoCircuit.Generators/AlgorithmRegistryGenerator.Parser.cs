@@ -4,6 +4,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Linq;
 using System.Threading;
+using AutoCircuit.Generators.Analysis;
 using AutoCircuit.Generators.Helpers;
 using AutoCircuit.Generators.Models;
 using Microsoft.CodeAnalysis;
@@ -18,7 +19,7 @@ public sealed partial class AlgorithmRegistryGenerator
     /// Turns symbols into specs and diagnostics. Symbols, syntax and the compilation are used here and nowhere
     /// else: everything returned is a value-equal model.
     /// </summary>
-    internal static class Parser
+    internal static partial class Parser
     {
         private const string AbstractionsAssemblyName = "AutoCircuit.Abstractions";
 
@@ -71,8 +72,14 @@ public sealed partial class AlgorithmRegistryGenerator
 
             var presets = ParsePresets(type, display, identifier, options, constructorValid, known, diagnostics, cancellationToken);
 
+            // A class that cannot be registered gets no memory-budget warning on top of its errors.
+            var registrable = key is not null && !diagnostics.Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error);
+            var memoryBudget = registrable
+                ? MemoryBudgetOf(context, type, attribute, known, identifier, display, diagnostics, cancellationToken)
+                : string.Empty;
+
             var result = diagnostics.ToEquatableArray();
-            if (key is null || diagnostics.Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error))
+            if (!registrable || key is null)
             {
                 return new Result<ParsedAlgorithm?>(null, result);
             }
@@ -86,7 +93,9 @@ public sealed partial class AlgorithmRegistryGenerator
                 Description: NamedArgument(attribute, "Description") as string ?? string.Empty,
                 RequiresKnownEdges: NamedArgument(attribute, "RequiresKnownEdges") is true,
                 Options: options,
-                Presets: presets);
+                Presets: presets,
+                RuntimeTypeName: RuntimeTypeName(type),
+                MemoryBudget: memoryBudget);
             return new Result<ParsedAlgorithm?>(
                 new ParsedAlgorithm(spec, keyLocation.SourceTree, keyLocation.SourceSpan),
                 result);
@@ -125,14 +134,34 @@ public sealed partial class AlgorithmRegistryGenerator
             return diagnostics.ToEquatableArray();
         }
 
-        /// <summary>The namespace of the registry and the Abstractions version the assembly compiles against.</summary>
+        /// <summary>
+        /// The namespace of the registry and the SDK version the assembly compiles against: the referenced
+        /// AutoCircuit.Abstractions' file version (<c>major.minor.patch</c>, which moves with every release while its
+        /// assembly version stays pinned at <c>major.0.0.0</c>), else its assembly version.
+        /// </summary>
         public static AssemblySpec ParseAssembly(Compilation compilation)
         {
-            var abstractions = compilation.ReferencedAssemblyNames
+            var abstractions = compilation.SourceModule.ReferencedAssemblySymbols
                 .FirstOrDefault(a => string.Equals(a.Name, AbstractionsAssemblyName, StringComparison.Ordinal));
             return new AssemblySpec(
                 "AutoCircuit.Generated." + Naming.ToIdentifier(compilation.AssemblyName),
-                abstractions?.Version.ToString() ?? "0.0.0.0");
+                abstractions is null ? "0.0.0.0" : SdkVersion(abstractions));
+        }
+
+        private static string SdkVersion(IAssemblySymbol abstractions)
+        {
+            foreach (var attribute in abstractions.GetAttributes())
+            {
+                if (attribute.AttributeClass?.ToDisplayString() == "System.Reflection.AssemblyFileVersionAttribute" &&
+                    attribute.ConstructorArguments.Length == 1 &&
+                    attribute.ConstructorArguments[0].Value is string text &&
+                    Version.TryParse(text, out var file))
+                {
+                    return new Version(file.Major, file.Minor, Math.Max(0, file.Build)).ToString();
+                }
+            }
+
+            return abstractions.Identity.Version.ToString();
         }
 
         /// <summary>
@@ -242,14 +271,12 @@ public sealed partial class AlgorithmRegistryGenerator
                 return true;
             }
 
-            if (otherParameter is not null)
+            // A record class that only lacks the attribute is an options record with a mistake (ACG0008). Any other
+            // parameter (a double, a service, a plain class) means there is no constructor the registry can call.
+            if (otherParameter?.Type is INamedTypeSymbol { IsRecord: true, TypeKind: TypeKind.Class } record)
             {
-                var problem = otherParameter.Type.IsRecord
-                    ? "is not marked [AlgorithmOptions]; add the attribute"
-                    : "is not a record marked [AlgorithmOptions]; take such a record in the constructor of " +
-                      $"'{parse.Display}' or give '{parse.Display}' a public parameterless constructor";
                 var location = ParameterTypeLocation(otherParameter, parse.CancellationToken);
-                parse.Add(InvalidOptionsType, location, Display(otherParameter.Type), problem);
+                parse.Add(InvalidOptionsType, location, Display(record), "is not marked [AlgorithmOptions]; add the attribute");
                 return false;
             }
 
@@ -301,9 +328,14 @@ public sealed partial class AlgorithmRegistryGenerator
             {
                 foreach (var member in declaringType.GetMembers())
                 {
-                    if (member is not IPropertySymbol { IsStatic: false } property ||
-                        property.GetAttributes().FirstOrDefault(IsOptionAttribute) is not { } optionAttribute)
+                    if (member is not IPropertySymbol { IsStatic: false } property)
                     {
+                        continue;
+                    }
+
+                    if (property.GetAttributes().FirstOrDefault(IsOptionAttribute) is not { } optionAttribute)
+                    {
+                        WarnIfForgottenOption(parse, property, declaringType);
                         continue;
                     }
 
@@ -330,6 +362,24 @@ public sealed partial class AlgorithmRegistryGenerator
                 optionsType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
                 validatable,
                 specs.ToEquatableArray());
+        }
+
+        /// <summary>
+        /// ACG0013: a public settable property of an options record without <c>[Option]</c> is never bound, which is
+        /// more often a forgotten attribute than a choice; <c>[OptionIgnore]</c> says it is a choice.
+        /// </summary>
+        private static void WarnIfForgottenOption(ParseContext parse, IPropertySymbol property, INamedTypeSymbol declaringType)
+        {
+            if (property.IsImplicitlyDeclared ||
+                property.DeclaredAccessibility != Accessibility.Public ||
+                property.SetMethod is not { DeclaredAccessibility: Accessibility.Public } ||
+                property.GetAttributes().Any(a => KnownSymbols.Is(a.AttributeClass, parse.Known.OptionIgnoreAttribute)) ||
+                property.Locations.FirstOrDefault(l => l.IsInSource) is not { } location)
+            {
+                return;
+            }
+
+            parse.Add(PropertyNotAnOption, location, property.Name, Display(declaringType), Naming.ToKebabCase(property.Name));
         }
 
         private static OptionSpec? ParseOption(
@@ -402,6 +452,12 @@ public sealed partial class AlgorithmRegistryGenerator
             var isNumeric = kind is OptionKind.Int32 or OptionKind.Int64 or OptionKind.Double or OptionKind.Single;
             var min = isNumeric ? Bound(NamedArgument(attribute, "Min")) : null;
             var max = isNumeric ? Bound(NamedArgument(attribute, "Max")) : null;
+            if (min is { } lo && max is { } hi && lo > hi)
+            {
+                var minLocation = NamedArgumentLocation(attribute, "Min", cancellationToken) ?? nameLocation;
+                parse.Add(MinGreaterThanMax, minLocation, name!, typeDisplay, FormatNumber(lo), FormatNumber(hi));
+                return null;
+            }
 
             var spec = new OptionSpec(
                 Name: name!,
@@ -610,6 +666,13 @@ public sealed partial class AlgorithmRegistryGenerator
                     continue;
                 }
 
+                if (checkOptionNames && options is not null && CheckPresetValues(spec, options) is { } bad)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(
+                        InvalidPresetValue, location ?? identifier, name, display, bad.Option, bad.Value, bad.Problem));
+                    continue;
+                }
+
                 presets.Add(new PresetSpec(name, spec));
             }
 
@@ -640,6 +703,33 @@ public sealed partial class AlgorithmRegistryGenerator
                     return known.Count == 0
                         ? $"sets option '{name}', but the algorithm has no options"
                         : $"sets option '{name}', which the algorithm does not have (its options are: {string.Join(", ", known)})";
+                }
+            }
+
+            return null;
+        }
+
+        /// <summary>
+        /// The first assignment of a preset (whose option names <see cref="CheckPresetOptions"/> accepted) that the
+        /// generated binder would reject at run time, or <c>null</c>.
+        /// </summary>
+        private static (string Option, string Value, string Problem)? CheckPresetValues(string spec, OptionsSpec options)
+        {
+            foreach (var part in spec.Split(','))
+            {
+                var entry = part.Trim();
+                var equals = entry.IndexOf('=');
+                if (equals <= 0)
+                {
+                    continue;
+                }
+
+                var name = entry.Substring(0, equals).Trim();
+                var value = entry.Substring(equals + 1).Trim();
+                var option = options.Options.First(o => o.Name == name);
+                if (OptionValues.Check(option, value) is { } problem)
+                {
+                    return (name, value, problem);
                 }
             }
 
@@ -717,10 +807,29 @@ public sealed partial class AlgorithmRegistryGenerator
             return null;
         }
 
+        /// <summary>The location of a named argument (<c>Min = 1</c>) of an attribute.</summary>
+        private static Location? NamedArgumentLocation(AttributeData attribute, string name, CancellationToken cancellationToken) =>
+            attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is AttributeSyntax { ArgumentList: { } list }
+                ? list.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == name)?.GetLocation()
+                : null;
+
         private static Location? ParameterTypeLocation(IParameterSymbol parameter, CancellationToken cancellationToken) =>
             parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken) is ParameterSyntax { Type: { } type }
                 ? type.GetLocation()
                 : parameter.Locations.FirstOrDefault(l => l.IsInSource);
+
+        /// <summary><c>Type.FullName</c> of a non-generic class: namespace with dots, containing types with <c>+</c>.</summary>
+        private static string RuntimeTypeName(INamedTypeSymbol type)
+        {
+            var name = type.MetadataName;
+            for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+            {
+                name = outer.MetadataName + "+" + name;
+            }
+
+            var ns = type.ContainingNamespace;
+            return ns is null || ns.IsGlobalNamespace ? name : ns.ToDisplayString() + "." + name;
+        }
 
         private static string Display(ISymbol symbol) => symbol.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat);
 

@@ -171,7 +171,9 @@ public sealed class DiagnosticTests
             }
             """;
 
-        AssertRegisteredWithoutDiagnostics(source, "nested");
+        var run = AssertRegisteredWithoutDiagnostics(source, "nested");
+
+        Assert.Contains("algorithmTypeName: \"Sample.Outer+A\",", run.GeneratedSource, StringComparison.Ordinal); // Type.FullName
     }
 
     // ACG0005
@@ -180,9 +182,17 @@ public sealed class DiagnosticTests
     [InlineData("public A(int x, int y) { }")]
     [InlineData("private A() { }")]
     [InlineData("internal A() { }")]
+    [InlineData("public A(double power) { }")]
+    [InlineData("public A(string name) { }")]
+    [InlineData("public A(Opts options) { }")]
+    [InlineData("public A(OptsStruct options) { }")]
     public void ACG0005_NoPublicParameterlessOrOptionsConstructor_ReportedAtIdentifier(string constructor)
     {
         var markup = $$"""
+            public sealed class Opts { }
+
+            public record struct OptsStruct(int Epochs);
+
             [PruneAlgorithm("a")]
             public sealed class [|A|] : IPruneAlgorithm
             {
@@ -197,8 +207,10 @@ public sealed class DiagnosticTests
         Assert.Contains("add a public parameterless constructor", diagnostic.GetMessage(), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void ACG0005_PublicParameterlessBesideOthers_NotReported()
+    [Theory]
+    [InlineData("private A(int x, int y) { }")]
+    [InlineData("public A(double power) { }")]
+    public void ACG0005_PublicParameterlessBesideOthers_NotReported(string other)
     {
         var source = $$"""
             [PruneAlgorithm("a")]
@@ -206,7 +218,7 @@ public sealed class DiagnosticTests
             {
                 public A() { }
 
-                private A(int x, int y) { }
+                {{other}}
 
                 {{Run}}
             }
@@ -295,7 +307,6 @@ public sealed class DiagnosticTests
     [InlineData("[AlgorithmOptions] public sealed class Opts { }", "is not a record class")]
     [InlineData("[AlgorithmOptions] public abstract record Opts { }", "is abstract")]
     [InlineData("[AlgorithmOptions] public sealed record Opts(int Epochs);", "has no public parameterless constructor")]
-    [InlineData("public sealed class Opts { }", "is not a record marked [AlgorithmOptions]")]
     public void ACG0008_ConstructorParameterNotAnOptionsRecord_ReportedAtParameterType(string optionsType, string reason)
     {
         var markup = $$"""
@@ -422,6 +433,221 @@ public sealed class DiagnosticTests
         AssertRegisteredWithoutDiagnostics(source, "with-options");
     }
 
+    // ACG0011
+
+    [Theory]
+    [InlineData("epochs=0", "sets option 'epochs' to '0', which is below its Min of 1")]
+    [InlineData("epochs=11", "sets option 'epochs' to '11', which is above its Max of 10")]
+    [InlineData("epochs=2.5", "sets option 'epochs' to '2.5', which is not an integer")]
+    [InlineData("epochs=none", "sets option 'epochs' to 'none', which is none, but the option is not nullable (it needs an integer)")]
+    [InlineData("rate=-0.1", "sets option 'rate' to '-0.1', which is below its Min of 0")]
+    [InlineData("rate=fast", "sets option 'rate' to 'fast', which is not a number")]
+    [InlineData("rate=inf", "sets option 'rate' to 'inf', which is above its Max of 1")]
+    [InlineData("grad=logits", "sets option 'grad' to 'logits', which is not one of logit, prob")]
+    [InlineData("mode=slow", "sets option 'mode' to 'slow', which is not one of its AllowedValues (fast, exact)")]
+    [InlineData("normalize=maybe", "sets option 'normalize' to 'maybe', which is not true or false")]
+    [InlineData("layers=0;-1", "sets option 'layers' to '0;-1', which contains '-1', which is below its Min of 0")]
+    [InlineData("epochs=3,rate=2", "sets option 'rate' to '2', which is above its Max of 1")]
+    public void ACG0011_PresetValueTheBinderRejects_ReportedAtPresetOptions(string assignments, string reason)
+    {
+        var markup = OptionsAlgorithm(PresetOptions, $$"""[PruneAlgorithmPreset("P", [|"{{assignments}}"|])]""");
+
+        var diagnostic = AssertSingleDiagnostic(markup, "ACG0011");
+
+        Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
+        Assert.Contains($"Preset 'P' of pruning algorithm 'Sample.WithOptions' {reason}", diagnostic.GetMessage(), StringComparison.Ordinal);
+        Assert.EndsWith("; change the value or the option's constraint", diagnostic.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("epochs=1")]
+    [InlineData("epochs= 10 ")]
+    [InlineData("rate=0,rate-or-none=none,label=none")]
+    [InlineData("rate=1e-1,rate-or-none=-inf")]
+    [InlineData("grad=PROB,mode=exact,normalize=yes")]
+    [InlineData("layers=0;3,layers-or-none=none")]
+    [InlineData("layers=")]
+    public void ACG0011_PresetValueTheBinderAccepts_NotReported(string assignments)
+    {
+        var source = OptionsAlgorithm(PresetOptions, $$"""[PruneAlgorithmPreset("P", "{{assignments}}")]""");
+
+        var run = AssertRegisteredWithoutDiagnostics(source, "with-options");
+
+        Assert.Contains(assignments, run.GeneratedSource, StringComparison.Ordinal);
+    }
+
+    // ACG0012
+
+    [Theory]
+    [InlineData("""[Option("epochs", [|Min = 5|], Max = 1)] public int Epochs { get; init; } = 3;""", "Option 'epochs' on 'Sample.Opts' has Min 5 greater than its Max 1")]
+    [InlineData("""[Option("rate", Max = 0.5, [|Min = 0.75|])] public double? Rate { get; init; }""", "Option 'rate' on 'Sample.Opts' has Min 0.75 greater than its Max 0.5")]
+    public void ACG0012_MinGreaterThanMax_ReportedAtMinInsteadOfADefaultError(string property, string reason)
+    {
+        var markup = OptionsAlgorithm(property);
+
+        var diagnostic = AssertSingleDiagnostic(markup, "ACG0012");
+
+        Assert.Contains(reason, diagnostic.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains("swap them, or correct the one that is wrong", diagnostic.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""[Option("epochs", Min = 3, Max = 3)] public int Epochs { get; init; } = 3;""")]
+    [InlineData("""[Option("epochs", Min = 5)] public int Epochs { get; init; } = 7;""")]
+    public void ACG0012_MinNotAboveMax_NotReported(string property)
+    {
+        AssertRegisteredWithoutDiagnostics(OptionsAlgorithm(property), "with-options");
+    }
+
+    // ACG0013
+
+    [Theory]
+    [InlineData("""public int [|Depth|] { get; init; } = 1;""", "Property 'Depth' of options record 'Sample.Opts'", "add [Option(\"depth\")]")]
+    [InlineData("""public string? [|LogFile|] { get; set; }""", "Property 'LogFile' of options record 'Sample.Opts'", "add [Option(\"log-file\")]")]
+    [InlineData("""[System.ComponentModel.Description("x")] public bool [|Fast|] { get; init; }""", "Property 'Fast'", "mark it [OptionIgnore]")]
+    public void ACG0013_SettablePropertyWithoutOption_WarnedAtProperty(string property, string subject, string fix)
+    {
+        var markup = OptionsAlgorithm("""[Option("epochs")] public int Epochs { get; init; } = 1;""" + "\n" + property);
+
+        var diagnostic = AssertSingleDiagnostic(markup, "ACG0013");
+
+        Assert.Equal(DiagnosticSeverity.Warning, diagnostic.Severity);
+        Assert.Contains(subject, diagnostic.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains(fix, diagnostic.GetMessage(), StringComparison.Ordinal);
+        var (run, _) = RunMarkup(markup);
+        Assert.Contains("\"epochs\"", run.GeneratedSource, StringComparison.Ordinal); // the algorithm is still registered
+    }
+
+    [Fact]
+    public void ACG0013_PositionalParameterWithoutOption_WarnedAtParameter()
+    {
+        var markup = $$"""
+            [AlgorithmOptions]
+            public sealed record Opts([property: Option("epochs")] int Epochs = 3, int [|Depth|] = 2);
+
+            [PruneAlgorithm("positional")]
+            public sealed class A(Opts options) : IPruneAlgorithm
+            {
+                public Opts Options { get; } = options;
+
+                {{Run}}
+            }
+            """;
+
+        var diagnostic = AssertSingleDiagnostic(markup, "ACG0013");
+
+        Assert.Contains("Property 'Depth' of options record 'Sample.Opts'", diagnostic.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ACG0013_IgnoredComputedReadOnlyOrNonPublicProperties_NotReported()
+    {
+        var source = OptionsAlgorithm("""
+            [Option("epochs")] public int Epochs { get; init; } = 1;
+            [OptionIgnore] public string? Tag { get; init; }
+            public int Twice => Epochs * 2;
+            public int Fixed { get; } = 4;
+            internal int Internal { get; init; }
+            public int PrivateSetter { get; private set; }
+            public static int Shared { get; set; }
+            """);
+
+        AssertRegisteredWithoutDiagnostics(source, "with-options");
+    }
+
+    // ACG0014
+
+    [Fact]
+    public void ACG0014_AlgorithmPatchingWholeBatchesWithoutDeclaration_WarnedAtIdentifier()
+    {
+        var markup = """
+            [PruneAlgorithm("whole-batches")]
+            public sealed class [|WholeBatches|] : IPruneAlgorithm
+            {
+                public PruneScores Run(PruneContext context)
+                {
+                    var scores = context.Model.NewPruneScores();
+                    foreach (var batch in context.TrainBatches)
+                    {
+                        using var outs = context.Model.SourceAblations(batch.Clean);
+                    }
+
+                    return scores;
+                }
+            }
+            """;
+
+        var diagnostic = AssertSingleDiagnostic(markup, "ACG0014", reportMemoryBudget: true);
+
+        Assert.Equal(DiagnosticSeverity.Warning, diagnostic.Severity);
+        Assert.Contains("Pruning algorithm 'Sample.WholeBatches' does not say how it keeps to the patch memory budget", diagnostic.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains("set MemoryBudget on its [PruneAlgorithm]: BatchSeparable", diagnostic.GetMessage(), StringComparison.Ordinal);
+        var (run, _) = RunMarkup(markup, reportMemoryBudget: true);
+        Assert.Contains("memoryBudget: global::AutoCircuit.MemoryBudgetSupport.Undeclared", run.GeneratedSource, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("BatchSeparable")]
+    [InlineData("ChunksItself")]
+    [InlineData("NoPatching")]
+    [InlineData("Unsupported")]
+    public void ACG0014_Declared_NotReportedAndRecorded(string support)
+    {
+        var source = $$"""
+            [PruneAlgorithm("declared", MemoryBudget = MemoryBudgetSupport.{{support}})]
+            public sealed class Declared : IPruneAlgorithm { {{Run}} }
+            """;
+
+        var run = AssertRegisteredWithoutDiagnostics(source, "declared", reportMemoryBudget: true);
+
+        Assert.Contains($"memoryBudget: global::AutoCircuit.MemoryBudgetSupport.{support})", run.GeneratedSource, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("foreach (var chunk in context.Model.RowChunks(context.TrainBatches[0])) { }")]
+    [InlineData("using var a = ChunkedAblations.FromDatasetMean(context.Model, null!);")]
+    [InlineData("var rows = ((IPatchMemoryBudget)context.Model).MaxPatchRows(context.TrainBatches[0]);")]
+    [InlineData("var rows = PatchableModelExtensions.RowChunks(context.Model, context.TrainBatches[0]);")]
+    public void ACG0014_UndeclaredButCallsTheChunkingApi_NotReportedAndRecordedAsChunksItself(string statement)
+    {
+        var source = $$"""
+            [PruneAlgorithm("chunks")]
+            public sealed partial class Chunks : IPruneAlgorithm
+            {
+                public PruneScores Run(PruneContext context)
+                {
+                    {{statement}}
+                    return context.Model.NewPruneScores();
+                }
+            }
+            """;
+
+        var run = AssertRegisteredWithoutDiagnostics("using AutoCircuit.Patching;\n" + source, "chunks", reportMemoryBudget: true);
+
+        Assert.Contains("memoryBudget: global::AutoCircuit.MemoryBudgetSupport.ChunksItself)", run.GeneratedSource, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ACG0014_AMethodOfTheSameNameOnAnotherType_DoesNotCountAsTheChunkingApi()
+    {
+        var markup = $$"""
+            public static class MyHelpers
+            {
+                public static int RowChunks(this IPruneAlgorithm algorithm) => 1;
+            }
+
+            [PruneAlgorithm("look-alike")]
+            public sealed class [|LookAlike|] : IPruneAlgorithm
+            {
+                public int Chunks => this.RowChunks();
+
+                {{Run}}
+            }
+            """;
+
+        AssertSingleDiagnostic(markup, "ACG0014", reportMemoryBudget: true);
+    }
+
     // ACG9999
 
     [Fact]
@@ -441,6 +667,19 @@ public sealed class DiagnosticTests
         Assert.Contains("System.InvalidOperationException: boom", diagnostic.GetMessage(), StringComparison.Ordinal);
         Assert.Contains("please report this", diagnostic.GetMessage(), StringComparison.Ordinal);
     }
+
+    /// <summary>Options of every kind for the preset-value tests (ACG0011).</summary>
+    private const string PresetOptions = """
+        [Option("epochs", Min = 1, Max = 10)] public int Epochs { get; init; } = 1;
+        [Option("rate", Min = 0, Max = 1)] public double Rate { get; init; } = 0.5;
+        [Option("rate-or-none", Max = 1)] public float? RateOrNone { get; init; }
+        [Option("grad")] public Grad Grad { get; init; } = Grad.Logit;
+        [Option("mode", AllowedValues = new[] { "fast", "exact" })] public string Mode { get; init; } = "fast";
+        [Option("label")] public string? Label { get; init; }
+        [Option("normalize")] public bool Normalize { get; init; }
+        [Option("layers", Min = 0)] public int[] Layers { get; init; } = [];
+        [Option("layers-or-none")] public long[]? LayersOrNone { get; init; }
+        """;
 
     /// <summary>An options record with <paramref name="members"/> and an algorithm <c>with-options</c> taking it.</summary>
     private static string OptionsAlgorithm(string members, string presets = "") => $$"""

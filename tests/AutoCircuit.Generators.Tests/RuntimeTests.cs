@@ -24,12 +24,14 @@ public sealed class RuntimeTests(RuntimeTests.SampleAssembly sample) : IClassFix
     }
 
     [Fact]
-    public void SdkVersion_Always_IsReferencedAbstractionsVersion()
+    public void SdkVersion_Always_IsReferencedAbstractionsFileVersion()
     {
         var version = Registry.SdkVersion;
 
-        Assert.Equal("1.0.0.0", version);
-        Assert.Equal(typeof(IPruneAlgorithm).Assembly.GetName().Version!.ToString(), version);
+        // The file version moves with every release; the assembly version stays pinned at major.0.0.0.
+        var file = System.Diagnostics.FileVersionInfo.GetVersionInfo(typeof(IPruneAlgorithm).Assembly.Location);
+        Assert.Equal($"{file.FileMajorPart}.{file.FileMinorPart}.{file.FileBuildPart}", version);
+        Assert.NotEqual(typeof(IPruneAlgorithm).Assembly.GetName().Version!.ToString(), version);
     }
 
     [Fact]
@@ -112,6 +114,9 @@ public sealed class RuntimeTests(RuntimeTests.SampleAssembly sample) : IClassFix
         var algorithm = configured.Algorithm.ToString();
         Assert.Contains("GradFunction = Prob", algorithm, StringComparison.Ordinal);
         Assert.Contains("Epochs = 5", algorithm, StringComparison.Ordinal);
+        Assert.Equal(configured.Algorithm.GetType().FullName, MaskGradient.AlgorithmTypeName);
+        Assert.Equal(MemoryBudgetSupport.BatchSeparable, MaskGradient.MemoryBudget);
+        Assert.Equal(MemoryBudgetSupport.BatchSeparable, AutoCircuit.MemoryBudgetRunner.SupportOf(configured.Algorithm));
     }
 
     [Fact]

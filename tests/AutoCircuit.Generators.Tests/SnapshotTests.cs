@@ -73,8 +73,14 @@ public sealed partial class SnapshotTests
         Assert.Contains("[assembly: global::AutoCircuit.Generated.My_Plugin_1.AlgorithmRegistryAttribute]", run.GeneratedSource, StringComparison.Ordinal);
     }
 
+    /// <summary>The generator's version and the SDK version (which move with the repository) become <c>{scrubbed}</c>.</summary>
     private static string ScrubVersion(string source) =>
-        GeneratedCodeVersion().Replace(source, "GeneratedCode(\"AutoCircuit.Generators\", \"{scrubbed}\")");
+        SdkVersion().Replace(
+            GeneratedCodeVersion().Replace(source, "GeneratedCode(\"AutoCircuit.Generators\", \"{scrubbed}\")"),
+            "SdkVersion => \"{scrubbed}\";");
+
+    [GeneratedRegex("""SdkVersion => "[0-9.]+";""")]
+    private static partial Regex SdkVersion();
 
     [GeneratedRegex("""GeneratedCode\("AutoCircuit\.Generators", "[^"]*"\)""")]
     private static partial Regex GeneratedCodeVersion();

@@ -1,4 +1,5 @@
 using AutoCircuit;
+using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 using TorchSharp;
 
@@ -18,7 +19,16 @@ public sealed record SourceMagnitudeOptions
 /// for every head and position of its destination (with the default options, exactly what the built-in
 /// activation-magnitude computes; the tests check that they agree).
 /// </summary>
-[PruneAlgorithm("sample-source-magnitude", Name = "Source magnitude (sample plugin)", Description = "|mean clean activation| of each edge's source.")]
+/// <remarks>
+/// |mean| of a batch is not the mean of its parts' |mean|, so the algorithm keeps to the patch memory budget itself:
+/// it records each batch's source outputs in chunks of prompts (<see cref="PatchableModelExtensions.RowChunks"/>: one
+/// chunk without a budget) and takes the absolute value of the whole batch's mean.
+/// </remarks>
+[PruneAlgorithm(
+    "sample-source-magnitude",
+    Name = "Source magnitude (sample plugin)",
+    Description = "|mean clean activation| of each edge's source.",
+    MemoryBudget = MemoryBudgetSupport.ChunksItself)]
 public sealed class SourceMagnitude(SourceMagnitudeOptions options) : IPruneAlgorithm
 {
     /// <inheritdoc />
@@ -31,8 +41,7 @@ public sealed class SourceMagnitude(SourceMagnitudeOptions options) : IPruneAlgo
         {
             context.CancellationToken.ThrowIfCancellationRequested();
             using var scope = torch.NewDisposeScope();
-            var outputs = context.Model.SourceAblations(batch.Clean);                       // [n_src, batch, seq, d]
-            var magnitudes = outputs.mean([1L, 2L, 3L]).abs() / context.TrainBatches.Count; // [n_src]
+            var magnitudes = SignedMean(context.Model, batch).abs() / context.TrainBatches.Count; // [n_src]
             foreach (var destination in scores.Destinations)
             {
                 destination.AddPerGraphSource(magnitudes); // the same for every head and position
@@ -51,5 +60,26 @@ public sealed class SourceMagnitude(SourceMagnitudeOptions options) : IPruneAlgo
         }
 
         return scores;
+    }
+
+    /// <summary>Each source's clean output averaged over prompts, positions and features: <c>[n_src]</c>.</summary>
+    private static torch.Tensor SignedMean(IPatchableModel model, AutoCircuit.Data.PromptBatch batch)
+    {
+        var chunks = model.RowChunks(batch); // one chunk (the whole batch) unless the budget is smaller
+        if (chunks.Count == 1)
+        {
+            return model.SourceAblations(batch.Clean).mean([1L, 2L, 3L]); // [n_src, batch, seq, d] -> [n_src]
+        }
+
+        var sum = torch.zeros(model.Graph.Srcs.Count, device: model.Device); // [n_src]
+        var count = 0L;
+        foreach (var (start, rows) in chunks)
+        {
+            var outputs = model.SourceAblations(batch.Clean.narrow(0, start, rows)); // [n_src, rows, seq, d]
+            sum.add_(outputs.sum([1L, 2L, 3L]));
+            count += outputs.numel() / outputs.shape[0];
+        }
+
+        return sum / count;
     }
 }

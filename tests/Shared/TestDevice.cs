@@ -49,6 +49,23 @@ public static class TestDevice
                   "driver (nvidia-smi).";
         }
     }
+
+    /// <summary>
+    /// Why a test that needs a real CUDA device cannot run here, or <c>null</c>: as <see cref="CudaSkipReason"/>, and the
+    /// CPU dry run skips it too (for checks that only mean something on the GPU, e.g. half-precision buffers).
+    /// </summary>
+    public static string? CudaDeviceSkipReason =>
+        CudaSkipReason ?? (Current.type == DeviceType.CUDA
+            ? null
+            : "needs a real CUDA device: the CPU dry run (AUTOCIRCUIT_GPU_TESTS_ON_CPU=1) cannot run it.");
+
+    /// <summary>Why a check about machines with CUDA cannot run here (libtorch sees no CUDA device), or <c>null</c>.</summary>
+    public static string? WithCudaSkipReason =>
+        torch.cuda.is_available() ? null : "CUDA is not available to libtorch here (a CPU build, or no NVIDIA GPU): this test checks a machine with CUDA.";
+
+    /// <summary>Why a check about machines without CUDA cannot run here (CUDA is available), or <c>null</c>.</summary>
+    public static string? WithoutCudaSkipReason =>
+        torch.cuda.is_available() ? "CUDA is available to libtorch here: this test checks a machine without CUDA." : null;
 }
 
 /// <summary>A fact that needs CUDA (see <see cref="TestDevice.CudaSkipReason"/>): skipped with the reason otherwise.</summary>
@@ -58,6 +75,36 @@ public sealed class CudaFactAttribute : FactAttribute
     public CudaFactAttribute()
     {
         Skip = TestDevice.CudaSkipReason!;
+    }
+}
+
+/// <summary>A theory that needs a real CUDA device (see <see cref="TestDevice.CudaDeviceSkipReason"/>): skipped with the reason otherwise.</summary>
+public sealed class CudaDeviceTheoryAttribute : TheoryAttribute
+{
+    /// <summary>Sets <see cref="FactAttribute.Skip"/> when no CUDA device is used.</summary>
+    public CudaDeviceTheoryAttribute()
+    {
+        Skip = TestDevice.CudaDeviceSkipReason!;
+    }
+}
+
+/// <summary>A fact about machines with CUDA (see <see cref="TestDevice.WithCudaSkipReason"/>): skipped where CUDA is not available.</summary>
+public sealed class WithCudaFactAttribute : FactAttribute
+{
+    /// <summary>Sets <see cref="FactAttribute.Skip"/> when CUDA is not available.</summary>
+    public WithCudaFactAttribute()
+    {
+        Skip = TestDevice.WithCudaSkipReason!;
+    }
+}
+
+/// <summary>A fact about machines without CUDA (see <see cref="TestDevice.WithoutCudaSkipReason"/>): skipped where CUDA is available.</summary>
+public sealed class WithoutCudaFactAttribute : FactAttribute
+{
+    /// <summary>Sets <see cref="FactAttribute.Skip"/> when CUDA is available.</summary>
+    public WithoutCudaFactAttribute()
+    {
+        Skip = TestDevice.WithoutCudaSkipReason!;
     }
 }
 

@@ -38,7 +38,8 @@ public sealed record AcdcStep(double Tau, Edge Edge, Tensor Output, Tensor Remov
     Name = "ACDC",
     ShortName = "ACDC",
     Description = "Automatic Circuit DisCovery: greedily ablates edges in reverse topological order while the KL " +
-        "(or MSE) change stays below tau; scores are the smallest tau that removed each edge.")]
+        "(or MSE) change stays below tau; scores are the smallest tau that removed each edge.",
+    MemoryBudget = MemoryBudgetSupport.Unsupported)] // TODO(#19): chunk the per-edge forward passes
 [PruneAlgorithmPreset("ACDC", "tau-exps=-6;-5;-4;-3,tau-bases=1")]
 [PruneAlgorithmPreset("ACDC (MSE)", "tau-exps=-10;-9;-8;-7;-6;-5;-4;-3;-2;-1,tau-bases=1,target=mse")]
 [PruneAlgorithmPreset("MSE ACDC", "tau-exps=-10;-9;-8;-7;-6;-5;-4;-3;-2;-1,tau-bases=1,target=mse")]
@@ -106,13 +107,15 @@ public sealed class Acdc(AcdcOptions options) : IPruneAlgorithm
             var maskRows = graph.DestModules.Select(m => model.Masks[m.ModuleName].view(-1)).ToArray();
             var prev = torch.zeros([], dtype: ScalarType.Float64, device: model.Device);
 
-            foreach (var tau in Options.Taus())
+            var taus = Options.Taus();
+            using var tauProgress = context.Progress.Start("ACDC", taus.Count, "τ");
+            foreach (var tau in taus)
             {
                 var tauValue = torch.tensor(tau, dtype: scores[graph.DestModules[0]].dtype, device: model.Device);
                 model.SetAllMasks(0.0);
                 curr.copy_(cleanSrcOuts);
                 prev.zero_();
-                using var progress = context.Progress.Start($"ACDC tau={tau:G4}", order.Count);
+                using (var progress = context.Progress.Start($"ACDC τ={tau:G4}", order.Count, "edge", tauProgress))
                 using (model.PatchMode(patch, curr))
                 {
                     for (var i = 0; i < order.Count; i++)
@@ -145,6 +148,7 @@ public sealed class Acdc(AcdcOptions options) : IPruneAlgorithm
                 using var kept = maskRows.Select(row => row.sum()).Aggregate((a, b) => a + b);
                 var removedCount = kept.to_type(ScalarType.Float64).ToDouble();
                 context.Log($"tau={tau:G6}: removed {removedCount:F0} of {order.Count} edges");
+                tauProgress.Advance();
             }
 
             // The host (and JSON) take finite scores only: edges no tau removed get the dtype's largest

@@ -1,6 +1,8 @@
+using AutoCircuit.Data;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace AutoCircuit.Algorithms.ActivationMagnitude;
 
@@ -16,12 +18,15 @@ namespace AutoCircuit.Algorithms.ActivationMagnitude;
 /// residual graph, where a destination's sources start at its <c>min_src_idx</c>. We use each
 /// destination's true incoming sources, so the factorized results equal auto-circuit's and the
 /// residual ones differ from them by design (tested both ways).
+/// |mean| of a batch is not the mean of its parts' |mean|, so under a memory budget the batch's sum is taken over
+/// chunks of prompts (<see cref="PatchableModelExtensions.RowChunks"/>) before the absolute value.
 /// </remarks>
 [PruneAlgorithm(
     "activation-magnitude",
     Name = "Activation Magnitude",
     ShortName = "Act Mag",
-    Description = "Mean clean activation of each edge's source, |mean| averaged over batches. A cheap baseline that ignores the task's answers.")]
+    Description = "Mean clean activation of each edge's source, |mean| averaged over batches. A cheap baseline that ignores the task's answers.",
+    MemoryBudget = MemoryBudgetSupport.ChunksItself)]
 [PruneAlgorithmPreset("Act Mag", "")]
 public sealed class ActivationMagnitude : IPruneAlgorithm
 {
@@ -38,9 +43,7 @@ public sealed class ActivationMagnitude : IPruneAlgorithm
         {
             context.CancellationToken.ThrowIfCancellationRequested();
             using var scope = torch.NewDisposeScope();
-            var outs = model.SourceAblations(batch.Clean, AblationType.Resample); // [n_src, batch, seq, d]
-            var everyAxisButSources = Enumerable.Range(1, (int)outs.dim() - 1).Select(d => (long)d).ToArray();
-            var magnitudes = outs.mean(everyAxisButSources).abs() / batches.Count; // [n_src]: |signed mean|
+            var magnitudes = SignedMean(model, batch).abs() / batches.Count; // [n_src]: |signed mean|
             foreach (var destination in scores.Destinations)
             {
                 // Each edge gets its source's magnitude, the same for every head and position.
@@ -52,4 +55,30 @@ public sealed class ActivationMagnitude : IPruneAlgorithm
 
         return scores;
     }
+
+    /// <summary>Each source's clean output averaged over prompts, positions and features: <c>[n_src]</c>.</summary>
+    private static Tensor SignedMean(IPatchableModel model, PromptBatch batch)
+    {
+        var chunks = model.RowChunks(batch);
+        if (chunks.Count == 1)
+        {
+            var outs = model.SourceAblations(batch.Clean, AblationType.Resample); // [n_src, batch, seq, d]
+            return outs.mean(EveryAxisButSources(outs));
+        }
+
+        Tensor? sum = null; // [n_src]
+        long count = 0;
+        foreach (var (start, rows) in chunks)
+        {
+            using var part = batch.Clean.narrow(0, start, rows);
+            using var outs = model.SourceAblations(part, AblationType.Resample); // [n_src, rows, seq, d]
+            var partSum = outs.sum(EveryAxisButSources(outs));
+            count += outs.numel() / outs.shape[0];
+            sum = sum is null ? partSum : sum.add_(partSum);
+        }
+
+        return sum! / count;
+    }
+
+    private static long[] EveryAxisButSources(Tensor outs) => Enumerable.Range(1, (int)outs.dim() - 1).Select(d => (long)d).ToArray();
 }

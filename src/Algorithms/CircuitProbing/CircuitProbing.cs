@@ -19,7 +19,8 @@ namespace AutoCircuit.Algorithms.CircuitProbing;
     "circuit-probing",
     Name = "Circuit Probing",
     ShortName = "CP",
-    Description = "Subnetwork probing at several circuit sizes; smaller circuits' edges score higher.")]
+    Description = "Subnetwork probing at several circuit sizes; smaller circuits' edges score higher.",
+    MemoryBudget = MemoryBudgetSupport.Unsupported)] // TODO(#19): accumulate gradients over chunks of prompts
 [PruneAlgorithmPreset(
     "CP",
     "learning-rate=0.1,epochs=2000,regularize-lambda=0.1,mask-fn=hard-concrete,circuit-sizes=true-size;1000")]
@@ -46,7 +47,8 @@ public sealed class CircuitProbing(CircuitProbingOptions options) : IPruneAlgori
     Name = "Tree Probing",
     ShortName = "TP",
     Description = "Circuit probing with tree optimisation: on the clean input, learn which edges can be ablated, " +
-        "at several circuit sizes.")]
+        "at several circuit sizes.",
+    MemoryBudget = MemoryBudgetSupport.Unsupported)] // TODO(#19): accumulate gradients over chunks of prompts
 [PruneAlgorithmPreset(
     "TP",
     "learning-rate=0.1,epochs=200,regularize-lambda=0.1,mask-fn=hard-concrete," +
@@ -77,7 +79,8 @@ public sealed class CircuitTreeProbing(CircuitTreeProbingOptions options) : IPru
     Name = "Opposite Tree Probing",
     ShortName = "OTP",
     Description = "Tree probing towards the wrong answers (faithfulness term: minus the wrong-answer logit), at " +
-        "several circuit sizes.")]
+        "several circuit sizes.",
+    MemoryBudget = MemoryBudgetSupport.Unsupported)] // TODO(#19): accumulate gradients over chunks of prompts
 [PruneAlgorithmPreset(
     "OTP",
     "learning-rate=0.1,epochs=100,regularize-lambda=0.1,mask-fn=hard-concrete,circuit-sizes=true-size;1000;10000")]
@@ -106,10 +109,11 @@ internal static class CircuitProbingCore
         var scores = context.Model.NewPruneScores();
         try
         {
+            using var sizeProgress = context.Progress.Start(title, resolved.Count, "circuit size");
             for (var i = 0; i < resolved.Count; i++)
             {
                 var size = resolved[i];
-                using var probed = ProbingCore.Train(context, settings, size, $"{title} (size {size})");
+                using var probed = ProbingCore.Train(context, settings, size, $"{title} (size {size})", sizeProgress);
                 using var scope = torch.NewDisposeScope();
                 using var _ = torch.inference_mode();
 
@@ -123,6 +127,8 @@ internal static class CircuitProbingCore
                     var newCircuit = probed[module].ge(threshold).logical_and(current.eq(0));
                     current.masked_fill_(newCircuit, rank);
                 }
+
+                sizeProgress.Advance();
 
                 if (size >= graph.EdgeCount && i + 1 < resolved.Count)
                 {

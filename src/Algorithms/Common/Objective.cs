@@ -79,6 +79,53 @@ internal static class Objective
     }
 
     /// <summary>
+    /// The loss of each prompt, <c>[batch]</c>, for outputs <c>[batch, vocab]</c> of prompts with these answers: the
+    /// mean over prompts is <see cref="Loss"/> (so a batch repeated k times gives k groups of the same losses).
+    /// </summary>
+    public static Tensor PromptLosses(Tensor tokenValues, AnswerSet answers, AnswerSet wrongAnswers, AnswerFunction function)
+    {
+        ArgumentNullException.ThrowIfNull(answers);
+        ArgumentNullException.ThrowIfNull(wrongAnswers);
+        switch (function)
+        {
+            case AnswerFunction.AvgDiff:
+                {
+                    using var answer = answers.MeanPerPrompt(tokenValues);
+                    using var wrong = wrongAnswers.MeanPerPrompt(tokenValues);
+                    return wrong - answer;
+                }
+
+            case AnswerFunction.AvgVal:
+                {
+                    using var answer = answers.MeanPerPrompt(tokenValues);
+                    return answer.neg();
+                }
+
+            case AnswerFunction.Mse:
+                {
+                    if (!answers.IsRectangular)
+                    {
+                        throw new ArgumentException("The mse objective needs the same number of answers for every prompt.");
+                    }
+
+                    using var target = answers.Ids.to_type(tokenValues.dtype);
+                    var both = torch.broadcast_tensors(tokenValues, target);
+                    using var diff = both[0] - both[1];
+                    using var squared = diff.square();
+                    foreach (var t in both)
+                    {
+                        t.Dispose();
+                    }
+
+                    return squared.mean([-1L]);
+                }
+
+            default:
+                throw new ArgumentOutOfRangeException(nameof(function), function, null);
+        }
+    }
+
+    /// <summary>
     /// <c>mse_loss(values, answers)</c> with the answer ids broadcast against the values, as auto-circuit
     /// writes it. auto-circuit passes the int64 ids, which PyTorch accepts in the forward pass but
     /// rejects in the backward pass ("Found dtype Long but expected Float"); we cast the ids to the

@@ -35,6 +35,9 @@ public sealed record EapOptions
 /// place a per-edge loop is allowed. It equals <c>mask-gradient</c> at <c>mask-value=0</c> with resample
 /// ablations of the corrupt prompts (and the same grad and answer functions) up to float rounding; use
 /// that (preset "EAP") for real runs.</para>
+/// <para>Batch-separable: the loss is a mean over prompts and the scores a sum over batches of gradient times
+/// activation difference, so the mean of the scores on equal parts of every batch is the scores on the whole batches
+/// (under a memory budget the host runs it that way).</para>
 /// <para>With token positions each edge scores only its own position. auto-circuit sums every position
 /// into each per-position edge (its test has no token positions).</para>
 /// </remarks>
@@ -43,7 +46,8 @@ public sealed record EapOptions
     Name = "Edge Attribution Patching (per-edge reference)",
     ShortName = "EAP (slow)",
     Description = "Per-edge edge attribution patching from captured activations and gradients: a slow oracle for " +
-        "mask-gradient (the \"EAP\" preset is the fast form with the same scores).")]
+        "mask-gradient (the \"EAP\" preset is the fast form with the same scores).",
+    MemoryBudget = MemoryBudgetSupport.BatchSeparable)]
 public sealed class EdgeAttributionPatching(EapOptions options) : IPruneAlgorithm
 {
     /// <summary>The options.</summary>

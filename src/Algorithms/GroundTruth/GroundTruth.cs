@@ -12,7 +12,8 @@ namespace AutoCircuit.Algorithms.GroundTruth;
     Name = "Ground Truth",
     ShortName = "GT",
     Description = "Scores the task's known circuit edges 1 and all others 0 (needs a task with a known circuit).",
-    RequiresKnownEdges = true)]
+    RequiresKnownEdges = true,
+    MemoryBudget = MemoryBudgetSupport.NoPatching)]
 [PruneAlgorithmPreset("GT", "")]
 public sealed class GroundTruth : IPruneAlgorithm
 {

@@ -25,7 +25,8 @@ namespace AutoCircuit.Algorithms.MaskGradient;
     Name = "Mask Gradient",
     ShortName = "Mask Grad",
     Description = "Gradient of an answer loss with respect to the edge masks (edge attribution patching; " +
-        "integrated gradients with integrated-gradients=N).")]
+        "integrated gradients with integrated-gradients=N).",
+    MemoryBudget = MemoryBudgetSupport.ChunksItself)]
 [PruneAlgorithmPreset("EAP", "grad-function=logit,answer-function=avg-diff,mask-value=0")]
 [PruneAlgorithmPreset("EAP (Prob)", "grad-function=prob,answer-function=avg-val,mask-value=0")]
 [PruneAlgorithmPreset("EAP (Answer Logit)", "grad-function=logit-exp,answer-function=avg-val,mask-value=0")]

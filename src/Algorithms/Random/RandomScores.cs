@@ -14,7 +14,8 @@ namespace AutoCircuit.Algorithms.Random;
     "random",
     Name = "Random",
     ShortName = "Random",
-    Description = "Uniform random scores from the run's seed: the baseline every method should beat.")]
+    Description = "Uniform random scores from the run's seed: the baseline every method should beat.",
+    MemoryBudget = MemoryBudgetSupport.NoPatching)]
 [PruneAlgorithmPreset("Random", "")]
 public sealed class RandomScores : IPruneAlgorithm
 {

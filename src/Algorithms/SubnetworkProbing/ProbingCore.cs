@@ -44,7 +44,12 @@ internal static class ProbingCore
     /// Trains the masks and returns scores <c>|extreme mask| ± mask</c> (≥ 0, larger = more in the circuit).
     /// Ablations are token-wise means of the corrupt prompts whatever the direction, as in auto-circuit.
     /// </summary>
-    public static PruneScores Train(PruneContext context, ProbingSettings s, int? circuitSize, string title)
+    /// <param name="context">The run.</param>
+    /// <param name="s">The settings.</param>
+    /// <param name="circuitSize">The circuit size the regularisation aims at, or <c>null</c>.</param>
+    /// <param name="title">Progress description.</param>
+    /// <param name="parent">The progress task this training is one step of (circuit probing's sizes), or <c>null</c>.</param>
+    public static PruneScores Train(PruneContext context, ProbingSettings s, int? circuitSize, string title, IProgressTask? parent = null)
     {
         var model = context.Model;
         var graph = model.Graph;
@@ -76,7 +81,7 @@ internal static class ProbingCore
             }
 
             model.SetAllMasks(s.TreeOptimisation ? s.InitVal : -s.InitVal);
-            using var progress = context.Progress.Start(title, s.Epochs);
+            using var progress = context.Progress.Start(title, s.Epochs, "epoch", parent);
             using (model.TrainMaskMode())
             using (model.MaskFunctionMode(s.MaskFn, s.Dropout))
             using (var optimizer = new Adam(parameters, lr: s.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8))
@@ -130,7 +135,7 @@ internal static class ProbingCore
 
                     if (lastLoss is not null)
                     {
-                        progress.Describe($"{title}: epoch {epoch + 1}/{s.Epochs}, loss {lastLoss.ToDouble():G4}");
+                        progress.Describe($"{title}: loss {lastLoss.ToDouble():G4}");
                         lastLoss.Dispose();
                     }
 

@@ -19,7 +19,8 @@ namespace AutoCircuit.Algorithms.SubnetworkProbing;
     Name = "Subnetwork Probing",
     ShortName = "SP",
     Description = "Learns a mask per edge (HardConcrete by default) with Adam: faithfulness to the clean model " +
-        "plus a regulariser on the number of edges.")]
+        "plus a regulariser on the number of edges.",
+    MemoryBudget = MemoryBudgetSupport.Unsupported)] // TODO(#19): accumulate gradients over chunks of prompts
 [PruneAlgorithmPreset("SP", "learning-rate=0.1,epochs=200,regularize-lambda=0.5,mask-fn=hard-concrete")]
 [PruneAlgorithmPreset("SEP", "learning-rate=0.1,epochs=200,regularize-lambda=0.5,mask-fn=hard-concrete")]
 [PruneAlgorithmPreset(

@@ -25,4 +25,11 @@ public sealed class PruneAlgorithmAttribute(string key) : Attribute
 
     /// <summary>Whether the algorithm needs the task's known circuit (e.g. ground truth).</summary>
     public bool RequiresKnownEdges { get; set; }
+
+    /// <summary>
+    /// How the algorithm keeps to the patch memory budget (<c>--max-patch-memory</c>); see
+    /// <see cref="MemoryBudgetSupport"/>. Leaving it undeclared is generator warning <c>ACG0014</c> unless the class
+    /// calls the chunking API.
+    /// </summary>
+    public MemoryBudgetSupport MemoryBudget { get; set; }
 }

@@ -131,6 +131,58 @@ internal static class DiagnosticDescriptors
         isEnabledByDefault: true);
 
     /// <summary>
+    /// <c>ACG0011</c>: "Preset '{0}' of pruning algorithm '{1}' sets option '{2}' to '{3}', which {4}; change the
+    /// value or the option's constraint" ({4}: "is below its Min of 1", "is not an integer", "is not one of logit,
+    /// prob", ...). The values are checked by the rules the generated binder applies at run time.
+    /// </summary>
+    public static readonly DiagnosticDescriptor InvalidPresetValue = new(
+        id: "ACG0011",
+        title: "Preset value is invalid for its option",
+        messageFormat: "Preset '{0}' of pruning algorithm '{1}' sets option '{2}' to '{3}', which {4}; change the value or the option's constraint",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    /// <summary>
+    /// <c>ACG0012</c>: "Option '{0}' on '{1}' has Min {2} greater than its Max {3}, so it accepts no value; swap
+    /// them, or correct the one that is wrong". Reported at the <c>Min</c> argument.
+    /// </summary>
+    public static readonly DiagnosticDescriptor MinGreaterThanMax = new(
+        id: "ACG0012",
+        title: "Option Min is greater than its Max",
+        messageFormat: "Option '{0}' on '{1}' has Min {2} greater than its Max {3}, so it accepts no value; swap them, or correct the one that is wrong",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true);
+
+    /// <summary>
+    /// <c>ACG0013</c> (warning): "Property '{0}' of options record '{1}' has no [Option] attribute, so the command
+    /// line, presets and score files never set it and it always keeps its initial value; add [Option(\"{2}\")], or
+    /// mark it [OptionIgnore] if it is set only from code". Reported at the property (or positional parameter).
+    /// </summary>
+    public static readonly DiagnosticDescriptor PropertyNotAnOption = new(
+        id: "ACG0013",
+        title: "Options record property is not an option",
+        messageFormat: "Property '{0}' of options record '{1}' has no [Option] attribute, so the command line, presets and score files never set it and it always keeps its initial value; add [Option(\"{2}\")], or mark it [OptionIgnore] if it is set only from code",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Warning,
+        isEnabledByDefault: true);
+
+    /// <summary>
+    /// <c>ACG0014</c> (warning): "Pruning algorithm '{0}' does not say how it keeps to the patch memory budget
+    /// (--max-patch-memory) and never calls RowChunks, so a run with a budget may use more memory than allowed; set
+    /// MemoryBudget on its [PruneAlgorithm]: BatchSeparable (the host then splits its batches), ChunksItself,
+    /// NoPatching or Unsupported". Reported at the class identifier.
+    /// </summary>
+    public static readonly DiagnosticDescriptor MemoryBudgetUndeclared = new(
+        id: "ACG0014",
+        title: "Pruning algorithm does not declare how it keeps to the patch memory budget",
+        messageFormat: "Pruning algorithm '{0}' does not say how it keeps to the patch memory budget (--max-patch-memory) and never calls RowChunks, so a run with a budget may use more memory than allowed; set MemoryBudget on its [PruneAlgorithm]: BatchSeparable (the host then splits its batches), ChunksItself, NoPatching or Unsupported",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Warning,
+        isEnabledByDefault: true);
+
+    /// <summary>
     /// <c>ACG9999</c>: "The AutoCircuit generator failed unexpectedly while processing '{0}': {1}; please report
     /// this to the AutoCircuit maintainers with this message".
     /// </summary>

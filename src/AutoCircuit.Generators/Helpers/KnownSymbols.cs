@@ -11,19 +11,34 @@ namespace AutoCircuit.Generators.Helpers;
 /// <param name="AlgorithmOptionsAttribute"><c>AutoCircuit.AlgorithmOptionsAttribute</c>.</param>
 /// <param name="OptionAttribute"><c>AutoCircuit.OptionAttribute</c>.</param>
 /// <param name="ValidatableOptions"><c>AutoCircuit.IValidatableOptions</c>.</param>
+/// <param name="OptionIgnoreAttribute"><c>AutoCircuit.OptionIgnoreAttribute</c>.</param>
+/// <param name="MemoryBudgetSupport"><c>AutoCircuit.MemoryBudgetSupport</c>.</param>
+/// <param name="PatchableModelExtensions"><c>AutoCircuit.Patching.PatchableModelExtensions</c> (<c>RowChunks</c>).</param>
+/// <param name="PatchMemoryBudget"><c>AutoCircuit.Patching.IPatchMemoryBudget</c>.</param>
+/// <param name="ChunkedAblations"><c>AutoCircuit.Patching.ChunkedAblations</c>.</param>
 internal sealed record KnownSymbols(
     INamedTypeSymbol? PruneAlgorithm,
     INamedTypeSymbol? PresetAttribute,
     INamedTypeSymbol? AlgorithmOptionsAttribute,
     INamedTypeSymbol? OptionAttribute,
-    INamedTypeSymbol? ValidatableOptions)
+    INamedTypeSymbol? ValidatableOptions,
+    INamedTypeSymbol? OptionIgnoreAttribute,
+    INamedTypeSymbol? MemoryBudgetSupport,
+    INamedTypeSymbol? PatchableModelExtensions,
+    INamedTypeSymbol? PatchMemoryBudget,
+    INamedTypeSymbol? ChunkedAblations)
 {
     public static KnownSymbols Create(Compilation compilation) => new(
         compilation.GetTypeByMetadataName("AutoCircuit.IPruneAlgorithm"),
         compilation.GetTypeByMetadataName("AutoCircuit.PruneAlgorithmPresetAttribute"),
         compilation.GetTypeByMetadataName("AutoCircuit.AlgorithmOptionsAttribute"),
         compilation.GetTypeByMetadataName("AutoCircuit.OptionAttribute"),
-        compilation.GetTypeByMetadataName("AutoCircuit.IValidatableOptions"));
+        compilation.GetTypeByMetadataName("AutoCircuit.IValidatableOptions"),
+        compilation.GetTypeByMetadataName("AutoCircuit.OptionIgnoreAttribute"),
+        compilation.GetTypeByMetadataName("AutoCircuit.MemoryBudgetSupport"),
+        compilation.GetTypeByMetadataName("AutoCircuit.Patching.PatchableModelExtensions"),
+        compilation.GetTypeByMetadataName("AutoCircuit.Patching.IPatchMemoryBudget"),
+        compilation.GetTypeByMetadataName("AutoCircuit.Patching.ChunkedAblations"));
 
     /// <summary>Whether <paramref name="candidate"/> is <paramref name="known"/> (false when it is unresolved).</summary>
     public static bool Is(ITypeSymbol? candidate, INamedTypeSymbol? known) =>

@@ -11,6 +11,8 @@ namespace AutoCircuit.Generators.Models;
 /// <param name="RequiresKnownEdges">Whether the algorithm needs the task's known circuit.</param>
 /// <param name="Options">The options record the constructor takes, or <c>null</c> for a parameterless constructor.</param>
 /// <param name="Presets">Named configurations, in attribute order.</param>
+/// <param name="RuntimeTypeName">The class's <c>Type.FullName</c> (<c>Ns.Outer+Inner</c>).</param>
+/// <param name="MemoryBudget">The <c>AutoCircuit.MemoryBudgetSupport</c> member to record (declared, or inferred).</param>
 /// <remarks>
 /// Immutable with structural equality, and that is load-bearing: the generator compares specs between runs to
 /// skip re-emitting. New members must keep it (strings, enums, records, <see cref="EquatableArray{T}"/>), otherwise
@@ -24,4 +26,6 @@ internal sealed record AlgorithmSpec(
     string Description,
     bool RequiresKnownEdges,
     OptionsSpec? Options,
-    EquatableArray<PresetSpec> Presets);
+    EquatableArray<PresetSpec> Presets,
+    string RuntimeTypeName,
+    string MemoryBudget);

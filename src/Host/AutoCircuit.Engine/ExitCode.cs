@@ -20,6 +20,15 @@ public enum ExitCode
     /// <summary>An algorithm failed (threw, or produced NaN/infinite scores); the others' results were kept.</summary>
     AlgorithmFailed = 4,
 
-    /// <summary>Interrupted by the user (Ctrl+C).</summary>
+    /// <summary>
+    /// An unexpected internal error (a bug): one line on stderr points at a crash log with the details
+    /// (<c>EX_SOFTWARE</c> of sysexits.h).
+    /// </summary>
+    InternalError = 70,
+
+    /// <summary>Interrupted by the user (Ctrl+C, SIGINT): 128 + 2.</summary>
     Cancelled = 130,
+
+    /// <summary>Terminated (SIGTERM, e.g. <c>kill</c> or a job scheduler): 128 + 15.</summary>
+    Terminated = 143,
 }

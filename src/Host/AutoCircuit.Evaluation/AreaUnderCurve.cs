@@ -104,6 +104,37 @@ public static class AreaUnderCurve
     }
 
     /// <summary>
+    /// The mean of a metric-vs-edge-count curve over its edge counts on a <em>linear</em> axis: the trapezoidal area
+    /// between the smallest and the largest count (straight lines between the sizes evaluated, as the curves are drawn)
+    /// divided by that range; <c>null</c> with fewer than two distinct counts or an undefined value. Unlike
+    /// <see cref="Measure"/> on a logarithmic axis, which leaves out the segments that touch 0 edges, it measures every
+    /// curve that runs from 0 to every edge over the same range, whatever sizes its scores' ties allow; the full model's
+    /// value everywhere gives that value.
+    /// </summary>
+    public static double? MeanOverSizes(IReadOnlyList<(double X, double Y)> points)
+    {
+        ArgumentNullException.ThrowIfNull(points);
+        if (points.Any(p => !double.IsFinite(p.X) || !double.IsFinite(p.Y)))
+        {
+            return null;
+        }
+
+        var sorted = points.OrderBy(p => p.X).ToList();
+        if (sorted.Count < 2 || sorted[^1].X <= sorted[0].X)
+        {
+            return null;
+        }
+
+        var area = 0.0;
+        for (var i = 1; i < sorted.Count; i++)
+        {
+            area += (sorted[i].X - sorted[i - 1].X) * (sorted[i].Y + sorted[i - 1].Y) / 2.0;
+        }
+
+        return area / (sorted[^1].X - sorted[0].X);
+    }
+
+    /// <summary>
     /// auto-circuit's normalised area (<c>average_auc_plot</c>): an algorithm's area divided by the random
     /// algorithm's area times the number of tasks; for a metric where lower is better it is mirrored around one
     /// task's unit, <c>1/tasks + (1/tasks - normalised)</c>. Summed over tasks, random scores 1.

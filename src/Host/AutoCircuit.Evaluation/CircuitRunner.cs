@@ -116,7 +116,7 @@ public static class CircuitRunner
                 datasetAblation = model.SourceAblations(batches, options.Ablation).DetachFromDisposeScope();
             }
 
-            using var task = progress.Start($"circuits ({edgeCounts.Count} sizes x {batches.Count} batches)", (long)edgeCounts.Count * batches.Count);
+            using var task = progress.Start($"circuits ({edgeCounts.Count} sizes × {batches.Count} batches)", (long)edgeCounts.Count * batches.Count);
             var engine = model as PatchableModel;
             for (var b = 0; b < batches.Count; b++)
             {

@@ -1,3 +1,4 @@
 using AutoCircuit.Tool.Cli;
 
-return await CommandLine.InvokeAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
+using var signals = ProcessSignals.Register();
+return await CommandLine.InvokeAsync(args, Console.Out, Console.Error, signals.Token).ConfigureAwait(false);

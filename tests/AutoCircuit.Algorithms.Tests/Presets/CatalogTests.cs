@@ -59,7 +59,8 @@ public sealed class CatalogTests
         var keys = Catalog.Entries.Select(e => e.Descriptor.Key).ToList();
 
         Assert.Equal(
-            ["acdc", "activation-magnitude", "circuit-probing", "circuit-tree-probing", "eap", "ground-truth", "mask-gradient",
+            ["acdc", "activation-magnitude", "circuit-probing", "circuit-tree-probing", "clean-corrupted", "eap",
+             "eap-ig-activations", "eap-ig-inputs", "exact", "ground-truth", "information-flow-routes", "mask-gradient",
              "opposite-tree-probing", "random", "subnetwork-probing"],
             keys);
         Assert.All(Catalog.Entries, e =>
@@ -119,6 +120,10 @@ public sealed class CatalogTests
     [InlineData("mask-gradient:ablation=tokenwise-mean-clean-and-corrupt,ablation-source=clean")]
     [InlineData("circuit-tree-probing:circuit-sizes=100;true-size")]
     [InlineData("eap:grad-function=logprob,answer-function=avg-val")]
+    [InlineData("eap-ig-inputs:steps=5,aggregation=mean,ablation=zero")]
+    [InlineData("eap-ig-activations:steps=2,ablation=tokenwise-mean-clean")]
+    [InlineData("clean-corrupted:grad-function=logprob,answer-function=avg-val")]
+    [InlineData("exact:patch-type=edge-patch,edges-per-pass=8,ablation=batch-all-tok-mean")]
     public void Create_IssueSpecs_Bind(string spec)
     {
         var (entry, configured) = Catalog.Create(AlgorithmSpec.Parse(spec));
@@ -135,5 +140,18 @@ public sealed class CatalogTests
 
         Assert.Contains("tokenwise-mean-corrupt", e.Message, StringComparison.Ordinal);
         Assert.Equal(AblationSource.Corrupt, new MaskGradientOptions().AblationSource);
+    }
+
+    [Fact]
+    public void Options_EapIgDefaults_AreEapIgs()
+    {
+        Assert.True(Catalog.TryGet("eap-ig-inputs", out var inputs));
+        Assert.True(Catalog.TryGet("eap-ig-activations", out var activations));
+
+        // get_scores_eap_ig(..., steps=30) and get_scores_ig_activations(..., steps=30); attribute(aggregation='sum').
+        Assert.Equal("30", inputs.Descriptor.Options.Single(o => o.Name == "steps").DefaultValue);
+        Assert.Equal("30", activations.Descriptor.Options.Single(o => o.Name == "steps").DefaultValue);
+        Assert.Equal("sum", inputs.Descriptor.Options.Single(o => o.Name == "aggregation").DefaultValue);
+        Assert.Equal("resample", inputs.Descriptor.Options.Single(o => o.Name == "ablation").DefaultValue);
     }
 }

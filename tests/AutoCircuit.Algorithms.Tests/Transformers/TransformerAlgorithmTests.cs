@@ -1,9 +1,14 @@
 using AutoCircuit.Algorithms.Acdc;
+using AutoCircuit.Algorithms.EapIgInputs;
+using AutoCircuit.Algorithms.Exact;
 using AutoCircuit.Algorithms.Tests.Acdc;
 using AutoCircuit.Algorithms.Tests.Eap;
+using AutoCircuit.Algorithms.Tests.EapIg;
 using AutoCircuit.Data;
 using AutoCircuit.Engine.Patching;
+using AutoCircuit.Evaluation;
 using AutoCircuit.Models.Transformers;
+using AutoCircuit.Patching;
 using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;
@@ -174,6 +179,66 @@ public sealed class TransformerAlgorithmTests
             Assert.True(model.CanRestartAtBlock, "transformers restart at blocks: this test covers ACDC's fast path");
             var steps = AcdcStepCheck.AssertEachStepEqualsTreePatchedForward(model, reference, batches, options);
             Assert.Equal(model.Graph.EdgeCount, steps);
+        }
+        finally
+        {
+            batches.ForEach(b => b.Dispose());
+        }
+    }
+
+    [Theory]
+    [InlineData("gpt2", false)]
+    [InlineData("llama-gqa", true)]
+    public void EapIgInputs_TransformerOneStep_EqualsGradientAtCorruptInput(string kind, bool separateQkv)
+    {
+        // Grouped-query attention: the K/V destinations have one node per KV head.
+        using var transformer = Model(kind);
+        using var model = PatchableModel.Create(transformer, new GraphOptions(true, null, separateQkv));
+        var batches = Batches();
+
+        try
+        {
+            var context = new PruneContext { Model = model, TrainBatches = batches };
+            using var scores = new EapIgInputs.EapIgInputs(new EapIgInputsOptions { Steps = 1 }).Run(context);
+
+            using var expected = GradientOracle.At(model, batches, (b, _) => b.Corrupt, AblationType.Resample);
+            foreach (var m in model.Graph.DestModules)
+            {
+                TensorAssert.AllClose(expected[m], scores[m], 1e-6, 1e-5, $"{kind} {m.ModuleName}");
+            }
+        }
+        finally
+        {
+            batches.ForEach(b => b.Dispose());
+        }
+    }
+
+    [Fact]
+    public void Exact_LlamaGqa_EqualsSingleEdgeEvaluation()
+    {
+        using var transformer = Model("llama-gqa");
+        using var model = PatchableModel.Create(transformer, new GraphOptions());
+        var batches = Batches(batches: 1);
+        var options = new ExactOptions { PatchType = PatchType.EdgePatch, EdgesPerPass = 64 };
+
+        try
+        {
+            using var scores = new ExactPatching(options).Run(new PruneContext { Model = model, TrainBatches = batches });
+
+            // Every tenth edge (all kinds of destination: Q, K and V per KV head, MLP, Resid End), each against the
+            // evaluator's one-edge circuit minus the empty circuit.
+            var edges = model.Graph.FlatEdges;
+            for (var i = 0; i < edges.Count; i += 10)
+            {
+                using var ranking = model.NewPruneScores();
+                ranking.Set(edges[i], 1);
+                var evaluation = CircuitEvaluator.Evaluate(model, batches, ranking, [0, 1], new CircuitRunOptions(PatchType.EdgePatch));
+                var expected = evaluation.Results[1].Metrics["logit-diff"] - evaluation.Results[0].Metrics["logit-diff"];
+                Assert.Equal(expected, scores.ScoreOf(edges[i]), 1e-5);
+            }
+
+            using var flat = scores.Flatten();
+            Assert.True(flat.abs().max().ToDouble() > 1e-2, "every edge's effect is ~0: the comparison would prove nothing");
         }
         finally
         {

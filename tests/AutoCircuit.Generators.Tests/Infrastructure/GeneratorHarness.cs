@@ -28,17 +28,32 @@ internal static class GeneratorHarness
 
     private static readonly Lazy<ImmutableArray<MetadataReference>> s_references = new(LoadReferences);
 
+    /// <summary>
+    /// The test sources of the other rules leave <c>MemoryBudget</c> undeclared, so ACG0014 (which says so) is
+    /// suppressed in them, as a project would with <c>NoWarn</c>; <see cref="CompileReportingMemoryBudget"/> keeps it.
+    /// </summary>
+    private static readonly ImmutableDictionary<string, ReportDiagnostic> s_withoutMemoryBudgetWarning =
+        ImmutableDictionary<string, ReportDiagnostic>.Empty.Add("ACG0014", ReportDiagnostic.Suppress);
+
     public static CSharpCompilation Compile(params string[] sources) => CompileAssembly("Sample", sources);
+
+    /// <summary>Like <see cref="Compile"/>, with ACG0014 reported.</summary>
+    public static CSharpCompilation CompileReportingMemoryBudget(params string[] sources) =>
+        CompileAssembly("Sample", sources).WithOptions(Options(ImmutableDictionary<string, ReportDiagnostic>.Empty));
 
     public static CSharpCompilation CompileAssembly(string assemblyName, params string[] sources) =>
         CSharpCompilation.Create(
             assemblyName,
             sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, ParseOptions, path: $"Source{i}.cs")),
             s_references.Value,
-            new CSharpCompilationOptions(
-                OutputKind.DynamicallyLinkedLibrary,
-                nullableContextOptions: NullableContextOptions.Enable,
-                deterministic: true));
+            Options(s_withoutMemoryBudgetWarning));
+
+    private static CSharpCompilationOptions Options(ImmutableDictionary<string, ReportDiagnostic> specific) =>
+        new(
+            OutputKind.DynamicallyLinkedLibrary,
+            nullableContextOptions: NullableContextOptions.Enable,
+            deterministic: true,
+            specificDiagnosticOptions: specific);
 
     public static GeneratorDriver CreateDriver(AlgorithmRegistryGenerator? generator = null) =>
         CSharpGeneratorDriver.Create(
@@ -53,19 +68,21 @@ internal static class GeneratorHarness
     }
 
     /// <summary>Runs the generator on <c>Prelude + markup</c> and returns the run and the span marked <c>[|...|]</c>.</summary>
-    public static (GeneratorRun Run, TextSpan Span) RunMarkup(string markup, AlgorithmRegistryGenerator? generator = null)
+    public static (GeneratorRun Run, TextSpan Span) RunMarkup(
+        string markup, AlgorithmRegistryGenerator? generator = null, bool reportMemoryBudget = false)
     {
         var (source, span) = Markup.Parse(Prelude + markup);
-        return (Run(Compile(source), generator), span);
+        return (Run(reportMemoryBudget ? CompileReportingMemoryBudget(source) : Compile(source), generator), span);
     }
 
     /// <summary>
     /// Asserts that the generator reports exactly one diagnostic, <paramref name="id"/>, exactly at the marked
     /// span, and that the output compiles: invalid classes are left out instead of causing CS errors.
     /// </summary>
-    public static Diagnostic AssertSingleDiagnostic(string markup, string id, AlgorithmRegistryGenerator? generator = null)
+    public static Diagnostic AssertSingleDiagnostic(
+        string markup, string id, AlgorithmRegistryGenerator? generator = null, bool reportMemoryBudget = false)
     {
-        var (run, span) = RunMarkup(markup, generator);
+        var (run, span) = RunMarkup(markup, generator, reportMemoryBudget);
 
         var diagnostic = Assert.Single(run.Diagnostics);
         Assert.Equal(id, diagnostic.Id);
@@ -80,13 +97,14 @@ internal static class GeneratorHarness
     }
 
     /// <summary>Asserts a clean run: no generator diagnostics, no compiler errors, and <paramref name="key"/> registered.</summary>
-    public static void AssertRegisteredWithoutDiagnostics(string source, string key)
+    public static GeneratorRun AssertRegisteredWithoutDiagnostics(string source, string key, bool reportMemoryBudget = false)
     {
-        var run = Run(Compile(Prelude + source));
+        var run = Run(reportMemoryBudget ? CompileReportingMemoryBudget(Prelude + source) : Compile(Prelude + source));
 
         Assert.Empty(run.Diagnostics);
         Assert.Empty(run.CompilerErrors);
         Assert.Contains($"key: \"{key}\",", run.GeneratedSource, StringComparison.Ordinal);
+        return run;
     }
 
     private static ImmutableArray<MetadataReference> LoadReferences()

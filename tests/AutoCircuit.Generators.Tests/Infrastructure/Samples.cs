@@ -6,7 +6,7 @@ internal static class Samples
     /// <summary>
     /// Two algorithms: <c>mask-gradient</c> with options of every supported kind (enums, nullable double and int,
     /// int and enum lists, a restricted string, bounds, validation) and two presets; <c>ground-truth</c> without
-    /// options. <c>ground-truth</c> is declared second, so the registry must sort.
+    /// options. <c>ground-truth</c> is declared second, so the registry must sort. Both declare their memory-budget support.
     /// </summary>
     public const string Representative = """
         using System;
@@ -67,7 +67,7 @@ internal static class Samples
                     : null;
         }
 
-        [PruneAlgorithm("mask-gradient", Name = "Mask Gradient", ShortName = "MG", Description = "Gradient of the metric with respect to the edge masks.")]
+        [PruneAlgorithm("mask-gradient", Name = "Mask Gradient", ShortName = "MG", Description = "Gradient of the metric with respect to the edge masks.", MemoryBudget = MemoryBudgetSupport.BatchSeparable)]
         [PruneAlgorithmPreset("EAP", "grad-function=logit,mask-value=0,integrated-gradients=none")]
         [PruneAlgorithmPreset("IG", "integrated-gradients=10")]
         public sealed class MaskGradientAlgorithm(MaskGradientOptions options) : IPruneAlgorithm
@@ -79,7 +79,7 @@ internal static class Samples
             public override string ToString() => Options.ToString();
         }
 
-        [PruneAlgorithm("ground-truth", Description = "Scores the task's known circuit edges 1, all others 0.", RequiresKnownEdges = true)]
+        [PruneAlgorithm("ground-truth", Description = "Scores the task's known circuit edges 1, all others 0.", RequiresKnownEdges = true, MemoryBudget = MemoryBudgetSupport.NoPatching)]
         public sealed class GroundTruthAlgorithm : IPruneAlgorithm
         {
             public PruneScores Run(PruneContext context) => throw new NotImplementedException();

@@ -13,7 +13,7 @@ namespace AutoCircuit.Generated.Sample
         public override global::System.Collections.Generic.IReadOnlyList<global::AutoCircuit.AlgorithmDescriptor> Algorithms => global::AutoCircuit.Generated.Sample.AlgorithmRegistry.Algorithms;
 
         /// <inheritdoc />
-        public override string SdkVersion => "1.0.0.0";
+        public override string SdkVersion => "{scrubbed}";
     }
 
     /// <summary>The pruning algorithms of this assembly, sorted by key.</summary>
@@ -45,7 +45,9 @@ namespace AutoCircuit.Generated.Sample
                     requiresKnownEdges: true,
                     options: global::System.Array.Empty<global::AutoCircuit.OptionDescriptor>(),
                     presets: global::System.Array.Empty<global::AutoCircuit.AlgorithmPreset>(),
-                    create: Bind);
+                    create: Bind,
+                    algorithmTypeName: "Sample.GroundTruthAlgorithm",
+                    memoryBudget: global::AutoCircuit.MemoryBudgetSupport.NoPatching);
             }
 
             private static global::AutoCircuit.ConfiguredAlgorithm Bind(global::System.Collections.Generic.IReadOnlyDictionary<string, string> options)
@@ -216,7 +218,9 @@ namespace AutoCircuit.Generated.Sample
                         new global::AutoCircuit.AlgorithmPreset("EAP", "mask-gradient", "grad-function=logit,mask-value=0,integrated-gradients=none"),
                         new global::AutoCircuit.AlgorithmPreset("IG", "mask-gradient", "integrated-gradients=10"),
                     }),
-                    create: Bind);
+                    create: Bind,
+                    algorithmTypeName: "Sample.MaskGradientAlgorithm",
+                    memoryBudget: global::AutoCircuit.MemoryBudgetSupport.BatchSeparable);
             }
 
             private static global::AutoCircuit.ConfiguredAlgorithm Bind(global::System.Collections.Generic.IReadOnlyDictionary<string, string> options)

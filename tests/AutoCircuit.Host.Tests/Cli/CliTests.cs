@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AutoCircuit.Testing;
 using AutoCircuit.Tool.Cli;
 using Xunit;
 
@@ -124,14 +125,9 @@ public sealed class CliTests : IDisposable
         Assert.Contains("same shape", err, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [WithoutCudaFact]
     public async Task Run_CudaOnCpuMachine_ReturnsDeviceUnavailable()
     {
-        if (TorchSharp.torch.cuda.is_available())
-        {
-            return; // the check is about machines without CUDA
-        }
-
         var (code, _, err) = await Run("run", "--model", "micro", "--device", "cuda", "--out", Path.Combine(_dir, "o"));
 
         Assert.Equal(3, code);
@@ -150,6 +146,27 @@ public sealed class CliTests : IDisposable
         Assert.Equal(1, code);
         Assert.Contains("not empty", err, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(outDir, "keep.txt")));
+    }
+
+    [Fact]
+    public async Task Run_GroundTruthAndTiedAcdc_CurvesFromZeroToAllEdgesAndMaxFloatInWords()
+    {
+        var outDir = Path.Combine(_dir, "out");
+
+        var (code, output, err) = await Run(
+            "run", "--task", "induction", "-a", "ground-truth", "-a", "acdc:tau-exps=-2,tau-bases=1", "--train-size", "32",
+            "--test-size", "32", "--out", outDir);
+
+        Assert.True(code == 0, err);
+
+        // Ground truth's two score groups give one size (its circuit) by auto-circuit's rule; run adds 0 and all edges.
+        using var gt = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "circuits", "ground-truth.json")));
+        Assert.Equal([0, 28, 81], gt.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("edges").GetInt32()));
+
+        // ACDC's never-removed edges score max float: written in words, with what it means, never as 3.40282E+38.
+        Assert.Contains("| ≥3.4e38 (max float) |", output, StringComparison.Ordinal);
+        Assert.Contains("no threshold τ removed the edge", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("E+38", output, StringComparison.Ordinal);
     }
 
     [Fact]

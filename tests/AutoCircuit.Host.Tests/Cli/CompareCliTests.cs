@@ -148,8 +148,8 @@ public sealed partial class CompareCliTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(outDir, "exports")));
         var html = File.ReadAllText(Path.Combine(outDir, "report.html"));
 
-        // Offline: no script, no external resource; the only URL is SVG's XML namespace.
-        Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
+        // Offline: no external resource; the only scripts are the circuit explorer's, inline; the only URL is SVG's XML namespace.
+        Assert.Equal(["<script type=\"application/json\" id=\"ce-data\">", "<script>"], Regex.Matches(html, "<script[^>]*>").Select(m => m.Value));
         Assert.DoesNotContain("src=", html, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("@import", html, StringComparison.OrdinalIgnoreCase);
         Assert.All(UrlPattern().Matches(html), m => Assert.Equal("http://www.w3.org/2000/svg", m.Value));

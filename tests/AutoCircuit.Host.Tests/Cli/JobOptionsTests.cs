@@ -12,7 +12,7 @@ public sealed class JobOptionsTests : IDisposable
 
     private static readonly string[] Shared =
     [
-        "--model", "--task", "--dataset", "--graph", "--token-positions", "--batch-size", "--train-size", "--test-size",
+        "--model", "--download", "--task", "--dataset", "--graph", "--token-positions", "--batch-size", "--train-size", "--test-size",
         "--no-shuffle", "--seed", "--no-prepend-bos", "--tail-divergence", "--device", "--out", "--threads",
         "--max-patch-memory", "--patch-buffer-dtype",
     ];

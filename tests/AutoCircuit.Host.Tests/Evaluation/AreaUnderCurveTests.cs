@@ -82,4 +82,16 @@ public sealed class AreaUnderCurveTests
         Assert.Equal(0.0, AreaUnderCurve.NormalizedByRandom(4, 2, lowerBetter: true), 12);
         Assert.Equal(0.5 + (0.5 - 0.25), AreaUnderCurve.NormalizedByRandom(1, 2, taskCount: 2, lowerBetter: true), 12);
     }
+
+    [Fact]
+    public void MeanOverSizes_LinearAxisFromFirstToLastSize()
+    {
+        // Ground truth's three sizes: 0 → 80 % over 5 edges, then 80 → 100 % over 8: (5·40 + 8·90) / 13.
+        Assert.Equal(920.0 / 13, AreaUnderCurve.MeanOverSizes([(13, 100), (0, 0), (5, 80)])!.Value, 12);
+        Assert.Equal(50, AreaUnderCurve.MeanOverSizes([(0, 0), (10, 100)])!.Value, 12);
+        Assert.Equal(-2, AreaUnderCurve.MeanOverSizes([(2, -2), (4, -2)])!.Value, 12); // not relative to a baseline
+        Assert.Null(AreaUnderCurve.MeanOverSizes([(0, 1)]));
+        Assert.Null(AreaUnderCurve.MeanOverSizes([(0, 1), (0, 2)]));
+        Assert.Null(AreaUnderCurve.MeanOverSizes([(0, 1), (3, double.NaN)]));
+    }
 }

@@ -2,6 +2,7 @@ using AutoCircuit.Engine;
 using AutoCircuit.Engine.Patching;
 using AutoCircuit.Engine.Runtime;
 using AutoCircuit.Host.Tests.Models;
+using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;
 
@@ -26,18 +27,20 @@ public sealed class DeviceSelectionTests
         Assert.Equal(expected, DeviceSelector.Resolve(null).type);
     }
 
-    [Fact]
+    [WithCudaFact]
+    public void Resolve_CudaDeviceThatIsNotThere_IsDeviceUnavailable()
+    {
+        // With CUDA, asking for a device that is not there is the same error as asking for CUDA without it.
+        var count = torch.cuda.device_count();
+
+        var e = Assert.Throws<AutoCircuitException>(() => DeviceSelector.Resolve($"cuda:{count}"));
+
+        Assert.Equal(ExitCode.DeviceUnavailable, e.ExitCode);
+    }
+
+    [WithoutCudaFact]
     public void Resolve_CudaWithoutCuda_IsDeviceUnavailableNamingTheFix()
     {
-        if (torch.cuda.is_available())
-        {
-            // With CUDA, asking for a device that is not there is the same error.
-            var count = torch.cuda.device_count();
-            var e = Assert.Throws<AutoCircuitException>(() => DeviceSelector.Resolve($"cuda:{count}"));
-            Assert.Equal(ExitCode.DeviceUnavailable, e.ExitCode);
-            return;
-        }
-
         var error = Assert.Throws<AutoCircuitException>(() => DeviceSelector.Resolve("cuda"));
 
         Assert.Equal(ExitCode.DeviceUnavailable, error.ExitCode);

@@ -72,3 +72,16 @@ internal sealed class SharedModelFactAttribute : FactAttribute
         }
     }
 }
+
+/// <summary>A theory that is skipped, with the reason shown, when the reference models of ../shared are absent.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+internal sealed class SharedModelsTheoryAttribute : TheoryAttribute
+{
+    public SharedModelsTheoryAttribute()
+    {
+        if (ModelFixtures.SharedModels is null)
+        {
+            Skip = ModelFixtures.MissingShared(string.Empty);
+        }
+    }
+}

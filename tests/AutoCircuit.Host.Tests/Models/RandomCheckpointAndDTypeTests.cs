@@ -45,7 +45,7 @@ public sealed class RandomCheckpointAndDTypeTests(ITestOutputHelper output) : ID
         foreach (var shard in shards)
         {
             using var file = SafetensorsFile.Open(Path.Combine(folder, shard!));
-            Assert.All(file.Entries.Values, e => Assert.Equal(ScalarType.BFloat16, e.DType));
+            Assert.All(file.Entries.Values, e => Assert.Equal(ScalarType.BFloat16, e.Type));
             Assert.All(file.Entries.Keys, k => Assert.Equal(shard, map[k]));
             stored += file.Entries.Values.Sum(e => e.End - e.Begin);
         }

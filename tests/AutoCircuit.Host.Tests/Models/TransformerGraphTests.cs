@@ -28,18 +28,37 @@ public sealed class TransformerGraphTests
         ParallelAttnMlp = cfg.TryGetProperty("parallel", out var p) && p.GetBoolean(),
     };
 
+    private static readonly string[] Configs = ["small", "attn-only", "parallel", "gpt2-small"];
+
+    private static readonly string[] Graphs = ["factorized_separate_qkv", "factorized_attn_in", "residual"];
+
+    /// <summary>The (config, graph) pairs of the fixture for which auto-circuit built a graph, or for which it refused.</summary>
+    private static List<(string Config, string Graph)> FixtureCases(bool refused)
+    {
+        using var fixture = TestFixtures.Load("auto-circuit/transformer_graphs.json");
+        return Configs.SelectMany(c => Graphs.Select(g => (Config: c, Graph: g)))
+            .Where(x => fixture.RootElement.GetProperty(x.Config).GetProperty(x.Graph).TryGetProperty("error", out _) == refused)
+            .ToList();
+    }
+
     public static TheoryData<string, string> Cases()
     {
         var data = new TheoryData<string, string>();
-        foreach (var config in new[] { "small", "attn-only", "parallel", "gpt2-small" })
+        foreach (var (config, graph) in FixtureCases(refused: false))
         {
-            foreach (var graph in new[] { "factorized_separate_qkv", "factorized_attn_in", "residual" })
-            {
-                data.Add(config, graph);
-            }
+            data.Add(config, graph);
         }
 
         return data;
+    }
+
+    [Fact]
+    public void Fixture_TheOnlyGraphAutoCircuitRefuses_IsTheParallelResidualOne()
+    {
+        // Left out of Graph_FromConfig_MatchesAutoCircuit: auto-circuit asserts not parallel_attn_mlp for the residual
+        // graph. We build it (Residual_ParallelAttnMlp_IsBuilt); every other pair is compared.
+        Assert.Equal([("parallel", "residual")], FixtureCases(refused: true));
+        Assert.Equal(Configs.Length * Graphs.Length - 1, Cases().Count());
     }
 
     private static GraphNodes Nodes(TransformerConfig config, string graph) => graph switch
@@ -57,10 +76,6 @@ public sealed class TransformerGraphTests
         var entry = fixture.RootElement.GetProperty(configName);
         var config = Config(entry.GetProperty("config"));
         var expected = entry.GetProperty(graph);
-        if (expected.TryGetProperty("error", out _))
-        {
-            return; // auto-circuit refuses this graph (parallel residual); see Residual_ParallelAttnMlp_IsBuilt.
-        }
 
         var nodes = Nodes(config, graph);
         var factorized = graph != "residual";

@@ -11,9 +11,9 @@ namespace AutoCircuit.Host.Tests.Outputs;
 /// <summary>The committed schemas (<c>docs/schemas/&lt;stem&gt;.schema.json</c>) and validation of documents against them.</summary>
 internal static class SchemaFiles
 {
-    /// <summary>Every output's schema: the host's files and the bench's JSON.</summary>
+    /// <summary>Every output's schema: the host's files, the bench's JSON and the sweep's files.</summary>
     public static IReadOnlyList<(string Stem, string Title, JsonTypeInfo Contract)> All { get; } =
-        [.. OutputSchemas.Files, .. BenchJsonContext.Files];
+        [.. OutputSchemas.Files, .. BenchJsonContext.Files, .. AutoCircuit.Host.Sweeps.Outputs.SweepJsonContext.Files];
 
     /// <summary>The schema <paramref name="stem"/> as its records generate it.</summary>
     public static string Generate(string stem)

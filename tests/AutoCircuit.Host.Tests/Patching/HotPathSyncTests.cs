@@ -47,6 +47,7 @@ public sealed partial class HotPathSyncTests
         { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.Masks.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.Ablations.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.Capture.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.Interventions.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/PatchableModel.Restart.cs", [] },
         { "src/Host/AutoCircuit.Models/Micro/MicroModel.cs", [] },
         { "src/Algorithms/MaskGradient/MaskGradient.cs", [] },

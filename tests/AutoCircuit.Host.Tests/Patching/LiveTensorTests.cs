@@ -22,9 +22,10 @@ namespace AutoCircuit.Host.Tests.Patching;
 /// </summary>
 /// <remarks>
 /// No test here opens a dispose scope: the paths are the patched forward in inference mode, the mask gradient at mask 0
-/// (the zero-mask probe) and at 0.5 (autograd through the patch) and with auto-circuit's reference computation, and
-/// circuit evaluation over several sizes, on the micro model and on the embedded toy transformer. The models' own
-/// forward (<see cref="IHookedModel.Forward"/> called directly) is the models' concern and is not measured here.
+/// (the zero-mask probe) and at 0.5 (autograd through the patch) and with auto-circuit's reference computation,
+/// circuit evaluation over several sizes, and a forward pass with an activation intervention and its backward pass,
+/// on the micro model and on the embedded toy transformer. The models' own forward (<see cref="IHookedModel.Forward"/>
+/// called directly) is the models' concern and is not measured here.
 /// </remarks>
 public sealed class LiveTensorTests(ITestOutputHelper output)
 {
@@ -112,6 +113,49 @@ public sealed class LiveTensorTests(ITestOutputHelper output)
         });
 
         Assert.True(growth == 0, $"{kind}: {growth} tensors left alive after {Calls} evaluations of {sizes.Length} circuits");
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void InterventionForwardBackward_NoCallerScope_LeavesNoTensorAlive(string kind)
+    {
+        // IActivationIntervention as the EAP-IG algorithms use it: a callback that replaces activations with new
+        // tensors (which the pass frees) and holds one out of the dispose scope for autograd.grad (which it disposes).
+        using var fixture = Fixture.Create(kind);
+        var model = fixture.Model;
+        var destination = model.Graph.DestModules[^1].ModuleName;
+
+        var growth = GrowthPerCall(() =>
+        {
+            using var grad = torch.enable_grad();
+            Tensor? held = null;
+            try
+            {
+                using var output = model.ForwardWithIntervention(fixture.Clean, (name, x) =>
+                {
+                    if (name == destination)
+                    {
+                        held = x.detach().requires_grad_(true).DetachFromDisposeScope();
+                        return held.alias();
+                    }
+
+                    return x * 0.5; // a new tensor in the pass's scope
+                });
+                using var squared = output.square();
+                using var loss = squared.sum();
+                var grads = torch.autograd.grad([loss], [held!]);
+                foreach (var g in grads)
+                {
+                    g.Dispose();
+                }
+            }
+            finally
+            {
+                held?.Dispose();
+            }
+        });
+
+        Assert.True(growth == 0, $"{kind}: {growth} tensors left alive after {Calls} intervention forward + backward passes");
     }
 
     [Fact]

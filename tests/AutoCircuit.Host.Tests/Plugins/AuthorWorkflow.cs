@@ -1,34 +1,32 @@
 using System.Globalization;
-using System.Reflection;
-using System.Runtime.CompilerServices;
-using System.Text.RegularExpressions;
+using AutoCircuit.Host.Tests.Docs;
 using Xunit;
 
 namespace AutoCircuit.Host.Tests.Plugins;
 
 /// <summary>
-/// The plugin author's loop with real tools, once per test class: packs AutoCircuit.Abstractions into a local feed
-/// (with a version no package cache can hold), then builds two projects outside the repository against that package
-/// alone: the README's "Write your own algorithm" project, taken verbatim from README.md, into a plugin folder, and a
-/// plugin with deliberate mistakes. Restores use a private packages folder that falls back to the machine's, so
-/// nothing is downloaded and the machine's cache is not touched.
+/// The plugin author's loop with real tools, once per test class, run from docs/plugins.md ("Write your own algorithm")
+/// as written: its shell blocks run with bash in a scratch home folder (<c>~</c>), its project file and class are the
+/// page's <c>xml</c> and <c>csharp</c> blocks. Two things differ from a reader's machine, both so that the test can
+/// neither use a stale package nor download anything: the SDK is packed under a version no package cache can hold
+/// (<c>-p:PackageVersion</c> added to the page's <c>dotnet pack</c>, the same version in the project file), and the
+/// plugin restores into a private packages folder that falls back to the machine's, with nuget.org disabled. The tool
+/// built with the tests stands in for <c>dotnet autocircuit</c>. A plugin with deliberate mistakes is built beside it.
 /// </summary>
-public sealed partial class AuthorWorkflow : IDisposable
+public sealed class AuthorWorkflow : IDisposable
 {
+    /// <summary>The page and section whose commands this fixture runs.</summary>
+    public const string Page = "docs/plugins.md";
+
+    /// <summary>The section of <see cref="Page"/>.</summary>
+    public const string Section = "Write your own algorithm";
+
     public AuthorWorkflow()
     {
         Root = Directory.CreateTempSubdirectory("ac-author-").FullName;
-        RepoRoot = Path.GetFullPath(Path.Combine(SourceDirectory(), "..", "..", ".."));
-        Assert.True(File.Exists(Path.Combine(RepoRoot, "README.md")), $"Cannot find the repository at {RepoRoot} (this test reads README.md and packs the SDK).");
-        var configuration = typeof(AuthorWorkflow).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+        RepoRoot = Repository.Root;
         PackageVersion = "1.0.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
-        Feed = Path.Combine(Root, "feed");
-
-        var pack = DotNetProcess.Run(
-            RepoRoot, null, "pack", "src/AutoCircuit.Abstractions/AutoCircuit.Abstractions.csproj", "-c", configuration, "--no-build",
-            "-o", Feed, $"-p:PackageVersion={PackageVersion}");
-        Assert.True(pack.ExitCode == 0, "dotnet pack failed:\n" + pack.Output);
-        Package = Path.Combine(Feed, $"AutoCircuit.Abstractions.{PackageVersion}.nupkg");
+        Feed = Path.Combine(Root, "autocircuit-feed"); // the page's ~/autocircuit-feed
 
         var locals = DotNetProcess.Run(Root, null, "nuget", "locals", "global-packages", "--list");
         var machinePackages = locals.Output.Split(':', 2)[1].Trim();
@@ -39,6 +37,10 @@ public sealed partial class AuthorWorkflow : IDisposable
                 <clear />
                 <add key="autocircuit" value="{Feed}" />
               </packageSources>
+              <disabledPackageSources>
+                <add key="nuget" value="true" />
+                <add key="nuget.org" value="true" />
+              </disabledPackageSources>
               <fallbackPackageFolders>
                 <clear />
                 <add key="machine" value="{machinePackages}" />
@@ -48,26 +50,39 @@ public sealed partial class AuthorWorkflow : IDisposable
         // Stop MSBuild's upward search for Directory.Build.* files that a temp folder's parents might hold.
         File.WriteAllText(Path.Combine(Root, "Directory.Build.props"), "<Project />");
         File.WriteAllText(Path.Combine(Root, "Directory.Build.targets"), "<Project />");
-        var environment = new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(Root, "packages") };
+        var plugin = new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(Root, "packages") };
 
-        var (csproj, source) = ReadmeProject(File.ReadAllText(Path.Combine(RepoRoot, "README.md")));
-        ProjectFile = csproj.Replace("Version=\"1.0.0\"", $"Version=\"{PackageVersion}\"", StringComparison.Ordinal);
-        Assert.NotEqual(csproj, ProjectFile);
-        var good = Directory.CreateDirectory(Path.Combine(Root, "MyPlugin")).FullName;
+        var blocks = DocPages.Blocks(Page).Where(RunsBlock).ToList();
+        var shell = blocks.Where(b => b.IsShell).ToList();
+        Assert.True(shell.Count == 2, $"{Page}, '{Section}': expected two shell blocks (make the project; build and run it), found {shell.Count}");
+        var csproj = blocks.First(b => b.Language == "xml").Lines;
+        var source = blocks.First(b => b.Language == "csharp").Lines;
+        ProjectFile = string.Join("\n", csproj).Replace("Version=\"1.*\"", $"Version=\"{PackageVersion}\"", StringComparison.Ordinal);
+        Assert.NotEqual(string.Join("\n", csproj), ProjectFile);
+
+        // 1. From the repository: pack the SDK, make the project, add the feed (the machine's packages for the pack).
+        var setup = DocScript.ToBash([shell[0]], skipCiCommands: false, (command, line) =>
+            command.Words is ["dotnet", "pack", ..] ? line + $" -p:PackageVersion={PackageVersion}" : null);
+        Setup = DocScript.Run(setup, RepoRoot, Root, new Dictionary<string, string> { ["NUGET_PACKAGES"] = machinePackages });
+        Assert.True(Setup.ExitCode == 0, $"{Page}: making the plugin project failed:\n" + Setup.Output);
+        Package = Path.Combine(Feed, $"AutoCircuit.Abstractions.{PackageVersion}.nupkg");
+        var good = Path.Combine(Root, "MyPlugin");
         File.WriteAllText(Path.Combine(good, "MyPlugin.csproj"), ProjectFile);
-        File.WriteAllText(Path.Combine(good, "MyMagnitude.cs"), source);
-        Plugins = Path.Combine(Root, "plugins");
+        File.WriteAllText(Path.Combine(good, "MyMagnitude.cs"), string.Join("\n", source) + "\n");
+
+        // 2. In the project: build it into the plugin folder, list it, run it next to the built-in algorithm.
+        Walkthrough = DocScript.Run(DocScript.ToBash([shell[1]], skipCiCommands: false), good, Root, plugin);
+        Plugins = Path.Combine(Root, "my-plugins");
+        Results = Path.Combine(good, "autocircuit-results");
+
         BadProject = Directory.CreateDirectory(Path.Combine(Root, "BadPlugin")).FullName;
         File.WriteAllText(Path.Combine(BadProject, "BadPlugin.csproj"), ProjectFile);
         File.WriteAllText(Path.Combine(BadProject, "Bad.cs"), BadSource);
-
-        // Restore the shared package once, then build both projects side by side.
-        var restore = DotNetProcess.Run(good, environment, "restore");
-        Assert.True(restore.ExitCode == 0, "dotnet restore failed:\n" + restore.Output);
-        var goodBuild = Task.Run(() => DotNetProcess.Run(good, environment, "build", "--no-restore", "-o", Path.Combine(Plugins, "MyPlugin")));
-        BadBuild = DotNetProcess.Run(BadProject, environment, "build");
-        GoodBuild = goodBuild.GetAwaiter().GetResult();
+        BadBuild = DotNetProcess.Run(BadProject, plugin, "build");
     }
+
+    /// <summary>Whether this fixture runs a documentation block (the blocks of <see cref="Section"/> in <see cref="Page"/>).</summary>
+    internal static bool RunsBlock(DocBlock block) => block.Page == Page && block.Section == Section;
 
     /// <summary>Mistakes on known lines: ACG0003 (6,17), ACG0001 (7,21), ACG0006 (15,12), ACG0007 (18,40).</summary>
     public const string BadSource = """
@@ -113,9 +128,16 @@ public sealed partial class AuthorWorkflow : IDisposable
 
     public string Plugins { get; }
 
+    /// <summary>Where the page's <c>dotnet autocircuit run</c> wrote its results (the default folder, in the project).</summary>
+    public string Results { get; }
+
     public string BadProject { get; }
 
-    public (int ExitCode, string Output) GoodBuild { get; }
+    /// <summary>The page's first block: pack, new project, NuGet config.</summary>
+    public (int ExitCode, string Output) Setup { get; }
+
+    /// <summary>The page's second block: build, list, run.</summary>
+    public (int ExitCode, string Output) Walkthrough { get; }
 
     public (int ExitCode, string Output) BadBuild { get; }
 
@@ -132,20 +154,4 @@ public sealed partial class AuthorWorkflow : IDisposable
         {
         }
     }
-
-    /// <summary>The project file (first <c>xml</c> block) and the class (first <c>csharp</c> block) of the README's section.</summary>
-    private static (string Csproj, string Source) ReadmeProject(string readme)
-    {
-        var start = readme.IndexOf("## Write your own algorithm", StringComparison.Ordinal);
-        Assert.True(start >= 0, "README.md has no '## Write your own algorithm' section");
-        var end = readme.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
-        var section = readme[start..(end < 0 ? readme.Length : end)];
-        string Block(string language) => CodeBlock().Matches(section).First(m => m.Groups[1].Value == language).Groups[2].Value;
-        return (Block("xml"), Block("csharp"));
-    }
-
-    [GeneratedRegex(@"```(\w+)\n(.*?)```", RegexOptions.Singleline)]
-    private static partial Regex CodeBlock();
-
-    private static string SourceDirectory([CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
 }

@@ -58,7 +58,11 @@ internal static class TestPluginBuilder
             name,
             [CSharpSyntaxTree.ParseText(source, parse, path: name + ".cs")],
             baseReferences.Concat(references ?? []),
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+            // The test plugins leave MemoryBudget undeclared (ACG0014, a warning about memory, not about loading).
+            new CSharpCompilationOptions(
+                OutputKind.DynamicallyLinkedLibrary,
+                nullableContextOptions: NullableContextOptions.Enable,
+                specificDiagnosticOptions: [new KeyValuePair<string, ReportDiagnostic>("ACG0014", ReportDiagnostic.Suppress)]));
         if (runGenerator)
         {
             CSharpGeneratorDriver.Create([new AlgorithmRegistryGenerator().AsSourceGenerator()], parseOptions: parse)

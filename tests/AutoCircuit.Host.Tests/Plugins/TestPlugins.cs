@@ -26,6 +26,8 @@ public sealed class TestPlugins
         Good = Path.Combine(Root, "good");
         Broken = Path.Combine(Root, "broken");
         Duplicates = Path.Combine(Root, "duplicates");
+        Faulty = Path.Combine(Root, "faulty");
+        BuildFaulty();
 
         CopyDirectory(SampleOutput, Path.Combine(Good, "SamplePlugin"));
         Build(Good, "ConstantPlugin", Usings + """
@@ -176,6 +178,52 @@ public sealed class TestPlugins
     public string Broken { get; }
 
     public string Duplicates { get; }
+
+    /// <summary>Plugins whose algorithms fail the hard way: a managed OutOfMemoryException, Environment.Exit, a stack
+    /// overflow (the last two only under process isolation: they end the process they run in).</summary>
+    public string Faulty { get; }
+
+    private void BuildFaulty()
+    {
+        Build(Faulty, "OomPlugin", Usings + """
+            namespace Oom;
+
+            [PruneAlgorithm("test-oom")]
+            public sealed class Oom : IPruneAlgorithm
+            {
+                public PruneScores Run(PruneContext context) => throw new OutOfMemoryException("deliberate: the plugin ran out of memory");
+            }
+            """);
+        Build(Faulty, "ExitPlugin", Usings + """
+            namespace Exit;
+
+            [PruneAlgorithm("test-exit")]
+            public sealed class Exit : IPruneAlgorithm
+            {
+                public PruneScores Run(PruneContext context)
+                {
+                    Environment.Exit(0);
+                    return null!;
+                }
+            }
+            """);
+        Build(Faulty, "StackOverflowPlugin", Usings + """
+            namespace Overflow;
+
+            [PruneAlgorithm("test-stack-overflow")]
+            public sealed class Overflow : IPruneAlgorithm
+            {
+                public PruneScores Run(PruneContext context) => Recurse(context, 0);
+
+                // Not a tail call (the result is used after the call), so every level takes stack.
+                private static PruneScores Recurse(PruneContext context, long depth)
+                {
+                    var inner = depth < long.MaxValue ? Recurse(context, depth + 1) : null;
+                    return inner ?? context.Model.NewPruneScores(depth);
+                }
+            }
+            """);
+    }
 
     /// <summary>The plugin folders, built on first use.</summary>
     public static TestPlugins Shared => s_shared.Value;

@@ -9,13 +9,13 @@ using static TorchSharp.torch;
 
 namespace AutoCircuit.Host.Tests.Tasks;
 
-/// <summary>stories260K is actually good at the pronoun task: the numbers the README states.</summary>
+/// <summary>stories260K is actually good at the pronoun task: the numbers docs/models-and-tasks.md states.</summary>
 public sealed class StoriesPronounTaskTests(ITestOutputHelper output)
 {
-    /// <summary>Measured over all 320 prompts (README, Tasks): top-1 is the right pronoun for every prompt.</summary>
+    /// <summary>Measured over all 320 prompts (docs/models-and-tasks.md): top-1 is the right pronoun for every prompt.</summary>
     private const double DocumentedTopOne = 1.0;
 
-    /// <summary>Measured mean logit(right pronoun) − logit(other pronoun) on the clean prompts (README: 2.97).</summary>
+    /// <summary>Measured mean logit(right pronoun) − logit(other pronoun) on the clean prompts (docs/models-and-tasks.md: 2.97).</summary>
     private const double DocumentedLogitDiff = 2.97;
 
     [SharedModelFact("stories260K/stories260K.bin")]

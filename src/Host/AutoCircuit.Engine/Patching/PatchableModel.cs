@@ -13,7 +13,8 @@ namespace AutoCircuit.Engine.Patching;
 /// <remarks>
 /// Split by role: this file (construction, the forward pass and its ownership), <c>.Masks</c> (masks and the scopes
 /// that change how they act), <c>.Ablations</c> (source outputs and ablations), <c>.Capture</c> (activations and
-/// gradients at hook points), <c>.Restart</c> (forward passes from a block). How a patched pass computes its patches is
+/// gradients at hook points), <c>.Interventions</c> (a callback that may replace them, <c>IActivationIntervention</c>),
+/// <c>.Restart</c> (forward passes from a block). How a patched pass computes its patches is
 /// decided by <see cref="PatchPlanner"/> and done by one unit per mode (docs/engine.md).
 /// <para>
 /// Ownership: every forward pass runs in its own dispose scope and hands back only its result (and what the caller

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 using TorchSharp;
 
@@ -18,9 +19,9 @@ public sealed record AlgorithmOutcome(PruneScores? Scores, TimeSpan Elapsed, str
 }
 
 /// <summary>
-/// Runs algorithms the same way every time: seeds torch, opens a dispose scope, observes
-/// cancellation, checks the result's shapes and finiteness, and isolates failures so one
-/// algorithm's exception or NaN scores do not stop the others.
+/// Runs algorithms the same way every time: seeds torch, opens a dispose scope, keeps to the patch
+/// memory budget (<see cref="MemoryBudgetRunner"/>), observes cancellation, checks the result's shapes
+/// and finiteness, and isolates failures so one algorithm's exception or NaN scores do not stop the others.
 /// </summary>
 public static class AlgorithmRunner
 {
@@ -35,7 +36,8 @@ public static class AlgorithmRunner
         try
         {
             using var scope = torch.NewDisposeScope();
-            using var scores = algorithm.Run(context);
+            // Under a patch memory budget, batch-separable algorithms run on parts of the batches; others are warned.
+            using var scores = MemoryBudgetRunner.Run(algorithm, context);
             if (scores is null)
             {
                 return new AlgorithmOutcome(null, sw.Elapsed, "returned no scores");
@@ -61,9 +63,15 @@ public static class AlgorithmRunner
         {
             throw;
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e)
         {
-            context.Log($"{e.GetType().Name}: {e.Message}\n{e.StackTrace}");
+            // OutOfMemoryException too: the algorithm's allocations are garbage now, and the algorithms that finished
+            // before it keep their results (exit code 4).
+            if (Environment.GetEnvironmentVariable("AUTOCIRCUIT_DEBUG") is { Length: > 0 } debug && debug != "0")
+            {
+                context.Log($"{e.GetType().Name}: {e.Message}\n{e.StackTrace}"); // the caller reports the one-line reason
+            }
+
             return new AlgorithmOutcome(null, sw.Elapsed, $"{e.GetType().Name}: {e.Message}");
         }
     }

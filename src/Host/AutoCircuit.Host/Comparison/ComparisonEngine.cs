@@ -5,6 +5,7 @@ using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Outputs;
+using AutoCircuit.Host.Progress;
 using AutoCircuit.Patching;
 
 namespace AutoCircuit.Host.Comparison;
@@ -59,21 +60,34 @@ public static class ComparisonEngine
         ArgumentNullException.ThrowIfNull(env);
         var compared = new List<ComparedAlgorithm>(candidates.Count);
         var stems = new HashSet<string>(StringComparer.Ordinal);
+        env.Progress.Plan(candidates.SelectMany(c =>
+            (c is AlgorithmCandidate ? new[] { (c.Label, StageKind.Score) } : [])
+                .Concat(settings.PatchTypes.Select(_ => (c.Label, StageKind.Evaluate)))));
         try
         {
             foreach (var candidate in candidates)
             {
                 env.CancellationToken.ThrowIfCancellationRequested();
                 var stem = UniqueStem(candidate.Label, stems);
-                var algorithm = candidate switch
+                ComparedAlgorithm algorithm;
+                using (candidate is AlgorithmCandidate ? env.Progress.BeginStage(candidate.Label, StageKind.Score) : null)
                 {
-                    AlgorithmCandidate a => RunAlgorithm(model, data, subject, a, stem, env),
-                    ScoresCandidate s => FromScores(s, stem),
-                    _ => throw new ArgumentException($"Unknown candidate {candidate}.", nameof(candidates)),
-                };
+                    algorithm = candidate switch
+                    {
+                        AlgorithmCandidate a => RunAlgorithm(model, data, subject, a, stem, env),
+                        ScoresCandidate s => FromScores(s, stem),
+                        _ => throw new ArgumentException($"Unknown candidate {candidate}.", nameof(candidates)),
+                    };
+                }
+
                 compared.Add(algorithm);
                 if (algorithm.Scores is null)
                 {
+                    foreach (var _ in settings.PatchTypes)
+                    {
+                        env.Progress.SkipStage(candidate.Label, StageKind.Evaluate);
+                    }
+
                     env.Error.WriteLine($"error: algorithm '{algorithm.Label}' failed: {algorithm.Error}");
                     continue;
                 }
@@ -220,9 +234,10 @@ public static class ComparisonEngine
             foreach (var patchType in settings.PatchTypes)
             {
                 var options = settings.Evaluation.Circuits with { PatchType = patchType };
+                using var stage = env.Progress.BeginStage(algorithm.Label, StageKind.Evaluate);
                 evaluations[patchType] = CircuitEvaluator.Evaluate(
                     model, data.Test, scores, counts, options, subject.KnownEdges,
-                    new PrefixedProgress(env.Progress, $"{algorithm.Label} ({EvaluationNames.PatchTypeName(patchType)} patch)"),
+                    new PrefixedProgress(env.Progress, $"{EvaluationNames.PatchTypeName(patchType)} patch"),
                     env.CancellationToken);
             }
         }
@@ -252,6 +267,9 @@ public static class ComparisonEngine
     private sealed class PrefixedProgress(IProgressSink inner, string label) : IProgressSink
     {
         public IProgressTask Start(string description, long total) => inner.Start($"{label}: {description}", total);
+
+        public IProgressTask Start(string description, long total, string? unit, IProgressTask? parent = null) =>
+            inner.Start($"{label}: {description}", total, unit, parent);
     }
 }
 

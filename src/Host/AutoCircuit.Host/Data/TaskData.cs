@@ -126,10 +126,10 @@ public sealed class TaskData : IDisposable
             throw new DatasetException("--train-size and --test-size must not be negative.");
         }
 
-        if (trainSize + testSize > n)
+        if ((long)trainSize + testSize > n)
         {
             throw new DatasetException(
-                $"{src}: has {n} prompts, fewer than --train-size {trainSize} + --test-size {testSize} = {trainSize + testSize}.");
+                $"{src}: has {n} prompts, fewer than --train-size {trainSize} + --test-size {testSize} = {(long)trainSize + testSize}.");
         }
 
         if (trainSize < options.BatchSize)
@@ -151,11 +151,21 @@ public sealed class TaskData : IDisposable
         }
 
         var selected = order.Take(trainSize + testSize).Select(i => document.Prompts[i]).ToList();
+        if (transformer is not null)
+        {
+            PromptLimits.CheckTokenIds(src, selected, transformer.Config);
+        }
+
         var encoded = encoder.Encode(document, selected);
         PrefixCache? cache = null;
         IDisposable? attachment = null;
         try
         {
+            if (transformer is not null)
+            {
+                PromptLimits.CheckEncoded(src, encoded, transformer.Config);
+            }
+
             var diverge = 0;
             var seqLabels = encoded.SeqLabels;
             if (options.TailDivergence)

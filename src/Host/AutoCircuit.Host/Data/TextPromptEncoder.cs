@@ -21,7 +21,10 @@ namespace AutoCircuit.Host.Data;
 /// <param name="padding">The model's left-padding rule (its pad id); <c>null</c> when the model has none, then
 /// every prompt must have the same length.</param>
 /// <param name="prependBos">Start every prompt with the tokenizer's BOS (auto-circuit's default).</param>
-public sealed class TextPromptEncoder(ITokenizer tokenizer, TokenPadding? padding, bool prependBos = true) : IPromptEncoder
+/// <param name="model">The model's config, when known: a prompt longer than its context is refused as soon as it is
+/// tokenized, before any tensor is made.</param>
+public sealed class TextPromptEncoder(ITokenizer tokenizer, TokenPadding? padding, bool prependBos = true, TransformerConfig? model = null)
+    : IPromptEncoder
 {
     /// <summary>The label auto-circuit gives the BOS position in <c>seq_labels</c>.</summary>
     public const string BosLabel = "<|BOS|>";
@@ -56,6 +59,14 @@ public sealed class TextPromptEncoder(ITokenizer tokenizer, TokenPadding? paddin
 
             clean[i] = Tokens(p.Clean.Text!, bos);
             corrupt[i] = Tokens(p.Corrupt.Text!, bos);
+            foreach (var (row, name) in new[] { (clean[i], "clean"), (corrupt[i], "corrupt") })
+            {
+                if (model is not null && row.Count > model.ContextLength)
+                {
+                    throw PromptLimits.TooLong(src, $"prompts[{p.Index}].{name}", row.Count, model);
+                }
+            }
+
             if (clean[i].Count == 0 || corrupt[i].Count == 0)
             {
                 throw new DatasetException($"{src}: prompts[{p.Index}].{(clean[i].Count == 0 ? "clean" : "corrupt")} is empty.");

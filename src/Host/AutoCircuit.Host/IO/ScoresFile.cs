@@ -211,7 +211,12 @@ public static class ScoresFile
                 throw new AutoCircuitException($"{path}: {at}: ragged nested array.");
             }
 
-            values.Add(el.GetSingle());
+            if (!el.TryGetSingle(out var value) || !float.IsFinite(value))
+            {
+                throw new AutoCircuitException($"{path}: {at}: {el.GetRawText()} is not a finite float32 score.");
+            }
+
+            values.Add(value);
             return;
         }
 

@@ -12,6 +12,19 @@ namespace AutoCircuit.Host.Jobs;
 public static class CircuitReport
 {
     /// <summary>Evaluates <paramref name="scores"/> on <paramref name="batches"/> and writes the two files.</summary>
+    /// <param name="model">The patchable model.</param>
+    /// <param name="batches">The evaluation batches.</param>
+    /// <param name="scores">The scores.</param>
+    /// <param name="algorithm">The algorithm's key or label, written into the circuits file.</param>
+    /// <param name="fileStem">The circuits files' stem.</param>
+    /// <param name="settings">Circuit sizes, patch type, ablation.</param>
+    /// <param name="results">The results folder.</param>
+    /// <param name="knownEdges">The known circuit (ROC), or <c>null</c>.</param>
+    /// <param name="progress">Progress (the job's stage names the algorithm).</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    /// <param name="withEnds">Evaluate 0 and every edge even when the sweep has one or two sizes (auto-circuit leaves
+    /// them out then, e.g. for ground-truth's two score groups), so that every curve runs from the baseline to the
+    /// full model and has an area: what <c>run</c> and <c>compare</c> do for their reports.</param>
     /// <returns>The evaluation and the files written (relative to the results folder).</returns>
     /// <exception cref="AutoCircuitException">A size outside the graph; outputs that metrics cannot measure.</exception>
     public static (CircuitEvaluation Evaluation, string[] Files) EvaluateAndWrite(
@@ -24,14 +37,17 @@ public static class CircuitReport
         ResultsDirectory results,
         IReadOnlySet<Edge>? knownEdges,
         IProgressSink progress,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        bool withEnds = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(results);
-        var counts = EdgeCountSweep.Compute(model.Graph.EdgeCount, settings.Edges, scores, trueEdgeCount: knownEdges?.Count);
+        var counts = EdgeCountSweep.Compute(
+            model.Graph.EdgeCount, settings.Edges, scores, zeroEdges: withEnds ? true : null, allEdges: withEnds ? true : null,
+            trueEdgeCount: knownEdges?.Count);
         var evaluation = CircuitEvaluator.Evaluate(
-            model, batches, scores, counts, settings.Circuits, knownEdges, new LabelledProgress(progress, algorithm), cancellationToken);
+            model, batches, scores, counts, settings.Circuits, knownEdges, progress, cancellationToken);
 
         var json = Path.Combine("circuits", fileStem + ".json");
         var csv = Path.Combine("circuits", fileStem + ".csv");
@@ -44,11 +60,5 @@ public static class CircuitReport
         JsonOutput.Write(results.PathFor(json), file, OutputJsonContext.Default.CircuitEvaluationFile);
         CircuitsFile.WriteCsv(results.PathFor(csv), evaluation);
         return (evaluation, [json, csv]);
-    }
-
-    /// <summary>Names the algorithm in progress lines (several are evaluated in one run).</summary>
-    private sealed class LabelledProgress(IProgressSink inner, string label) : IProgressSink
-    {
-        public IProgressTask Start(string description, long total) => inner.Start($"{label}: {description}", total);
     }
 }

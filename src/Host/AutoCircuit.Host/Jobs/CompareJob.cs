@@ -100,7 +100,7 @@ public static class CompareJob
         HtmlReport.Write(results.PathFor("report.html"), result, "compare", request.Job.CommandLine);
         results.Commit();
         env.Out.Write(ComparisonFiles.ToMarkdown(result));
-        env.Error.WriteLine($"results: {results.FinalPath} (open report.html)");
+        env.AnnounceResults(results.FinalPath, Path.Combine(results.FinalPath, "report.html"));
         return result.Algorithms.All(a => a.Succeeded) ? ExitCode.Ok : ExitCode.AlgorithmFailed;
     }
 

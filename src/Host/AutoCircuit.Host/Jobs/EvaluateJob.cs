@@ -2,6 +2,7 @@ using AutoCircuit.Engine;
 using AutoCircuit.Evaluation;
 using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Outputs;
+using AutoCircuit.Host.Progress;
 using AutoCircuit.Patching;
 using TorchSharp;
 
@@ -40,9 +41,15 @@ public static class EvaluateJob
 
         var results = context.Results();
         torch.random.manual_seed(request.Job.Seed);
-        var (evaluation, files) = CircuitReport.EvaluateAndWrite(
-            context.Model, data.Test, scores, loadedScores.Algorithm, CircuitsFile.FileStem(loadedScores.Algorithm), request.Settings,
-            results, known, env.Progress, env.CancellationToken);
+        CircuitEvaluation evaluation;
+        string[] files;
+        using (env.Progress.BeginStage(loadedScores.Algorithm, StageKind.Evaluate))
+        {
+            (evaluation, files) = CircuitReport.EvaluateAndWrite(
+                context.Model, data.Test, scores, loadedScores.Algorithm, CircuitsFile.FileStem(loadedScores.Algorithm),
+                request.Settings, results, known, env.Progress, env.CancellationToken);
+        }
+
 
         var settings = request.Settings;
         var record = new EvaluateFile
@@ -79,7 +86,7 @@ public static class EvaluateJob
         JsonOutput.Write(results.PathFor("evaluate.json"), record, OutputJsonContext.Default.EvaluateFile);
         results.Commit();
         env.Out.Write(CircuitsFile.ToCsv(evaluation));
-        env.Error.WriteLine($"results: {results.FinalPath}");
+        env.AnnounceResults(results.FinalPath);
         return ExitCode.Ok;
     }
 }

@@ -20,8 +20,9 @@ public sealed class JobContext : IDisposable
 
     internal JobContext(
         JobRequest request, RunEnvironment environment, DateTimeOffset started, Device device, PreparedTask prepared, TaskData data,
-        int threads, PatchableModel model)
+        int threads, PatchableModel model, ResultsDirectory? results = null)
     {
+        _results = results;
         Request = request;
         Environment = environment;
         Started = started;
@@ -67,11 +68,14 @@ public sealed class JobContext : IDisposable
     /// created on the first call (refusing a folder that is not empty), written atomically by
     /// <see cref="ResultsDirectory.Commit"/>.
     /// </summary>
-    /// <exception cref="AutoCircuitException">The folder exists and is not empty.</exception>
+    /// <exception cref="AutoCircuitException">The folder exists and is not empty, another run holds it, or it cannot be
+    /// written.</exception>
     public ResultsDirectory Results(string defaultPrefix = "") =>
-        _results ??= new ResultsDirectory(Request.Out ?? Path.Combine(
-            "autocircuit-results",
-            defaultPrefix + Started.ToLocalTime().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
+        _results ??= new ResultsDirectory(
+            Request.Out ?? Path.Combine(
+                "autocircuit-results",
+                defaultPrefix + Started.ToLocalTime().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)),
+            line => Environment.Error.WriteLine(line));
 
     /// <summary>The task's known circuit in this graph, or <c>null</c>; a circuit that does not fit is a warning on stderr.</summary>
     public IReadOnlySet<Edge>? TaskKnownEdges()
@@ -86,7 +90,7 @@ public sealed class JobContext : IDisposable
     }
 
     /// <summary>The <c>"model"</c> object of the job's JSON file.</summary>
-    public ModelInfo ModelInfo() => new() { Spec = Loaded.Name, Description = Loaded.Model.Description };
+    public ModelInfo ModelInfo() => new() { Spec = Loaded.Name, Description = Loaded.Model.Description, HubCommit = Loaded.HubCommit };
 
     /// <summary>The <c>"performance"</c> object of the job's JSON file.</summary>
     public PerformanceInfo PerformanceInfo() => new()

@@ -17,6 +17,10 @@ public sealed record JobRequest
     /// <summary>Model name or checkpoint path; <c>null</c> for the task's (or the default) model.</summary>
     public string? Model { get; init; }
 
+    /// <summary><c>--download</c>: for a model given by Hugging Face name, ask the hub for the revision's newest commit
+    /// even when a snapshot is cached (see <see cref="Models.Hub.HubResolver"/>).</summary>
+    public bool Download { get; init; }
+
     /// <summary>Dataset file; <c>null</c> for the task's (or the model's default task's) dataset.</summary>
     public string? Dataset { get; init; }
 

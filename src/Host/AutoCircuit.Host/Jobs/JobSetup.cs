@@ -2,7 +2,9 @@ using AutoCircuit.Engine.Patching;
 using AutoCircuit.Engine.Runtime;
 using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Data;
+using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Tasks;
+using AutoCircuit.Models.Hub;
 
 namespace AutoCircuit.Host.Jobs;
 
@@ -31,8 +33,10 @@ public static class JobSetup
     }
 
     /// <summary>
-    /// Resolves the device, loads the model and the task or dataset (<see cref="TaskSetup.Prepare"/>), splits and batches
-    /// the data onto the device, applies the thread policy and wraps the model for patching.
+    /// Resolves the device, loads the model and the task or dataset (<see cref="TaskSetup.Prepare"/>; a model given by
+    /// Hugging Face name through a <see cref="HubResolver"/> of this process's environment, <see cref="JobRequest.Download"/>
+    /// and the job's progress display), splits and batches the data onto the device, applies the thread policy and wraps
+    /// the model for patching.
     /// </summary>
     /// <exception cref="AutoCircuitException">Bad or conflicting input, an unknown model or task, device unavailable.</exception>
     public static JobContext Prepare(JobRequest request, RunEnvironment env)
@@ -41,7 +45,21 @@ public static class JobSetup
         ArgumentNullException.ThrowIfNull(env);
         var started = DateTimeOffset.UtcNow;
         var device = DeviceSelector.Resolve(request.Device);
-        var prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device, request.DType);
+
+        // An explicit results folder is claimed first, so a second run into it is refused before anything is loaded.
+        var results = request.Out is null ? null : new ResultsDirectory(request.Out, line => env.Error.WriteLine(line));
+        PreparedTask prepared;
+        try
+        {
+            var hub = HubResolver.FromEnvironment(request.Download, env.Progress, env.Error, env.CancellationToken);
+            prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device, hub, request.DType);
+        }
+        catch
+        {
+            results?.Dispose();
+            throw;
+        }
+
         TaskData? data = null;
         try
         {
@@ -51,12 +69,13 @@ public static class JobSetup
             var model = PatchableModel.Create(
                 loaded.Model, new GraphOptions(request.Factorized, data.SeqLen, request.SeparateQkv, loaded.OutputSlice),
                 request.Performance.PatchOptions);
-            return new JobContext(request, env, started, device, prepared, data, threads, model);
+            return new JobContext(request, env, started, device, prepared, data, threads, model, results);
         }
         catch
         {
             data?.Dispose();
             prepared.Dispose();
+            results?.Dispose();
             throw;
         }
     }

@@ -7,7 +7,9 @@ using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Comparison;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.IO;
+using AutoCircuit.Host.Isolation;
 using AutoCircuit.Host.Outputs;
+using AutoCircuit.Host.Progress;
 using AutoCircuit.Host.Reports;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
@@ -34,6 +36,8 @@ public static class RunJob
 
     /// <summary>The ground-truth algorithm, added to <see cref="DefaultAlgorithms"/> when the task has a known circuit.</summary>
     public const string GroundTruthKey = "ground-truth";
+
+    private const string RunFileName = "run.json";
 
     /// <summary>Runs the job.</summary>
     /// <returns><see cref="ExitCode.Ok"/>, or <see cref="ExitCode.AlgorithmFailed"/> if any algorithm failed (the others' results are kept).</returns>
@@ -80,11 +84,38 @@ public static class RunJob
             (knownEdges is null ? string.Empty : $"; known circuit: {knownEdges.Count} edges"));
 
         request.Evaluation.Validate(model.Graph.EdgeCount);
+        if (request.Isolation == AlgorithmIsolation.Process && request.WorkerCommand is null)
+        {
+            throw new AutoCircuitException("--isolation process: worker processes need the dotnet-autocircuit tool to start them.");
+        }
+
         var results = context.Results();
         var records = new List<IRunFileAlgorithm>();
         var usedNames = new HashSet<string>(StringComparer.Ordinal);
+        var fileNames = new List<string>(algorithms.Count);
+        foreach (var (entry, _) in algorithms)
+        {
+            var fileName = entry.Descriptor.Key;
+            for (var i = 2; !usedNames.Add(fileName); i++)
+            {
+                fileName = $"{entry.Descriptor.Key}-{i}";
+            }
+
+            fileNames.Add(fileName);
+        }
+
+        env.Progress.Plan(fileNames.SelectMany(f => new[] { (f, StageKind.Score), (f, StageKind.Evaluate) }));
         var compared = new List<ComparedAlgorithm>();
         var failed = false;
+
+        // Durable per algorithm: run.json (status incomplete) lists what finished, written after its files.
+        void PublishFinished()
+        {
+            JsonOutput.Write(
+                results.PathFor(RunFileName), RunFile(context, request, knownEdges, records, complete: false), OutputJsonContext.Default.RunFile);
+            results.Publish(RunFileName);
+        }
+
         try
         {
             for (var index = 0; index < algorithms.Count; index++)
@@ -92,11 +123,7 @@ public static class RunJob
                 var (entry, configured) = algorithms[index];
                 env.CancellationToken.ThrowIfCancellationRequested();
                 var key = entry.Descriptor.Key;
-                var fileName = key;
-                for (var i = 2; !usedNames.Add(fileName); i++)
-                {
-                    fileName = $"{key}-{i}";
-                }
+                var fileName = fileNames[index];
 
                 var pruneContext = new PruneContext
                 {
@@ -114,9 +141,16 @@ public static class RunJob
                 if (entry.Descriptor.RequiresKnownEdges && pruneContext.KnownEdges is null)
                 {
                     outcome = new AlgorithmOutcome(null, TimeSpan.Zero, "needs a task with a known circuit, and this task has none");
+                    env.Progress.SkipStage(fileName, StageKind.Score);
+                }
+                else if (Isolated(request, entry) is { } command)
+                {
+                    var folder = Path.Combine(results.TempPath, ".worker-" + fileName);
+                    (outcome, usage) = ResourceMeter.Measure(() => IsolatedRunner.Run(request.Job, specs[index], command, folder, model.Graph, env));
                 }
                 else
                 {
+                    using var stage = env.Progress.BeginStage(fileName, StageKind.Score);
                     (outcome, usage) = ResourceMeter.Measure(() => AlgorithmRunner.Run(configured.Algorithm, pruneContext));
                 }
 
@@ -147,7 +181,13 @@ public static class RunJob
                         Path.Combine(results.TempPath, exportDir), scores, request.Exports, CompareJob.DModel(context.Loaded))
                         .Select(f => Path.Combine(exportDir, f)));
                     PrintTopEdges(env.Out, entry.Descriptor, scores, outcome.Elapsed, request.TopEdges);
-                    var (evaluation, circuitFiles) = EvaluateCircuits(request, env, model, data, scores, key, fileName, results, knownEdges);
+                    CircuitEvaluation? evaluation;
+                    string[]? circuitFiles;
+                    using (env.Progress.BeginStage(fileName, StageKind.Evaluate))
+                    {
+                        (evaluation, circuitFiles) = EvaluateCircuits(request, env, model, data, scores, key, fileName, results, knownEdges);
+                    }
+
                     records.Add(Scored(record, files, circuitFiles));
                     if (evaluation is not null)
                     {
@@ -158,6 +198,7 @@ public static class RunJob
                 else
                 {
                     failed = true;
+                    env.Progress.SkipStage(fileName, StageKind.Evaluate);
                     records.Add(record);
                     env.Error.WriteLine($"error: algorithm '{key}' failed: {outcome.Error}");
                 }
@@ -178,9 +219,17 @@ public static class RunJob
                     Evaluations = evaluations,
                     Roc = roc,
                 });
+                PublishFinished();
             }
 
             WriteReport(context, request, knownEdges, compared);
+        }
+        catch when (results.Published)
+        {
+            env.Error.WriteLine(
+                $"note: the results of the {records.Count} algorithm{(records.Count == 1 ? string.Empty : "s")} that finished are kept " +
+                $"in {results.FinalPath} (run.json status \"incomplete\").");
+            throw;
         }
         finally
         {
@@ -190,11 +239,20 @@ public static class RunJob
             }
         }
 
-        JsonOutput.Write(results.PathFor("run.json"), RunFile(context, request, knownEdges, records), OutputJsonContext.Default.RunFile);
-        results.Commit();
-        env.Error.WriteLine($"results: {results.FinalPath}");
+        JsonOutput.Write(
+            results.PathFor(RunFileName), RunFile(context, request, knownEdges, records, complete: true), OutputJsonContext.Default.RunFile);
+        results.Commit(RunFileName);
+        env.AnnounceResults(results.FinalPath, Path.Combine(results.FinalPath, "report.html"));
         return failed ? ExitCode.AlgorithmFailed : ExitCode.Ok;
     }
+
+    /// <summary>The command that starts a worker for <paramref name="entry"/>, or <c>null</c> to run it in this process.</summary>
+    private static IReadOnlyList<string>? Isolated(RunRequest request, CatalogEntry entry) => request.Isolation switch
+    {
+        AlgorithmIsolation.Process => request.WorkerCommand,
+        AlgorithmIsolation.Auto when entry.Origin != AlgorithmCatalog.BuiltInOrigin => request.WorkerCommand,
+        _ => null,
+    };
 
     /// <summary>The record of an algorithm that produced scores: <paramref name="failed"/>'s fields, status ok, and its files.</summary>
     private static RunFileAlgorithmScored Scored(RunFileAlgorithmFailed failed, List<string> files, string[]? circuits) => new()
@@ -226,7 +284,7 @@ public static class RunJob
 
         var (evaluation, files) = CircuitReport.EvaluateAndWrite(
             model, data.Test, scores, key, fileName, request.Evaluation, results, knownEdges, env.Progress,
-            env.CancellationToken);
+            env.CancellationToken, withEnds: true);
         return (evaluation, files);
     }
 
@@ -269,18 +327,26 @@ public static class RunJob
         output.WriteLine("| rank | edge | position | score |");
         output.WriteLine("|---:|---|---:|---:|");
         var rank = 1;
+        var maxFloat = false;
         foreach (var (edge, score) in ranked)
         {
+            maxFloat |= NumberText.IsMaxFloat(score);
             output.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"| {rank++} | {edge.Name} | {(edge.SeqIndex is int s ? s.ToString(CultureInfo.InvariantCulture) : "all")} | {score:G6} |"));
+                $"| {rank++} | {edge.Name} | {(edge.SeqIndex is int s ? s.ToString(CultureInfo.InvariantCulture) : "all")} | {NumberText.Score(score)} |"));
         }
 
         output.WriteLine();
+        if (maxFloat)
+        {
+            output.WriteLine(NumberText.MaxFloatNote(d.Key));
+            output.WriteLine();
+        }
     }
 
     private static RunFile RunFile(
-        JobContext context, RunRequest request, IReadOnlySet<Edge>? knownEdges, IReadOnlyList<IRunFileAlgorithm> algorithms)
+        JobContext context, RunRequest request, IReadOnlySet<Edge>? knownEdges, IReadOnlyList<IRunFileAlgorithm> algorithms,
+        bool complete)
     {
         var graph = context.Graph;
         var circuits = request.Evaluation.Circuits;
@@ -291,6 +357,7 @@ public static class RunJob
             CommandLine = request.Job.CommandLine,
             StartedUtc = context.StartedUtc,
             FinishedUtc = JobContext.NowUtc,
+            Status = complete ? "complete" : "incomplete",
             Device = context.Device.ToString(),
             Performance = context.PerformanceInfo(),
             Seed = request.Job.Seed,
@@ -315,7 +382,7 @@ public static class RunJob
                 Ablation = circuits.Ablation.ToCliName(),
                 Reverse = circuits.ReverseCleanCorrupt,
             },
-            Algorithms = algorithms,
+            Algorithms = [.. algorithms],
         };
     }
 }

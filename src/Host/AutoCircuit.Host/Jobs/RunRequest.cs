@@ -1,5 +1,6 @@
 using AutoCircuit.Evaluation;
 using AutoCircuit.Host.IO;
+using AutoCircuit.Host.Isolation;
 
 namespace AutoCircuit.Host.Jobs;
 
@@ -21,4 +22,13 @@ public sealed record RunRequest
 
     /// <summary>How many top edges to print per algorithm.</summary>
     public int TopEdges { get; init; } = 10;
+
+    /// <summary>Which algorithms run in a worker process (<c>--isolation</c>); by default plugins from outside the tool.</summary>
+    public AlgorithmIsolation Isolation { get; init; } = AlgorithmIsolation.Auto;
+
+    /// <summary>
+    /// The program and leading arguments that start the tool, for worker processes (the tool sets it). Without it every
+    /// algorithm runs in this process: <see cref="AlgorithmIsolation.Process"/> is then refused.
+    /// </summary>
+    public IReadOnlyList<string>? WorkerCommand { get; init; }
 }

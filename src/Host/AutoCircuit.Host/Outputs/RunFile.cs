@@ -18,8 +18,13 @@ public sealed record RunFile
     [Description("When the job started (ISO 8601, UTC).")]
     public required string StartedUtc { get; init; }
 
-    [Description("When the job finished (ISO 8601, UTC).")]
+    [Description("When the job finished (ISO 8601, UTC); while 'status' is 'incomplete', when the last algorithm listed finished.")]
     public required string FinishedUtc { get; init; }
+
+    [Description("'complete': every algorithm ran and the report was written. 'incomplete': written after each algorithm, " +
+                 "so a run that was cancelled, killed or crashed later keeps the results of the algorithms listed (their " +
+                 "files are whole); the algorithms after them did not run.")]
+    public required string Status { get; init; }
 
     [Description("The torch device (cpu, cuda:0, ...).")]
     public required string Device { get; init; }

@@ -28,8 +28,11 @@ public static partial class PluginLoading
 
     private static readonly Type[] SharedTypes = [typeof(IPruneAlgorithm), typeof(torch.Tensor), typeof(torch.nn.Module)];
 
-    /// <summary>The AutoCircuit.Abstractions version of this host (plugins need the same major, no newer).</summary>
-    public static Version HostSdkVersion { get; } = typeof(IPruneAlgorithm).Assembly.GetName().Version!;
+    /// <summary>
+    /// The AutoCircuit.Abstractions version of this host, <c>major.minor.patch</c>: the SDK's file version, which moves
+    /// with every release (its assembly version stays pinned at <c>major.0.0.0</c>, so it cannot tell minors apart).
+    /// </summary>
+    public static Version HostSdkVersion { get; } = SdkVersionOf(typeof(IPruneAlgorithm).Assembly);
 
     /// <summary>Discovers and loads every plugin on <paramref name="searchPath"/>, in order.</summary>
     public static PluginLoadReport Load(PluginSearchPath searchPath)
@@ -126,7 +129,8 @@ public static partial class PluginLoading
         try
         {
             // Checked before loading: the runtime cannot bind a newer AutoCircuit.Abstractions than the host's, and
-            // its error would not say what to change.
+            // its error would not say what to change. The reference's assembly version is pinned at major.0.0.0, so
+            // this catches another major; the registry's SdkVersion (the file version) then decides the minor.
             var referenced = ReferencedAbstractionsVersion(candidate.AssemblyPath);
             if (referenced is null)
             {
@@ -181,16 +185,35 @@ public static partial class PluginLoading
     }
 
     /// <summary>
-    /// Why a plugin built against AutoCircuit.Abstractions <paramref name="pluginSdk"/> cannot run on this host,
-    /// or <c>null</c> when it can (same major version, not newer than the host's).
+    /// The compatibility rule: why a plugin built against AutoCircuit.Abstractions <paramref name="pluginSdk"/> cannot
+    /// run on this host, or <c>null</c> when it can. It can when the major versions are equal (a major changes only
+    /// with a breaking change of the contract) and its minor is not newer than the host's (a newer minor may use API
+    /// this host lacks). The patch (the git height) never matters: patches add no API.
     /// </summary>
-    public static string? Incompatibility(Version pluginSdk)
+    public static string? Incompatibility(Version pluginSdk) => Incompatibility(pluginSdk, HostSdkVersion);
+
+    /// <summary><see cref="Incompatibility(Version)"/> for a host of SDK <paramref name="hostSdk"/>.</summary>
+    public static string? Incompatibility(Version pluginSdk, Version hostSdk)
     {
         ArgumentNullException.ThrowIfNull(pluginSdk);
-        return pluginSdk.Major == HostSdkVersion.Major && pluginSdk <= HostSdkVersion
-            ? null
-            : $"it was built against {AbstractionsAssemblyName} {pluginSdk}, but this host provides {HostSdkVersion}; " +
-              $"rebuild it against {AbstractionsAssemblyName} {HostSdkVersion.Major}.x, no newer than {HostSdkVersion}.";
+        ArgumentNullException.ThrowIfNull(hostSdk);
+        if (pluginSdk.Major == hostSdk.Major && pluginSdk.Minor <= hostSdk.Minor)
+        {
+            return null;
+        }
+
+        var why = pluginSdk.Major != hostSdk.Major ? "a different major version" : "a newer minor version";
+        return $"it was built against {AbstractionsAssemblyName} {pluginSdk}, but this host provides {hostSdk} ({why}: " +
+               $"plugins need the host's major version and a minor no newer than its own); rebuild it against " +
+               $"{AbstractionsAssemblyName} {hostSdk.Major}.x, no newer than {hostSdk.Major}.{hostSdk.Minor}, or use a " +
+               $"host with SDK {pluginSdk.Major}.{pluginSdk.Minor} or newer in major {pluginSdk.Major}.";
+    }
+
+    /// <summary>An AutoCircuit.Abstractions assembly's SDK version: its file version's first three parts, else its assembly version.</summary>
+    internal static Version SdkVersionOf(Assembly abstractions)
+    {
+        var file = abstractions.GetCustomAttribute<AssemblyFileVersionAttribute>()?.Version;
+        return Version.TryParse(file, out var v) ? new Version(v.Major, v.Minor, Math.Max(0, v.Build)) : abstractions.GetName().Version!;
     }
 
     /// <summary>One line for an exception from loading a plugin: the innermost cause, and what kind of failure it is.</summary>

@@ -19,7 +19,6 @@ public static class CircuitDiagram
     private const double FontSize = 11;
     private const double BoxHeight = 20;
     private const double RowHeightLarge = 28;
-    private const double ColumnGapLarge = 70;
     private const double BandGap = 18;
     private const double BandHeader = 20;
     private const double HeaderHeight = 66;
@@ -82,10 +81,19 @@ public static class CircuitDiagram
 
         var rows = columns.Count == 0 ? 1 : columns.Max(c => c.Count);
 
-        // Small graphs get more room between rows and columns, so that their few edges separate.
+        // Small graphs get more room between rows and columns, so that their few edges separate; deep models less, and
+        // each column is as wide as its own longest name, so that a 5-layer transformer (12 columns) fits a page: the
+        // SVG also scales down to its container (max-width: 100%), never scrolling the output off-screen.
         var rowHeight = rows <= 4 ? 40 : RowHeightLarge;
-        var columnGap = columns.Count <= 8 ? 90 : ColumnGapLarge;
-        var boxWidth = Math.Max(56, nodes.Max(n => Svg.TextWidth(n.Key, FontSize)) + 16);
+        var columnGap = columns.Count <= 8 ? 90 : columns.Count <= 12 ? 52 : 40;
+        var widths = columns.Select(c => Math.Max(44, c.Max(n => Svg.TextWidth(n.Key, FontSize)) + 14)).ToList();
+        var lefts = new List<double>();
+        var left = 0.0;
+        foreach (var w in widths)
+        {
+            lefts.Add(left);
+            left += w + columnGap;
+        }
         var positions = graph.SeqLen is null
             ? new List<int?> { null }
             : drawn.Select(d => d.Edge.SeqIndex).Distinct().OrderBy(p => p).ToList();
@@ -96,8 +104,8 @@ public static class CircuitDiagram
 
         var labelWidth = graph.SeqLen is null ? 16 : Math.Max(90, positions.Max(p => Svg.TextWidth(PositionLabel(p, seqLabels), 12)) + 24);
         var bandHeight = BandHeader + (rows * rowHeight);
-        var width = labelWidth + (columns.Count * (boxWidth + columnGap)) - columnGap + 24;
-        var legend = $"top {drawn.Count} of {graph.EdgeCount} edges by |score|; width ∝ |score| (largest {Svg.Format(MaxAbs(drawn))})";
+        var width = labelWidth + left - columnGap + 24;
+        var legend = $"top {drawn.Count} of {graph.EdgeCount} edges by |score|; width ∝ |score| (largest {NumberText.Score(MaxAbs(drawn))})";
         width = Math.Max(width, Math.Max(8 + Svg.TextWidth(legend, 11) + 8, known is null ? 200 : 350));
         var height = HeaderHeight + (positions.Count * (bandHeight + BandGap));
 
@@ -110,7 +118,7 @@ public static class CircuitDiagram
             var bandMid = bandTop + (rows * rowHeight / 2);
             for (var c = 0; c < columns.Count; c++)
             {
-                var x = labelWidth + (c * (boxWidth + columnGap));
+                var x = labelWidth + lefts[c];
                 var offset = (rows - columns[c].Count) * rowHeight / 2;
                 for (var r = 0; r < columns[c].Count; r++)
                 {
@@ -123,7 +131,8 @@ public static class CircuitDiagram
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture,
             $"<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"diagram\" width=\"{Svg.N(width)}\" height=\"{Svg.N(height)}\" " +
-            $"viewBox=\"0 0 {Svg.N(width)} {Svg.N(height)}\" font-family=\"sans-serif\" role=\"img\">");
+            $"viewBox=\"0 0 {Svg.N(width)} {Svg.N(height)}\" preserveAspectRatio=\"xMinYMin meet\" " +
+            $"style=\"max-width:100%;height:auto\" font-family=\"sans-serif\" role=\"img\">");
         sb.Append(CultureInfo.InvariantCulture, $"<title>{Svg.Escape(title)}</title>");
         sb.Append(CultureInfo.InvariantCulture, $"<rect width=\"{Svg.N(width)}\" height=\"{Svg.N(height)}\" fill=\"#fff\"/>");
         Svg.Text(sb, 8, 18, title, "font-size=\"14\" font-weight=\"bold\"");
@@ -158,7 +167,7 @@ public static class CircuitDiagram
             {
                 if (b == 0)
                 {
-                    var x = labelWidth + (c * (boxWidth + columnGap)) + (boxWidth / 2);
+                    var x = labelWidth + lefts[c] + (widths[c] / 2);
                     Svg.Text(sb, x, top + 13, $"layer {(layers.Count == columns.Count ? layers[c] : columns[c][0].Layer)}",
                         "font-size=\"10\" fill=\"#777\" text-anchor=\"middle\"");
                 }
@@ -175,7 +184,7 @@ public static class CircuitDiagram
                 continue;
             }
 
-            var x1 = a.X + boxWidth;
+            var x1 = a.X + widths[a.Column];
             var y1 = a.Y;
             var x2 = z.X;
             var y2 = z.Y + (port switch { 'Q' => -6, 'V' => 6, _ => 0 });
@@ -190,7 +199,7 @@ public static class CircuitDiagram
             var cy2 = y2 + (up * bow);
             var w = maxAbs == 0 ? 1 : 0.8 + (6.2 * MathF.Abs(score) / maxAbs);
             var color = score > 0 ? Svg.Positive : score < 0 ? Svg.Negative : Svg.Zero;
-            var tip = $"#{rank} {edge}{(port is null ? string.Empty : $" ({char.ToLowerInvariant(port.Value)} input)")}: score {Svg.Format(score, 5)}" +
+            var tip = $"#{rank} {edge}{(port is null ? string.Empty : $" ({char.ToLowerInvariant(port.Value)} input)")}: score {NumberText.Score(score)}" +
                       (known?.Contains(edge) == true ? " (in the known circuit)" : string.Empty);
             var path = $"M{Svg.N(x1)},{Svg.N(y1)} C{Svg.N(x1 + dx)},{Svg.N(cy1)} {Svg.N(x2 - dx)},{Svg.N(cy2)} {Svg.N(x2)},{Svg.N(y2)}";
             sb.Append(CultureInfo.InvariantCulture,
@@ -219,8 +228,9 @@ public static class CircuitDiagram
         }
 
         sb.Append(CultureInfo.InvariantCulture, $"<g font-size=\"{Svg.N(FontSize)}\" text-anchor=\"middle\">");
-        foreach (var ((key, pos), (x, y, _, _)) in place)
+        foreach (var ((key, pos), (x, y, column, _)) in place)
         {
+            var boxWidth = widths[column];
             var on = involved.Contains(key) && drawn.Any(d => d.Edge.SeqIndex == pos && (d.Edge.Src.Name == key || NodeKey(d.Edge.Dest).Key == key));
             sb.Append(CultureInfo.InvariantCulture,
                 $"<g><title>{Svg.Escape(key + (pos is int pp ? $" @ {PositionLabel(pp, seqLabels)}" : string.Empty))}</title>" +
@@ -247,7 +257,7 @@ public static class CircuitDiagram
         drawn.Count == 0 ? 0 : drawn.Max(d => MathF.Abs(d.Score));
 
     /// <summary>The box a destination is drawn in, and its Q/K/V port (<c>A1.0.Q</c> is head <c>A1.0</c>'s q input).</summary>
-    private static (string Key, char? Port) NodeKey(DestNode dest)
+    internal static (string Key, char? Port) NodeKey(DestNode dest)
     {
         var name = dest.Name;
         if (dest.HeadIndex is not null && name.Length > 2 && name[^2] == '.' && name[^1] is 'Q' or 'K' or 'V')

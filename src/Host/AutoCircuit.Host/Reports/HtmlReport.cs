@@ -8,9 +8,10 @@ using AutoCircuit.Patching;
 namespace AutoCircuit.Host.Reports;
 
 /// <summary>
-/// <c>report.html</c>: one self-contained page (inline CSS and SVG; no script, no fonts or images from the network)
-/// with the summary table, the faithfulness curves per metric and patch type, the ROC curves, the agreement of the
-/// algorithms, and each algorithm's circuit diagram and top edges.
+/// <c>report.html</c>: one self-contained page (inline CSS, SVG and one inline script; no fonts, images or scripts from
+/// the network) with the summary table, the faithfulness curves per metric and patch type, the ROC curves, the agreement
+/// of the algorithms, the interactive circuit explorer (<see cref="CircuitExplorer"/>), and each algorithm's static
+/// circuit diagram and top edges.
 /// </summary>
 public static class HtmlReport
 {
@@ -23,12 +24,16 @@ public static class HtmlReport
         td.l, th.l { text-align: left; } .muted { color: #666; font-size: 12px; } .err { color: #b00020; }
         .charts { display: flex; flex-wrap: wrap; gap: 12px; } .scroll { overflow-x: auto; }
         .cards { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
-        .card { border: 1px solid #e3e3e3; border-radius: 6px; padding: 4px 10px 8px; max-width: 100%; box-sizing: border-box; }
+        .card { border: 1px solid #e3e3e3; border-radius: 6px; padding: 4px 10px 8px; max-width: 100%; box-sizing: border-box;
+          flex: 1 1 560px; min-width: 0; }
+        svg.diagram { max-width: 100%; height: auto; display: block; }
+        sup { font-size: 10px; }
         .card p.muted { max-width: 640px; overflow-wrap: anywhere; }
         .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; margin-right: 6px; vertical-align: -1px; }
         dl { display: grid; grid-template-columns: max-content auto; gap: 2px 14px; font-size: 13px; } dt { color: #555; } dd { margin: 0; }
         details { margin: 10px 0; } summary { cursor: pointer; font-weight: bold; }
         code { background: #f3f4f6; padding: 0 3px; border-radius: 3px; }
+        p.note { font-size: 13px; max-width: 1100px; background: #fffbe6; border-left: 3px solid #e6c200; padding: 6px 10px; }
         """;
 
     /// <summary>The page for a comparison.</summary>
@@ -39,12 +44,11 @@ public static class HtmlReport
     {
         ArgumentNullException.ThrowIfNull(result);
         var s = result.Subject;
-        var colors = result.Algorithms.Select((a, i) => (a.Label, Color: Svg.Palette[i % Svg.Palette.Count]))
-            .ToDictionary(t => t.Label, t => t.Color, StringComparer.Ordinal);
+        var colors = AlgorithmColors.Assign(result.Algorithms.Select(a => (a.Label, a.Key)));
         var sb = new StringBuilder();
         sb.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
         sb.Append(CultureInfo.InvariantCulture, $"<title>{Svg.Escape(title)}: {Svg.Escape(s.ModelDescription)}</title>");
-        sb.Append("<style>").Append(Css).Append("</style></head><body>\n");
+        sb.Append("<style>").Append(Css).Append(CircuitExplorer.Css).Append("</style></head><body>\n");
         sb.Append(CultureInfo.InvariantCulture, $"<h1>AutoCircuit {Svg.Escape(title)}: {Svg.Escape(s.ModelDescription)}</h1>\n");
         sb.Append("<dl>");
         Item(sb, "model", s.ModelSpec);
@@ -68,6 +72,10 @@ public static class HtmlReport
         Curves(sb, result, colors);
         RocSection(sb, result, colors);
         AgreementSection(sb, result);
+        var explorer = CircuitExplorer.Render(
+            result.Algorithms.Where(a => a.Flat is not null).Select(a => new ExplorerAlgorithm(a.Label, colors[a.Label], a.Flat!)).ToList(),
+            s.Graph, s.SeqLabels, s.KnownEdges, result.Settings.DiagramEdges);
+        sb.Append(explorer.Length == 0 ? string.Empty : "<h2>Circuit explorer</h2>\n" + explorer);
         Diagrams(sb, result);
         sb.Append(CultureInfo.InvariantCulture, $"<p class=\"muted\">Memory: {Svg.Escape(ResourceUsage.Description)}</p>\n");
         sb.Append("</body></html>\n");
@@ -86,7 +94,9 @@ public static class HtmlReport
         {
             foreach (var m in result.Settings.Metrics)
             {
-                sb.Append(CultureInfo.InvariantCulture, $"<th>AUC {Svg.Escape(m.Key)}<br>({EvaluationNames.PatchTypeName(pt)} patch)</th>");
+                sb.Append(CultureInfo.InvariantCulture,
+                    $"<th>AUC, log edges<sup>1</sup><br>{Svg.Escape(m.Key)} ({EvaluationNames.PatchTypeName(pt)} patch)</th>" +
+                    $"<th>mean over sizes<sup>2</sup><br>{Svg.Escape(m.Key)} ({EvaluationNames.PatchTypeName(pt)} patch)</th>");
             }
         }
 
@@ -94,7 +104,7 @@ public static class HtmlReport
         if (hasRandom)
         {
             sb.Append(CultureInfo.InvariantCulture,
-                $"<th>AUC ÷ random<br>({Svg.Escape(result.Settings.Metrics[0].Key)}, {EvaluationNames.PatchTypeName(result.Settings.PatchTypes[0])})</th>");
+                $"<th>AUC ÷ random<sup>3</sup><br>({Svg.Escape(result.Settings.Metrics[0].Key)}, {EvaluationNames.PatchTypeName(result.Settings.PatchTypes[0])})</th>");
         }
 
         if (result.Subject.KnownEdges is not null)
@@ -118,7 +128,7 @@ public static class HtmlReport
             {
                 foreach (var m in result.Settings.Metrics)
                 {
-                    sb.Append(CultureInfo.InvariantCulture, $"<td>{Num(ComparisonResult.Auc(a, pt, m))}</td>");
+                    sb.Append(CultureInfo.InvariantCulture, $"<td>{Num(ComparisonResult.Auc(a, pt, m))}</td><td>{Num(Mean(a, pt, m))}</td>");
                 }
             }
 
@@ -136,8 +146,69 @@ public static class HtmlReport
             sb.Append("</tr>\n");
         }
 
-        sb.Append("</table></div>\n<p class=\"muted\">AUC: auto-circuit's area under the metric-vs-edge-count curve " +
-                  "(log edge axis, value at 0 edges as the baseline). Time and memory are for scoring on the train split only.</p>\n");
+        sb.Append("</table></div>\n<p class=\"muted\"><sup>1</sup> auto-circuit's area under the metric-vs-edge-count curve " +
+                  "(<code>measurements_auc</code>): on a log<sub>10</sub> edge axis, above the value at 0 edges; the segments " +
+                  "that touch 0 edges have no length on that axis and are left out, so each curve counts from its smallest " +
+                  "non-empty circuit. <sup>2</sup> The mean of the curve over circuit sizes on a linear edge axis, from 0 to all " +
+                  $"{result.Subject.Graph.EdgeCount} edges, straight between the sizes evaluated (as drawn): every algorithm is " +
+                  "measured over the same range. ");
+        if (hasRandom)
+        {
+            sb.Append("<sup>3</sup> auto-circuit's normalisation of the log-axis area: random scores 1. ");
+        }
+
+        sb.Append("Time and memory are for scoring on the train split only.</p>\n");
+        if (LogAxisNote(result) is { } note)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"<p class=\"note\">{note}</p>\n");
+        }
+    }
+
+    /// <summary>The mean over sizes (<see cref="AreaUnderCurve.MeanOverSizes"/>) of an algorithm's curve.</summary>
+    private static double? Mean(ComparedAlgorithm a, PatchType pt, PruneMetric m) =>
+        a.Evaluations.TryGetValue(pt, out var e) ? AreaUnderCurve.MeanOverSizes(e.Curve(m)) : null;
+
+    /// <summary>
+    /// Why an algorithm whose smallest circuit is large (ground-truth: its known circuit) can have a smaller log-axis
+    /// area than random although its curve is higher, in this report's numbers; <c>null</c> when no algorithm starts
+    /// above one edge.
+    /// </summary>
+    private static string? LogAxisNote(ComparisonResult result)
+    {
+        var pt = result.Settings.PatchTypes[0];
+        var m = result.Settings.Metrics[0];
+        var late = result.Algorithms
+            .Select(a => (Algorithm: a, First: a.Evaluations.TryGetValue(pt, out var e)
+                ? e.Curve(m).Select(p => p.X).Where(x => x > 0).DefaultIfEmpty(0).Min()
+                : 0))
+            .Where(t => t.First > 1)
+            .ToList();
+        if (late.Count == 0)
+        {
+            return null;
+        }
+
+        var n = result.Subject.Graph.EdgeCount;
+        var sb = new StringBuilder("Reading the log-axis AUC: ");
+        sb.AppendJoin("; ", late.Select(t => $"{Svg.Escape(t.Algorithm.Label)}'s smallest non-empty circuit has {t.First:0} edges " +
+                                             $"(its scores tie), so its log-axis area covers only {t.First:0} … {n} edges"));
+        sb.Append(", while a curve with a circuit of 1 edge counts from there.");
+        var random = result.Algorithms.FirstOrDefault(a => a.Key == "random" && a.Succeeded);
+        if (random is not null && ComparisonResult.Auc(random, pt, m) is double rl && Mean(random, pt, m) is double rm)
+        {
+            foreach (var (a, _) in late)
+            {
+                if (ComparisonResult.Auc(a, pt, m) is double al && Mean(a, pt, m) is double am && al < rl && am > rm == !m.LowerBetter)
+                {
+                    sb.Append(CultureInfo.InvariantCulture,
+                        $" That is why {Svg.Escape(a.Label)}'s log-axis AUC ({Num(al)}) is below random's ({Num(rl)}) " +
+                        $"although its curve is {(m.LowerBetter ? "lower" : "higher")} on average: compare the means over sizes " +
+                        $"({Num(am)} and {Num(rm)}).");
+                }
+            }
+        }
+
+        return sb.ToString();
     }
 
     private static void Curves(StringBuilder sb, ComparisonResult result, Dictionary<string, string> colors)
@@ -152,7 +223,7 @@ public static class HtmlReport
             foreach (var pt in result.Settings.PatchTypes)
             {
                 var series = result.Algorithms.Where(a => a.Evaluations.ContainsKey(pt))
-                    .Select(a => new ChartSeries(a.Label, colors[a.Label], a.Evaluations[pt].Curve(m)))
+                    .Select(a => new ChartSeries(SeriesName(a, a.Evaluations[pt], m), colors[a.Label], a.Evaluations[pt].Curve(m)))
                     .ToList();
                 if (series.Count == 0)
                 {
@@ -165,6 +236,8 @@ public static class HtmlReport
                     XLabel = "edges in the circuit",
                     YLabel = m.Name,
                     XScale = n > 50 ? AxisScale.Log1p : AxisScale.Linear,
+                    Width = 680,
+                    LegendWidth = 250,
                     XRange = (0, n),
                     ReferenceY = m.Key.EndsWith("-percent", StringComparison.Ordinal) && !m.Key.StartsWith("correct", StringComparison.Ordinal)
                         ? 100 : null,
@@ -174,6 +247,46 @@ public static class HtmlReport
 
             sb.Append("</div>\n");
         }
+
+        if (TiesNote(result) is { } ties)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"<p class=\"note\">{ties}</p>\n");
+        }
+    }
+
+    /// <summary>The legend entry: the label, and the number of sizes when ties left fewer than were asked for (the note
+    /// under the curves says why).</summary>
+    private static string SeriesName(ComparedAlgorithm a, CircuitEvaluation e, PruneMetric m)
+    {
+        var sizes = e.Curve(m).Count;
+        var requested = e.Results.Select(r => r.Requested).Distinct().Count();
+        return sizes < requested ? $"{a.Label} ({sizes} {(sizes == 1 ? "size" : "sizes")})" : a.Label;
+    }
+
+    /// <summary>Which algorithms' tied scores allowed fewer circuit sizes than asked for, and why.</summary>
+    private static string? TiesNote(ComparisonResult result)
+    {
+        var pt = result.Settings.PatchTypes[0];
+        var m = result.Settings.Metrics[0];
+        var tied = result.Algorithms
+            .Where(a => a.Flat is not null && a.Evaluations.TryGetValue(pt, out var e) &&
+                        e.Curve(m).Count < e.Results.Select(r => r.Requested).Distinct().Count())
+            .ToList();
+        if (tied.Count == 0)
+        {
+            return null;
+        }
+
+        var parts = tied.Select(a =>
+        {
+            var sizes = a.Evaluations[pt].Curve(m).Select(p => p.X.ToString("0", CultureInfo.InvariantCulture)).ToList();
+            var values = a.Flat!.Values.Select(MathF.Abs).Distinct().Count();
+            var shown = sizes.Count <= 8 ? string.Join(", ", sizes) : string.Join(", ", sizes.Take(4)) + ", …, " + sizes[^1];
+            return $"{Svg.Escape(a.Label)}: {values} distinct |score| {(values == 1 ? "value" : "values")}, " +
+                   $"{sizes.Count} {(sizes.Count == 1 ? "size" : "sizes")} ({shown})";
+        });
+        return "Tied scores: a circuit of k edges holds every edge whose |score| ties with the k-th largest, so scores with " +
+               "few distinct values allow few circuit sizes, and the curve joins those: " + string.Join("; ", parts) + ".";
     }
 
     private static void RocSection(StringBuilder sb, ComparisonResult result, Dictionary<string, string> colors)
@@ -276,21 +389,28 @@ public static class HtmlReport
                     $"{Svg.Escape(string.Join(", ", a.Options.Select(o => $"{o.Key}={OptionValues.ToJsonText(o.Key, o.Value)}")))}</p>");
             }
 
-            sb.Append("<div class=\"scroll\">")
-                .Append(CircuitDiagram.Render(flat, k, $"{a.Label}: top {k} edges", result.Subject.SeqLabels, result.Subject.KnownEdges))
-                .Append("</div>\n");
+            sb.Append(CircuitDiagram.Render(flat, k, $"{a.Label}: top {k} edges", result.Subject.SeqLabels, result.Subject.KnownEdges))
+                .Append('\n');
             sb.Append(CultureInfo.InvariantCulture, $"<details><summary>top {Math.Min(result.Settings.TopEdges, flat.Values.Count)} edges</summary>");
             sb.Append("<table><tr><th>rank</th><th class=\"l\">edge</th><th>position</th><th>score</th></tr>");
             var rank = 1;
+            var maxFloat = false;
             foreach (var i in flat.Order.Take(result.Settings.TopEdges))
             {
                 var e = flat.Graph.FlatEdges[i];
+                maxFloat |= NumberText.IsMaxFloat(flat.Values[i]);
                 sb.Append(CultureInfo.InvariantCulture,
                     $"<tr><td>{rank++}</td><td class=\"l\">{Svg.Escape(e.Name)}</td><td>{(e.SeqIndex is int p ? p : "all")}</td>" +
-                    $"<td>{Svg.Format(flat.Values[i], 5)}</td></tr>");
+                    $"<td>{Svg.Escape(NumberText.Score(flat.Values[i]))}</td></tr>");
             }
 
-            sb.Append("</table></details></div>\n");
+            sb.Append("</table>");
+            if (maxFloat)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"<p class=\"muted\">{Svg.Escape(NumberText.MaxFloatNote(a.Key))}</p>");
+            }
+
+            sb.Append("</details></div>\n");
         }
 
         sb.Append("</div>\n");

@@ -7,8 +7,8 @@ namespace AutoCircuit.Host.Reports;
 /// <summary>Small helpers for writing SVG by hand: escaping, invariant numbers, nice axis ticks, a palette.</summary>
 public static class Svg
 {
-    /// <summary>Colours for algorithms (Tableau 10, then darker variants): distinct, and none is the pure blue or red
-    /// of an edge's sign.</summary>
+    /// <summary>A palette (Tableau 10, then darker variants): distinct, and none is the pure blue or red of an edge's
+    /// sign. Reports colour algorithms by key with <see cref="AlgorithmColors"/>, the same in every report.</summary>
     public static IReadOnlyList<string> Palette { get; } =
     [
         "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#e15759", "#76b7b2", "#edc948", "#9c755f", "#ff9da7", "#bab0ac",

@@ -35,6 +35,7 @@ public static class GreaterThanTask
                 $"--task greater-than: --model {loaded.Name} has no tokenizer; the task needs GPT-2's."),
             512,
             seed: 0),
+        KnownCircuit = loaded => KnownCircuits.LiteratureCircuits.ForGpt2Small(loaded, KnownCircuits.LiteratureCircuits.GreaterThan),
         BatchSize = 32,
         TrainSize = 128,
         TestSize = 128,

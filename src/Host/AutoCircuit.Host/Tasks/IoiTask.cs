@@ -66,6 +66,7 @@ public static class IoiTask
         Description = "indirect object identification: 8 templates, ABBA/BABA mixed, corrupt = the names replaced (ABB→XYZ); GPT-2 small",
         ModelHint = "GPT-2 small: a Hugging Face gpt2 folder (config.json, model.safetensors, vocab.json, merges.txt)",
         Dataset = loaded => Generate(RequireTokenizer(loaded, "ioi"), 512, IoiPattern.Mixed, template: null, seed: 0),
+        KnownCircuit = loaded => KnownCircuits.LiteratureCircuits.ForGpt2Small(loaded, KnownCircuits.LiteratureCircuits.Ioi),
         BatchSize = 32,
         TrainSize = 128,
         TestSize = 128,

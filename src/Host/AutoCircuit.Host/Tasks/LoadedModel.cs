@@ -22,6 +22,10 @@ public sealed record LoadedModel(
     /// <summary>The tokenizer of a language model, when one was found (see <see cref="ModelCatalog.Load"/>).</summary>
     public ITokenizer? Tokenizer { get; init; }
 
+    /// <summary>The commit a model given by Hugging Face name was resolved to (its snapshot in the cache,
+    /// <see cref="Models.Hub.HubResolver"/>); <c>null</c> for other models.</summary>
+    public string? HubCommit { get; init; }
+
     /// <summary>What <c>train-toy</c> measured, when the model is the toy induction model (built-in or a file it wrote).</summary>
     public ToyModelInfo? ToyInfo { get; init; }
 

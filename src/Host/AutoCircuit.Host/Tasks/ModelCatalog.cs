@@ -1,6 +1,7 @@
 using AutoCircuit.Engine;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Models.Checkpoints;
+using AutoCircuit.Models.Hub;
 using AutoCircuit.Models.Micro;
 using AutoCircuit.Models.Tokenizers;
 using AutoCircuit.Models.Toy;
@@ -29,17 +30,22 @@ public static class ModelCatalog
     /// <summary>What <c>--model</c> accepts besides built-in names, for help texts.</summary>
     public static readonly string CheckpointHelp =
         $"a Hugging Face folder (config.json with model_type {string.Join(", ", HfCheckpoint.SupportedModelTypes)}; " +
-        "model.safetensors, sharded safetensors or pytorch_model.bin) or a llama2.c legacy .bin checkpoint (tokenizer.bin / tok<vocab>.bin beside it)";
+        "model.safetensors, sharded safetensors or pytorch_model.bin) or a llama2.c legacy .bin checkpoint (tokenizer.bin / tok<vocab>.bin beside it), " +
+        "or a Hugging Face model name (gpt2, org/name[@revision]) from the Hugging Face cache, downloaded when missing " +
+        "(see --download, HF_HUB_OFFLINE)";
 
     /// <summary>Loads a model by name or path onto <paramref name="device"/>.</summary>
     /// <param name="spec">Built-in name or path; <c>null</c> for <see cref="DefaultModel"/>.</param>
     /// <param name="device">Where the parameters go.</param>
     /// <param name="tokenizerPath">A tokenizer to use instead of the one found with the checkpoint:
     /// a llama2.c <c>.bin</c>, a SentencePiece <c>.model</c>, or a folder with <c>vocab.json</c> + <c>merges.txt</c>.</param>
+    /// <param name="hub">Resolves Hugging Face model names (cache and downloads); <c>null</c> for one with this process's
+    /// environment and no progress display.</param>
     /// <param name="dtype">Compute dtype of a transformer's parameters (<c>--dtype</c>): float32, bfloat16 or float16;
     /// checkpoints are converted while they load. The micro model computes in float32 only.</param>
     /// <exception cref="AutoCircuitException">Unknown name, a path that does not exist, or a checkpoint that cannot be read.</exception>
-    public static LoadedModel Load(string? spec, Device device, string? tokenizerPath = null, ScalarType dtype = ScalarType.Float32)
+    public static LoadedModel Load(
+        string? spec, Device device, string? tokenizerPath = null, HubResolver? hub = null, ScalarType dtype = ScalarType.Float32)
     {
         var name = string.IsNullOrWhiteSpace(spec) ? DefaultModel : spec.Trim();
         if (string.Equals(name, "micro", StringComparison.OrdinalIgnoreCase))
@@ -68,6 +74,7 @@ public static class ModelCatalog
 
         Transformer model;
         ITokenizer? tokenizer;
+        string? hubCommit = null;
         if (Directory.Exists(name))
         {
             (model, tokenizer) = LoadFolder(name, dtype);
@@ -80,10 +87,17 @@ public static class ModelCatalog
                 model.ConvertTo(dtype);
             }
         }
+        else if (HubModelName.TryParse(name, out var hubName))
+        {
+            var snapshot = (hub ?? HubResolver.FromEnvironment()).Resolve(hubName);
+            hubCommit = HubCache.CommitOfSnapshot(snapshot);
+            (model, tokenizer) = LoadFolder(snapshot, dtype);
+        }
         else
         {
             throw new AutoCircuitException(
-                $"--model {name}: not a built-in model ({string.Join(", ", BuiltIns.Select(b => b.Name))}) and no such file or folder.");
+                $"--model {name}: not a built-in model ({string.Join(", ", BuiltIns.Select(b => b.Name))}), no such file or folder, " +
+                "and not a Hugging Face model name (org/name[@revision]).");
         }
 
         try
@@ -107,7 +121,7 @@ public static class ModelCatalog
             throw;
         }
 
-        return new LoadedModel(model, name, new NumericPromptEncoder(null), DefaultTask: null) { Tokenizer = tokenizer };
+        return new LoadedModel(model, name, new NumericPromptEncoder(null), DefaultTask: null) { Tokenizer = tokenizer, HubCommit = hubCommit };
     }
 
     /// <summary>Parses <c>--dtype</c>: <c>float32</c> (default when <c>null</c>), <c>bfloat16</c>/<c>bf16</c>, <c>float16</c>/<c>fp16</c>/<c>half</c>.</summary>

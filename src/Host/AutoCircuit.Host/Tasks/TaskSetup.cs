@@ -2,6 +2,7 @@ using AutoCircuit.Engine;
 using AutoCircuit.Graph;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.Outputs;
+using AutoCircuit.Models.Hub;
 using AutoCircuit.Models.Transformers;
 using static TorchSharp.torch;
 
@@ -137,8 +138,11 @@ public static class TaskSetup
     /// </summary>
     /// <exception cref="AutoCircuitException">Conflicting or missing options, unknown task or model, a model that does not
     /// fit the task, an unreadable dataset.</exception>
+    /// <param name="hub">Resolves Hugging Face model names (see <see cref="ModelCatalog.Load"/>).</param>
+    /// <param name="dtype">Compute dtype of the model (<c>--dtype</c>).</param>
     public static PreparedTask Prepare(
-        string? model, string? dataset, string? task, DataArguments data, Device device, ScalarType dtype = ScalarType.Float32)
+        string? model, string? dataset, string? task, DataArguments data, Device device, HubResolver? hub = null,
+        ScalarType dtype = ScalarType.Float32)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (task is not null && dataset is not null)
@@ -158,7 +162,7 @@ public static class TaskSetup
             throw new AutoCircuitException($"--task {definition.Key} needs --model: {definition.ModelHint}.");
         }
 
-        var loaded = ModelCatalog.Load(spec, device, dtype: dtype);
+        var loaded = ModelCatalog.Load(spec, device, hub: hub, dtype: dtype);
         try
         {
             if (definition is null && dataset is null)
@@ -206,6 +210,6 @@ public static class TaskSetup
             transformer.Padding = padding with { PadIsBos = false };
         }
 
-        return new TextPromptEncoder(tokenizer, transformer.Padding, options.PrependBos);
+        return new TextPromptEncoder(tokenizer, transformer.Padding, options.PrependBos, transformer.Config);
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using AutoCircuit.Engine;
 using static TorchSharp.torch;
 
@@ -34,27 +33,20 @@ public sealed class CheckpointTensors : IDisposable
     public static CheckpointTensors FromHuggingFaceFolder(string folder)
     {
         ArgumentNullException.ThrowIfNull(folder);
+        var (files, safetensors) = WeightFiles(folder);
         var result = new CheckpointTensors { Source = folder };
         try
         {
-            if (Files(folder, "model.safetensors", "model.safetensors.index.json") is { Count: > 0 } safetensors)
+            foreach (var file in files)
             {
-                foreach (var file in safetensors)
+                if (safetensors)
                 {
                     result.AddSafetensors(file);
                 }
-
-                return result;
-            }
-
-            if (Files(folder, "pytorch_model.bin", "pytorch_model.bin.index.json") is { Count: > 0 } bins)
-            {
-                foreach (var file in bins)
+                else
                 {
                     result.Add(file, PytorchCheckpoint.Read(file));
                 }
-
-                return result;
             }
         }
         catch
@@ -63,7 +55,33 @@ public sealed class CheckpointTensors : IDisposable
             throw;
         }
 
-        result.Dispose();
+        return result;
+    }
+
+    /// <summary>
+    /// The weight files <see cref="FromHuggingFaceFolder"/> reads, found and checked (a sharded index's shards must all
+    /// exist) before anything is read: whether they are safetensors, else pickles.
+    /// </summary>
+    /// <exception cref="AutoCircuitException">No weights, or a bad index.</exception>
+    internal static (List<string> Files, bool Safetensors) WeightFiles(string folder)
+    {
+        foreach (var (single, index, safetensors) in new[]
+                 {
+                     ("model.safetensors", "model.safetensors.index.json", true),
+                     ("pytorch_model.bin", "pytorch_model.bin.index.json", false),
+                 })
+        {
+            if (File.Exists(Path.Combine(folder, single)))
+            {
+                return ([Path.Combine(folder, single)], safetensors);
+            }
+
+            if (File.Exists(Path.Combine(folder, index)))
+            {
+                return (ShardIndex.Files(Path.Combine(folder, index)), safetensors);
+            }
+        }
+
         throw new AutoCircuitException(
             $"{folder}: no weights found (expected model.safetensors, model.safetensors.index.json or pytorch_model.bin).");
     }
@@ -216,23 +234,13 @@ public sealed class CheckpointTensors : IDisposable
     private string Stored(string name) =>
         _addedPrefix is { } p && name.StartsWith(p, StringComparison.Ordinal) ? name[p.Length..] : name;
 
-    private static List<string> Files(string folder, string single, string index)
-    {
-        if (File.Exists(Path.Combine(folder, single)))
-        {
-            return [Path.Combine(folder, single)];
-        }
-
-        return File.Exists(Path.Combine(folder, index)) ? ShardFiles(Path.Combine(folder, index)) : [];
-    }
-
     private void AddSafetensors(string file)
     {
         var opened = SafetensorsFile.Open(file);
         _files.Add(opened);
         foreach (var e in opened.Entries.Values)
         {
-            AddEntry(e.Name, new Entry(file, e.DType, e.DTypeName, e.Shape, null, () => opened.Read(e.Name), d => opened.ReadInto(e.Name, d)));
+            AddEntry(e.Name, new Entry(file, e.Type, e.DType, e.Shape, null, () => opened.Read(e.Name), d => opened.ReadInto(e.Name, d)));
         }
     }
 
@@ -249,38 +257,6 @@ public sealed class CheckpointTensors : IDisposable
         if (!_tensors.TryAdd(name, entry))
         {
             throw new AutoCircuitException($"{entry.File}: tensor '{name}' also appears in {_tensors[name].File}.");
-        }
-    }
-
-    private static List<string> ShardFiles(string indexPath)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(indexPath));
-            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
-            {
-                throw new AutoCircuitException($"{indexPath}: missing field 'weight_map'.");
-            }
-
-            var folder = Path.GetDirectoryName(indexPath)!;
-            var files = new List<string>();
-            foreach (var f in map.EnumerateObject().Select(p => p.Value.GetString() ?? string.Empty).Distinct(StringComparer.Ordinal))
-            {
-                // Shards sit beside the index: a name that leaves the folder is refused, not followed.
-                var path = Path.GetFullPath(Path.Combine(folder, f));
-                if (f.Length == 0 || Path.GetFileName(f) != f || !File.Exists(path))
-                {
-                    throw new AutoCircuitException($"{indexPath}: weight_map names shard '{f}', which is not a file in {folder}.");
-                }
-
-                files.Add(path);
-            }
-
-            return files;
-        }
-        catch (JsonException e)
-        {
-            throw new AutoCircuitException($"{indexPath}: not valid JSON ({e.Message}).", e);
         }
     }
 

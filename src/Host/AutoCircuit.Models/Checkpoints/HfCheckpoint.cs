@@ -42,6 +42,10 @@ public static class HfCheckpoint
         var family = FamilyOf(cfg);
         var config = family.ReadConfig(cfg, Paths.LastName(folder));
         var tokens = HfConfigs.Tokens(cfg);
+
+        // Sizes against the files and the memory before anything is read or allocated (a config of 10^9 layers).
+        var files = CheckpointTensors.WeightFiles(folder).Files;
+        ModelBudget.EnsureFits(config, cfg.Path, ModelBudget.SizeOf(files), string.Join(", ", files.Select(Path.GetFileName)), dtype);
         var sources = family.Weights(config).ToList();
         using var ckpt = CheckpointTensors.FromHuggingFaceFolder(folder);
         ckpt.AddPrefixIfAbsent(family.BasePrefix, family.RootNames);

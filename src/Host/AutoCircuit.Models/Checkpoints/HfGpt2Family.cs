@@ -1,3 +1,4 @@
+using AutoCircuit.Engine;
 using AutoCircuit.Models.Transformers;
 
 namespace AutoCircuit.Models.Checkpoints;
@@ -28,7 +29,8 @@ internal sealed class HfGpt2Family : HfFamily
             DModel = d,
             Layers = cfg.RequiredInt("n_layer", "num_hidden_layers"),
             Heads = cfg.RequiredInt("n_head", "num_attention_heads"),
-            DMlp = cfg.OptionalInt("n_inner") ?? 4 * d,
+            DMlp = cfg.OptionalInt("n_inner") ?? (d <= int.MaxValue / 4 ? 4 * d
+                : throw new AutoCircuitException($"{cfg.Path}: n_embd {d} is too large (4 x n_embd, the MLP width, must fit in 32 bits).")),
             VocabSize = cfg.RequiredInt("vocab_size"),
             ContextLength = cfg.RequiredInt("n_positions", "max_position_embeddings", "n_ctx"),
             NormEps = cfg.Double("layer_norm_epsilon", 1e-5),

@@ -54,7 +54,7 @@ public static class LlamaCheckpoint
 
         var (dim, hidden, layers, heads, kvHeads, vocabSigned, seqLen) = (ints[0], ints[1], ints[2], ints[3], ints[4], ints[5], ints[6]);
         var shared = vocabSigned > 0;
-        var vocab = Math.Abs(vocabSigned);
+        var vocab = vocabSigned == int.MinValue ? 0 : Math.Abs(vocabSigned); // -2^31 has no positive counterpart
         if (dim <= 0 || hidden <= 0 || layers <= 0 || heads <= 0 || kvHeads <= 0 || vocab == 0 || seqLen <= 0 || dim % heads != 0)
         {
             throw new AutoCircuitException(
@@ -74,12 +74,21 @@ public static class LlamaCheckpoint
             shapes.Add(("wcls", [v, d]));
         }
 
-        var expected = header.Length + (4 * shapes.Sum(s => s.Shape.Aggregate(1L, (a, b) => a * b)));
+        long expected;
+        try
+        {
+            expected = checked(header.Length + (4 * shapes.Sum(s => s.Shape.Aggregate(1L, (a, b) => checked(a * b)))));
+        }
+        catch (OverflowException)
+        {
+            expected = -1; // more than 2^63 bytes: no file matches
+        }
+
         if (stream.Length != expected)
         {
             throw new AutoCircuitException(
                 $"{path}: {stream.Length} bytes, but a legacy llama2.c checkpoint with this header (dim={dim}, hidden_dim={hidden}, " +
-                $"n_layers={layers}, n_heads={heads}, n_kv_heads={kvHeads}, vocab_size={vocabSigned}, seq_len={seqLen}) has {expected}.");
+                $"n_layers={layers}, n_heads={heads}, n_kv_heads={kvHeads}, vocab_size={vocabSigned}, seq_len={seqLen}) has {(expected < 0 ? "more than 2^63" : expected)}.");
         }
 
         var config = new TransformerConfig
@@ -106,6 +115,7 @@ public static class LlamaCheckpoint
         {
             throw new AutoCircuitException($"{path}: {e.Message}", e);
         }
+        ModelBudget.EnsureFits(config, path, stream.Length, "the file");
 
         var tokens = new SpecialTokens(Bos: 1, Eos: 2, Pad: null);
         var model = new Transformer(config) { Padding = tokens.Padding };

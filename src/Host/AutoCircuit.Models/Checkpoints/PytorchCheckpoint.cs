@@ -37,6 +37,22 @@ public static class PytorchCheckpoint
     public static List<KeyValuePair<string, Tensor>> Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
+        try
+        {
+            return ReadArchive(path);
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+        {
+            // A zip whose directory parsed but whose entries do not (bad compressed data, lengths that lie).
+            throw new AutoCircuitException($"{path}: a damaged zip archive ({e.Message.ReplaceLineEndings(" ")}).", e);
+        }
+    }
+
+    /// <summary>The largest <c>data.pkl</c> read (a state dict's pickle is kilobytes; this stops a zip bomb).</summary>
+    private const long MaxPickleBytes = 64L << 20;
+
+    private static List<KeyValuePair<string, Tensor>> ReadArchive(string path)
+    {
         using var stream = File.OpenRead(path);
         Span<byte> magic = stackalloc byte[2];
         if (stream.Read(magic) != 2 || magic[0] != (byte)'P' || magic[1] != (byte)'K')
@@ -76,12 +92,15 @@ public static class PytorchCheckpoint
                 }
             }
 
-            byte[] pickle;
-            using (var s = pkl[0].Open())
-            using (var ms = new MemoryStream())
+            if (pkl[0].Length > MaxPickleBytes)
             {
-                s.CopyTo(ms);
-                pickle = ms.ToArray();
+                throw new AutoCircuitException($"{path}: {pkl[0].FullName} is {pkl[0].Length} bytes; a state dict's pickle is far smaller.");
+            }
+
+            var pickle = new byte[pkl[0].Length];
+            using (var s = pkl[0].Open())
+            {
+                s.ReadExactly(pickle);
             }
 
             var root = new Unpickler(pickle, path).Load();
@@ -108,6 +127,7 @@ public static class PytorchCheckpoint
                         storages[tensor.Storage.Key] = storage;
                     }
 
+                    CheckView(tensor, name, path);
                     using var view = storage.as_strided(tensor.Size, tensor.Stride, tensor.Offset);
                     result.Add(new(name, view.contiguous().clone().DetachFromDisposeScope()));
                 }
@@ -124,12 +144,32 @@ public static class PytorchCheckpoint
         }
     }
 
+    /// <summary>A tensor's view must lie inside its storage: non-negative offset, sizes and strides, one size per
+    /// stride, and its last element before the storage's end (libtorch would throw on it).</summary>
+    private static void CheckView(TensorRef t, string name, string path)
+    {
+        var bad = t.Offset < 0 || t.Size.Length != t.Stride.Length || t.Size.Length > 64 || t.Size.Any(x => x < 0) || t.Stride.Any(x => x < 0);
+        if (!bad && t.Size.All(x => x > 0))
+        {
+            // The last element's index, in doubles: huge sizes or strides cannot wrap around.
+            var last = t.Offset + t.Size.Zip(t.Stride, (size, stride) => (double)(size - 1) * stride).Sum();
+            bad = last >= t.Storage.Numel;
+        }
+
+        if (bad)
+        {
+            throw new AutoCircuitException(
+                $"{path}: tensor '{name}' (size [{string.Join(", ", t.Size)}], stride [{string.Join(", ", t.Stride)}], offset {t.Offset}) " +
+                $"does not fit its storage '{t.Storage.Key}' of {t.Storage.Numel} elements.");
+        }
+    }
+
     private static Tensor ReadStorage(ZipArchive zip, string prefix, StorageRef storage, string path)
     {
         var entry = zip.GetEntry($"{prefix}data/{storage.Key}")
             ?? throw new AutoCircuitException($"{path}: storage '{storage.Key}' is missing from the archive.");
-        var size = storage.Numel * storage.DType.ElementSize();
-        if (entry.Length != size)
+        var size = (double)storage.Numel * storage.DType.ElementSize();
+        if (storage.Numel < 0 || entry.Length != size)
         {
             throw new AutoCircuitException(
                 $"{path}: storage '{storage.Key}' has {entry.Length} bytes, expected {size} ({storage.Numel} x {storage.DType}).");

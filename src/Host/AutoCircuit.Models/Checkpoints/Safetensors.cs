@@ -156,43 +156,17 @@ public static class Safetensors
         Write(fs, tensors, metadata);
     }
 
-    /// <summary>Reads only the metadata of a file (the header), not the tensors.</summary>
+    /// <summary>Reads only the metadata of a file (the header, checked by <see cref="SafetensorsHeader"/>), not the tensors.</summary>
     /// <exception cref="InvalidDataException">The file is not valid safetensors.</exception>
     public static Dictionary<string, string> ReadMetadata(string path)
     {
         using var fs = File.OpenRead(path);
         Span<byte> len = stackalloc byte[8];
-        if (fs.Read(len) != 8)
-        {
-            throw new InvalidDataException($"{path}: too short to be a safetensors file.");
-        }
-
-        var headerLen = BinaryPrimitives.ReadUInt64LittleEndian(len);
-        if (headerLen > (ulong)(fs.Length - 8))
-        {
-            throw new InvalidDataException($"{path}: header length {headerLen} exceeds the file size.");
-        }
-
+        var got = fs.ReadAtLeast(len, 8, throwOnEndOfStream: false);
+        var headerLen = SafetensorsHeader.HeaderLength(len[..got], fs.Length, path);
         var header = new byte[headerLen];
         fs.ReadExactly(header);
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        try
-        {
-            using var doc = JsonDocument.Parse(header);
-            if (doc.RootElement.TryGetProperty("__metadata__", out var m) && m.ValueKind == JsonValueKind.Object)
-            {
-                foreach (var p in m.EnumerateObject())
-                {
-                    metadata[p.Name] = p.Value.GetString() ?? string.Empty;
-                }
-            }
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: invalid safetensors header: {e.Message}", e);
-        }
-
-        return metadata;
+        return SafetensorsHeader.Parse(header, fs.Length, path).Metadata;
     }
 
     /// <summary>
@@ -208,57 +182,28 @@ public static class Safetensors
     public static (List<KeyValuePair<string, Tensor>> Tensors, Dictionary<string, string> Metadata) Read(byte[] bytes, string path)
     {
         ArgumentNullException.ThrowIfNull(bytes);
-        if (bytes.Length < 8)
-        {
-            throw new InvalidDataException($"{path}: too short to be a safetensors file.");
-        }
 
-        var headerLen = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        if (headerLen > (ulong)(bytes.Length - 8))
-        {
-            throw new InvalidDataException($"{path}: header length {headerLen} exceeds the file size.");
-        }
-
-        var dataStart = 8 + (int)headerLen;
-        using var doc = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLen));
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        var entries = new List<(string Name, string DType, long[] Shape, long Begin, long End)>();
-        foreach (var prop in doc.RootElement.EnumerateObject())
-        {
-            if (prop.Name == "__metadata__")
-            {
-                foreach (var m in prop.Value.EnumerateObject())
-                {
-                    metadata[m.Name] = m.Value.GetString() ?? string.Empty;
-                }
-
-                continue;
-            }
-
-            var dtype = prop.Value.GetProperty("dtype").GetString()!;
-            var shape = prop.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-            var offsets = prop.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-            entries.Add((prop.Name, dtype, shape, offsets[0], offsets[1]));
-        }
-
+        // Every offset, shape and dtype is checked against the file's size before any tensor is made.
+        var headerLen = SafetensorsHeader.HeaderLength(bytes, bytes.Length, path);
+        var (entries, metadata, dataStart) = SafetensorsHeader.Parse(bytes.AsSpan(8, (int)headerLen), bytes.Length, path);
         var tensors = new List<KeyValuePair<string, Tensor>>(entries.Count);
-        foreach (var (name, dtype, shape, begin, end) in entries.OrderBy(e => e.Begin))
+        try
         {
-            var st = Types.FirstOrDefault(t => t.Value.Name == dtype);
-            if (st.Value.Name is null)
+            foreach (var e in entries)
             {
-                throw new InvalidDataException($"{path}: tensor '{name}' has unsupported dtype {dtype}.");
+                var t = torch.empty(e.Shape, dtype: e.Type);
+                bytes.AsSpan((int)(dataStart + e.Begin), (int)e.Length).CopyTo(t.bytes);
+                tensors.Add(new KeyValuePair<string, Tensor>(e.Name, t.DetachFromDisposeScope()));
+            }
+        }
+        catch
+        {
+            foreach (var (_, t) in tensors)
+            {
+                t.Dispose();
             }
 
-            var count = shape.Aggregate(1L, (a, b) => a * b);
-            if (end - begin != count * st.Value.Size || dataStart + end > bytes.Length)
-            {
-                throw new InvalidDataException($"{path}: tensor '{name}' data_offsets [{begin}, {end}] do not match shape [{string.Join(", ", shape)}] of {dtype}.");
-            }
-
-            var t = torch.empty(shape, dtype: st.Key);
-            bytes.AsSpan(dataStart + (int)begin, (int)(end - begin)).CopyTo(t.bytes);
-            tensors.Add(new KeyValuePair<string, Tensor>(name, t.DetachFromDisposeScope()));
+            throw;
         }
 
         return (tensors, metadata);

@@ -1,20 +1,9 @@
-using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
-using System.Text.Json;
 using AutoCircuit.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace AutoCircuit.Models.Checkpoints;
-
-/// <summary>A tensor's place in a safetensors file.</summary>
-/// <param name="Name">Tensor name.</param>
-/// <param name="DType">Element type; <c>null</c> for a type we do not read (named by <paramref name="DTypeName"/>).</param>
-/// <param name="DTypeName">The header's dtype, e.g. <c>BF16</c>.</param>
-/// <param name="Shape">Shape.</param>
-/// <param name="Begin">First byte, relative to the data section.</param>
-/// <param name="End">One past the last byte.</param>
-internal sealed record SafetensorsEntry(string Name, ScalarType? DType, string DTypeName, long[] Shape, long Begin, long End);
 
 /// <summary>
 /// A safetensors file opened for reading tensor by tensor through a memory map: the header is parsed and checked
@@ -54,30 +43,27 @@ internal sealed class SafetensorsFile : IDisposable
     {
         ArgumentNullException.ThrowIfNull(path);
         long length;
-        byte[] header;
-        using (var fs = File.OpenRead(path))
+        List<SafetensorsEntry> entries;
+        Dictionary<string, string> metadata;
+        long dataStart;
+        try
         {
+            // The header is checked against the file's size (SafetensorsHeader) before anything is mapped.
+            using var fs = File.OpenRead(path);
             length = fs.Length;
             Span<byte> len = stackalloc byte[8];
-            if (fs.Read(len) != 8)
-            {
-                throw new AutoCircuitException($"{path}: too short to be a safetensors file.");
-            }
-
-            var headerLen = BinaryPrimitives.ReadUInt64LittleEndian(len);
-            if (headerLen > (ulong)(length - 8) || headerLen > int.MaxValue)
-            {
-                throw new AutoCircuitException($"{path}: header length {headerLen} exceeds the file size ({length} bytes).");
-            }
-
-            header = new byte[headerLen];
+            var got = fs.ReadAtLeast(len, 8, throwOnEndOfStream: false);
+            var header = new byte[SafetensorsHeader.HeaderLength(len[..got], length, path)];
             fs.ReadExactly(header);
+            (entries, metadata, dataStart) = SafetensorsHeader.Parse(header, length, path);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new AutoCircuitException(e.Message, e);
         }
 
-        var dataStart = 8 + header.LongLength;
-        var (entries, metadata) = ParseHeader(header, path, length - dataStart);
         var map = length > dataStart ? MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read) : null;
-        return new SafetensorsFile(path, map, dataStart, entries, metadata);
+        return new SafetensorsFile(path, map, dataStart, entries.ToDictionary(e => e.Name, StringComparer.Ordinal), metadata);
     }
 
     /// <summary>A new CPU tensor with the stored bytes of <paramref name="name"/>, in its stored dtype.</summary>
@@ -85,7 +71,7 @@ internal sealed class SafetensorsFile : IDisposable
     public Tensor Read(string name)
     {
         var e = Entry(name);
-        var t = torch.empty(e.Shape, dtype: e.DType!.Value);
+        var t = torch.empty(e.Shape, dtype: e.Type);
         try
         {
             ReadInto(name, t);
@@ -128,7 +114,7 @@ internal sealed class SafetensorsFile : IDisposable
             return;
         }
 
-        var dtype = e.DType!.Value;
+        var dtype = e.Type;
         var elementSize = (e.End - e.Begin) / count;
         using var all = destination.view(-1);
         using var flat = destination.dtype == dtype ? all.alias() : null;
@@ -161,58 +147,6 @@ internal sealed class SafetensorsFile : IDisposable
             throw new AutoCircuitException($"{Path}: no tensor '{name}'.");
         }
 
-        return e.DType is null ? throw new AutoCircuitException($"{Path}: tensor '{name}' has unsupported dtype {e.DTypeName}.") : e;
-    }
-
-    private static (Dictionary<string, SafetensorsEntry>, Dictionary<string, string>) ParseHeader(byte[] header, string path, long dataLength)
-    {
-        var entries = new Dictionary<string, SafetensorsEntry>(StringComparer.Ordinal);
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        try
-        {
-            using var doc = JsonDocument.Parse(header);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                throw new AutoCircuitException($"{path}: the safetensors header is not a JSON object.");
-            }
-
-            foreach (var prop in doc.RootElement.EnumerateObject())
-            {
-                if (prop.Name == "__metadata__")
-                {
-                    foreach (var m in prop.Value.EnumerateObject())
-                    {
-                        metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : m.Value.GetRawText();
-                    }
-
-                    continue;
-                }
-
-                var dtypeName = prop.Value.GetProperty("dtype").GetString() ?? string.Empty;
-                var shape = prop.Value.GetProperty("shape").EnumerateArray().Select(x => x.GetInt64()).ToArray();
-                var offsets = prop.Value.GetProperty("data_offsets").EnumerateArray().Select(x => x.GetInt64()).ToArray();
-                var dtype = Safetensors.TypeOf(dtypeName);
-                if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] > dataLength || shape.Any(d => d < 0))
-                {
-                    throw new AutoCircuitException(
-                        $"{path}: tensor '{prop.Name}' has data_offsets [{string.Join(", ", offsets)}] outside the data ({dataLength} bytes) or a negative dimension.");
-                }
-
-                var count = shape.Aggregate(1L, (a, b) => checked(a * b));
-                if (Safetensors.SizeOf(dtypeName) is int size && offsets[1] - offsets[0] != count * size)
-                {
-                    throw new AutoCircuitException(
-                        $"{path}: tensor '{prop.Name}' data_offsets [{offsets[0]}, {offsets[1]}] do not match shape [{string.Join(", ", shape)}] of {dtypeName}.");
-                }
-
-                entries[prop.Name] = new SafetensorsEntry(prop.Name, dtype, dtypeName, shape, offsets[0], offsets[1]);
-            }
-        }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or OverflowException)
-        {
-            throw new AutoCircuitException($"{path}: the safetensors header is not valid ({e.Message}).", e);
-        }
-
-        return (entries, metadata);
+        return e;
     }
 }

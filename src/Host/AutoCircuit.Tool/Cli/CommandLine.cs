@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using AutoCircuit.Engine;
 using AutoCircuit.Engine.Runtime;
 
@@ -10,7 +11,16 @@ public static class CommandLine
     /// <summary>Exit codes as shown in <c>--help</c> (see <see cref="ExitCode"/>).</summary>
     public const string ExitCodesHelp =
         "Exit codes: 0 ok; 1 usage error or bad input; 2 plugin error; 3 device unavailable; " +
-        "4 an algorithm failed (the others' results are kept); 130 cancelled.";
+        "4 an algorithm failed (the others' results are kept); 70 internal error (see the crash log named); " +
+        "130 cancelled (SIGINT, Ctrl+C); 143 terminated (SIGTERM).";
+
+    /// <summary><c>--verbose</c>: stack traces on stderr (also <c>AUTOCIRCUIT_DEBUG=1</c>).</summary>
+    internal static readonly Option<bool> VerboseOption = new("--verbose")
+    {
+        Description = "Print stack traces of errors on stderr (also AUTOCIRCUIT_DEBUG=1); without it an error is one line, " +
+                      "and an unexpected one points at a crash log.",
+        Recursive = true,
+    };
 
     /// <summary>Builds the root command.</summary>
     public static RootCommand Build(TextWriter output, TextWriter error)
@@ -21,7 +31,7 @@ public static class CommandLine
             "as JSON and safetensors, evaluates the circuits they define, and compares algorithms in a report.\n\n" + ExitCodesHelp +
             "\n\nEnvironment: AUTOCIRCUIT_THREADS (default --threads), AUTOCIRCUIT_PLUGINS (plugin folders, ':'-separated), " +
             "AUTOCIRCUIT_LIBTORCH (an installed libtorch's library folder, e.g. a PyTorch install's torch/lib, for builds " +
-            "made with -p:TorchBackend=none).")
+            "made with -p:TorchBackend=none). " + HubOptions.EnvironmentHelp)
         {
             RunCommand.Create(output, error),
             EvaluateCommand.Create(output, error),
@@ -31,14 +41,26 @@ public static class CommandLine
             GenerateCommand.Create(output, error),
             TrainToyCommand.Create(output, error),
             BenchCommand.Create(output, error),
+            WorkerCommand.Create(error),
+            SweepCommand.Create(output, error),
             RandomCheckpointCommand.Create(output, error),
         };
+        root.Options.Add(VerboseOption);
         return root;
     }
 
     /// <summary>Parses and runs a command line; returns the exit code.</summary>
-    public static async Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error)
+    public static Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error) =>
+        InvokeAsync(args, output, error, CancellationToken.None);
+
+    /// <summary>
+    /// Parses and runs a command line with <paramref name="cancellation"/> (the process's SIGINT/SIGTERM, see
+    /// <c>ProcessSignals</c>); returns the exit code. stdout carries data only: a parse error is reported on stderr,
+    /// without the help text. An exception nobody anticipated ends as one line and a crash log (<see cref="CrashReport"/>).
+    /// </summary>
+    public static async Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellation)
     {
+        ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(error);
         try
         {
@@ -50,10 +72,36 @@ public static class CommandLine
             return (int)e.ExitCode;
         }
 
-        var root = Build(output, error);
-        var parse = root.Parse(args);
-        var config = new InvocationConfiguration { Output = output, Error = error };
-        return await parse.InvokeAsync(config).ConfigureAwait(false);
+        try
+        {
+            var root = Build(output, error);
+            var parse = root.Parse(args);
+            CrashReport.Begin(parse.GetValue(VerboseOption), args);
+            var config = new InvocationConfiguration
+            {
+                Output = output,
+                Error = error,
+                EnableDefaultExceptionHandler = false,
+                ProcessTerminationTimeout = null, // ProcessSignals handles SIGINT/SIGTERM
+            };
+            if (parse.Errors.Count > 0 && parse.Action is ParseErrorAction parseError)
+            {
+                parseError.ShowHelp = false;
+                config = new InvocationConfiguration
+                {
+                    Output = error, // typo corrections too: stdout carries data only
+                    Error = error,
+                    EnableDefaultExceptionHandler = false,
+                    ProcessTerminationTimeout = null,
+                };
+            }
+
+            return await parse.InvokeAsync(config, cancellation).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            return CrashReport.Report(error, e);
+        }
     }
 
     /// <summary>Adds <paramref name="options"/> to <paramref name="command"/> in order (the order <c>--help</c> lists them).</summary>
@@ -66,8 +114,9 @@ public static class CommandLine
     }
 
     /// <summary>
-    /// Runs a command body, turning anticipated failures into one line on stderr and their exit code.
-    /// Unanticipated exceptions propagate with their stack trace.
+    /// Runs a command body, turning anticipated failures into one line on stderr and their exit code: an
+    /// <see cref="AutoCircuitException"/>, cancellation (SIGINT 130, SIGTERM 143), a file system error (its message
+    /// names the path). Anything else is a bug: one line pointing at a crash log (<see cref="CrashReport"/>).
     /// </summary>
     public static int Guard(TextWriter error, Func<ExitCode> body)
     {
@@ -79,18 +128,39 @@ public static class CommandLine
         }
         catch (AutoCircuitException e)
         {
-            error.WriteLine($"error: {e.Message}");
+            error.WriteLine($"error: {CrashReport.OneLine(e.Message)}");
+            WriteTraceIfVerbose(error, e);
             return (int)e.ExitCode;
         }
         catch (OperationCanceledException)
         {
-            error.WriteLine("cancelled: no results were written.");
-            return (int)ExitCode.Cancelled;
+            var signal = ProcessSignals.Received;
+            error.WriteLine($"{ProcessSignals.Describe(signal)}: stopped; unfinished results were removed.");
+            return (int)ProcessSignals.ExitCodeFor(signal);
         }
         catch (TypeInitializationException e) when (IsLibTorchLoadFailure(e))
         {
             error.WriteLine($"error: {NativeLibTorch.LoadFailureHelp}");
             return (int)ExitCode.DeviceUnavailable;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not FileNotFoundException)
+        {
+            // The environment, not a bug: a full disk, a read-only or forbidden folder. .NET's messages name the path.
+            error.WriteLine($"error: {CrashReport.OneLine(e.Message)}");
+            WriteTraceIfVerbose(error, e);
+            return (int)ExitCode.UsageError;
+        }
+        catch (Exception e)
+        {
+            return CrashReport.Report(error, e);
+        }
+    }
+
+    private static void WriteTraceIfVerbose(TextWriter error, Exception e)
+    {
+        if (CrashReport.Verbose)
+        {
+            error.WriteLine(e.ToString());
         }
     }
 

@@ -64,6 +64,14 @@ public static class CompareCommand
         DefaultValueFactory = _ => "autocircuit,csv,mib",
     };
 
+    internal static readonly Option<string?> SweepOption = new("--sweep")
+    {
+        Description = "Compare a sweep's cells instead (a plan file or a cache folder; see 'sweep'): per task x model, algorithms ranked " +
+                      "with bootstrap intervals over seeds, seed-to-seed spread and the ablation-robustness table, as " +
+                      "DIR/sweep-compare.json|.csv and report.html. Uses --metric (the first) and --out; the other options do not apply.",
+        HelpName = "PLAN|CACHE",
+    };
+
     /// <summary>Creates the command.</summary>
     public static Command Create(TextWriter output, TextWriter error)
     {
@@ -79,13 +87,21 @@ public static class CompareCommand
         CommandLine.AddOptions(
             command,
             [
-                .. job.Subject, RunCommand.AlgorithmOption, ScoresOption, ScoresFormatOption, EvaluateCommand.CircuitOption,
+                SweepOption, .. job.Subject, RunCommand.AlgorithmOption, ScoresOption, ScoresFormatOption, EvaluateCommand.CircuitOption,
                 MetricOption, PatchTypesOption, EvaluateCommand.EdgesOption, EvaluateCommand.AblationOption,
                 EvaluateCommand.ReverseOption, AgreementKOption, DiagramEdgesOption, ExportOption, .. job.GraphAndData,
                 RunCommand.TopOption, .. job.Performance.All, job.Plugins!,
             ]);
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
+            if (parse.GetValue(SweepOption) is { } sweep)
+            {
+                var metrics = ParseMetrics(parse.GetValue(MetricOption));
+                return Host.Sweeps.SweepCompare.Execute(
+                    sweep, null, metrics[0].Key, parse.GetValue(job.Out), parse.Tokens.Select(t => t.Value).ToList(),
+                    Host.RunEnvironment.Plain(output, error, token));
+            }
+
             var evaluation = EvaluationSettings.Parse(
                 parse.GetValue(EvaluateCommand.EdgesOption), "edge", parse.GetValue(EvaluateCommand.AblationOption),
                 parse.GetValue(EvaluateCommand.ReverseOption));
@@ -107,7 +123,7 @@ public static class CompareCommand
                     TopEdges = Positive(parse.GetValue(RunCommand.TopOption), "--top"),
                 },
             };
-            return ProgressDisplay.Run(error, token, env => CompareJob.Execute(request, env with { Out = output }));
+            return ProgressDisplay.Run(output, error, parse.GetValue(job.NoProgress), token, env => CompareJob.Execute(request, env));
         })));
         return command;
     }

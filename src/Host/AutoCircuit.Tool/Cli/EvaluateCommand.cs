@@ -12,7 +12,8 @@ public static class EvaluateCommand
     {
         Description = "Circuit sizes to evaluate: all (0..n), logarithmic (1..9, 10, 20.., 100, 200..), groups (cumulative " +
                       "sizes of groups of equal |score|), a list of counts (0,1,2,5) or fractions of the edges (0.1,0.5). " +
-                      "0 and n are added when the list has more than two sizes. Default: auto-circuit's choice (groups when " +
+                      "0 and n are added when the list has more than two sizes (by run and compare always, so that every curve has " +
+                      "an area). Default: auto-circuit's choice (groups when " +
                       "the scores have few distinct values, else logarithmic above 200 edges, else all).",
         HelpName = "all|logarithmic|groups|LIST",
     };
@@ -84,7 +85,7 @@ public static class EvaluateCommand
                 Settings = Settings(parse),
                 Circuit = parse.GetValue(CircuitOption),
             };
-            return ProgressDisplay.Run(error, token, env => EvaluateJob.Execute(request, env with { Out = output }));
+            return ProgressDisplay.Run(output, error, parse.GetValue(job.NoProgress), token, env => EvaluateJob.Execute(request, env));
         })));
         return command;
     }

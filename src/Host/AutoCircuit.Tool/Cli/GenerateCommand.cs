@@ -33,6 +33,7 @@ public static class GenerateCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var threads = new PerformanceOptions().Threads;
+        var hub = new HubOptions();
         var command = new Command(
             "generate",
             "Greedy decoding: print the prompt and its continuation (argmax token at each step) on stdout; the token ids " +
@@ -40,7 +41,7 @@ public static class GenerateCommand
             "for GPT-2 folders, tokenizer.model for Llama folders, tokenizer.bin / tok<vocab>.bin beside a llama2.c " +
             "file) or from --tokenizer.\n\n" + CommandLine.ExitCodesHelp)
         {
-            LogitsCommand.ModelOption, PromptOption, MaxTokensOption, TokenizerOption, LogitsCommand.DeviceOption,
+            LogitsCommand.ModelOption, hub.Download, PromptOption, MaxTokensOption, TokenizerOption, LogitsCommand.DeviceOption,
             threads,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
@@ -52,7 +53,8 @@ public static class GenerateCommand
             }
 
             var device = DeviceSelector.Resolve(parse.GetValue(LogitsCommand.DeviceOption));
-            using var loaded = ModelCatalog.Load(parse.GetValue(LogitsCommand.ModelOption), device, parse.GetValue(TokenizerOption));
+            using var loaded = ModelCatalog.Load(
+                parse.GetValue(LogitsCommand.ModelOption), device, parse.GetValue(TokenizerOption), hub.Resolver(parse, error, token));
             TorchThreading.Apply(parse.GetValue(threads), loaded.Model);
             var model = loaded.Model as Transformer
                 ?? throw new AutoCircuitException($"--model {loaded.Name}: generate needs a transformer over token ids.");

@@ -6,7 +6,7 @@ namespace AutoCircuit.Tool.Cli;
 
 /// <summary>
 /// The options of a <see cref="JobRequest"/>, declared once for <c>run</c>, <c>compare</c> and <c>evaluate</c> (and a
-/// sweep): model, task, dataset, graph, data, seed, device, results folder, performance and plugins. A new instance
+/// sweep): model (and <c>--download</c> for a model by name), task, dataset, graph, data, seed, device, results folder, performance and plugins. A new instance
 /// declares a fresh set for one command; the command places them among its own options and <see cref="Bind"/> reads
 /// them back.
 /// </summary>
@@ -111,23 +111,33 @@ internal sealed class JobOptions
         HelpName = "DIR",
     };
 
+    /// <summary><c>--download</c>, for a model given by Hugging Face name.</summary>
+    public HubOptions Hub { get; } = new();
+
+    public Option<bool> NoProgress { get; } = new("--no-progress")
+    {
+        Description = "Progress as plain lines (counts and the time left, every 10 s to 1 min) instead of the live display; " +
+                      "also when stderr is not a terminal or NO_COLOR is set.",
+    };
+
     /// <summary><c>--threads</c>, <c>--max-patch-memory</c>, <c>--patch-buffer-dtype</c>.</summary>
     public PerformanceOptions Performance { get; } = new();
 
     /// <summary><c>--plugins</c>, for commands that load algorithms; else <c>null</c>.</summary>
     public Option<string[]>? Plugins { get; }
 
-    /// <summary><c>--model</c>, <c>--task</c>, <c>--dataset</c>, in help order.</summary>
-    public IEnumerable<Option> Subject => [Model, Task, Dataset];
+    /// <summary><c>--model</c>, <c>--download</c>, <c>--task</c>, <c>--dataset</c>, in help order.</summary>
+    public IEnumerable<Option> Subject => [Model, Hub.Download, Task, Dataset];
 
-    /// <summary>The graph, data, seed, device and results-folder options, in help order.</summary>
+    /// <summary>The graph, data, seed, device, results-folder and progress options, in help order.</summary>
     public IEnumerable<Option> GraphAndData =>
-        [Graph, TokenPositions, BatchSize, TrainSize, TestSize, NoShuffle, Seed, NoPrependBos, TailDivergence, Device, DType, Out];
+        [Graph, TokenPositions, BatchSize, TrainSize, TestSize, NoShuffle, Seed, NoPrependBos, TailDivergence, Device, DType, Out, NoProgress];
 
     /// <summary>The request these options describe on <paramref name="parse"/>.</summary>
     public JobRequest Bind(ParseResult parse) => new()
     {
         Model = parse.GetValue(Model),
+        Download = parse.GetValue(Hub.Download),
         Dataset = parse.GetValue(Dataset),
         Task = parse.GetValue(Task),
         Data = new DataArguments(

@@ -33,7 +33,7 @@ public static class ListCommand
                 output.WriteLine(description);
                 foreach (var g in graphs)
                 {
-                    output.WriteLine($"  {g.Graph}: {g.Sources} sources, {g.Destinations} destinations, {g.Edges} edges (x seq_len with --token-positions)");
+                    output.WriteLine($"  {g.Graph}: {g.Sources} sources, {g.Destinations} destinations, {g.Edges} edges (x seq_len with token positions)");
                 }
 
                 return ExitCode.Ok;

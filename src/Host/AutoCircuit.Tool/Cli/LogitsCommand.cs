@@ -17,7 +17,7 @@ public static class LogitsCommand
     internal static readonly Option<string> ModelOption = new("--model", "-m")
     {
         Description = "The model: " + ModelCatalog.CheckpointHelp + ".",
-        HelpName = "PATH",
+        HelpName = "PATH|NAME",
         Required = true,
     };
 
@@ -49,6 +49,7 @@ public static class LogitsCommand
     public static Command Create(TextWriter output, TextWriter error)
     {
         var threads = new PerformanceOptions().Threads;
+        var hub = new HubOptions();
         var command = new Command(
             "logits",
             "Run a transformer on token ids and print its logits as JSON on stdout: " +
@@ -56,13 +57,14 @@ public static class LogitsCommand
             "batch (leading pad ids are masked). Useful to check a checkpoint against another implementation.\n\n" +
             CommandLine.ExitCodesHelp)
         {
-            ModelOption, TokensOption, AllPositionsOption, DeviceOption, DTypeOption, threads,
+            ModelOption, hub.Download, TokensOption, AllPositionsOption, DeviceOption, DTypeOption, threads,
         };
-        command.SetAction(parse => CommandLine.Guard(error, () =>
+        command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
             var ids = ParseIds(parse.GetValue(TokensOption)!);
             var device = DeviceSelector.Resolve(parse.GetValue(DeviceOption));
-            using var loaded = ModelCatalog.Load(parse.GetValue(ModelOption), device, dtype: ModelCatalog.ParseDType(parse.GetValue(DTypeOption)));
+            using var loaded = ModelCatalog.Load(
+                parse.GetValue(ModelOption), device, hub: hub.Resolver(parse, error, token), dtype: ModelCatalog.ParseDType(parse.GetValue(DTypeOption)));
             TorchThreading.Apply(parse.GetValue(threads), loaded.Model);
             var model = loaded.Model as Transformer
                 ?? throw new AutoCircuitException($"--model {loaded.Name}: logits needs a transformer over token ids.");
@@ -85,7 +87,7 @@ public static class LogitsCommand
                     new LogitsOutput<float[]> { Model = description, Tokens = ids, Positions = "last", Logits = matrix[0] },
                     OutputJsonContext.Compact.LastLogits));
             return ExitCode.Ok;
-        }));
+        })));
         return command;
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AutoCircuit.Host.IO;
+using AutoCircuit.Host.Isolation;
 using AutoCircuit.Host.Jobs;
 
 namespace AutoCircuit.Tool.Cli;
@@ -30,10 +31,25 @@ public static class RunCommand
         DefaultValueFactory = _ => 10,
     };
 
+    /// <summary>A fresh <c>--isolation</c> (its value check is added per command tree).</summary>
+    internal static Option<string> IsolationOption()
+    {
+        var option = new Option<string>("--isolation")
+        {
+        Description = "Where algorithms run: auto (plugins from outside the tool in a worker process each, so one that " +
+                      "crashes or calls Environment.Exit fails alone with exit code 4; built-ins in this process), process " +
+                      "(every algorithm in a worker), none (all in this process: fastest, a plugin that ends the process ends the run).",
+            DefaultValueFactory = _ => "auto",
+        };
+        option.AcceptOnlyFromAmong("auto", "none", "process");
+        return option;
+    }
+
     /// <summary>Creates the command.</summary>
     public static Command Create(TextWriter output, TextWriter error)
     {
         var job = new JobOptions(plugins: true);
+        var isolation = IsolationOption();
         var command = new Command(
             "run",
             "Score every edge of a model's graph with one or more algorithms on a task's train split, then evaluate each " +
@@ -45,7 +61,7 @@ public static class RunCommand
             [
                 .. job.Subject, AlgorithmOption, .. job.GraphAndData, TopOption,
                 EvaluateCommand.EdgesOption, EvaluateCommand.PatchTypeOption, EvaluateCommand.AblationOption,
-                EvaluateCommand.ReverseOption, ExportOption, job.Plugins!, .. job.Performance.All,
+                EvaluateCommand.ReverseOption, ExportOption, job.Plugins!, isolation, .. job.Performance.All,
             ]);
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
@@ -56,8 +72,15 @@ public static class RunCommand
                 TopEdges = parse.GetValue(TopOption),
                 Exports = ScoresInterchange.ParseExports(parse.GetValue(ExportOption)),
                 Evaluation = EvaluateCommand.Settings(parse),
+                Isolation = parse.GetValue(isolation) switch
+                {
+                    "none" => AlgorithmIsolation.None,
+                    "process" => AlgorithmIsolation.Process,
+                    _ => AlgorithmIsolation.Auto,
+                },
+                WorkerCommand = WorkerCommand.Self(),
             };
-            return ProgressDisplay.Run(error, token, env => RunJob.Execute(request, env with { Out = output }));
+            return ProgressDisplay.Run(output, error, parse.GetValue(job.NoProgress), token, env => RunJob.Execute(request, env));
         })));
         return command;
     }
