@@ -26,7 +26,7 @@ internal static class ModelBudget
         double d = c.DModel, v = c.VocabSize, l = c.Layers, h = c.Heads, g = c.KvHeads, dh = c.DHead, ff = c.DMlp;
         var norms = c.UsesLayerNorm ? 2 * d : d;
         var matrices = c.GatedMlp ? 3 : 2;
-        var attention = (h * dh * d) + (2 * g * dh * d) + (h * dh * d) + (c.AttnBias ? (h * dh) + (2 * g * dh) + d : 0);
+        var attention = (h * dh * d) + (2 * g * dh * d) + (h * dh * d) + (c.AttnBias ? (h * dh) + (2 * g * dh) : 0) + (c.AttnOutBias ? d : 0);
         var mlp = c.AttnOnly ? 0 : (matrices * d * ff) + (c.MlpBias ? ((matrices - 1) * ff) + d : 0);
         var layer = (2 * norms) + attention + mlp;
         var positions = c.Family == TransformerFamily.Gpt2 ? c.ContextLength * d : 0;
