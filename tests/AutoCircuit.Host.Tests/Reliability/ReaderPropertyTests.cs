@@ -243,7 +243,14 @@ public sealed class ReaderPropertyTests : IDisposable
     {
         var config = new TransformerConfig
         {
-            Family = TransformerFamily.Gpt2, Name = "tiny", DModel = 8, Layers = 1, Heads = 2, DMlp = 16, VocabSize = 100, ContextLength = 32,
+            Family = TransformerFamily.Gpt2,
+            Name = "tiny",
+            DModel = 8,
+            Layers = 1,
+            Heads = 2,
+            DMlp = 16,
+            VocabSize = 100,
+            ContextLength = 32,
         };
         var value = Gen.OneOf(Gen.Double[-200, 200], Gen.Int[-5, 105].Select(i => (double)i), Gen.OneOf(99.0, 100.0, -0.0, 1e15, 0.5));
 

@@ -96,22 +96,19 @@ public static class HfCheckpoint
     /// How each parameter is filled: straight from the file (memory-mapped, in chunks, converted to the parameter's
     /// dtype on the way) when it is stored as we keep it, else by reading the tensor and copying its transformed view.
     /// </summary>
-    private static IEnumerable<(string, Action<Tensor>)> Fills(CheckpointTensors ckpt, IEnumerable<WeightSource> sources)
-    {
-        foreach (var s in sources)
-        {
-            yield return (s.Param, p =>
-            {
-                if (s.Transform is null)
-                {
-                    ckpt.ReadInto(s.Tensor, p);
-                    return;
-                }
+    private static IEnumerable<(string, Action<Tensor>)> Fills(CheckpointTensors ckpt, IEnumerable<WeightSource> sources) =>
+        sources.Select(s => (s.Param, (Action<Tensor>)(p => Fill(ckpt, s, p))));
 
-                using var scope = torch.NewDisposeScope();
-                var stored = ckpt.Take(s.Tensor, s.Shape);
-                Transformer.CopyChecked(p, s.Transform(stored), s.Param, ckpt.Source);
-            });
+    private static void Fill(CheckpointTensors ckpt, WeightSource s, Tensor p)
+    {
+        if (s.Transform is null)
+        {
+            ckpt.ReadInto(s.Tensor, p);
+            return;
         }
+
+        using var scope = torch.NewDisposeScope();
+        var stored = ckpt.Take(s.Tensor, s.Shape);
+        Transformer.CopyChecked(p, s.Transform(stored), s.Param, ckpt.Source);
     }
 }

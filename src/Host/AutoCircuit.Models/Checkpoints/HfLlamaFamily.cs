@@ -1,4 +1,3 @@
-using AutoCircuit.Engine;
 using AutoCircuit.Models.Transformers;
 
 namespace AutoCircuit.Models.Checkpoints;

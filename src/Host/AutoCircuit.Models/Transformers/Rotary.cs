@@ -56,29 +56,29 @@ internal static class Rotary
                 return (scope.MoveToOuter(Default(theta, dim, device) / scaling.Factor), 1.0);
 
             case { Type: RopeScalingType.Dynamic }:
-            {
-                // The base grows once the sequence outgrows the trained context; shorter passes use the plain table.
-                var f = scaling.Factor;
-                var b = seqLen > context ? theta * Math.Pow((f * seqLen / context) - (f - 1), dim / (dim - 2.0)) : theta;
-                return (scope.MoveToOuter(Default(b, dim, device)), 1.0);
-            }
+                {
+                    // The base grows once the sequence outgrows the trained context; shorter passes use the plain table.
+                    var f = scaling.Factor;
+                    var b = seqLen > context ? theta * Math.Pow((f * seqLen / context) - (f - 1), dim / (dim - 2.0)) : theta;
+                    return (scope.MoveToOuter(Default(b, dim, device)), 1.0);
+                }
 
             case { Type: RopeScalingType.Yarn }:
                 return Yarn(dim, theta, scaling, context, device, scope);
 
             case { Type: RopeScalingType.Llama3 }:
-            {
-                // Wavelengths shorter than Lo/high are kept, longer than Lo/low divided by the factor, smoothed between.
-                var inv = Default(theta, dim, device);
-                double f = scaling.Factor, lo = scaling.LowFreqFactor!.Value, hi = scaling.HighFreqFactor!.Value;
-                double old = scaling.OriginalContext!.Value;
-                var wavelen = (2 * Math.PI) / inv; // [r/2], float32 as Hugging Face
-                var scaled = torch.where(wavelen.gt(old / lo), inv / f, inv);
-                var smooth = ((old / wavelen) - lo) / (hi - lo);
-                var smoothed = ((1 - smooth) * scaled / f) + (smooth * scaled);
-                var medium = wavelen.lt(old / hi).logical_not() & wavelen.gt(old / lo).logical_not();
-                return (scope.MoveToOuter(torch.where(medium, smoothed, scaled)), 1.0);
-            }
+                {
+                    // Wavelengths shorter than Lo/high are kept, longer than Lo/low divided by the factor, smoothed between.
+                    var inv = Default(theta, dim, device);
+                    double f = scaling.Factor, lo = scaling.LowFreqFactor!.Value, hi = scaling.HighFreqFactor!.Value;
+                    double old = scaling.OriginalContext!.Value;
+                    var wavelen = (2 * Math.PI) / inv; // [r/2], float32 as Hugging Face
+                    var scaled = torch.where(wavelen.gt(old / lo), inv / f, inv);
+                    var smooth = ((old / wavelen) - lo) / (hi - lo);
+                    var smoothed = ((1 - smooth) * scaled / f) + (smooth * scaled);
+                    var medium = wavelen.lt(old / hi).logical_not() & wavelen.gt(old / lo).logical_not();
+                    return (scope.MoveToOuter(torch.where(medium, smoothed, scaled)), 1.0);
+                }
 
             default:
                 throw new ArgumentException($"Unknown rope scaling {scaling}.", nameof(scaling));

@@ -36,7 +36,7 @@ public static class RunCommand
     {
         var option = new Option<string>("--isolation")
         {
-        Description = "Where algorithms run: auto (plugins from outside the tool in a worker process each, so one that " +
+            Description = "Where algorithms run: auto (plugins from outside the tool in a worker process each, so one that " +
                       "crashes or calls Environment.Exit fails alone with exit code 4; built-ins in this process), process " +
                       "(every algorithm in a worker), none (all in this process: fastest, a plugin that ends the process ends the run).",
             DefaultValueFactory = _ => "auto",
