@@ -1,5 +1,4 @@
 using AutoCircuit.Host.Data;
-using AutoCircuit.Models.Checkpoints;
 using SharpFuzz;
 
 // A fuzz target for the readers of outside files: each input is read by one reader; its anticipated refusal (the

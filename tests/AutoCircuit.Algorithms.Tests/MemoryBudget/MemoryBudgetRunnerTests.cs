@@ -5,7 +5,6 @@ using AutoCircuit.Engine.Patching;
 using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Plugins;
 using AutoCircuit.Models.Transformers;
-using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 using AutoCircuit.Testing;
 using TorchSharp;

@@ -23,7 +23,7 @@ public sealed class DependencyTests(ITestOutputHelper output)
         ["AutoCircuit.Abstractions"], // the plugin SDK
         ["AutoCircuit.Engine", "AutoCircuit.Algorithms"], // the patching engine; the built-in algorithms (SDK only, like any plugin)
         ["AutoCircuit.Models", "AutoCircuit.Evaluation"], // model families, loaders, tokenizers; circuit evaluation
-        ["AutoCircuit.Host"], // tasks, data, jobs, IO, reports, plugin loading: the composition root
+        ["AutoCircuit.Host", "AutoCircuit.Testing"], // the composition root (tasks, data, jobs, IO, reports, plugin loading); the plugin authors' test kit
         ["AutoCircuit.Bench"], // the benchmark workloads
         ["AutoCircuit.Tool"], // the dotnet autocircuit command line
     ];

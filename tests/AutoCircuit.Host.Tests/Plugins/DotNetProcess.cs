@@ -19,6 +19,11 @@ internal static class DotNetProcess
     /// MSBuild variables the test host inherits from <c>dotnet test</c> are removed, build servers are not left behind.
     /// </summary>
     public static (int ExitCode, string Output) Run(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
+        => Run(workingDirectory, environment, Timeout, args);
+
+    /// <summary>As <see cref="Run(string, IReadOnlyDictionary{string, string}?, string[])"/>, with a time limit of its own.</summary>
+    public static (int ExitCode, string Output) Run(
+        string workingDirectory, IReadOnlyDictionary<string, string>? environment, TimeSpan timeout, params string[] args)
     {
         var start = new ProcessStartInfo(Executable)
         {
@@ -58,10 +63,10 @@ internal static class DotNetProcess
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        if (!process.WaitForExit(Timeout))
+        if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"dotnet {string.Join(' ', args)} did not finish in {Timeout}:\n{output}");
+            throw new TimeoutException($"dotnet {string.Join(' ', args)} did not finish in {timeout}:\n{output}");
         }
 
         process.WaitForExit();

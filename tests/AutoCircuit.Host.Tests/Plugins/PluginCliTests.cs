@@ -49,7 +49,7 @@ public sealed class PluginCliTests : IDisposable
         var (code, output, err) = await Run("list", "--plugins", _plugins.Good);
 
         Assert.True(code == 0, err);
-        Assert.Contains($"sample-source-magnitude  —  Source magnitude (sample plugin)  [{Sample}]", output, StringComparison.Ordinal);
+        Assert.Contains($"sample-source-magnitude  —  Source magnitude (sample plugin)  [plugin SamplePlugin: {Sample}]", output, StringComparison.Ordinal);
         Assert.Contains("normalize=false  (bool) Divide every score by the largest |score|.", output, StringComparison.Ordinal);
         Assert.Contains("activation-magnitude  —  Activation Magnitude (Act Mag)  [built-in]", output, StringComparison.Ordinal);
         Assert.Contains("test-constant", output, StringComparison.Ordinal);
@@ -80,7 +80,7 @@ public sealed class PluginCliTests : IDisposable
             var (code, output, err) = await Run("list");
 
             Assert.Equal(0, code);
-            Assert.Contains($"[{Sample}]", output, StringComparison.Ordinal);
+            Assert.Contains($"[plugin SamplePlugin: {Sample}]", output, StringComparison.Ordinal);
             Assert.Contains($"warning: AUTOCIRCUIT_PLUGINS names {Path.Combine(_dir, "none")}, which does not exist.", err, StringComparison.Ordinal);
         }
         finally
@@ -142,6 +142,63 @@ public sealed class PluginCliTests : IDisposable
         Assert.Equal(algorithms[0].GetProperty("edge_patch").GetRawText(), algorithms[1].GetProperty("edge_patch").GetRawText());
         var pair = json.RootElement.GetProperty("agreement").GetProperty("pairs")[0];
         Assert.Equal(1.0, pair.GetProperty("spearman").GetDouble(), 12);
+    }
+
+    [Fact]
+    public void Catalog_AllOrder_IsBuiltInsThenPluginsInSearchOrder()
+    {
+        // Two plugin folders: the sample alone first, then the good folder (whose own SamplePlugin copy loses its key).
+        var first = Path.Combine(_dir, "first");
+        CopyDirectory(TestPlugins.SampleOutput, Path.Combine(first, "SamplePlugin"));
+
+        var catalog = AlgorithmCatalog.Load(PluginSearchPath.Resolve([first, _plugins.Good], null, null));
+        var order = catalog.BuiltInsThenPlugins.ToList();
+
+        var builtIns = AlgorithmCatalog.BuiltIn().Entries.Select(e => e.Descriptor.Key).ToList();
+        Assert.True(builtIns.Count >= 10, string.Join(", ", builtIns));
+        Assert.Equal(builtIns, order.Take(builtIns.Count).Select(e => e.Descriptor.Key));
+        Assert.All(order.Take(builtIns.Count), e => Assert.True(e.IsBuiltIn && e.PluginName is null));
+        var plugins = order.Skip(builtIns.Count).ToList();
+        Assert.Equal("sample-source-magnitude", plugins[0].Descriptor.Key);
+        Assert.Equal(Path.Combine(first, "SamplePlugin", "SamplePlugin.dll"), plugins[0].Origin);
+        Assert.Equal("SamplePlugin", plugins[0].PluginName);
+        Assert.Equal($"plugin SamplePlugin: {plugins[0].Origin}", plugins[0].OriginText);
+        Assert.Contains(plugins, e => e.Descriptor.Key == "test-constant" && e.PluginName == "ConstantPlugin");
+        Assert.All(plugins.Skip(1), e => Assert.StartsWith(_plugins.Good, e.Origin, StringComparison.Ordinal));
+        Assert.Equal(catalog.Entries.Count, order.Count);
+        Assert.Contains(catalog.Warnings, w => w.Contains("'sample-source-magnitude'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Compare_WithoutAlgorithms_RunsEveryBuiltInThenThePlugins()
+    {
+        var folder = Path.Combine(_dir, "sample-only");
+        CopyDirectory(TestPlugins.SampleOutput, Path.Combine(folder, "SamplePlugin"));
+        var outDir = Path.Combine(_dir, "cmp-all");
+
+        var (code, output, err) = await Run(
+            "compare", "--model", "micro", "--batch-size", "4", "--train-size", "4", "--test-size", "4", "--edges", "0,5",
+            "--plugins", folder, "--out", outDir);
+
+        Assert.True(code == 0, err);
+        Assert.Contains("| sample-source-magnitude |", output, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "compare.json")));
+        var algorithms = json.RootElement.GetProperty("algorithms").EnumerateArray().ToList();
+        Assert.True(algorithms.Count > 5, $"{algorithms.Count} algorithms");
+        Assert.Equal("sample-source-magnitude", algorithms[^1].GetProperty("label").GetString());
+        Assert.Equal(Path.Combine(folder, "SamplePlugin", "SamplePlugin.dll"), algorithms[^1].GetProperty("origin").GetString());
+        Assert.All(algorithms.SkipLast(1), a => Assert.Equal(AlgorithmCatalog.BuiltInOrigin, a.GetProperty("origin").GetString()));
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
     }
 
     [Fact]

@@ -49,6 +49,15 @@ internal static class TestPluginBuilder
         bool runGenerator = true,
         IEnumerable<MetadataReference>? references = null,
         bool replaceAbstractions = false)
+        => Compile(name, [source], runGenerator, references, replaceAbstractions);
+
+    /// <summary>Compiles several source files into one assembly; fails the test on any compiler or generator error.</summary>
+    public static byte[] Compile(
+        string name,
+        IReadOnlyList<string> sources,
+        bool runGenerator = true,
+        IEnumerable<MetadataReference>? references = null,
+        bool replaceAbstractions = false)
     {
         var parse = new CSharpParseOptions(LanguageVersion.Latest);
         var baseReferences = replaceAbstractions
@@ -56,7 +65,7 @@ internal static class TestPluginBuilder
             : s_references.Value;
         Compilation compilation = CSharpCompilation.Create(
             name,
-            [CSharpSyntaxTree.ParseText(source, parse, path: name + ".cs")],
+            sources.Select((source, i) => CSharpSyntaxTree.ParseText(source, parse, path: $"{name}{(i == 0 ? string.Empty : i.ToString(System.Globalization.CultureInfo.InvariantCulture))}.cs")),
             baseReferences.Concat(references ?? []),
             // The test plugins leave MemoryBudget undeclared (ACG0014, a warning about memory, not about loading).
             new CSharpCompilationOptions(

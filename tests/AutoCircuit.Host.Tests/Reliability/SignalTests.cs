@@ -23,8 +23,8 @@ public sealed class SignalTests : IDisposable
     {
         var outDir = Path.Combine(_dir, "out");
         using var tool = new ToolProcess(_dir, "run", "-a", "activation-magnitude", "-a", "mask-gradient", "-a", "acdc", "--out", outDir);
-        Assert.True(tool.WaitForStderr("Activation magnitude: done", Timeout), tool.Stderr);
-        Assert.True(tool.WaitForStderr("Mask gradient: done", Timeout), tool.Stderr); // its circuits are being evaluated
+        Assert.True(tool.WaitForStderr("activation-magnitude: circuits evaluated", Timeout), tool.Stderr); // finished
+        Assert.True(tool.WaitForStderr("mask-gradient: scored", Timeout), tool.Stderr); // its circuits are being evaluated
 
         tool.Signal(signal);
         var exit = tool.Wait(Timeout);

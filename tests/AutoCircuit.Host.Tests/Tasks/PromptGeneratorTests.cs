@@ -117,7 +117,8 @@ public sealed partial class PromptGeneratorTests
     {
         var e = Assert.Throws<AutoCircuitException>(() => IoiTask.Generate(new Data.WordTokenizer(), 4, IoiPattern.Mixed, null, 0));
 
-        Assert.Contains("the IOI prompts are made for GPT-2's tokenizer", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith("IOI cannot be expressed with word tokenizer (test): it needs at least 5 names, 1 place and 1 object that are one token after a space, and 2 of 48 names", e.Message, StringComparison.Ordinal);
+        Assert.Contains("(e.g. \" Alice\" → 5 tokens", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -7,7 +7,17 @@ namespace AutoCircuit.Host.Algorithms;
 /// <summary>An algorithm known to the host, and where it came from.</summary>
 /// <param name="Descriptor">The generated descriptor.</param>
 /// <param name="Origin">"built-in" or the plugin assembly's path.</param>
-public sealed record CatalogEntry(AlgorithmDescriptor Descriptor, string Origin);
+public sealed record CatalogEntry(AlgorithmDescriptor Descriptor, string Origin)
+{
+    /// <summary>The plugin's name (its folder's and assembly's name), or <c>null</c> for a built-in.</summary>
+    public string? PluginName { get; init; }
+
+    /// <summary>Whether the algorithm is one of the built-ins.</summary>
+    public bool IsBuiltIn => Origin == AlgorithmCatalog.BuiltInOrigin;
+
+    /// <summary>The origin as <c>list</c> shows it: <c>built-in</c> or <c>plugin NAME: PATH</c>.</summary>
+    public string OriginText => PluginName is null ? Origin : $"plugin {PluginName}: {Origin}";
+}
 
 /// <summary>
 /// The algorithms available to a run: the built-ins and those of loaded plugins. An assembly's
@@ -24,11 +34,20 @@ public sealed class AlgorithmCatalog
 
     private readonly Dictionary<string, CatalogEntry> _byKey = new(StringComparer.Ordinal);
     private readonly List<CatalogEntry> _entries = [];
+    private readonly List<CatalogEntry> _loadOrder = [];
     private readonly List<string> _warnings = [];
     private readonly List<PluginFailure> _pluginFailures = [];
 
     /// <summary>All algorithms, sorted by key.</summary>
     public IReadOnlyList<CatalogEntry> Entries => _entries;
+
+    /// <summary>
+    /// The algorithms in the order <c>-a all</c> runs them: the built-ins (by key), then each plugin's algorithms in the
+    /// order the plugins were found on the search path (<c>--plugins</c> folders, <c>AUTOCIRCUIT_PLUGINS</c>, the user
+    /// folder), each plugin's in its registry's order.
+    /// </summary>
+    public IEnumerable<CatalogEntry> BuiltInsThenPlugins =>
+        _entries.Where(e => e.IsBuiltIn).Concat(_loadOrder.Where(e => !e.IsBuiltIn));
 
     /// <summary>Problems found while loading (duplicate keys, skipped plugins, ...), for the log.</summary>
     public IReadOnlyList<string> Warnings => _warnings;
@@ -68,7 +87,7 @@ public sealed class AlgorithmCatalog
 
         foreach (var plugin in report.Loaded)
         {
-            AddAlgorithms(plugin.Algorithms, plugin.Candidate.AssemblyPath);
+            AddAlgorithms(plugin.Algorithms, plugin.Candidate.AssemblyPath, plugin.Candidate.Name);
         }
     }
 
@@ -81,7 +100,7 @@ public sealed class AlgorithmCatalog
         return registry is null ? 0 : AddAlgorithms(registry.Algorithms, origin);
     }
 
-    private int AddAlgorithms(IEnumerable<AlgorithmDescriptor> algorithms, string origin)
+    private int AddAlgorithms(IEnumerable<AlgorithmDescriptor> algorithms, string origin, string? pluginName = null)
     {
         var added = 0;
         foreach (var d in algorithms)
@@ -94,9 +113,10 @@ public sealed class AlgorithmCatalog
                 continue;
             }
 
-            var entry = new CatalogEntry(d, origin);
+            var entry = new CatalogEntry(d, origin) { PluginName = pluginName };
             _byKey[d.Key] = entry;
             _entries.Add(entry);
+            _loadOrder.Add(entry);
             added++;
         }
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 using TorchSharp;
 

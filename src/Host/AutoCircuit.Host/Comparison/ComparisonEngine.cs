@@ -277,9 +277,10 @@ public static class ComparisonEngine
 public static class ComparisonCandidates
 {
     /// <summary>
-    /// The algorithms of <paramref name="specs"/>; <c>all</c> stands for every built-in algorithm (those that need a
-    /// known circuit only when <paramref name="hasKnownCircuit"/>; <c>eap</c>, the slow per-edge oracle of
-    /// <c>mask-gradient</c>, only when asked for by name).
+    /// The algorithms of <paramref name="specs"/>; <c>all</c> stands for every algorithm of the catalog, the built-ins
+    /// first, then the loaded plugins' in search order (see <see cref="AlgorithmCatalog.BuiltInsThenPlugins"/>); those
+    /// that need a known circuit only when <paramref name="hasKnownCircuit"/>; <c>eap</c>, the slow per-edge oracle of
+    /// <c>mask-gradient</c>, only when asked for by name.
     /// </summary>
     /// <exception cref="AutoCircuitException">An unknown algorithm or a bad option.</exception>
     public static List<ComparisonCandidate> FromSpecs(
@@ -293,9 +294,9 @@ public static class ComparisonCandidates
         {
             if (spec.Trim() == "all")
             {
-                foreach (var e in catalog.Entries.Where(e => e.Origin == AlgorithmCatalog.BuiltInOrigin))
+                foreach (var e in catalog.BuiltInsThenPlugins)
                 {
-                    if (e.Descriptor.Key == "eap")
+                    if (e.IsBuiltIn && e.Descriptor.Key == "eap")
                     {
                         continue;
                     }

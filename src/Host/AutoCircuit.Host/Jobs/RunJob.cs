@@ -7,7 +7,6 @@ using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Comparison;
 using AutoCircuit.Host.Data;
 using AutoCircuit.Host.IO;
-using AutoCircuit.Host.Isolation;
 using AutoCircuit.Host.Outputs;
 using AutoCircuit.Host.Progress;
 using AutoCircuit.Host.Reports;

@@ -1,6 +1,5 @@
 using AutoCircuit.Evaluation;
 using AutoCircuit.Host.IO;
-using AutoCircuit.Host.Isolation;
 
 namespace AutoCircuit.Host.Jobs;
 

@@ -111,8 +111,13 @@ public static class CircuitExplorer
                 }
 
                 var score = (double)a.Scores.Values[flat];
-                var finite = double.IsFinite(score) ? score : double.IsNaN(score) ? 0 : Math.Sign(score) * double.MaxValue;
-                top.Add([id, finite, Svg.Format(score, 5)]);
+                // ±∞ and the largest float32 (ACDC's "never removed") go as the strings "Infinity"/"-Infinity", which
+                // JSON numbers cannot hold; the page reads them with Number() and draws them at full width.
+                object value = double.IsNaN(score) ? 0.0
+                    : NumberText.IsMaxFloat(score) || double.IsInfinity(score) ? (score > 0 ? "Infinity" : "-Infinity")
+                    : score;
+                var text = NumberText.IsMaxFloat(score) || double.IsInfinity(score) ? NumberText.Score(score) : Svg.Format(score, 5);
+                top.Add([id, value, text]);
             }
 
             rankings.Add(new { label = a.Label, color = a.Color, top });

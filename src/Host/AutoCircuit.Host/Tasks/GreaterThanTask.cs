@@ -32,7 +32,7 @@ public static class GreaterThanTask
         ModelHint = IoiTask.Definition.ModelHint,
         Dataset = loaded => Generate(
             loaded.Tokenizer ?? throw new AutoCircuitException(
-                $"--task greater-than: --model {loaded.Name} has no tokenizer; the task needs GPT-2's."),
+                $"--task greater-than: --model {loaded.Name} has no tokenizer (tokenizer.json, or vocab.json + merges.txt, in the model folder)."),
             512,
             seed: 0),
         KnownCircuit = loaded => KnownCircuits.LiteratureCircuits.ForGpt2Small(loaded, KnownCircuits.LiteratureCircuits.GreaterThan),
@@ -59,11 +59,20 @@ public static class GreaterThanTask
             years.AddRange(Enumerable.Range(2, 97).Where(y => SplitsAsCenturyAndYear(tokenizer, century, y)).Select(y => (century, y)));
         }
 
-        if (years.Count == 0 || nouns.Count == 0)
+        if (years.Count == 0)
         {
             throw new AutoCircuitException(
-                $"greater-than: {tokenizer.Name} splits {years.Count} years 1102..1798 as \" XX\" + \"YY\" and has {nouns.Count} single-token " +
-                "nouns; the prompts are made for GPT-2's tokenizer.");
+                $"greater-than cannot be expressed with {tokenizer.Name}: the prompts end on the century (\" 17\") and the answer is the " +
+                "two-digit year (\"32\") as one token, but this vocabulary splits no year 1102..1798 as \" XX\" + \"YY\" (e.g. " +
+                $"{Vocabulary.Describe(tokenizer, " 1732")}; {Vocabulary.Describe(tokenizer, "32")}); tokenizers that split numbers into " +
+                "single digits or groups of three (Llama-3, Qwen, Gemma) cannot state it.");
+        }
+
+        if (nouns.Count == 0)
+        {
+            throw new AutoCircuitException(
+                $"greater-than cannot be expressed with {tokenizer.Name}: none of the {Nouns.Count} event nouns is one token after a space " +
+                $"(e.g. {Vocabulary.Examples(tokenizer, Nouns)}).");
         }
 
         var rng = new PythonRandom(seed);

@@ -23,9 +23,10 @@ public enum IoiPattern
 /// other name (the indirect object, IO), the wrong answer the repeated subject (S). ABBA puts the IO
 /// first ("A and B went …, B gave … to" → A), BABA second. The corrupt prompt is the one auto-circuit's
 /// IOI files use ("ABB→XYZ, BAB→XYZ"): the three name occurrences replaced, in order, by three other
-/// names, so the prompt keeps its form but says nothing about A. Answers are single GPT-2 tokens with a
-/// leading space (" Mary"); names, places and objects that are not one token after a space are left
-/// out, so every prompt of a template has the same number of tokens.
+/// names, so the prompt keeps its form but says nothing about A. Answers are single tokens with a
+/// leading space (" Mary") in the model's own tokenizer: names, places and objects that are not one token
+/// after a space in its vocabulary are left out, so every prompt of a template has the same number of
+/// tokens; a vocabulary with too few of them is refused, naming the words and the tokenizer.
 /// </summary>
 public static class IoiTask
 {
@@ -100,14 +101,16 @@ public static class IoiTask
             throw new AutoCircuitException($"IOI template {t}: there are {Templates.Count} (0..{Templates.Count - 1}).");
         }
 
-        var names = SingleTokens(tokenizer, Names);
-        var places = SingleTokens(tokenizer, Places);
-        var objects = SingleTokens(tokenizer, Objects);
+        var (names, splitNames) = Vocabulary.SingleTokensAfterSpace(tokenizer, Names);
+        var (places, splitPlaces) = Vocabulary.SingleTokensAfterSpace(tokenizer, Places);
+        var (objects, splitObjects) = Vocabulary.SingleTokensAfterSpace(tokenizer, Objects);
         if (names.Count < 5 || places.Count == 0 || objects.Count == 0)
         {
+            var missing = names.Count < 5 ? splitNames : places.Count == 0 ? splitPlaces : splitObjects;
             throw new AutoCircuitException(
-                $"IOI: {tokenizer.Name} encodes only {names.Count} of the names, {places.Count} places and {objects.Count} objects " +
-                "as one token after a space; the IOI prompts are made for GPT-2's tokenizer.");
+                $"IOI cannot be expressed with {tokenizer.Name}: it needs at least 5 names, 1 place and 1 object that are one token after a " +
+                $"space, and {names.Count} of {Names.Count} names, {places.Count} of {Places.Count} places and {objects.Count} of {Objects.Count} " +
+                $"objects are (e.g. {Vocabulary.Examples(tokenizer, missing)}).");
         }
 
         var rng = new PythonRandom(seed);
@@ -146,6 +149,18 @@ public static class IoiTask
                 PromptInput.FromText(corrupt),
                 new AnswerList(null, [" " + a]),
                 new AnswerList(null, [" " + b])));
+        }
+
+        if (template is int fixedTemplate)
+        {
+            // One template: every prompt must have the same number of tokens (token positions are compared across prompts).
+            var lengths = records.SelectMany(r => new[] { r.Clean.Text!, r.Corrupt.Text! }).Select(x => (Text: x, Count: tokenizer.Encode(x).Count)).ToList();
+            if (lengths.FirstOrDefault(l => l.Count != lengths[0].Count) is { Text: not null } odd)
+            {
+                throw new AutoCircuitException(
+                    $"IOI template {fixedTemplate} cannot be expressed with {tokenizer.Name} at fixed token positions: \"{lengths[0].Text}\" is " +
+                    $"{lengths[0].Count} tokens but \"{odd.Text}\" is {odd.Count}.");
+            }
         }
 
         var source = $"IOI (generated: {count} prompts, {(template is int k ? $"template {k}" : "all templates")}, " +
@@ -238,10 +253,7 @@ public static class IoiTask
         return (labels, idx);
     }
 
-    private static List<string> SingleTokens(ITokenizer tokenizer, IReadOnlyList<string> words) =>
-        words.Where(w => tokenizer.Encode(" " + w).Count == 1).ToList();
-
     private static ITokenizer RequireTokenizer(LoadedModel loaded, string task) =>
         loaded.Tokenizer ?? throw new AutoCircuitException(
-            $"--task {task}: --model {loaded.Name} has no tokenizer; the task needs GPT-2's (vocab.json + merges.txt in the folder).");
+            $"--task {task}: --model {loaded.Name} has no tokenizer (tokenizer.json, or vocab.json + merges.txt, in the model folder).");
 }

@@ -30,5 +30,9 @@ public sealed record LoadedModel(
     public ToyModelInfo? ToyInfo { get; init; }
 
     /// <inheritdoc />
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        Model.Dispose();
+        (Tokenizer as IDisposable)?.Dispose();
+    }
 }

@@ -148,29 +148,9 @@ public static class ModelCatalog
         return RandomCheckpoint.Write(cfg, folder, dtype, seed);
     }
 
-    /// <summary>Reads a tokenizer file or folder (see <see cref="Load"/>).</summary>
+    /// <summary>Reads a tokenizer file or folder (see <see cref="TokenizerFiles.Load"/>).</summary>
     /// <exception cref="AutoCircuitException">Unknown kind or unreadable.</exception>
-    public static ITokenizer LoadTokenizer(string path, int? modelVocab = null)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        if (Directory.Exists(path))
-        {
-            return Gpt2Tokenizer.FromFolder(path);
-        }
-
-        if (!File.Exists(path))
-        {
-            throw new AutoCircuitException($"--tokenizer {path}: no such file or folder.");
-        }
-
-        return Path.GetExtension(path).ToUpperInvariant() switch
-        {
-            ".BIN" => Llama2cTokenizer.Load(path, modelVocab),
-            ".MODEL" => SentencePieceModelTokenizer.Load(path),
-            _ => throw new AutoCircuitException(
-                $"--tokenizer {path}: expected a llama2.c tokenizer (.bin), a SentencePiece model (.model) or a folder with vocab.json and merges.txt."),
-        };
-    }
+    public static ITokenizer LoadTokenizer(string path, int? modelVocab = null) => TokenizerFiles.Load(path, modelVocab);
 
     private static (Transformer, ITokenizer?) LoadFolder(string folder, ScalarType dtype)
     {
@@ -189,6 +169,11 @@ public static class ModelCatalog
     /// <summary>The tokenizer files found beside a Hugging Face checkpoint (GPT-2 BPE or SentencePiece), if any.</summary>
     private static ITokenizer? FolderTokenizer(string folder, Transformer model)
     {
+        if (TokenizerFiles.InModelFolder(folder) is { } fast)
+        {
+            return fast; // tokenizer.json
+        }
+
         if (File.Exists(Path.Combine(folder, "vocab.json")) && File.Exists(Path.Combine(folder, "merges.txt")))
         {
             return Gpt2Tokenizer.FromFolder(folder);

@@ -1,4 +1,6 @@
+using AutoCircuit.Engine;
 using AutoCircuit.Host.Data;
+using AutoCircuit.Models.Tokenizers;
 
 namespace AutoCircuit.Host.Tasks;
 
@@ -8,7 +10,8 @@ namespace AutoCircuit.Host.Tasks;
 /// boy …"), whose answer " he" is the clean prompt's wrong answer (and the other way round for prompts
 /// about boys). The 260K-parameter model is far too small for IOI, but it tracks a character's gender:
 /// on these prompts the right pronoun is its top-1 next token (see the README for the measured
-/// accuracy). Answers are written without the leading space: the llama2.c tokenizer adds it.
+/// accuracy). Answers are written as the model's tokenizer continues the prompt: without the leading space for
+/// llama2.c and SentencePiece tokenizers (they add it), with it for byte-level and metaspace BPE (" she").
 /// </summary>
 public static class StoriesPronounTask
 {
@@ -35,14 +38,51 @@ public static class StoriesPronounTask
         Key = "stories-pronoun",
         Description = "pronoun agreement: \"Lily was a little girl who loved to dance. Every day,\" → she (corrupt: a boy → he); stories260K",
         ModelHint = "stories260K: a llama2.c checkpoint with its tokenizer beside it (e.g. ../shared/models/stories260K/stories260K.bin)",
-        Dataset = _ => Dataset(),
+        Dataset = loaded => loaded.Tokenizer is { } tokenizer ? Dataset(tokenizer) : Dataset(),
         BatchSize = 32,
         TrainSize = 128,
         TestSize = 128,
     };
 
     /// <summary>Every template × name pair × direction (girl clean / boy clean): 320 prompt pairs, in a fixed order.</summary>
-    public static DatasetDocument Dataset()
+    public static DatasetDocument Dataset() => Dataset("she", "he");
+
+    /// <summary>
+    /// As <see cref="Dataset()"/>, with the answers written so that each is the one token <paramref name="tokenizer"/> puts
+    /// after the prompt (<c>"she"</c> or <c>" she"</c>).
+    /// </summary>
+    /// <exception cref="AutoCircuitException">A pronoun is not one token after the prompt in this vocabulary.</exception>
+    public static DatasetDocument Dataset(ITokenizer tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var probe = Fill(Templates[0], Girls[0], "girl");
+        return Dataset(AnswerText(tokenizer, probe, "she"), AnswerText(tokenizer, probe, "he"));
+    }
+
+    /// <summary>How <paramref name="word"/> is written as an answer after <paramref name="prompt"/>: the text whose one token is
+    /// the token that follows the prompt in <c>prompt + " " + word</c>.</summary>
+    private static string AnswerText(ITokenizer tokenizer, string prompt, string word)
+    {
+        var context = tokenizer.Encode(prompt);
+        var full = tokenizer.Encode(prompt + " " + word);
+        if (full.Count == context.Count + 1 && full.Take(context.Count).SequenceEqual(context))
+        {
+            foreach (var candidate in new[] { " " + word, word })
+            {
+                var ids = tokenizer.Encode(candidate);
+                if (ids.Count == 1 && ids[0] == full[^1])
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        throw new AutoCircuitException(
+            $"stories-pronoun cannot be expressed with {tokenizer.Name}: \"{word}\" is not one token after \"{prompt}\" " +
+            $"({Vocabulary.Describe(tokenizer, prompt + " " + word)}).");
+    }
+
+    private static DatasetDocument Dataset(string she, string he)
     {
         var records = new List<PromptRecord>();
         foreach (var template in Templates)
@@ -51,8 +91,8 @@ public static class StoriesPronounTask
             {
                 var girl = Fill(template, Girls[i], "girl");
                 var boy = Fill(template, Boys[i], "boy");
-                records.Add(Pair(records.Count, girl, boy, "she", "he"));
-                records.Add(Pair(records.Count, boy, girl, "he", "she"));
+                records.Add(Pair(records.Count, girl, boy, she, he));
+                records.Add(Pair(records.Count, boy, girl, he, she));
             }
         }
 

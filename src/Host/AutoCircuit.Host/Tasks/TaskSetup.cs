@@ -180,7 +180,8 @@ public static class TaskSetup
                 data.Shuffle,
                 data.Seed,
                 data.TokenPositions ?? definition?.TokenPositions ?? false,
-                data.PrependBos ?? definition?.PrependBos ?? true,
+                // A vocabulary without BOS (Qwen) has none to prepend: its prompts start with their first token.
+                data.PrependBos ?? (loaded.Tokenizer is { BosId: null } ? false : definition?.PrependBos ?? true),
                 data.TailDivergence ?? definition?.TailDivergence ?? false);
             var encoder = Encoder(loaded, document, options);
             return new PreparedTask(loaded, definition, document, options, encoder);

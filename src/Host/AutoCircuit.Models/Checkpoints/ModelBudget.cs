@@ -70,13 +70,15 @@ internal static class ModelBudget
         }
     }
 
-    /// <summary>The total size of <paramref name="files"/>, following symbolic links (a Hugging Face cache's snapshot
-    /// links each file to its blob).</summary>
-    public static long SizeOf(IEnumerable<string> files) => files.Sum(f =>
+    /// <summary>The total size of <paramref name="files"/>, following symbolic links (a Hugging Face cache snapshot links
+    /// each file to its blob; the link's own length is that of the path it holds).</summary>
+    public static long SizeOf(IEnumerable<string> files) => files.Sum(SizeOf);
+
+    private static long SizeOf(string file)
     {
-        var info = new FileInfo(f);
-        return (info.LinkTarget is null ? info : info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info).Length;
-    });
+        var info = new FileInfo(file);
+        return info.LinkTarget is null ? info.Length : ((FileInfo?)info.ResolveLinkTarget(returnFinalTarget: true))?.Length ?? info.Length;
+    }
 
     /// <summary>Memory the process can still use: <c>MemAvailable</c> of <c>/proc/meminfo</c>, capped by the GC's limit
     /// (a container's memory limit).</summary>

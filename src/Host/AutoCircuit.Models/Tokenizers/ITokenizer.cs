@@ -25,6 +25,13 @@ public interface ITokenizer
     /// <summary>The ids of <paramref name="text"/>, without BOS or EOS.</summary>
     IReadOnlyList<int> Encode(string text);
 
+    /// <summary>
+    /// The ids as the model's own Hugging Face tokenizer gives them by default (<c>add_special_tokens=True</c>):
+    /// <see cref="Encode"/> with the BOS/EOS that tokenizer adds (none for GPT-2; BOS for SentencePiece Llama
+    /// tokenizers; for <c>tokenizer.json</c> what its post-processor and <c>tokenizer_config.json</c> say).
+    /// </summary>
+    IReadOnlyList<int> EncodeWithSpecialTokens(string text) => Encode(text);
+
     /// <summary>The text of <paramref name="ids"/>; special tokens (BOS, EOS) are left out.</summary>
     string Decode(IEnumerable<int> ids);
 

@@ -117,6 +117,9 @@ public sealed class Llama2cTokenizer : ITokenizer
         return new Llama2cTokenizer(path, [.. pieces], [.. scores]);
     }
 
+    /// <summary>BOS, then <see cref="Encode"/> (what Hugging Face's Llama tokenizer gives by default).</summary>
+    public IReadOnlyList<int> EncodeWithSpecialTokens(string text) => BosId is int bos ? [bos, .. Encode(text)] : Encode(text);
+
     /// <inheritdoc />
     public IReadOnlyList<int> Encode(string text)
     {

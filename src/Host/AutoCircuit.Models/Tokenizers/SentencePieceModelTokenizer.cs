@@ -55,6 +55,9 @@ public sealed class SentencePieceModelTokenizer : ITokenizer
         }
     }
 
+    /// <summary>BOS, then <see cref="Encode"/> (what Hugging Face's Llama tokenizer gives by default).</summary>
+    public IReadOnlyList<int> EncodeWithSpecialTokens(string text) => BosId is int bos ? [bos, .. Encode(text)] : Encode(text);
+
     /// <inheritdoc />
     public IReadOnlyList<int> Encode(string text)
     {

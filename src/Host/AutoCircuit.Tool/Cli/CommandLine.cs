@@ -38,6 +38,7 @@ public static class CommandLine
             CompareCommand.Create(output, error),
             ListCommand.Create(output, error),
             LogitsCommand.Create(output, error),
+            TokenizeCommand.Create(output, error),
             GenerateCommand.Create(output, error),
             TrainToyCommand.Create(output, error),
             BenchCommand.Create(output, error),

@@ -79,7 +79,7 @@ public static class CompareCommand
         var command = new Command(
             "compare",
             "Compare algorithms on one task: run each -a algorithm on the train split (-a all, the default without --scores, " +
-            "runs every built-in) and/or read saved --scores, evaluate each one's circuits on the test split with edge and " +
+            "runs every built-in, then every loaded plugin's algorithms) and/or read saved --scores, evaluate each one's circuits on the test split with edge and " +
             "tree patching, measure the ROC curve against --circuit, the wall time and memory, and the agreement of every " +
             "pair (top-k overlap, Spearman correlation). Writes DIR/compare.json, compare.csv, report.html (self-contained: " +
             "curves, ROC, circuit diagrams), scores/, circuits/ and exports/ (the folder appears only when the comparison " +

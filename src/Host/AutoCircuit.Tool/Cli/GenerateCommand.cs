@@ -24,8 +24,7 @@ public static class GenerateCommand
 
     internal static readonly Option<string?> TokenizerOption = new("--tokenizer")
     {
-        Description = "Tokenizer to use instead of the one found with the checkpoint: a llama2.c tokenizer .bin, a " +
-                      "SentencePiece .model, or a folder with vocab.json and merges.txt.",
+        Description = "Tokenizer to use instead of the one found with the checkpoint: " + Models.Tokenizers.TokenizerFiles.Help + ".",
         HelpName = "PATH",
     };
 
@@ -37,9 +36,9 @@ public static class GenerateCommand
         var command = new Command(
             "generate",
             "Greedy decoding: print the prompt and its continuation (argmax token at each step) on stdout; the token ids " +
-            "go to stderr. The tokenizer comes with the checkpoint (vocab.json + merges.txt or the built-in GPT-2 data " +
-            "for GPT-2 folders, tokenizer.model for Llama folders, tokenizer.bin / tok<vocab>.bin beside a llama2.c " +
-            "file) or from --tokenizer.\n\n" + CommandLine.ExitCodesHelp)
+            "go to stderr. The tokenizer comes with the checkpoint (tokenizer.json in any Hugging Face folder; else " +
+            "vocab.json + merges.txt or the built-in GPT-2 data for GPT-2 folders, tokenizer.model for Llama folders; " +
+            "tokenizer.bin / tok<vocab>.bin beside a llama2.c file) or from --tokenizer.\n\n" + CommandLine.ExitCodesHelp)
         {
             LogitsCommand.ModelOption, hub.Download, PromptOption, MaxTokensOption, TokenizerOption, LogitsCommand.DeviceOption,
             threads,

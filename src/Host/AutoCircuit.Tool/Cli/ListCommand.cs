@@ -57,8 +57,10 @@ public static class ListCommand
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(catalog);
         output.WriteLine("Algorithms (use with -a KEY or -a KEY:name=value,...):");
-        foreach (var (d, origin) in catalog.Entries)
+        foreach (var entry in catalog.Entries)
         {
+            var d = entry.Descriptor;
+            var origin = entry.OriginText;
             output.WriteLine();
             output.WriteLine($"  {d.Key}  —  {d.Name}{(d.ShortName != d.Name ? $" ({d.ShortName})" : string.Empty)}  [{origin}]");
             if (d.Description.Length > 0)

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using AutoCircuit.Host.IO;
-using AutoCircuit.Host.Isolation;
 using AutoCircuit.Host.Jobs;
 
 namespace AutoCircuit.Tool.Cli;

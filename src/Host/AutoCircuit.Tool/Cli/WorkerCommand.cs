@@ -1,5 +1,5 @@
 using System.CommandLine;
-using AutoCircuit.Host.Isolation;
+using AutoCircuit.Host.Jobs;
 
 namespace AutoCircuit.Tool.Cli;
 

@@ -109,7 +109,7 @@
 
   function topK(alg, k) {
     var set = {};
-    alg.top.slice(0, k).forEach(function (t, r) { set[t[0]] = { score: t[1], text: t[2], rank: r + 1 }; });
+    alg.top.slice(0, k).forEach(function (t, r) { set[t[0]] = { score: Number(t[1]), text: t[2], rank: r + 1 }; });
     return set;
   }
 
@@ -136,7 +136,7 @@
     var ids = Object.keys(inA).concat(Object.keys(inB).filter(function (id) { return !(id in inA); })).map(Number);
     var maxAbs = 0;
     ids.forEach(function (id) {
-      [inA[id], inB[id]].forEach(function (s) { if (s) { maxAbs = Math.max(maxAbs, Math.abs(s.score)); } });
+      [inA[id], inB[id]].forEach(function (s) { if (s && isFinite(s.score)) { maxAbs = Math.max(maxAbs, Math.abs(s.score)); } });
     });
 
     // Weakest first, so the strongest are drawn on top.
@@ -157,7 +157,7 @@
         color = sa.score > 0 ? data.positive : sa.score < 0 ? data.negative : data.zero;
       }
 
-      var w = maxAbs === 0 ? 1 : 0.8 + 6.2 * weight(id) / maxAbs;
+      var w = !isFinite(weight(id)) ? 7 : maxAbs === 0 ? 1 : 0.8 + 6.2 * weight(id) / maxAbs;
       var path = el("path", {
         "class": ("ce-edge " + cls).trim(), d: curve(e), stroke: color, "stroke-width": w.toFixed(2),
         "data-edge": id, "data-name": e.name, "data-rank": sa ? sa.rank : "", "data-rank-b": sb ? sb.rank : "",

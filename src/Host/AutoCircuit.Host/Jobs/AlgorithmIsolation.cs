@@ -1,4 +1,4 @@
-namespace AutoCircuit.Host.Isolation;
+namespace AutoCircuit.Host.Jobs;
 
 /// <summary>Where <c>run</c> runs an algorithm (<c>--isolation</c>).</summary>
 public enum AlgorithmIsolation

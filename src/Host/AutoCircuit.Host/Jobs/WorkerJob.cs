@@ -1,7 +1,6 @@
 using System.Text.Json;
-using AutoCircuit.Host.Jobs;
 
-namespace AutoCircuit.Host.Isolation;
+namespace AutoCircuit.Host.Jobs;
 
 /// <summary>
 /// What a worker process is asked to do, written as JSON into the run's staging folder: prepare the same job (same

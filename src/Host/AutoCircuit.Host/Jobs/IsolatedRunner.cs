@@ -1,11 +1,10 @@
 using System.Diagnostics;
 using AutoCircuit.Graph;
 using AutoCircuit.Host.Algorithms;
-using AutoCircuit.Host.Jobs;
 using AutoCircuit.Models.Checkpoints;
 using AutoCircuit.Scores;
 
-namespace AutoCircuit.Host.Isolation;
+namespace AutoCircuit.Host.Jobs;
 
 /// <summary>
 /// The host side of process isolation: runs one algorithm in a worker process (the tool re-invoked as

@@ -1,9 +1,8 @@
 using AutoCircuit.Engine;
 using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.IO;
-using AutoCircuit.Host.Jobs;
 
-namespace AutoCircuit.Host.Isolation;
+namespace AutoCircuit.Host.Jobs;
 
 /// <summary>
 /// The worker side of process isolation (<c>dotnet autocircuit __worker JOB</c>): prepares the job the host prepared,
