@@ -52,12 +52,9 @@ public sealed class FamilyCliTests : IDisposable
     }
 
     [Theory]
-    [InlineData("llama-random-llama3")]
-    [InlineData("olmo2-random")]
+    [MemberData(nameof(Families))]
     public async Task Run_DefaultAlgorithms_EveryAlgorithmOk(string name)
     {
-        // The default set on every family passes too (about six minutes here, ACDC most of it): two families keep the
-        // suite short, the theory below runs every family with the gradient and activation algorithms.
         var (code, err, algorithms, run) = await RunJob(name);
 
         Assert.True(code == 0, err);
