@@ -77,7 +77,7 @@ public sealed record MemoryReport(
         };
     }
 
-    private static void ResetPeak()
+    internal static void ResetPeak()
     {
         try
         {
@@ -91,7 +91,7 @@ public sealed record MemoryReport(
         }
     }
 
-    private static long Rss(string field)
+    internal static long Rss(string field)
     {
         try
         {

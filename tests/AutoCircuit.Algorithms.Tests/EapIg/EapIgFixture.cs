@@ -60,7 +60,7 @@ public sealed class EapIgFixture : IDisposable
         var doc = TestFixtures.Load($"eap-ig/{model}.json");
         IHookedModel hooked = model == "micro"
             ? new MicroModel()
-            : Gpt2Checkpoint.Load(Path.Combine(TestFixtures.Root, "models", model)).Model;
+            : HfCheckpoint.Load(Path.Combine(TestFixtures.Root, "models", model)).Model;
         var patchable = PatchableModel.Create(hooked, graph ?? new GraphOptions());
         var batches = new List<PromptBatch>();
         var key = 0;

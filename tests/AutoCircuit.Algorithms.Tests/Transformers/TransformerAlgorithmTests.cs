@@ -17,7 +17,8 @@ namespace AutoCircuit.Algorithms.Tests.Transformers;
 
 /// <summary>
 /// The oracle checks of the micro-model tests on real transformer graphs (small random GPT-2 and Llama
-/// with grouped-query attention): the slow per-edge <c>eap</c> equals <c>mask-gradient</c> at mask 0
+/// with grouped-query attention, and every Hugging Face family's tiny checkpoint): the slow per-edge <c>eap</c>
+/// equals <c>mask-gradient</c> at mask 0
 /// (auto-circuit's test_edge_attribution_patching.py), and every ACDC step, started from the destination's
 /// block, equals an independent full tree-patched forward (auto-circuit's ACDC test mode). On
 /// <see cref="TestDevice.Current"/> (CUDA with AUTOCIRCUIT_TEST_DEVICE=cuda).
@@ -114,6 +115,44 @@ public sealed class TransformerAlgorithmTests
         try
         {
             EapEquivalence.AssertEapEqualsMaskGradient(model, batches, grad, answer);
+        }
+        finally
+        {
+            batches.ForEach(b => b.Dispose());
+        }
+    }
+
+    /// <summary>Every family's tiny checkpoint (tests/Fixtures/models; tools/reference/FAMILIES.md), on two graphs each.</summary>
+    public static TheoryData<string, bool, bool> FamilyCheckpoints()
+    {
+        var data = new TheoryData<string, bool, bool>();
+        foreach (var name in new[]
+                 {
+                     "gpt2-random", "llama-random-llama3", "qwen2-random", "qwen3-random", "mistral-random", "gemma2-random",
+                     "gemma3-random", "gpt_neox-random", "olmo2-random",
+                 })
+        {
+            data.Add(name, true, true);
+            data.Add(name, false, true);
+        }
+
+        data.Add("gemma2-random", true, false);
+        data.Add("olmo2-random", true, false);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(FamilyCheckpoints))]
+    public void Eap_FamilyCheckpoint_EqualsMaskGradientAtMaskZero(string name, bool factorized, bool separateQkv)
+    {
+        using var transformer = AutoCircuit.Models.Checkpoints.HfCheckpoint.Load(Path.Combine(TestFixtures.Root, "models", name)).Model;
+        transformer.MoveTo(TestDevice.Current);
+        using var model = PatchableModel.Create(transformer, new GraphOptions(factorized, null, separateQkv));
+        var batches = Batches(seq: 7); // longer than the fixtures' sliding windows (4)
+
+        try
+        {
+            EapEquivalence.AssertEapEqualsMaskGradient(model, batches);
         }
         finally
         {

@@ -87,7 +87,7 @@ public sealed class CheckpointLoadingTests : IDisposable
 
         var e = LoadFails(folder);
 
-        Assert.Contains("unexpected tensor 'layers.0.self_attn.q_norm.weight' for a Llama model", e.Message, StringComparison.Ordinal);
+        Assert.Contains("unexpected tensor 'model.layers.0.self_attn.q_norm.weight' for a llama model", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -107,18 +107,48 @@ public sealed class CheckpointLoadingTests : IDisposable
         Assert.Contains($"{path}: {expected}", e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Load_UnsupportedConfigValue_IsNamed()
+    [Theory]
+    [InlineData("llama-random", "rope_scaling", "{\"rope_type\": \"longrope\", \"factor\": 2.0}",
+        "rope_scaling.rope_type \"longrope\" is not supported (supported: default, linear, dynamic, yarn, llama3)")]
+    [InlineData("llama-random-llama3", "rope_scaling", "{\"rope_type\": \"llama3\", \"factor\": 8.0}",
+        "missing field 'rope_scaling.original_max_position_embeddings' (llama3 rope scaling needs it)")]
+    [InlineData("llama-random", "hidden_act", "\"gelu\"", "hidden_act \"gelu\" is not supported (supported: silu)")]
+    [InlineData("qwen2-random", "use_sliding_window", "true", "use_sliding_window true is not supported (supported: false)")]
+    [InlineData("gemma2-random", "hidden_activation", "\"tanh\"", "hidden_activation \"tanh\" is not supported (supported: gelu_new,")]
+    [InlineData("gemma2-random", "layer_types", "[\"sliding_attention\", \"chunked_attention\", \"full_attention\"]",
+        "layer_types must list 3 entries, each sliding_attention or full_attention")]
+    [InlineData("gemma3-random", "attention_bias", "true", "attention_bias true is not supported (supported: false)")]
+    [InlineData("olmo2-random", "attention_bias", "true", "attention_bias true is not supported (supported: false)")]
+    [InlineData("gpt_neox-random", "rotary_pct", "0.05", "rotary_pct 0.05 is not supported (supported: a fraction giving an even rotary width")]
+    [InlineData("mistral-random", "num_key_value_heads", "3", "Transformer config: Heads 4 is not a multiple of KvHeads 3")]
+    [InlineData("llama-random", "model_type", "\"phi3\"",
+        "model_type 'phi3' is not supported (supported: gpt2, llama, mistral, qwen2, qwen3, gemma2, gemma3_text, gpt_neox, olmo2)")]
+    [InlineData("gemma3-random", "model_type", "\"gemma3\"", "model_type 'gemma3' is the multimodal Gemma 3")]
+    public void Load_UnsupportedConfigValue_IsRefusedNamingTheFieldAndWhatIsSupported(string fixture, string field, string value, string expected)
     {
-        var folder = CopyFixture("llama-random");
+        var folder = CopyFixture(fixture);
         var path = Path.Combine(folder, "config.json");
         var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        json["rope_scaling"] = JsonNode.Parse("{\"type\": \"linear\", \"factor\": 2.0}");
+        json[field] = JsonNode.Parse(value);
         File.WriteAllText(path, json.ToJsonString());
 
         var e = LoadFails(folder);
 
-        Assert.Contains("rope_scaling", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"{path}: {expected}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_HeadDimNotMatchingTheTensors_IsRefusedBeforeAnyForward()
+    {
+        var folder = CopyFixture("qwen3-random");
+        var path = Path.Combine(folder, "config.json");
+        var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        json["head_dim"] = 8;
+        File.WriteAllText(path, json.ToJsonString());
+
+        var e = LoadFails(folder);
+
+        Assert.Contains("tensor 'model.layers.0.self_attn.q_proj.weight' has shape [64, 32], expected [32, 32]", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -135,8 +165,8 @@ public sealed class CheckpointLoadingTests : IDisposable
         Safetensors.Write(Path.Combine(rounded, "model.safetensors"), tensors.Select(kv => new KeyValuePair<string, Tensor>(kv.Key, kv.Value.to_type(dtype).to_type(ScalarType.Float32))));
         using var tokens = torch.tensor(new long[] { 99, 3, 14, 15 }, [1, 4]);
 
-        using var fromHalf = Gpt2Checkpoint.Load(half).Model;
-        using var fromRounded = Gpt2Checkpoint.Load(rounded).Model;
+        using var fromHalf = HfCheckpoint.Load(half).Model;
+        using var fromRounded = HfCheckpoint.Load(rounded).Model;
         using var a = fromHalf.Forward(tokens);
         using var b = fromRounded.Forward(tokens);
 

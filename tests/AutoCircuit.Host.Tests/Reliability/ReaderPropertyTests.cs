@@ -199,7 +199,7 @@ public sealed class ReaderPropertyTests : IDisposable
             File.WriteAllText(Path.Combine(folder, "config.json"), c.ToJsonString());
             try
             {
-                Gpt2Checkpoint.Load(folder).Model.Dispose();
+                HfCheckpoint.Load(folder).Model.Dispose();
             }
             catch (AutoCircuitException e)
             {

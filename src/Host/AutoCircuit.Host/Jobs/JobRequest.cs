@@ -1,6 +1,7 @@
 using AutoCircuit.Engine.Runtime;
 using AutoCircuit.Host.Plugins;
 using AutoCircuit.Host.Tasks;
+using static TorchSharp.torch;
 
 namespace AutoCircuit.Host.Jobs;
 
@@ -41,6 +42,9 @@ public sealed record JobRequest
 
     /// <summary><c>auto</c>, <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
     public string Device { get; init; } = "auto";
+
+    /// <summary>Compute dtype of the model, which the patch buffers follow (<c>--dtype</c>).</summary>
+    public ScalarType DType { get; init; } = ScalarType.Float32;
 
     /// <summary>Threads, patch memory budget, source buffer type (<c>--threads</c>, <c>--max-patch-memory</c>,
     /// <c>--patch-buffer-dtype</c>).</summary>

@@ -52,7 +52,7 @@ public static class JobSetup
         try
         {
             var hub = HubResolver.FromEnvironment(request.Download, env.Progress, env.Error, env.CancellationToken);
-            prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device, hub);
+            prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device, hub, request.DType);
         }
         catch
         {

@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 namespace AutoCircuit.Host.Tasks;
 
 /// <summary>
-/// Resolves <c>--model</c>: a built-in name, a Hugging Face folder (GPT-2 or Llama, by
+/// Resolves <c>--model</c>: a built-in name, a Hugging Face folder (any family of <see cref="HfCheckpoint"/>, by
 /// <c>config.json</c>'s <c>model_type</c>) or a llama2.c <c>.bin</c> checkpoint.
 /// </summary>
 public static class ModelCatalog
@@ -28,9 +28,9 @@ public static class ModelCatalog
     ];
 
     /// <summary>What <c>--model</c> accepts besides built-in names, for help texts.</summary>
-    public const string CheckpointHelp =
-        "a Hugging Face folder (config.json with model_type gpt2 or llama, model.safetensors or pytorch_model.bin) " +
-        "or a llama2.c legacy .bin checkpoint (tokenizer.bin / tok<vocab>.bin beside it), " +
+    public static readonly string CheckpointHelp =
+        $"a Hugging Face folder (config.json with model_type {string.Join(", ", HfCheckpoint.SupportedModelTypes)}; " +
+        "model.safetensors, sharded safetensors or pytorch_model.bin) or a llama2.c legacy .bin checkpoint (tokenizer.bin / tok<vocab>.bin beside it), " +
         "or a Hugging Face model name (gpt2, org/name[@revision]) from the Hugging Face cache, downloaded when missing " +
         "(see --download, HF_HUB_OFFLINE)";
 
@@ -41,12 +41,20 @@ public static class ModelCatalog
     /// a llama2.c <c>.bin</c>, a SentencePiece <c>.model</c>, or a folder with <c>vocab.json</c> + <c>merges.txt</c>.</param>
     /// <param name="hub">Resolves Hugging Face model names (cache and downloads); <c>null</c> for one with this process's
     /// environment and no progress display.</param>
+    /// <param name="dtype">Compute dtype of a transformer's parameters (<c>--dtype</c>): float32, bfloat16 or float16;
+    /// checkpoints are converted while they load. The micro model computes in float32 only.</param>
     /// <exception cref="AutoCircuitException">Unknown name, a path that does not exist, or a checkpoint that cannot be read.</exception>
-    public static LoadedModel Load(string? spec, Device device, string? tokenizerPath = null, HubResolver? hub = null)
+    public static LoadedModel Load(
+        string? spec, Device device, string? tokenizerPath = null, HubResolver? hub = null, ScalarType dtype = ScalarType.Float32)
     {
         var name = string.IsNullOrWhiteSpace(spec) ? DefaultModel : spec.Trim();
         if (string.Equals(name, "micro", StringComparison.OrdinalIgnoreCase))
         {
+            if (dtype != ScalarType.Float32)
+            {
+                throw new AutoCircuitException($"--dtype {dtype.ToString().ToLowerInvariant()}: the micro model computes in float32 only.");
+            }
+
             var micro = new MicroModel(2);
             micro.MoveTo(device);
             return new LoadedModel(micro, "micro", new NumericPromptEncoder(2), "micro");
@@ -55,6 +63,11 @@ public static class ModelCatalog
         if (string.Equals(name, ToyModel.Name, StringComparison.OrdinalIgnoreCase) || IsToyModelFile(name))
         {
             var (toy, info) = ToyModel.Load(string.Equals(name, ToyModel.Name, StringComparison.OrdinalIgnoreCase) ? null : name);
+            if (dtype != ScalarType.Float32)
+            {
+                toy.ConvertTo(dtype);
+            }
+
             toy.MoveTo(device);
             return new LoadedModel(toy, name, new NumericPromptEncoder(null), Tasks.TaskCatalog.DefaultTask) { ToyInfo = info };
         }
@@ -64,17 +77,21 @@ public static class ModelCatalog
         string? hubCommit = null;
         if (Directory.Exists(name))
         {
-            (model, tokenizer) = LoadFolder(name);
+            (model, tokenizer) = LoadFolder(name, dtype);
         }
         else if (File.Exists(name))
         {
             (model, tokenizer) = LoadFile(name);
+            if (dtype != ScalarType.Float32)
+            {
+                model.ConvertTo(dtype);
+            }
         }
         else if (HubModelName.TryParse(name, out var hubName))
         {
             var snapshot = (hub ?? HubResolver.FromEnvironment()).Resolve(hubName);
             hubCommit = HubCache.CommitOfSnapshot(snapshot);
-            (model, tokenizer) = LoadFolder(snapshot);
+            (model, tokenizer) = LoadFolder(snapshot, dtype);
         }
         else
         {
@@ -107,51 +124,68 @@ public static class ModelCatalog
         return new LoadedModel(model, name, new NumericPromptEncoder(null), DefaultTask: null) { Tokenizer = tokenizer, HubCommit = hubCommit };
     }
 
+    /// <summary>Parses <c>--dtype</c>: <c>float32</c> (default when <c>null</c>), <c>bfloat16</c>/<c>bf16</c>, <c>float16</c>/<c>fp16</c>/<c>half</c>.</summary>
+    /// <exception cref="AutoCircuitException">Anything else.</exception>
+    public static ScalarType ParseDType(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        null or "float32" or "fp32" or "float" => ScalarType.Float32,
+        "bfloat16" or "bf16" => ScalarType.BFloat16,
+        "float16" or "fp16" or "half" => ScalarType.Float16,
+        _ => throw new AutoCircuitException($"--dtype {text}: expected float32, bfloat16 or float16."),
+    };
+
+    /// <summary>
+    /// Writes a random checkpoint of <paramref name="config"/> (a known real config's name or a <c>config.json</c>) into
+    /// <paramref name="folder"/>, stored in <paramref name="dtype"/>; returns the bytes of weights.
+    /// </summary>
+    /// <exception cref="AutoCircuitException">Unknown config, or a folder that is not empty.</exception>
+    public static long WriteRandomCheckpoint(string config, string folder, ScalarType dtype, long seed)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var cfg = KnownConfigs.Find(config)
+            ?? (File.Exists(config) ? HfConfig.Load(config) : throw new AutoCircuitException(
+                $"--config {config}: not a known config ({string.Join(", ", KnownConfigs.Names)}) and no such file."));
+        return RandomCheckpoint.Write(cfg, folder, dtype, seed);
+    }
+
     /// <summary>Reads a tokenizer file or folder (see <see cref="TokenizerFiles.Load"/>).</summary>
     /// <exception cref="AutoCircuitException">Unknown kind or unreadable.</exception>
     public static ITokenizer LoadTokenizer(string path, int? modelVocab = null) => TokenizerFiles.Load(path, modelVocab);
 
-    private static (Transformer, ITokenizer?) LoadFolder(string folder)
+    private static (Transformer, ITokenizer?) LoadFolder(string folder, ScalarType dtype)
     {
-        var cfg = HfConfig.Load(Path.Combine(folder, "config.json"));
-        var type = cfg.String("model_type");
-        return type switch
-        {
-            "gpt2" => LoadGpt2Folder(folder),
-            "llama" => LoadLlamaFolder(folder),
-            _ => throw new AutoCircuitException(
-                $"{cfg.Path}: model_type {(type is null ? "is missing" : $"'{type}' is not supported")} (supported: gpt2, llama)."),
-        };
-    }
-
-    private static (Transformer, ITokenizer?) LoadGpt2Folder(string folder)
-    {
-        var (model, _) = Gpt2Checkpoint.Load(folder);
-        ITokenizer? tokenizer = WithModel(model, () => TokenizerFiles.InModelFolder(folder)) ?? (File.Exists(Path.Combine(folder, "vocab.json")) && File.Exists(Path.Combine(folder, "merges.txt"))
-            ? Gpt2Tokenizer.FromFolder(folder)
-            : model.Config.VocabSize >= 50257 ? Gpt2Tokenizer.BuiltIn() : null);
-        return (model, tokenizer);
-    }
-
-    private static (Transformer, ITokenizer?) LoadLlamaFolder(string folder)
-    {
-        var (model, _) = LlamaCheckpoint.LoadHuggingFace(folder);
-        var sp = Path.Combine(folder, "tokenizer.model");
-        return (model, WithModel(model, () => TokenizerFiles.InModelFolder(folder) ?? (File.Exists(sp) ? SentencePieceModelTokenizer.Load(sp) : null)));
-    }
-
-    /// <summary>Runs <paramref name="load"/>; disposes <paramref name="model"/> when it throws.</summary>
-    private static T WithModel<T>(Transformer model, Func<T> load)
-    {
+        var (model, _) = HfCheckpoint.Load(folder, dtype);
         try
         {
-            return load();
+            return (model, FolderTokenizer(folder, model));
         }
         catch
         {
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The tokenizer files found beside a Hugging Face checkpoint (GPT-2 BPE or SentencePiece), if any.</summary>
+    private static ITokenizer? FolderTokenizer(string folder, Transformer model)
+    {
+        if (TokenizerFiles.InModelFolder(folder) is { } fast)
+        {
+            return fast; // tokenizer.json
+        }
+
+        if (File.Exists(Path.Combine(folder, "vocab.json")) && File.Exists(Path.Combine(folder, "merges.txt")))
+        {
+            return Gpt2Tokenizer.FromFolder(folder);
+        }
+
+        var sp = Path.Combine(folder, "tokenizer.model");
+        if (File.Exists(sp))
+        {
+            return SentencePieceModelTokenizer.Load(sp);
+        }
+
+        return model.Config.Family == TransformerFamily.Gpt2 && model.Config.VocabSize >= 50257 ? Gpt2Tokenizer.BuiltIn() : null;
     }
 
     private static (Transformer, ITokenizer?) LoadFile(string path)

@@ -139,7 +139,10 @@ public static class TaskSetup
     /// <exception cref="AutoCircuitException">Conflicting or missing options, unknown task or model, a model that does not
     /// fit the task, an unreadable dataset.</exception>
     /// <param name="hub">Resolves Hugging Face model names (see <see cref="ModelCatalog.Load"/>).</param>
-    public static PreparedTask Prepare(string? model, string? dataset, string? task, DataArguments data, Device device, HubResolver? hub = null)
+    /// <param name="dtype">Compute dtype of the model (<c>--dtype</c>).</param>
+    public static PreparedTask Prepare(
+        string? model, string? dataset, string? task, DataArguments data, Device device, HubResolver? hub = null,
+        ScalarType dtype = ScalarType.Float32)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (task is not null && dataset is not null)
@@ -159,7 +162,7 @@ public static class TaskSetup
             throw new AutoCircuitException($"--task {definition.Key} needs --model: {definition.ModelHint}.");
         }
 
-        var loaded = ModelCatalog.Load(spec, device, hub: hub);
+        var loaded = ModelCatalog.Load(spec, device, hub: hub, dtype: dtype);
         try
         {
             if (definition is null && dataset is null)

@@ -1,20 +1,23 @@
-using System.Text.Json;
 using AutoCircuit.Engine;
 using static TorchSharp.torch;
 
 namespace AutoCircuit.Models.Checkpoints;
 
 /// <summary>
-/// The tensors of a checkpoint by name, remembering which file each came from, handed out once
-/// each as float32 with their shape checked. Errors name the file and the tensor.
+/// The tensors of a checkpoint by name, remembering which file each came from, handed out one at a time in their
+/// stored dtype with their shape checked. Safetensors files are memory-mapped and a tensor is read only when it is
+/// taken (<see cref="Take"/>), so a loader that copies each into the model and disposes it holds one at a time;
+/// <c>pytorch_model.bin</c> files are unpickled whole. Errors name the file and the tensor.
 /// </summary>
 public sealed class CheckpointTensors : IDisposable
 {
     private static readonly HashSet<ScalarType> FloatTypes =
         [ScalarType.Float32, ScalarType.Float16, ScalarType.BFloat16, ScalarType.Float64];
 
-    private readonly Dictionary<string, (Tensor Tensor, string File)> _tensors = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Entry> _tensors = new(StringComparer.Ordinal);
     private readonly HashSet<string> _taken = new(StringComparer.Ordinal);
+    private readonly List<SafetensorsFile> _files = [];
+    private string? _addedPrefix; // see AddPrefixIfAbsent: messages name tensors as the files do
 
     /// <summary>What the tensors came from (a file or a folder), for messages.</summary>
     public string Source { get; private set; } = string.Empty;
@@ -23,7 +26,7 @@ public sealed class CheckpointTensors : IDisposable
     public IEnumerable<string> Names => _tensors.Keys;
 
     /// <summary>
-    /// Reads a Hugging Face folder's weights: <c>model.safetensors</c>, sharded safetensors
+    /// Opens a Hugging Face folder's weights: <c>model.safetensors</c>, sharded safetensors
     /// (<c>model.safetensors.index.json</c>), <c>pytorch_model.bin</c> or sharded bins, in that order of preference.
     /// </summary>
     /// <exception cref="AutoCircuitException">No weights file, or one that cannot be read.</exception>
@@ -36,7 +39,14 @@ public sealed class CheckpointTensors : IDisposable
         {
             foreach (var file in files)
             {
-                result.Add(file, safetensors ? ReadSafetensors(file) : PytorchCheckpoint.Read(file));
+                if (safetensors)
+                {
+                    result.AddSafetensors(file);
+                }
+                else
+                {
+                    result.Add(file, PytorchCheckpoint.Read(file));
+                }
             }
         }
         catch
@@ -76,7 +86,7 @@ public sealed class CheckpointTensors : IDisposable
             $"{folder}: no weights found (expected model.safetensors, model.safetensors.index.json or pytorch_model.bin).");
     }
 
-    /// <summary>Wraps tensors already read (e.g. from a llama2.c file).</summary>
+    /// <summary>Wraps tensors already read (e.g. from a llama2.c file); they become this object's.</summary>
     public static CheckpointTensors FromTensors(string file, IEnumerable<KeyValuePair<string, Tensor>> tensors)
     {
         var result = new CheckpointTensors { Source = file };
@@ -88,32 +98,58 @@ public sealed class CheckpointTensors : IDisposable
     public bool Contains(string name) => _tensors.ContainsKey(name);
 
     /// <summary>
-    /// The tensor <paramref name="name"/> as float32 with exactly <paramref name="shape"/>; marks it used.
+    /// The tensor <paramref name="name"/> with exactly <paramref name="shape"/>, in its stored floating-point dtype;
+    /// marks it used. The result is the caller's to dispose (a fresh read for safetensors).
     /// </summary>
     /// <exception cref="AutoCircuitException">Missing, wrong shape, or not a floating-point dtype.</exception>
-    public Tensor Take(string name, params long[] shape)
+    public Tensor Take(string name, params long[] shape) => CheckEntry(name, shape).Read();
+
+    /// <summary>
+    /// Copies the tensor <paramref name="name"/> into <paramref name="destination"/> (same shape; any floating dtype):
+    /// from a safetensors file straight from its memory map in chunks, so no copy of the whole tensor is made.
+    /// </summary>
+    /// <exception cref="AutoCircuitException">Missing, another shape, or not a floating-point dtype.</exception>
+    public void ReadInto(string name, Tensor destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var entry = CheckEntry(name, destination.shape);
+        if (entry.ReadInto is { } readInto)
+        {
+            readInto(destination);
+            return;
+        }
+
+        using var t = entry.Read();
+        destination.copy_(t);
+    }
+
+    /// <summary>Checks, without reading it, that <paramref name="name"/> exists with <paramref name="shape"/> and a
+    /// floating-point dtype; marks it used.</summary>
+    /// <exception cref="AutoCircuitException">Missing, wrong shape, or not a floating-point dtype.</exception>
+    public void Check(string name, params long[] shape) => _ = CheckEntry(name, shape);
+
+    private Entry CheckEntry(string name, long[] shape)
     {
         ArgumentNullException.ThrowIfNull(shape);
         if (!_tensors.TryGetValue(name, out var entry))
         {
-            throw new AutoCircuitException($"{Source}: missing tensor '{name}' (expected shape [{string.Join(", ", shape)}]).");
+            throw new AutoCircuitException($"{Source}: missing tensor '{Stored(name)}' (expected shape [{string.Join(", ", shape)}]).");
         }
 
-        var (t, file) = entry;
-        if (!FloatTypes.Contains(t.dtype))
+        if (entry.DType is not { } dtype || !FloatTypes.Contains(dtype))
         {
             throw new AutoCircuitException(
-                $"{file}: tensor '{name}' has unsupported dtype {t.dtype} (weights must be float32, float16, bfloat16 or float64).");
+                $"{entry.File}: tensor '{Stored(name)}' has unsupported dtype {entry.DType?.ToString() ?? entry.DTypeName} (weights must be float32, float16, bfloat16 or float64).");
         }
 
-        if (!t.shape.SequenceEqual(shape))
+        if (!entry.Shape.SequenceEqual(shape))
         {
             throw new AutoCircuitException(
-                $"{file}: tensor '{name}' has shape [{string.Join(", ", t.shape)}], expected [{string.Join(", ", shape)}].");
+                $"{entry.File}: tensor '{Stored(name)}' has shape [{string.Join(", ", entry.Shape)}], expected [{string.Join(", ", shape)}].");
         }
 
         _taken.Add(name);
-        return t.dtype == ScalarType.Float32 ? t.alias() : t.to_type(ScalarType.Float32);
+        return entry;
     }
 
     /// <summary>Marks tensors as deliberately unused (e.g. attention-mask buffers of old checkpoints).</summary>
@@ -142,10 +178,32 @@ public sealed class CheckpointTensors : IDisposable
         }
     }
 
+    /// <summary>
+    /// Gives every tensor the prefix <paramref name="prefix"/>, except <paramref name="rootNames"/>, when no tensor has it:
+    /// a base model saved without its head (e.g. <c>h.0.…</c> instead of <c>transformer.h.0.…</c>).
+    /// </summary>
+    public void AddPrefixIfAbsent(string prefix, IReadOnlyCollection<string> rootNames)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentNullException.ThrowIfNull(rootNames);
+        if (prefix.Length == 0 || _tensors.Keys.Any(n => n.StartsWith(prefix, StringComparison.Ordinal)))
+        {
+            return;
+        }
+
+        foreach (var name in _tensors.Keys.Where(n => !rootNames.Contains(n)).ToList())
+        {
+            _tensors[prefix + name] = _tensors[name];
+            _tensors.Remove(name);
+        }
+
+        _addedPrefix = prefix;
+    }
+
     /// <summary>Throws when a tensor was neither taken nor ignored: the checkpoint is not the architecture we built.</summary>
     public void EnsureAllUsed(string architecture)
     {
-        var unused = _tensors.Keys.Where(n => !_taken.Contains(n)).OrderBy(n => n, StringComparer.Ordinal).ToList();
+        var unused = _tensors.Keys.Where(n => !_taken.Contains(n)).Select(Stored).OrderBy(n => n, StringComparer.Ordinal).ToList();
         if (unused.Count > 0)
         {
             var shown = string.Join("', '", unused.Take(5));
@@ -158,38 +216,51 @@ public sealed class CheckpointTensors : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var (t, _) in _tensors.Values)
+        foreach (var entry in _tensors.Values)
         {
-            t.Dispose();
+            entry.Loaded?.Dispose();
+        }
+
+        foreach (var file in _files)
+        {
+            file.Dispose();
         }
 
         _tensors.Clear();
+        _files.Clear();
+    }
+
+    /// <summary>A tensor's name as its file has it.</summary>
+    private string Stored(string name) =>
+        _addedPrefix is { } p && name.StartsWith(p, StringComparison.Ordinal) ? name[p.Length..] : name;
+
+    private void AddSafetensors(string file)
+    {
+        var opened = SafetensorsFile.Open(file);
+        _files.Add(opened);
+        foreach (var e in opened.Entries.Values)
+        {
+            AddEntry(e.Name, new Entry(file, e.Type, e.DType, e.Shape, null, () => opened.Read(e.Name), d => opened.ReadInto(e.Name, d)));
+        }
     }
 
     private void Add(string file, IEnumerable<KeyValuePair<string, Tensor>> tensors)
     {
         foreach (var (name, t) in tensors)
         {
-            if (!_tensors.TryAdd(name, (t, file)))
-            {
-                throw new AutoCircuitException($"{file}: tensor '{name}' also appears in {_tensors[name].File}.");
-            }
+            AddEntry(name, new Entry(file, t.dtype, t.dtype.ToString(), t.shape, t, t.alias));
         }
     }
 
-    private static List<KeyValuePair<string, Tensor>> ReadSafetensors(string file)
+    private void AddEntry(string name, Entry entry)
     {
-        try
+        if (!_tensors.TryAdd(name, entry))
         {
-            return Safetensors.Read(file).Tensors;
-        }
-        catch (InvalidDataException e)
-        {
-            throw new AutoCircuitException(e.Message, e);
-        }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            throw new AutoCircuitException($"{file}: the safetensors header is not valid ({e.Message}).", e);
+            throw new AutoCircuitException($"{entry.File}: tensor '{name}' also appears in {_tensors[name].File}.");
         }
     }
+
+    /// <summary>A tensor's metadata and how to read it (<paramref name="Loaded"/>: already in memory, owned here;
+    /// <paramref name="ReadInto"/>: a direct copy into a tensor of the same shape, where the format allows it).</summary>
+    private sealed record Entry(string File, ScalarType? DType, string DTypeName, long[] Shape, Tensor? Loaded, Func<Tensor> Read, Action<Tensor>? ReadInto = null);
 }

@@ -12,14 +12,76 @@ public sealed class HfConfig
 {
     private readonly JsonElement _root;
 
-    private HfConfig(string path, JsonElement root)
+    private HfConfig(string path, JsonElement root, string fieldPrefix = "")
     {
         Path = path;
         _root = root;
+        FieldPrefix = fieldPrefix;
     }
 
     /// <summary>The file.</summary>
     public string Path { get; }
+
+    /// <summary>How field names of this section appear in messages, e.g. <c>rope_scaling.</c> (empty at the top level).</summary>
+    public string FieldPrefix { get; }
+
+    /// <summary>Parses a config from JSON text (a built-in config); <paramref name="path"/> names it in messages.</summary>
+    /// <exception cref="AutoCircuitException">Invalid JSON.</exception>
+    public static HfConfig Parse(string json, string path)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            return doc.RootElement.ValueKind == JsonValueKind.Object
+                ? new HfConfig(path, doc.RootElement.Clone())
+                : throw new AutoCircuitException($"{path}: expected a JSON object.");
+        }
+        catch (JsonException e)
+        {
+            throw new AutoCircuitException($"{path}: not valid JSON ({e.Message}).", e);
+        }
+    }
+
+    /// <summary>The JSON text, for writing the config back (random checkpoints).</summary>
+    public string ToJson() => _root.GetRawText();
+
+    /// <summary>A nested object (e.g. <c>rope_scaling</c>) as a config of its own, or <c>null</c> when absent.</summary>
+    /// <exception cref="AutoCircuitException">Present but not an object.</exception>
+    public HfConfig? Section(string name) => Get(name) switch
+    {
+        null => null,
+        { ValueKind: JsonValueKind.Object } e => new HfConfig(Path, e, $"{FieldPrefix}{name}."),
+        { } e => throw new AutoCircuitException($"{Path}: field '{FieldPrefix}{name}' must be an object; found {e.GetRawText()}."),
+    };
+
+    /// <summary>Whether the field is written as <c>null</c> (e.g. Gemma 3's <c>"attn_logit_softcapping": null</c>, which
+    /// turns off what an absent field would leave at its default).</summary>
+    public bool IsNull(string name) => _root.TryGetProperty(name, out var e) && e.ValueKind == JsonValueKind.Null;
+
+    /// <summary>The names of the fields present.</summary>
+    public IEnumerable<string> FieldNames => _root.EnumerateObject().Select(p => p.Name);
+
+    /// <summary>A number field, or <c>null</c> when absent.</summary>
+    public double? OptionalDouble(string name) => Get(name) switch
+    {
+        null => null,
+        { ValueKind: JsonValueKind.Number } e => e.GetDouble(),
+        { } e => throw new AutoCircuitException($"{Path}: field '{FieldPrefix}{name}' must be a number; found {e.GetRawText()}."),
+    };
+
+    /// <summary>A list of strings (e.g. Gemma's <c>layer_types</c>), or <c>null</c> when absent.</summary>
+    public IReadOnlyList<string>? Strings(string name) => Get(name) switch
+    {
+        null => null,
+        { ValueKind: JsonValueKind.Array } e when e.EnumerateArray().All(x => x.ValueKind == JsonValueKind.String) =>
+            e.EnumerateArray().Select(x => x.GetString()!).ToList(),
+        { } e => throw new AutoCircuitException($"{Path}: field '{FieldPrefix}{name}' must be a list of strings; found {e.GetRawText()}."),
+    };
+
+    /// <summary>Throws naming the field, its value and what is supported.</summary>
+    public AutoCircuitException Unsupported(string name, string supported) =>
+        new($"{Path}: {FieldPrefix}{name} {Raw(name)} is not supported (supported: {supported}).");
 
     /// <summary>Reads <paramref name="path"/>.</summary>
     /// <exception cref="AutoCircuitException">Missing file or invalid JSON.</exception>
@@ -56,7 +118,7 @@ public sealed class HfConfig
     {
         ArgumentNullException.ThrowIfNull(names);
         var aliases = names.Length > 1 ? $" (or '{string.Join("', '", names.Skip(1))}')" : string.Empty;
-        return OptionalInt(names) ?? throw new AutoCircuitException($"{Path}: missing field '{names[0]}'{aliases}.");
+        return OptionalInt(names) ?? throw new AutoCircuitException($"{Path}: missing field '{FieldPrefix}{names[0]}'{aliases}.");
     }
 
     /// <summary>The first present field among <paramref name="names"/> as an int, or <c>null</c>.</summary>
@@ -69,7 +131,7 @@ public sealed class HfConfig
             {
                 return e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var v)
                     ? v
-                    : throw new AutoCircuitException($"{Path}: field '{name}' must be an integer; found {e.GetRawText()}.");
+                    : throw new AutoCircuitException($"{Path}: field '{FieldPrefix}{name}' must be an integer; found {e.GetRawText()}.");
             }
         }
 
@@ -81,7 +143,7 @@ public sealed class HfConfig
     {
         null => fallback,
         { ValueKind: JsonValueKind.Number } e => e.GetDouble(),
-        { } e => throw new AutoCircuitException($"{Path}: field '{name}' must be a number; found {e.GetRawText()}."),
+        { } e => throw new AutoCircuitException($"{Path}: field '{FieldPrefix}{name}' must be a number; found {e.GetRawText()}."),
     };
 
     /// <summary>A boolean field, or <paramref name="fallback"/> when absent.</summary>
@@ -90,7 +152,7 @@ public sealed class HfConfig
         null => fallback,
         { ValueKind: JsonValueKind.True } => true,
         { ValueKind: JsonValueKind.False } => false,
-        { } e => throw new AutoCircuitException($"{Path}: field '{name}' must be true or false; found {e.GetRawText()}."),
+        { } e => throw new AutoCircuitException($"{Path}: field '{FieldPrefix}{name}' must be true or false; found {e.GetRawText()}."),
     };
 
     /// <summary>A string field, or <c>null</c> when absent.</summary>
@@ -98,7 +160,7 @@ public sealed class HfConfig
     {
         null => null,
         { ValueKind: JsonValueKind.String } e => e.GetString(),
-        { } e => throw new AutoCircuitException($"{Path}: field '{name}' must be a string; found {e.GetRawText()}."),
+        { } e => throw new AutoCircuitException($"{Path}: field '{FieldPrefix}{name}' must be a string; found {e.GetRawText()}."),
     };
 
     /// <summary>An integer token id (a list takes its first element, as some configs store several EOS ids).</summary>
@@ -119,7 +181,7 @@ public sealed class HfConfig
         if (Bool(name, expected) != expected)
         {
             throw new AutoCircuitException(
-                $"{Path}: field '{name}' is {(!expected).ToString().ToLower(CultureInfo.InvariantCulture)}; {why}.");
+                $"{Path}: field '{FieldPrefix}{name}' is {(!expected).ToString().ToLower(CultureInfo.InvariantCulture)}; {why}.");
         }
     }
 

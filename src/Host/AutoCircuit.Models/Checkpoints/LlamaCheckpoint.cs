@@ -7,9 +7,7 @@ using static TorchSharp.torch;
 namespace AutoCircuit.Models.Checkpoints;
 
 /// <summary>
-/// Loads Llama-family checkpoints: Hugging Face folders (<c>config.json</c> with
-/// <c>model_type: llama</c> + safetensors or <c>pytorch_model.bin</c>) and llama2.c's legacy
-/// <c>.bin</c> format.
+/// Loads llama2.c's legacy <c>.bin</c> checkpoints (Hugging Face Llama folders: <see cref="HfCheckpoint"/>).
 /// </summary>
 /// <remarks>
 /// Rotary pairing: llama2.c (like Meta's original code) rotates dimensions (2i, 2i+1) of each head.
@@ -22,125 +20,6 @@ public static class LlamaCheckpoint
 {
     private const int Llama2cHeaderInts = 7;
     private const uint Llama2cVersionMagic = 0x616b3432; // "ak42": llama2.c's versioned (v1/v2) exports
-
-    /// <summary>The config of a Hugging Face Llama <c>config.json</c>.</summary>
-    /// <exception cref="AutoCircuitException">A field is missing or unsupported.</exception>
-    public static (TransformerConfig Config, SpecialTokens Tokens) ReadConfig(HfConfig cfg, string name)
-    {
-        ArgumentNullException.ThrowIfNull(cfg);
-        if (cfg.Has("rope_scaling"))
-        {
-            throw new AutoCircuitException($"{cfg.Path}: rope_scaling {cfg.Raw("rope_scaling")} is not supported (plain rotary embeddings only).");
-        }
-
-        var act = cfg.String("hidden_act") ?? "silu";
-        if (act != "silu")
-        {
-            throw new AutoCircuitException($"{cfg.Path}: hidden_act '{act}' is not supported (Llama's SwiGLU uses silu).");
-        }
-
-        var d = cfg.RequiredInt("hidden_size");
-        var heads = cfg.RequiredInt("num_attention_heads");
-        var headDim = cfg.OptionalInt("head_dim");
-        var config = new TransformerConfig
-        {
-            Family = TransformerFamily.Llama,
-            Name = name,
-            DModel = d,
-            Layers = cfg.RequiredInt("num_hidden_layers"),
-            Heads = heads,
-            KvHeads = cfg.OptionalInt("num_key_value_heads") ?? heads,
-            DMlp = cfg.RequiredInt("intermediate_size"),
-            VocabSize = cfg.RequiredInt("vocab_size"),
-            ContextLength = cfg.OptionalInt("max_position_embeddings") ?? 2048,
-            NormEps = cfg.Double("rms_norm_eps", 1e-6),
-            RopeTheta = cfg.Double("rope_theta", 10000),
-            RopeInterleaved = false,
-            TiedEmbeddings = cfg.Bool("tie_word_embeddings", false),
-            AttnBias = cfg.Bool("attention_bias", false),
-            MlpBias = cfg.Bool("mlp_bias", false),
-        };
-        if (headDim is int hd && hd * heads != d)
-        {
-            config = config with { DHead = hd }; // only when it differs: a config without head_dim must divide evenly
-        }
-
-        Gpt2Checkpoint.Validate(config, cfg.Path);
-        return (config, new SpecialTokens(cfg.TokenId("bos_token_id"), cfg.TokenId("eos_token_id"), cfg.TokenId("pad_token_id")));
-    }
-
-    /// <summary>Loads a Hugging Face Llama folder onto the CPU.</summary>
-    /// <exception cref="AutoCircuitException">Config or weights missing or malformed.</exception>
-    public static (Transformer Model, SpecialTokens Tokens) LoadHuggingFace(string folder)
-    {
-        ArgumentNullException.ThrowIfNull(folder);
-        var cfg = HfConfig.Load(Path.Combine(folder, "config.json"));
-        var (config, tokens) = ReadConfig(cfg, Paths.LastName(folder));
-        var weights = CheckpointTensors.WeightFiles(folder).Files;
-        ModelBudget.EnsureFits(config, cfg.Path, ModelBudget.SizeOf(weights), string.Join(", ", weights.Select(Path.GetFileName)));
-        var model = new Transformer(config) { Padding = tokens.Padding };
-        try
-        {
-            using var scope = torch.NewDisposeScope();
-            using var ckpt = CheckpointTensors.FromHuggingFaceFolder(folder);
-            ckpt.StripPrefix("model."); // Hugging Face's base-model prefix, when the checkpoint has it
-
-            ckpt.Ignore(n => n.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal));
-            long dm = config.DModel, h = config.Heads, g = config.KvHeads, dh = config.DHead, ff = config.DMlp;
-            var w = new Dictionary<string, Tensor>(StringComparer.Ordinal)
-            {
-                ["embed.W_E"] = ckpt.Take("embed_tokens.weight", config.VocabSize, dm),
-                ["ln_final.w"] = ckpt.Take("norm.weight", dm),
-            };
-            for (var l = 0; l < config.Layers; l++)
-            {
-                var p = $"layers.{l}.";
-                var q = $"blocks.{l}.";
-                w[q + "ln1.w"] = ckpt.Take(p + "input_layernorm.weight", dm);
-                w[q + "attn.W_Q"] = ckpt.Take(p + "self_attn.q_proj.weight", h * dh, dm); // [H*dh, d]
-                w[q + "attn.W_K"] = ckpt.Take(p + "self_attn.k_proj.weight", g * dh, dm); // [G*dh, d]
-                w[q + "attn.W_V"] = ckpt.Take(p + "self_attn.v_proj.weight", g * dh, dm); // [G*dh, d]
-                w[q + "attn.W_O"] = HeadsFirst(ckpt.Take(p + "self_attn.o_proj.weight", dm, h * dh), h, dh); // [H, dh, d]
-                if (config.AttnBias)
-                {
-                    w[q + "attn.b_Q"] = ckpt.Take(p + "self_attn.q_proj.bias", h * dh);
-                    w[q + "attn.b_K"] = ckpt.Take(p + "self_attn.k_proj.bias", g * dh);
-                    w[q + "attn.b_V"] = ckpt.Take(p + "self_attn.v_proj.bias", g * dh);
-                    w[q + "attn.b_O"] = ckpt.Take(p + "self_attn.o_proj.bias", dm);
-                }
-
-                w[q + "ln2.w"] = ckpt.Take(p + "post_attention_layernorm.weight", dm);
-                w[q + "mlp.W_gate"] = ckpt.Take(p + "mlp.gate_proj.weight", ff, dm);
-                w[q + "mlp.W_in"] = ckpt.Take(p + "mlp.up_proj.weight", ff, dm);
-                w[q + "mlp.W_out"] = ckpt.Take(p + "mlp.down_proj.weight", dm, ff);
-                if (config.MlpBias)
-                {
-                    w[q + "mlp.b_gate"] = ckpt.Take(p + "mlp.gate_proj.bias", ff);
-                    w[q + "mlp.b_in"] = ckpt.Take(p + "mlp.up_proj.bias", ff);
-                    w[q + "mlp.b_out"] = ckpt.Take(p + "mlp.down_proj.bias", dm);
-                }
-            }
-
-            if (config.TiedEmbeddings)
-            {
-                ckpt.Ignore(n => n == "lm_head.weight");
-            }
-            else
-            {
-                w["unembed.W_U"] = ckpt.Take("lm_head.weight", config.VocabSize, dm);
-            }
-
-            ckpt.EnsureAllUsed("Llama");
-            model.LoadWeights(w, ckpt.Source);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-
-        return (model, tokens);
-    }
 
     /// <summary>
     /// Loads a llama2.c checkpoint in the legacy format: seven int32 (dim, hidden_dim, n_layers,
@@ -228,8 +107,16 @@ public static class LlamaCheckpoint
             RopeInterleaved = true,
             TiedEmbeddings = shared,
         };
-        Gpt2Checkpoint.Validate(config, path);
+        try
+        {
+            config.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new AutoCircuitException($"{path}: {e.Message}", e);
+        }
         ModelBudget.EnsureFits(config, path, stream.Length, "the file");
+
         var tokens = new SpecialTokens(Bos: 1, Eos: 2, Pad: null);
         var model = new Transformer(config) { Padding = tokens.Padding };
         try

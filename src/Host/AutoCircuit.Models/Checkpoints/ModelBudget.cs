@@ -1,6 +1,7 @@
 using System.Globalization;
 using AutoCircuit.Engine;
 using AutoCircuit.Models.Transformers;
+using static TorchSharp.torch;
 
 namespace AutoCircuit.Models.Checkpoints;
 
@@ -14,29 +15,35 @@ internal static class ModelBudget
     /// <summary>Weights are at least 2 bytes per parameter on disk (float16/bfloat16; float32 and float64 take more).</summary>
     private const double MinBytesPerParameter = 2;
 
-    /// <summary>Parameters the model allocates (every weight the loader takes from the checkpoint).</summary>
+    /// <summary>
+    /// Parameters the model allocates, counted from below (every family has at least these: embeddings, Q/K/V/O,
+    /// two norms per layer, the MLP's two or three matrices, a final norm, an unembedding unless tied; extra norms and
+    /// biases some families add are left out where the config does not say), so no real checkpoint is refused.
+    /// </summary>
     public static double Parameters(TransformerConfig c)
     {
         ArgumentNullException.ThrowIfNull(c);
         double d = c.DModel, v = c.VocabSize, l = c.Layers, h = c.Heads, g = c.KvHeads, dh = c.DHead, ff = c.DMlp;
-        var gpt2 = c.Family == TransformerFamily.Gpt2;
-        var norms = gpt2 ? 2 * d : d;
-        var attention = (h * dh * d) + (2 * g * dh * d) + (h * dh * d) + (c.AttnBias ? (h * dh) + (2 * g * dh) + d : 0);
-        var mlp = c.AttnOnly ? 0 : (gpt2 ? 2 : 3) * d * ff + (c.MlpBias ? ((gpt2 ? 1 : 2) * ff) + d : 0);
+        var norms = c.UsesLayerNorm ? 2 * d : d;
+        var matrices = c.GatedMlp ? 3 : 2;
+        var attention = (h * dh * d) + (2 * g * dh * d) + (h * dh * d) + (c.AttnBias ? (h * dh) + (2 * g * dh) : 0) + (c.AttnOutBias ? d : 0);
+        var mlp = c.AttnOnly ? 0 : (matrices * d * ff) + (c.MlpBias ? ((matrices - 1) * ff) + d : 0);
         var layer = (2 * norms) + attention + mlp;
-        return (v * d) + (gpt2 ? c.ContextLength * d : 0) + (l * layer) + norms + (c.TiedEmbeddings ? 0 : v * d);
+        var positions = c.Family == TransformerFamily.Gpt2 ? c.ContextLength * d : 0;
+        return (v * d) + positions + (l * layer) + norms + (c.TiedEmbeddings ? 0 : v * d);
     }
 
     /// <summary>
     /// Refuses a config whose model cannot be in <paramref name="weightBytes"/> bytes of weights, or does not fit in the
-    /// memory available as float32.
+    /// memory available in the compute dtype.
     /// </summary>
     /// <param name="config">The model's config.</param>
     /// <param name="source">The config file (or checkpoint) for the message.</param>
     /// <param name="weightBytes">The size of the weight files.</param>
     /// <param name="weights">What the weights are, for the message.</param>
+    /// <param name="dtype">The compute dtype the parameters are kept in (<c>--dtype</c>).</param>
     /// <exception cref="AutoCircuitException">The sizes do not fit.</exception>
-    public static void EnsureFits(TransformerConfig config, string source, long weightBytes, string weights)
+    public static void EnsureFits(TransformerConfig config, string source, long weightBytes, string weights, ScalarType dtype = ScalarType.Float32)
     {
         var parameters = Parameters(config);
         var sizes = string.Create(
@@ -51,13 +58,13 @@ internal static class ModelBudget
                 $"bytes of weights, but the weights ({weights}) are {weightBytes} bytes; the config does not match the weights."));
         }
 
-        var needed = parameters * sizeof(float);
+        var needed = parameters * (dtype is ScalarType.BFloat16 or ScalarType.Float16 ? 2 : dtype == ScalarType.Float64 ? 8 : 4);
         var available = AvailableMemoryBytes();
         if (needed > available)
         {
             throw new AutoCircuitException(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{source}: the model ({sizes}) needs {needed / (1L << 30):0.##} GiB as float32, more than the " +
+                $"{source}: the model ({sizes}) needs {needed / (1L << 30):0.##} GiB as {dtype.ToString().ToLowerInvariant()}, more than the " +
                 $"{available / (1L << 30):0.##} GiB of memory available."),
                 ExitCode.DeviceUnavailable);
         }

@@ -25,6 +25,18 @@ public static class Safetensors
         [ScalarType.Bool] = ("BOOL", 1),
     };
 
+    /// <summary>The element type of a header dtype name (<c>F32</c>, <c>BF16</c>, ...), or <c>null</c> for one we do not read.</summary>
+    internal static ScalarType? TypeOf(string name) =>
+        Types.FirstOrDefault(t => t.Value.Name == name) is { Value.Name: not null } found ? found.Key : null;
+
+    /// <summary>Bytes per element of a header dtype name, or <c>null</c> when unknown.</summary>
+    internal static int? SizeOf(string name) => TypeOf(name) is { } t ? Types[t].Size : null;
+
+    /// <summary>The header dtype name of an element type (<c>F32</c>, <c>BF16</c>, ...).</summary>
+    /// <exception cref="NotSupportedException">A type safetensors output does not support here.</exception>
+    internal static string NameOf(ScalarType type) =>
+        Types.TryGetValue(type, out var info) ? info.Name : throw new NotSupportedException($"safetensors output does not support {type}.");
+
     /// <summary>Writes tensors (in the given order) and string metadata to a stream.</summary>
     public static void Write(Stream stream, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -73,6 +85,68 @@ public static class Safetensors
         {
             stream.Write(b);
         }
+    }
+
+    /// <summary>
+    /// Writes a file tensor by tensor: the header from <paramref name="entries"/> (name, dtype, shape) first, then each
+    /// tensor as <paramref name="make"/> produces it (written, then disposed), so a file of any size needs one tensor
+    /// in memory. Returns the bytes of tensor data.
+    /// </summary>
+    internal static long WriteStreaming(
+        string path, IReadOnlyList<(string Name, ScalarType DType, long[] Shape)> entries, Func<string, Tensor> make,
+        IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var header = new Dictionary<string, object>(StringComparer.Ordinal);
+        if (metadata is { Count: > 0 })
+        {
+            header["__metadata__"] = metadata;
+        }
+
+        long offset = 0;
+        foreach (var (name, dtype, shape) in entries)
+        {
+            var bytes = shape.Aggregate(1L, (a, b) => a * b) * Types[dtype].Size;
+            header[name] = new Dictionary<string, object>
+            {
+                ["dtype"] = NameOf(dtype),
+                ["shape"] = shape,
+                ["data_offsets"] = new[] { offset, offset + bytes },
+            };
+            offset += bytes;
+        }
+
+        var json = JsonSerializer.SerializeToUtf8Bytes(header);
+        var padded = (json.Length + 7) / 8 * 8;
+        using var fs = File.Create(path);
+        Span<byte> len = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
+        fs.Write(len);
+        fs.Write(json);
+        for (var i = json.Length; i < padded; i++)
+        {
+            fs.WriteByte((byte)' ');
+        }
+
+        const long chunk = 256L << 20; // Span<byte> is int-indexed
+        foreach (var (name, dtype, shape) in entries)
+        {
+            using var made = make(name);
+            using var t = made.detach().cpu().to_type(dtype).contiguous();
+            if (!t.shape.SequenceEqual(shape))
+            {
+                throw new InvalidOperationException($"Tensor '{name}' was made with shape [{string.Join(", ", t.shape)}], declared [{string.Join(", ", shape)}].");
+            }
+
+            using var flat = t.view(-1);
+            var perChunk = Math.Max(1, chunk / Types[dtype].Size);
+            for (long first = 0; first < flat.numel(); first += perChunk)
+            {
+                using var part = flat.narrow(0, first, Math.Min(perChunk, flat.numel() - first));
+                fs.Write(part.bytes);
+            }
+        }
+
+        return offset;
     }
 
     /// <summary>Writes tensors to a file.</summary>

@@ -16,10 +16,15 @@ namespace AutoCircuit.Models.Transformers;
 /// after <c>W_O</c> (<c>attn.hook_result</c> <c>[B, T, H, d]</c>); the output is their sum <c>[B, T, d]</c>.
 /// </summary>
 /// <remarks>
-/// An input no hook replaced is the residual itself, so it is normalised once and projected with one matmul; only
+/// <para>An input no hook replaced is the residual itself, so it is normalised once and projected with one matmul; only
 /// replaced inputs (patch mode) take the per-head path. Head outputs are always computed per head and summed, so
 /// installing hooks does not change a single bit of the output. Hooks run here, outside any dispose scope of ours: what
-/// a hook keeps is its owner's, what it returns is ours to dispose; the arithmetic between hooks runs in scoped helpers.
+/// a hook keeps is its owner's, what it returns is ours to dispose; the arithmetic between hooks runs in scoped helpers.</para>
+/// <para>Later families' switches (<see cref="TransformerConfig"/>): q/k RMSNorm before the rotary embedding, a score
+/// scale and soft cap, a sliding window, partial rotary, and a norm after the attention (Gemma's <c>ln1_post</c>,
+/// OLMo-2). That norm acts on the sum of the heads, so it cannot run per head; since RMSNorm is a per-position scale
+/// <c>n(x) = x * f(x)</c>, each head's output becomes its share <c>W_O z_h * f(sum of heads)</c>: the shares add up to
+/// exactly what the block adds to the residual, which is what the graph's sources must do.</para>
 /// </remarks>
 internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
 {
@@ -31,11 +36,18 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
     private readonly Parameter? b_K; // [G * Dh]
     private readonly Parameter? b_V; // [G * Dh]
     private readonly Parameter? b_O; // [d]
+    private readonly Norm? q_norm; // [Dh] per head, or [H * Dh] whole projection
+    private readonly Norm? k_norm; // [Dh] per head, or [G * Dh] whole projection
     private readonly Func<Tensor, Tensor> _ln1; // the block's ln1 (its parameters are the block's: blocks.{l}.ln1.w)
+    private readonly Norm? _ln1Post; // the block's norm after attention (blocks.{l}.ln1_post.w), if any
     private readonly long _heads; // H
     private readonly long _kvHeads; // G; query head h uses key/value head h / (H / G)
     private readonly long _dHead; // Dh
     private readonly bool _ropeInterleaved;
+    private readonly bool _wholeQkNorm;
+    private readonly bool _sliding;
+    private readonly double? _scale; // null: divide by sqrt(Dh), as GPT-2 and TransformerLens do
+    private readonly double? _softcap;
     private readonly int _layer;
     private readonly HookPoint _hookAttnIn;
     private readonly HookPoint _hookQ;
@@ -44,7 +56,7 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
     private readonly HookPoint _hookResult;
     private readonly HookPoint _hookPattern;
 
-    public Attention(TransformerConfig config, int layer, Norm ln1, Func<string, HookPoint> hook)
+    public Attention(TransformerConfig config, int layer, Func<Tensor, Tensor> ln1, Norm? ln1Post, Func<string, HookPoint> hook, ScalarType dtype)
         : base("Attention")
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -57,23 +69,35 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
                 $"Attention needs Heads a positive multiple of KvHeads; got Heads {config.Heads}, KvHeads {config.KvHeads}.", nameof(config));
         }
 
-        if (config.DHead <= 0 || (config.Family == TransformerFamily.Llama && config.DHead % 2 != 0))
+        if (config.DHead <= 0 || (config.UsesRotary && config.RotaryDim % 2 != 0))
         {
-            throw new ArgumentException($"Attention needs a positive DHead, even for rotary embeddings; got {config.DHead}.", nameof(config));
+            throw new ArgumentException($"Attention needs a positive DHead, an even rotary width; got {config.DHead}, {config.RotaryDim}.", nameof(config));
         }
 
         long h = config.Heads, g = config.KvHeads, dh = config.DHead, d = config.DModel;
-        (_heads, _kvHeads, _dHead, _layer, _ropeInterleaved, _ln1) = (h, g, dh, layer, config.RopeInterleaved, ln1.forward);
-        W_Q = new Parameter(torch.empty(h * dh, d));
-        W_K = new Parameter(torch.empty(g * dh, d));
-        W_V = new Parameter(torch.empty(g * dh, d));
-        W_O = new Parameter(torch.empty(h, dh, d));
+        (_heads, _kvHeads, _dHead, _layer, _ropeInterleaved, _ln1, _ln1Post) = (h, g, dh, layer, config.RopeInterleaved, ln1, ln1Post);
+        (_sliding, _scale, _softcap) = (config.IsSliding(layer), config.AttnScale, config.AttnSoftcap);
+        W_Q = new Parameter(torch.empty(h * dh, d, dtype: dtype));
+        W_K = new Parameter(torch.empty(g * dh, d, dtype: dtype));
+        W_V = new Parameter(torch.empty(g * dh, d, dtype: dtype));
+        W_O = new Parameter(torch.empty(h, dh, d, dtype: dtype));
         if (config.AttnBias)
         {
-            b_Q = new Parameter(torch.zeros(h * dh));
-            b_K = new Parameter(torch.zeros(g * dh));
-            b_V = new Parameter(torch.zeros(g * dh));
-            b_O = new Parameter(torch.zeros(d));
+            b_Q = new Parameter(torch.zeros(h * dh, dtype: dtype));
+            b_K = new Parameter(torch.zeros(g * dh, dtype: dtype));
+            b_V = new Parameter(torch.zeros(g * dh, dtype: dtype));
+        }
+
+        if (config.AttnOutBias)
+        {
+            b_O = new Parameter(torch.zeros(d, dtype: dtype));
+        }
+
+        _wholeQkNorm = config.QkNorm == QkNorm.Whole;
+        if (config.QkNorm != QkNorm.None)
+        {
+            q_norm = Norm.For(config, _wholeQkNorm ? h * dh : dh, dtype);
+            k_norm = Norm.For(config, _wholeQkNorm ? g * dh : dh, dtype);
         }
 
         _hookAttnIn = hook(HookNames.AttnIn(layer));
@@ -110,8 +134,8 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
         bool kShared = attnInShared && ReferenceEquals(kIn, kvIn);
         bool vShared = attnInShared && ReferenceEquals(vIn, kvIn);
         using var normed = qShared || kShared || vShared ? _ln1(resid) : null; // [B, T, d], shared by untouched inputs
-        using var q = Project(qIn, qShared ? normed : null, W_Q, b_Q, _heads); // [B, T, H, Dh]
-        using var k = Project(kIn, kShared ? normed : null, W_K, b_K, _kvHeads); // [B, T, G|H, Dh]
+        using var q = NormQk(Project(qIn, qShared ? normed : null, W_Q, b_Q, _heads), q_norm); // [B, T, H, Dh]
+        using var k = NormQk(Project(kIn, kShared ? normed : null, W_K, b_K, _kvHeads), k_norm); // [B, T, G|H, Dh]
         using var v = Project(vIn, vShared ? normed : null, W_V, b_V, _kvHeads); // [B, T, G|H, Dh]
         using var qr = Rotate(q, ctx); // [B, T, H, Dh]
         using var kr = Rotate(k, ctx); // [B, T, G|H, Dh]
@@ -119,11 +143,11 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
         using var keys = WithPrefix(kr, ctx, values: false); // [B, S, G|H, Dh]
         using var values = WithPrefix(v, ctx, values: true); // [B, S, G|H, Dh]
 
-        using var pattern = Pattern(qr, keys, ctx); // [B, H, T, S]
+        using var pattern = Pattern(qr, keys, ctx.Mask(_sliding), ctx.RowValid); // [B, H, T, S]
         var observed = ctx.Apply(_hookPattern, pattern); // not a graph node: for analysis (attention scores)
         using var ownedObserved = ForwardContext.IfNew(observed, pattern);
         using var z = Mix(observed, values); // [B, T, H, Dh]
-        using var perHeadOut = torch.einsum("bthe,hed->bthd", z, W_O); // [B, T, H, d]
+        using var perHeadOut = HeadOutputs(z); // [B, T, H, d]
         var result = ctx.Apply(_hookResult, perHeadOut); // [B, T, H, d]
         using var ownedResult = ForwardContext.IfNew(result, perHeadOut);
         var summed = result.sum(2L); // [B, T, d]
@@ -170,9 +194,54 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
         return scope.MoveToOuter(biased.reshape(b, t, n, dh)); // [B, T, H, Dh]
     }
 
-    /// <summary>Rotary position embedding (Llama family); an alias for learned positions.</summary>
+    /// <summary>
+    /// Queries or keys <c>[B, T, n, Dh]</c> through their RMSNorm, if any (takes ownership of <paramref name="x"/>).
+    /// Whole-projection norms (OLMo-2) normalise all heads of a position together; per-query-head keys (n = H with G
+    /// weights, when <c>hook_attn_in</c> changed) are r copies of the projection, query head g*r + j reading copy j.
+    /// </summary>
+    private Tensor NormQk(Tensor x, Norm? norm)
+    {
+        if (norm is null)
+        {
+            return x;
+        }
+
+        using (x)
+        {
+            if (!_wholeQkNorm)
+            {
+                return norm.forward(x); // over Dh, per head
+            }
+
+            using var scope = torch.NewDisposeScope();
+            long b = x.shape[0], t = x.shape[1], n = x.shape[2], dh = x.shape[3];
+            var width = norm.Width / dh; // heads the weight covers: H for queries, G for keys
+            var copies = x.view(b, t, width, n / width, dh).transpose(2, 3).reshape(b, t, n / width, width * dh); // [B, T, r, n'*Dh]
+            var normed = norm.forward(copies).view(b, t, n / width, width, dh).transpose(2, 3); // [B, T, n', r, Dh]
+            return scope.MoveToOuter(normed.reshape(b, t, n, dh)); // [B, T, n, Dh]
+        }
+    }
+
+    /// <summary>Rotary position embedding (rotary families; the sliding layers' own base when set); an alias for learned positions.</summary>
     private Tensor Rotate(Tensor x, ForwardContext ctx) =>
-        ctx.Cos is null || ctx.Sin is null ? x.alias() : Rotary.Apply(x, ctx.Cos, ctx.Sin, _ropeInterleaved);
+        ctx.Rope(_sliding) is var (cos, sin) ? Rotary.Apply(x, cos, sin, _ropeInterleaved) : x.alias();
+
+    /// <summary>
+    /// Each head's output <c>[B, T, H, d]</c> from <paramref name="z"/> <c>[B, T, H, Dh]</c>; with a norm after the
+    /// attention, each head's share of the normed sum (see the remarks on <see cref="Attention"/>).
+    /// </summary>
+    private Tensor HeadOutputs(Tensor z)
+    {
+        using var scope = torch.NewDisposeScope();
+        var perHead = torch.einsum("bthe,hed->bthd", z, W_O); // [B, T, H, d]
+        if (_ln1Post is null)
+        {
+            return scope.MoveToOuter(perHead);
+        }
+
+        var factor = _ln1Post.Scale(perHead.sum(2L)); // [B, T, d], float32
+        return scope.MoveToOuter((perHead * factor.unsqueeze(2)).to_type(perHead.dtype)); // [B, T, H, d]
+    }
 
     /// <summary>Keys or values <c>[B, T, n, Dh]</c> after the cached prefix's, <c>[B, S, n, Dh]</c> (S = P + T).</summary>
     private Tensor WithPrefix(Tensor x, ForwardContext ctx, bool values)
@@ -194,19 +263,27 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
     }
 
     /// <summary>
-    /// The attention pattern <c>[B, H, T, S]</c>: softmax of the scaled scores under the causal/padding mask, zero on
-    /// padding rows as in TransformerLens. Keys stay grouped: query head h = g*r + j reads key head g.
+    /// The attention pattern <c>[B, H, T, S]</c>: softmax (float32) of the scaled, optionally soft-capped scores under
+    /// <paramref name="allowed"/> <c>[B, 1, 1, T, S]</c>, zero on padding rows as in TransformerLens. Keys stay grouped:
+    /// query head h = g*r + j reads key head g.
     /// </summary>
-    private static Tensor Pattern(Tensor q, Tensor keys, ForwardContext ctx)
+    private Tensor Pattern(Tensor q, Tensor keys, Tensor allowed, Tensor rowValid)
     {
         using var scope = torch.NewDisposeScope();
         long b = q.shape[0], t = q.shape[1], h = q.shape[2], dh = q.shape[3];
         long n = keys.shape[2], s = keys.shape[1], r = h / n;
         var qh = q.permute(0, 2, 1, 3).reshape(b, n, r * t, dh); // [B, H, T, Dh] -> [B, n, r*T, Dh]
         var kh = keys.permute(0, 2, 3, 1); // [B, n, Dh, S]
-        var scores = (torch.matmul(qh, kh) / Math.Sqrt(dh)).view(b, n, r, t, s); // [B, n, r*T, S] -> [B, n, r, T, S]
-        var masked = scores.masked_fill(ctx.Allowed.logical_not(), double.NegativeInfinity); // mask [B, 1, 1, T, S]
-        var pattern = F.softmax(masked, -1) * ctx.RowValid; // [B, n, r, T, S]; RowValid [B, 1, 1, T, 1]
+        var dot = torch.matmul(qh, kh); // [B, n, r*T, S]
+        var scores = (_scale is double scale ? dot * scale : dot / Math.Sqrt(dh)).view(b, n, r, t, s); // [B, n, r, T, S]
+        if (_softcap is double cap)
+        {
+            scores = (scores / cap).tanh() * cap; // Gemma 2: before the mask
+        }
+
+        var masked = scores.masked_fill(allowed.logical_not(), double.NegativeInfinity); // mask [B, 1, 1, T, S]
+        var probs = q.dtype == ScalarType.Float32 ? F.softmax(masked, -1) : F.softmax(masked, -1, ScalarType.Float32).to_type(q.dtype);
+        var pattern = probs * rowValid; // [B, n, r, T, S]; RowValid [B, 1, 1, T, 1]
         return scope.MoveToOuter(pattern.view(b, h, t, s)); // [B, H, T, S]
     }
 

@@ -15,11 +15,11 @@ internal sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter W_E; // [V, d]
 
-    public TokenEmbedding(long vocab, long d)
+    public TokenEmbedding(long vocab, long d, ScalarType dtype)
         : base("TokenEmbedding")
     {
         Embeddings.CheckTable(vocab, d, nameof(vocab));
-        W_E = new Parameter(torch.empty(vocab, d));
+        W_E = new Parameter(torch.empty(vocab, d, dtype: dtype));
         RegisterComponents();
     }
 
@@ -36,11 +36,11 @@ internal sealed class PositionEmbedding : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter W_pos; // [n_ctx, d]
 
-    public PositionEmbedding(long context, long d)
+    public PositionEmbedding(long context, long d, ScalarType dtype)
         : base("PositionEmbedding")
     {
         Embeddings.CheckTable(context, d, nameof(context));
-        W_pos = new Parameter(torch.empty(context, d));
+        W_pos = new Parameter(torch.empty(context, d, dtype: dtype));
         RegisterComponents();
     }
 
@@ -52,11 +52,11 @@ internal sealed class Unembedding : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter W_U; // [V, d], Linear layout (Hugging Face's lm_head)
 
-    public Unembedding(long vocab, long d)
+    public Unembedding(long vocab, long d, ScalarType dtype)
         : base("Unembedding")
     {
         Embeddings.CheckTable(vocab, d, nameof(vocab));
-        W_U = new Parameter(torch.empty(vocab, d));
+        W_U = new Parameter(torch.empty(vocab, d, dtype: dtype));
         RegisterComponents();
     }
 

@@ -16,18 +16,17 @@ namespace AutoCircuit.Models.Transformers;
 public sealed record TokenPadding(long PadId, bool PadIsBos);
 
 /// <summary>
-/// Per-forward tensors shared by every block: positions, the attention mask, rotary tables, the
-/// prefix cache in use, and whether hook points run. Built once per forward from the token ids.
+/// Per-forward tensors shared by every block: positions, the attention masks (full and sliding-window), rotary tables
+/// (global and, for Gemma 3's sliding layers, local), the prefix cache in use, and whether hook points run. Built once
+/// per forward from the token ids.
 /// </summary>
 internal sealed class ForwardContext : IDisposable
 {
-    private ForwardContext(Tensor positions, Tensor allowed, Tensor rowValid, Tensor? cos, Tensor? sin, PrefixCache? prefix)
+    private ForwardContext(Tensor positions, Tensor allowed, Tensor rowValid, PrefixCache? prefix)
     {
         Positions = positions;
         Allowed = allowed;
         RowValid = rowValid;
-        Cos = cos;
-        Sin = sin;
         Prefix = prefix;
     }
 
@@ -40,11 +39,23 @@ internal sealed class ForwardContext : IDisposable
     /// <summary><c>[B, 1, 1, T, 1]</c>: 1 for query rows with at least one key, 0 for padding rows (their pattern is zero, as in TransformerLens).</summary>
     public Tensor RowValid { get; }
 
-    /// <summary>Rotary cosines <c>[B, T, 1, Dh/2]</c> (Llama family, <see cref="Rotary"/>).</summary>
-    public Tensor? Cos { get; }
+    /// <summary>
+    /// <see cref="Allowed"/> within the sliding window, <c>[B, 1, 1, T, S]</c>: key index k, query index q (absolute,
+    /// prefix included) with <c>q - k &lt; window</c>; <c>null</c> without a window.
+    /// </summary>
+    public Tensor? AllowedSliding { get; private init; }
 
-    /// <summary>Rotary sines <c>[B, T, 1, Dh/2]</c> (Llama family).</summary>
-    public Tensor? Sin { get; }
+    /// <summary>Rotary cosines <c>[B, T, 1, r/2]</c> (rotary families, <see cref="Rotary"/>).</summary>
+    public Tensor? Cos { get; private init; }
+
+    /// <summary>Rotary sines <c>[B, T, 1, r/2]</c> (rotary families).</summary>
+    public Tensor? Sin { get; private init; }
+
+    /// <summary>Rotary cosines of the sliding layers when they have their own base (Gemma 3), else <c>null</c>.</summary>
+    public Tensor? CosLocal { get; private init; }
+
+    /// <summary>Rotary sines of the sliding layers when they have their own base (Gemma 3), else <c>null</c>.</summary>
+    public Tensor? SinLocal { get; private init; }
 
     /// <summary>Cached keys/values of a shared prefix, or <c>null</c>.</summary>
     public PrefixCache? Prefix { get; }
@@ -117,20 +128,49 @@ internal sealed class ForwardContext : IDisposable
         allowed = (allowed | anyKey.logical_not()).view(tokens.shape[0], 1, 1, t, s); // [B, 1, 1, T, S]
         var rowValid = anyKey.to_type(dtype).view(tokens.shape[0], 1, 1, t, 1); // [B, 1, 1, T, 1]
 
-        Tensor? cos = null, sin = null;
-        if (config.Family == TransformerFamily.Llama)
+        // A window of w keys, the query's own included (Hugging Face's eager/sdpa mask). Padding rows keep their
+        // diagonal, so no row is empty; indices are absolute, which left padding shifts equally for query and key.
+        Tensor? sliding = null;
+        if (config.SlidingWindow is int w)
         {
-            (cos, sin) = Rotary.Tables(positions, config.DHead, config.RopeTheta, dtype); // [B, T, 1, Dh/2] each
+            using var near = (q - k).lt(w); // [T, S]
+            sliding = allowed & near.view(1, 1, 1, t, s); // [B, 1, 1, T, S]
         }
 
-        var ctx = new ForwardContext(positions, allowed, rowValid, cos, sin, prefix) { HooksEnabled = hooksEnabled, CollectedKv = collect };
-        ctx.Positions.MoveToOuterDisposeScope();
-        ctx.Allowed.MoveToOuterDisposeScope();
-        ctx.RowValid.MoveToOuterDisposeScope();
-        ctx.Cos?.MoveToOuterDisposeScope();
-        ctx.Sin?.MoveToOuterDisposeScope();
+        Tensor? cos = null, sin = null, cosLocal = null, sinLocal = null;
+        if (config.UsesRotary)
+        {
+            (cos, sin) = Rotary.Tables(positions, config.RotaryDim, config.RopeTheta, config.RopeScaling, config.ContextLength, dtype);
+            if (config.RopeLocalTheta is double local)
+            {
+                (cosLocal, sinLocal) = Rotary.Tables(positions, config.RotaryDim, local, null, config.ContextLength, dtype);
+            }
+        }
+
+        var ctx = new ForwardContext(positions, allowed, rowValid, prefix)
+        {
+            HooksEnabled = hooksEnabled,
+            CollectedKv = collect,
+            AllowedSliding = sliding,
+            Cos = cos,
+            Sin = sin,
+            CosLocal = cosLocal,
+            SinLocal = sinLocal,
+        };
+        foreach (var owned in ctx.Owned())
+        {
+            owned.MoveToOuterDisposeScope();
+        }
+
         return ctx;
     }
+
+    /// <summary>The mask of layers with or without a sliding window, <c>[B, 1, 1, T, S]</c>.</summary>
+    public Tensor Mask(bool sliding) => sliding ? AllowedSliding! : Allowed;
+
+    /// <summary>The rotary tables of layers with or without a sliding window (<c>null</c>: learned positions).</summary>
+    public (Tensor Cos, Tensor Sin)? Rope(bool sliding) =>
+        sliding && CosLocal is not null ? (CosLocal, SinLocal!) : Cos is null ? null : (Cos, Sin!);
 
     /// <summary>
     /// Which tokens are attended to, <c>[B, S]</c> bool: all but each row's leading run of pad
@@ -162,21 +202,23 @@ internal sealed class ForwardContext : IDisposable
     /// <summary>Disposes the owned tensors (not the prefix cache).</summary>
     public void Dispose()
     {
-        Positions.Dispose();
-        Allowed.Dispose();
-        RowValid.Dispose();
-        Cos?.Dispose();
-        Sin?.Dispose();
+        foreach (var owned in Owned())
+        {
+            owned.Dispose();
+        }
     }
 
     /// <summary>Detaches the owned tensors from every dispose scope (for contexts kept across calls).</summary>
     public ForwardContext Detach()
     {
-        Positions.DetachFromDisposeScope();
-        Allowed.DetachFromDisposeScope();
-        RowValid.DetachFromDisposeScope();
-        Cos?.DetachFromDisposeScope();
-        Sin?.DetachFromDisposeScope();
+        foreach (var owned in Owned())
+        {
+            owned.DetachFromDisposeScope();
+        }
+
         return this;
     }
+
+    private IEnumerable<Tensor> Owned() =>
+        new[] { Positions, Allowed, RowValid, AllowedSliding, Cos, Sin, CosLocal, SinLocal }.OfType<Tensor>();
 }

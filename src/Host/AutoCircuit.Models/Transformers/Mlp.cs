@@ -8,20 +8,20 @@ using F = TorchSharp.torch.nn.functional;
 namespace AutoCircuit.Models.Transformers;
 
 /// <summary>
-/// The MLP on normalised input <c>[B, T, d]</c>: dense with GELU/ReLU (GPT-2 family) or SwiGLU
-/// <c>W_out(silu(W_gate x) * W_in x)</c> (Llama family).
+/// The MLP on normalised input <c>[B, T, d]</c>: dense <c>W_out(act(W_in x))</c> (GPT-2, GPT-NeoX) or gated
+/// <c>W_out(act(W_gate x) * W_in x)</c> (Llama style: SwiGLU with SiLU, Gemma's GeGLU with tanh-GELU).
 /// </summary>
 internal sealed class Mlp : nn.Module<Tensor, Tensor>
 {
-    private readonly Parameter W_in; // [d_mlp, d] (Llama: w3 / up_proj)
+    private readonly Parameter W_in; // [d_mlp, d] (Llama: w3 / up_proj; GPT-NeoX: dense_h_to_4h)
     private readonly Parameter? b_in; // [d_mlp]
-    private readonly Parameter? W_gate; // [d_mlp, d] (Llama: w1 / gate_proj)
+    private readonly Parameter? W_gate; // [d_mlp, d] (Llama: w1 / gate_proj), gated MLPs only
     private readonly Parameter? b_gate; // [d_mlp]
     private readonly Parameter W_out; // [d, d_mlp] (Llama: w2 / down_proj)
     private readonly Parameter? b_out; // [d]
     private readonly MlpActivation _activation;
 
-    public Mlp(TransformerConfig config)
+    public Mlp(TransformerConfig config, ScalarType dtype)
         : base("Mlp")
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -31,18 +31,18 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
         }
 
         _activation = config.Activation;
-        W_in = new Parameter(torch.empty(config.DMlp, config.DModel));
-        W_out = new Parameter(torch.empty(config.DModel, config.DMlp));
-        if (config.Family == TransformerFamily.Llama)
+        W_in = new Parameter(torch.empty(config.DMlp, config.DModel, dtype: dtype));
+        W_out = new Parameter(torch.empty(config.DModel, config.DMlp, dtype: dtype));
+        if (config.GatedMlp)
         {
-            W_gate = new Parameter(torch.empty(config.DMlp, config.DModel));
+            W_gate = new Parameter(torch.empty(config.DMlp, config.DModel, dtype: dtype));
         }
 
         if (config.MlpBias)
         {
-            b_in = new Parameter(torch.zeros(config.DMlp));
-            b_out = new Parameter(torch.zeros(config.DModel));
-            b_gate = W_gate is null ? null : new Parameter(torch.zeros(config.DMlp));
+            b_in = new Parameter(torch.zeros(config.DMlp, dtype: dtype));
+            b_out = new Parameter(torch.zeros(config.DModel, dtype: dtype));
+            b_gate = W_gate is null ? null : new Parameter(torch.zeros(config.DMlp, dtype: dtype));
         }
 
         RegisterComponents();
@@ -52,17 +52,18 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var pre = F.linear(x, W_in, b_in); // [B, T, d_mlp]
-        var hidden = W_gate is not null
-            ? F.silu(F.linear(x, W_gate, b_gate)) * pre
-            : _activation switch
-            {
-                MlpActivation.GeluNew => GeluNew(pre),
-                MlpActivation.Gelu => F.gelu(pre),
-                MlpActivation.Relu => F.relu(pre),
-                _ => throw new InvalidOperationException($"Unknown activation {_activation}."),
-            };
+        var hidden = W_gate is not null ? Activate(F.linear(x, W_gate, b_gate)) * pre : Activate(pre);
         return scope.MoveToOuter(F.linear(hidden, W_out, b_out)); // [B, T, d]
     }
+
+    private Tensor Activate(Tensor x) => _activation switch
+    {
+        MlpActivation.GeluNew => GeluNew(x),
+        MlpActivation.Gelu => F.gelu(x),
+        MlpActivation.Relu => F.relu(x),
+        MlpActivation.Silu => F.silu(x),
+        _ => throw new InvalidOperationException($"Unknown activation {_activation}."),
+    };
 
     /// <summary>GPT-2's GELU: <c>0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))</c>, written out as Hugging Face does.</summary>
     private static Tensor GeluNew(Tensor x)

@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace AutoCircuit.Models.Transformers;
 
 /// <summary>
-/// A decoder-only transformer of the GPT-2 or Llama family with TransformerLens' hook points, so
+/// A decoder-only transformer (GPT-2, Llama and its descendants, GPT-NeoX) with TransformerLens' hook points, so
 /// that auto-circuit's graphs (<see cref="TransformerGraph"/>) patch it exactly as they patch a
 /// <c>HookedTransformer</c>. Input: token ids <c>[B, T]</c> (int64); output: logits <c>[B, T, vocab]</c>.
 /// </summary>
@@ -18,9 +18,10 @@ namespace AutoCircuit.Models.Transformers;
 /// <para>Parameters (TransformerLens names; Linear layout [out, in] unless stated):
 /// <c>embed.W_E [V, d]</c>, <c>pos_embed.W_pos [n_ctx, d]</c> (GPT-2),
 /// <c>blocks.{l}.ln1.w/b</c>, <c>blocks.{l}.attn.W_Q [H*dh, d]</c>, <c>W_K/W_V [G*dh, d]</c>,
-/// <c>W_O [H, dh, d]</c>, <c>b_Q/b_K/b_V/b_O</c>, <c>blocks.{l}.ln2.w/b</c>,
-/// <c>blocks.{l}.mlp.W_in [d_mlp, d]</c>, <c>W_gate</c> (Llama), <c>W_out [d, d_mlp]</c>, <c>b_in/b_out</c>,
-/// <c>ln_final.w/b</c>, <c>unembed.W_U [V, d]</c> (absent when tied).</para>
+/// <c>W_O [H, dh, d]</c>, <c>b_Q/b_K/b_V/b_O</c>, <c>blocks.{l}.attn.q_norm.w/k_norm.w</c> (q/k norm),
+/// <c>blocks.{l}.ln1_post.w</c> (norm after attention), <c>blocks.{l}.ln2.w/b</c>,
+/// <c>blocks.{l}.mlp.W_in [d_mlp, d]</c>, <c>W_gate</c> (gated MLP), <c>W_out [d, d_mlp]</c>, <c>b_in/b_out</c>,
+/// <c>blocks.{l}.ln2_post.w</c>, <c>ln_final.w/b</c>, <c>unembed.W_U [V, d]</c> (absent when tied).</para>
 /// <para>Left padding: tokens are masked as keys and positions counted from the first attended
 /// token as TransformerLens does (see <see cref="TokenPadding"/>); no LayerNorm folding or weight
 /// centering (TransformerLens' defaults), so logits are Hugging Face's.</para>
@@ -35,23 +36,32 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
     private readonly Dictionary<string, HookPoint> _hooks = new(StringComparer.Ordinal);
     private readonly Dictionary<long, PrefixCache> _attachedCaches = [];
 
-    /// <summary>Creates a transformer with uninitialised weights (load them with <see cref="LoadWeights"/> or <see cref="InitializeRandom"/>).</summary>
-    public Transformer(TransformerConfig config)
+    /// <summary>
+    /// Creates a transformer with uninitialised weights (load them with <see cref="LoadWeights"/> or
+    /// <see cref="InitializeRandom"/>) of element type <paramref name="dtype"/>, the compute dtype: the parameters are
+    /// made in it (a bfloat16 model never exists in float32, even briefly).
+    /// </summary>
+    public Transformer(TransformerConfig config, ScalarType dtype = ScalarType.Float32)
         : base("Transformer")
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
+        if (!AutoCircuit.Engine.Patching.DTypes.IsFloat(dtype))
+        {
+            throw new ArgumentException($"A transformer computes in a floating-point type; got {dtype}.", nameof(dtype));
+        }
+
         Config = config;
-        embed = new TokenEmbedding(config.VocabSize, config.DModel);
-        pos_embed = config.Family == TransformerFamily.Gpt2 ? new PositionEmbedding(config.ContextLength, config.DModel) : null;
+        embed = new TokenEmbedding(config.VocabSize, config.DModel, dtype);
+        pos_embed = config.UsesRotary ? null : new PositionEmbedding(config.ContextLength, config.DModel, dtype);
         blocks = new ModuleList<TransformerBlock>();
         for (var l = 0; l < config.Layers; l++)
         {
-            blocks.Add(new TransformerBlock(config, l, Hook));
+            blocks.Add(new TransformerBlock(config, l, Hook, dtype));
         }
 
-        ln_final = new Norm(config);
-        unembed = config.TiedEmbeddings ? null : new Unembedding(config.VocabSize, config.DModel);
+        ln_final = Norm.For(config, dtype);
+        unembed = config.TiedEmbeddings ? null : new Unembedding(config.VocabSize, config.DModel, dtype);
         RegisterComponents();
 
         // The model owns its weights, whatever dispose scope it is created in.
@@ -68,7 +78,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
     public TokenPadding? Padding { get; set; }
 
     /// <inheritdoc />
-    public string Description => Config.Describe();
+    public string Description => Config.Describe(DType);
 
     /// <inheritdoc />
     public bool IsTransformer => true;
@@ -238,7 +248,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
 
     /// <summary>
     /// Copies weights into the model. Every parameter must be present with its exact shape; the
-    /// tensors are converted to the model's dtype and device.
+    /// tensors are converted to the model's dtype and device. The tensors stay the caller's.
     /// </summary>
     /// <param name="weights">Tensors by parameter name (see the remarks on <see cref="Transformer"/>).</param>
     /// <param name="source">What the weights came from, for error messages.</param>
@@ -253,22 +263,52 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
             throw new AutoCircuitException($"{source}: weights '{string.Join("', '", unknown)}' are not parameters of {Description}.");
         }
 
+        LoadStreamed(weights.Select(kv => (kv.Key, (Action<Tensor>)(p => CopyChecked(p, kv.Value, kv.Key, source)))), source);
+    }
+
+    /// <summary>
+    /// Fills every parameter from a stream of (name, fill) pairs, each fill writing its parameter (a checkpoint reader
+    /// copies a tensor straight from the file into it), so that loading holds the model and at most one checkpoint
+    /// tensor at once.
+    /// </summary>
+    /// <exception cref="AutoCircuitException">A parameter is missing or given twice, or a name is unknown; a fill's own refusal.</exception>
+    internal void LoadStreamed(IEnumerable<(string Name, Action<Tensor> Fill)> weights, string source)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var parameters = named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+        var loaded = new HashSet<string>(StringComparer.Ordinal);
         using var _ = torch.no_grad();
-        foreach (var (name, p) in parameters)
+        foreach (var (name, fill) in weights)
         {
-            if (!weights.TryGetValue(name, out var w))
+            if (!parameters.TryGetValue(name, out var p))
             {
-                throw new AutoCircuitException($"{source}: missing weight '{name}' (expected shape [{string.Join(", ", p.shape)}]).");
+                throw new AutoCircuitException($"{source}: weight '{name}' is not a parameter of {Description}.");
             }
 
-            if (!w.shape.SequenceEqual(p.shape))
+            if (!loaded.Add(name))
             {
-                throw new AutoCircuitException(
-                    $"{source}: weight '{name}' has shape [{string.Join(", ", w.shape)}], expected [{string.Join(", ", p.shape)}].");
+                throw new AutoCircuitException($"{source}: weight '{name}' is given twice.");
             }
 
-            p.copy_(w);
+            fill(p);
         }
+
+        if (parameters.Keys.FirstOrDefault(n => !loaded.Contains(n)) is { } missing)
+        {
+            throw new AutoCircuitException($"{source}: missing weight '{missing}' (expected shape [{string.Join(", ", parameters[missing].shape)}]).");
+        }
+    }
+
+    /// <summary>Copies <paramref name="w"/> into <paramref name="p"/> after checking the shape.</summary>
+    internal static void CopyChecked(Tensor p, Tensor w, string name, string source)
+    {
+        if (!w.shape.SequenceEqual(p.shape))
+        {
+            throw new AutoCircuitException(
+                $"{source}: weight '{name}' has shape [{string.Join(", ", w.shape)}], expected [{string.Join(", ", p.shape)}].");
+        }
+
+        p.copy_(w);
     }
 
     /// <summary>Random weights for tests: normal(0, 0.02) matrices, norms near 1, small biases.</summary>
@@ -331,6 +371,17 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
     /// <inheritdoc />
     public void MoveTo(Device device) => this.to(device);
 
+    /// <summary>Converts the parameters to <paramref name="dtype"/>, the compute dtype (see <see cref="DType"/>).</summary>
+    public void ConvertTo(ScalarType dtype)
+    {
+        if (!AutoCircuit.Engine.Patching.DTypes.IsFloat(dtype))
+        {
+            throw new ArgumentException($"A transformer computes in a floating-point type; got {dtype}.", nameof(dtype));
+        }
+
+        this.to(dtype);
+    }
+
     private void CheckTokens(Tensor tokens, PrefixCache? prefix)
     {
         ArgumentNullException.ThrowIfNull(tokens);
@@ -349,6 +400,15 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
     private Tensor Embed(Tensor tokens, ForwardContext ctx)
     {
         var x = embed.forward(tokens); // [B, T, d]
+        if (Config.EmbedScale is double scale)
+        {
+            // Gemma: the normalizer is a tensor of the compute dtype (bfloat16 rounds sqrt(48) = 6.93 to 6.9375).
+            using var normalizer = torch.tensor(scale, dtype: x.dtype, device: x.device);
+            var scaled = x * normalizer;
+            x.Dispose();
+            x = scaled;
+        }
+
         if (pos_embed is null)
         {
             return x;
@@ -364,7 +424,18 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
     private Tensor Unembed(Tensor resid)
     {
         using var normed = ln_final.forward(resid); // [B, T, d]
-        return unembed is null ? embed.Unembed(normed) : unembed.forward(normed); // [B, T, V]
+        var logits = unembed is null ? embed.Unembed(normed) : unembed.forward(normed); // [B, T, V]
+        if (Config.FinalSoftcap is not double cap)
+        {
+            return logits;
+        }
+
+        using (logits)
+        {
+            using var scaled = logits / cap;
+            using var squashed = scaled.tanh();
+            return squashed * cap; // Gemma 2: cap * tanh(logits / cap)
+        }
     }
 
     private HookPoint Hook(string name)

@@ -7,8 +7,10 @@ namespace AutoCircuit.Models.Transformers;
 
 /// <summary>
 /// One transformer block with TransformerLens' hook points: <c>hook_resid_pre</c> → attention →
-/// <c>hook_resid_mid</c> → <c>hook_mlp_in</c> → ln2 → MLP → <c>hook_mlp_out</c> → <c>hook_resid_post</c>
-/// (attention-only: no MLP and no <c>hook_resid_mid</c>; parallel: the MLP reads the block input).
+/// <c>hook_resid_mid</c> → <c>hook_mlp_in</c> → ln2 → MLP → (ln2_post) → <c>hook_mlp_out</c> → <c>hook_resid_post</c>
+/// (attention-only: no MLP and no <c>hook_resid_mid</c>; parallel: the MLP reads the block input). The norms follow
+/// <see cref="TransformerConfig.NormPlacement"/>: <c>ln1</c>/<c>ln2</c> before attention and MLP (absent for OLMo-2),
+/// <c>ln1_post</c>/<c>ln2_post</c> after them (Gemma, OLMo-2).
 /// </summary>
 /// <remarks>
 /// Like <see cref="Attention"/>, the block calls hooks outside any dispose scope of its own: a hook's result is the
@@ -16,10 +18,12 @@ namespace AutoCircuit.Models.Transformers;
 /// </remarks>
 internal sealed class TransformerBlock : nn.Module<Tensor, ForwardContext, Tensor>
 {
-    private readonly Norm ln1;
+    private readonly Norm? ln1;
+    private readonly Norm? ln1_post;
     private readonly Attention attn;
     private readonly Norm? ln2;
     private readonly Mlp? mlp;
+    private readonly Norm? ln2_post;
     private readonly bool _parallel;
     private readonly HookPoint _residPre;
     private readonly HookPoint? _residMid;
@@ -27,7 +31,7 @@ internal sealed class TransformerBlock : nn.Module<Tensor, ForwardContext, Tenso
     private readonly HookPoint? _mlpOut;
     private readonly HookPoint _residPost;
 
-    public TransformerBlock(TransformerConfig config, int layer, Func<string, HookPoint> hook)
+    public TransformerBlock(TransformerConfig config, int layer, Func<string, HookPoint> hook, ScalarType dtype)
         : base("TransformerBlock")
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -38,15 +42,19 @@ internal sealed class TransformerBlock : nn.Module<Tensor, ForwardContext, Tenso
         }
 
         _parallel = config.ParallelAttnMlp;
+        var pre = config.NormPlacement != NormPlacement.Post;
+        var post = config.NormPlacement != NormPlacement.Pre;
         _residPre = hook(HookNames.ResidPre(layer));
-        ln1 = new Norm(config);
-        attn = new Attention(config, layer, ln1, hook);
+        ln1 = pre ? Norm.For(config, dtype) : null;
+        ln1_post = post ? Norm.For(config, dtype) : null;
+        attn = new Attention(config, layer, ln1 is null ? x => x.alias() : ln1.forward, ln1_post, hook, dtype);
         if (!config.AttnOnly)
         {
             _residMid = _parallel ? null : hook(HookNames.ResidMid(layer));
             _mlpIn = hook(HookNames.MlpIn(layer));
-            ln2 = new Norm(config);
-            mlp = new Mlp(config);
+            ln2 = pre ? Norm.For(config, dtype) : null;
+            mlp = new Mlp(config, dtype);
+            ln2_post = post ? Norm.For(config, dtype) : null;
             _mlpOut = hook(HookNames.MlpOut(layer));
         }
 
@@ -70,8 +78,8 @@ internal sealed class TransformerBlock : nn.Module<Tensor, ForwardContext, Tenso
         var mlpSource = mid ?? resid;
         var mlpIn = ctx.Apply(_mlpIn!, mlpSource); // [B, T, d]
         using var ownedMlpIn = ForwardContext.IfNew(mlpIn, mlpSource);
-        using var normed = ln2!.forward(mlpIn); // [B, T, d]
-        using var mlpOut = ctx.ApplyAndRelease(_mlpOut!, mlp.forward(normed)); // [B, T, d]
+        using var normed = ln2 is null ? mlpIn.alias() : ln2.forward(mlpIn); // [B, T, d]
+        using var mlpOut = ctx.ApplyAndRelease(_mlpOut!, PostNorm(mlp.forward(normed))); // [B, T, d]
         if (mid is not null)
         {
             return ctx.ApplyAndRelease(_residPost, mid + mlpOut);
@@ -79,5 +87,19 @@ internal sealed class TransformerBlock : nn.Module<Tensor, ForwardContext, Tenso
 
         using var attnSum = resid + attnOut; // parallel: (resid + attn) + mlp, left to right
         return ctx.ApplyAndRelease(_residPost, attnSum + mlpOut);
+    }
+
+    /// <summary>The MLP output through <c>ln2_post</c>, if any (takes ownership of <paramref name="x"/>).</summary>
+    private Tensor PostNorm(Tensor x)
+    {
+        if (ln2_post is null)
+        {
+            return x;
+        }
+
+        using (x)
+        {
+            return ln2_post.forward(x);
+        }
     }
 }

@@ -1,21 +1,26 @@
 namespace AutoCircuit.Models.Transformers;
 
 /// <summary>
-/// The architecture family: decides the normalisation, the MLP and the position encoding.
+/// The block style: decides the normalisation, the MLP and the position encoding. The other switches of
+/// <see cref="TransformerConfig"/> add what later families changed (Qwen, Mistral, Gemma and OLMo-2 are the Llama
+/// style with some of them on).
 /// </summary>
 public enum TransformerFamily
 {
     /// <summary>GPT-2: LayerNorm (with bias), learned absolute positions, dense MLP with GELU, biases everywhere.</summary>
     Gpt2,
 
-    /// <summary>Llama: RMSNorm, rotary position embeddings, grouped-query attention, SwiGLU MLP, no biases.</summary>
+    /// <summary>Llama: RMSNorm, rotary position embeddings, grouped-query attention, gated MLP (SwiGLU), no biases.</summary>
     Llama,
+
+    /// <summary>GPT-NeoX (Pythia): LayerNorm (with bias), rotary position embeddings, dense MLP, biases.</summary>
+    GptNeoX,
 }
 
-/// <summary>Activation of a dense (GPT-2 family) MLP.</summary>
+/// <summary>Activation of the MLP (of its gate, in a gated MLP).</summary>
 public enum MlpActivation
 {
-    /// <summary>GPT-2's tanh approximation (Hugging Face <c>gelu_new</c>).</summary>
+    /// <summary>The tanh approximation of GELU (Hugging Face <c>gelu_new</c>, <c>gelu_pytorch_tanh</c>).</summary>
     GeluNew,
 
     /// <summary>Exact (erf) GELU (Hugging Face <c>gelu</c>).</summary>
@@ -23,6 +28,35 @@ public enum MlpActivation
 
     /// <summary>ReLU.</summary>
     Relu,
+
+    /// <summary>SiLU (swish), the gate of Llama's SwiGLU.</summary>
+    Silu,
+}
+
+/// <summary>Where a block normalises around its attention and its MLP.</summary>
+public enum NormPlacement
+{
+    /// <summary>Before each (<c>ln1</c>, <c>ln2</c>): GPT-2, Llama, Qwen, Mistral, GPT-NeoX.</summary>
+    Pre,
+
+    /// <summary>Before and after each (<c>ln1</c>, <c>ln1_post</c>, <c>ln2</c>, <c>ln2_post</c>): Gemma 2 and 3.</summary>
+    Sandwich,
+
+    /// <summary>Only after each (<c>ln1_post</c>, <c>ln2_post</c>), on the output added to the residual: OLMo-2.</summary>
+    Post,
+}
+
+/// <summary>RMSNorm of queries and keys after their projection, before the rotary embedding.</summary>
+public enum QkNorm
+{
+    /// <summary>None.</summary>
+    None,
+
+    /// <summary>Each head's vector, one weight <c>[d_head]</c> shared by the heads (Qwen3, Gemma 3).</summary>
+    PerHead,
+
+    /// <summary>The whole projection at once, weights <c>[H * d_head]</c> and <c>[G * d_head]</c> (OLMo-2).</summary>
+    Whole,
 }
 
 /// <summary>
@@ -35,6 +69,9 @@ public sealed record TransformerConfig
     // n_layers / n_heads / n_key_value_heads and d_model / d_head / d_mlp. Unset optional values follow the others.
     private int? _kvHeads;
     private int? _dHead;
+    private MlpActivation? _activation;
+    private bool? _attnOutBias;
+    private int? _rotaryDim;
 
     /// <summary>Architecture family.</summary>
     public required TransformerFamily Family { get; init; }
@@ -76,11 +113,28 @@ public sealed record TransformerConfig
     /// <summary>Epsilon of LayerNorm / RMSNorm.</summary>
     public double NormEps { get; init; } = 1e-5;
 
-    /// <summary>Activation of the GPT-2 family's MLP (Llama always uses SwiGLU).</summary>
-    public MlpActivation Activation { get; init; } = MlpActivation.GeluNew;
+    /// <summary>Activation of the MLP, of the gate in a gated MLP; default SiLU for the Llama style, else GELU (tanh).</summary>
+    public MlpActivation Activation
+    {
+        get => _activation ?? (Family == TransformerFamily.Llama ? MlpActivation.Silu : MlpActivation.GeluNew);
+        init => _activation = value;
+    }
 
-    /// <summary>Rotary base (Llama family).</summary>
+    /// <summary>Rotary base (rotary families; Hugging Face <c>rope_theta</c>).</summary>
     public double RopeTheta { get; init; } = 10000;
+
+    /// <summary>Frequency scaling of the rotary embedding (of the global layers when <see cref="RopeLocalTheta"/> is set).</summary>
+    public RopeScaling? RopeScaling { get; init; }
+
+    /// <summary>Rotary base of the sliding-window layers, which then use no scaling (Gemma 3's <c>rope_local_base_freq</c>).</summary>
+    public double? RopeLocalTheta { get; init; }
+
+    /// <summary>Leading dimensions of each head that rotate (GPT-NeoX's <c>rotary_pct</c>); default <see cref="DHead"/>.</summary>
+    public int RotaryDim
+    {
+        get => _rotaryDim ?? DHead;
+        init => _rotaryDim = value;
+    }
 
     /// <summary>
     /// Rotary pairing (Llama family). <c>true</c>: dimensions (2i, 2i+1) of a head rotate together
@@ -98,8 +152,45 @@ public sealed record TransformerConfig
     /// <summary>Attention and MLP both read the block input (GPT-J/NeoX style) instead of one after the other.</summary>
     public bool ParallelAttnMlp { get; init; }
 
-    /// <summary>Q/K/V/O projections have biases (GPT-2: yes; Llama: <c>attention_bias</c>).</summary>
+    /// <summary>Q/K/V projections have biases (GPT-2: yes; Llama: <c>attention_bias</c>; Qwen2: yes).</summary>
     public bool AttnBias { get; init; }
+
+    /// <summary>The output projection has a bias; default <see cref="AttnBias"/> (Qwen2: Q/K/V biases, none on O).</summary>
+    public bool AttnOutBias
+    {
+        get => _attnOutBias ?? AttnBias;
+        init => _attnOutBias = value;
+    }
+
+    /// <summary>Scale of the attention scores; default <c>DHead^-0.5</c> (Gemma: <c>query_pre_attn_scalar^-0.5</c>).</summary>
+    public double? AttnScale { get; init; }
+
+    /// <summary>Soft cap of the attention scores, <c>cap * tanh(s / cap)</c> before the mask (Gemma 2).</summary>
+    public double? AttnSoftcap { get; init; }
+
+    /// <summary>Soft cap of the logits (Gemma 2).</summary>
+    public double? FinalSoftcap { get; init; }
+
+    /// <summary>Keys a sliding-window layer attends to, the query's own included (Mistral, Gemma); <c>null</c>: none.</summary>
+    public int? SlidingWindow { get; init; }
+
+    /// <summary>Which layers use <see cref="SlidingWindow"/>, one flag per layer; <c>null</c>: every layer (Mistral).</summary>
+    public IReadOnlyList<bool>? SlidingLayers { get; init; }
+
+    /// <summary>Where the norms sit around attention and MLP.</summary>
+    public NormPlacement NormPlacement { get; init; } = NormPlacement.Pre;
+
+    /// <summary>Added to every RMSNorm weight at use: Gemma stores <c>w</c> and scales by <c>1 + w</c>.</summary>
+    public double NormWeightOffset { get; init; }
+
+    /// <summary>RMSNorm of queries and keys.</summary>
+    public QkNorm QkNorm { get; init; } = QkNorm.None;
+
+    /// <summary>Multiplies the token embeddings, rounded to the compute dtype (Gemma: <c>sqrt(d_model)</c>).</summary>
+    public double? EmbedScale { get; init; }
+
+    /// <summary>The Hugging Face <c>model_type</c> the config came from (for descriptions), e.g. <c>gemma2</c>.</summary>
+    public string? Architecture { get; init; }
 
     /// <summary>MLP projections have biases (GPT-2: yes; Llama: <c>mlp_bias</c>).</summary>
     public bool MlpBias { get; init; }
@@ -112,6 +203,18 @@ public sealed record TransformerConfig
 
     /// <summary>Whether heads share keys and values in groups.</summary>
     public bool IsGrouped => KvHeads != Heads;
+
+    /// <summary>LayerNorm with bias (GPT-2, GPT-NeoX) rather than RMSNorm.</summary>
+    public bool UsesLayerNorm => Family != TransformerFamily.Llama;
+
+    /// <summary>Rotary position embeddings rather than learned positions.</summary>
+    public bool UsesRotary => Family != TransformerFamily.Gpt2;
+
+    /// <summary>Gated MLP <c>W_out(act(W_gate x) * W_in x)</c> rather than dense <c>W_out(act(W_in x))</c>.</summary>
+    public bool GatedMlp => Family == TransformerFamily.Llama;
+
+    /// <summary>Whether layer <paramref name="layer"/> attends within <see cref="SlidingWindow"/> only.</summary>
+    public bool IsSliding(int layer) => SlidingWindow is not null && (SlidingLayers is null || SlidingLayers[layer]);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the values that do not fit together.</summary>
     public void Validate()
@@ -151,9 +254,40 @@ public sealed record TransformerConfig
             throw new ArgumentException($"Transformer config: the GPT-2 family has no grouped-query attention (KvHeads {KvHeads} != Heads {Heads}).");
         }
 
-        if (Family == TransformerFamily.Llama && DHead % 2 != 0)
+        if (UsesRotary && (RotaryDim <= 0 || RotaryDim > DHead || RotaryDim % 2 != 0))
         {
-            throw new ArgumentException($"Transformer config: rotary embeddings need an even DHead; got {DHead}.");
+            throw new ArgumentException($"Transformer config: rotary embeddings need an even RotaryDim in 2..DHead {DHead}; got {RotaryDim}.");
+        }
+
+        if (!UsesRotary && (RopeScaling is not null || RopeLocalTheta is not null))
+        {
+            throw new ArgumentException("Transformer config: RopeScaling and RopeLocalTheta need rotary embeddings.");
+        }
+
+        if (RopeScaling is { } rs && (!(rs.Factor > 0) || (rs.Type == RopeScalingType.Llama3 &&
+            (rs.OriginalContext is null || rs.LowFreqFactor is null || rs.HighFreqFactor is null || rs.HighFreqFactor <= rs.LowFreqFactor))))
+        {
+            throw new ArgumentException($"Transformer config: RopeScaling {rs} needs a positive factor (llama3: an original context and HighFreqFactor > LowFreqFactor).");
+        }
+
+        if (SlidingWindow is <= 0 || (SlidingLayers is { } sl && (sl.Count != Layers || SlidingWindow is null)))
+        {
+            throw new ArgumentException(
+                $"Transformer config: SlidingWindow must be positive and SlidingLayers have one flag per layer ({Layers}); got {SlidingWindow}, {SlidingLayers?.Count}.");
+        }
+
+        if (NormPlacement != NormPlacement.Pre && (UsesLayerNorm || AttnOutBias))
+        {
+            // A post-attention norm is split over the heads as a per-position scale (see Attention): RMSNorm only, no bias.
+            throw new ArgumentException($"Transformer config: {NormPlacement} norms need RMSNorm and no output bias.");
+        }
+
+        foreach (var (value, name) in new[] { (AttnScale, nameof(AttnScale)), (AttnSoftcap, nameof(AttnSoftcap)), (FinalSoftcap, nameof(FinalSoftcap)), (EmbedScale, nameof(EmbedScale)) })
+        {
+            if (value is { } v && !(v > 0 && double.IsFinite(v)))
+            {
+                throw new ArgumentException($"Transformer config: {name} must be positive; got {v}.");
+            }
         }
 
         if (AttnOnly && ParallelAttnMlp)
@@ -167,11 +301,17 @@ public sealed record TransformerConfig
         }
     }
 
-    /// <summary>A one-line description, e.g. <c>gpt2 (GPT-2 family: 12 layers, 12 heads, d_model 768, vocab 50257)</c>.</summary>
-    public string Describe()
+    /// <summary>
+    /// A one-line description, e.g. <c>gpt2 (Gpt2 family: 12 layers, 12 heads, d_model 768, vocab 50257)</c>; the
+    /// compute dtype is added when given and not float32.
+    /// </summary>
+    public string Describe(TorchSharp.torch.ScalarType? dtype = null)
     {
         var heads = IsGrouped ? $"{Heads} heads / {KvHeads} KV heads" : $"{Heads} heads";
         var variant = AttnOnly ? ", attention only" : ParallelAttnMlp ? ", parallel attention/MLP" : string.Empty;
-        return $"{Name} ({Family} family: {Layers} layers, {heads}, d_model {DModel}, vocab {VocabSize}{variant})";
+        var window = SlidingWindow is { } w ? $", sliding window {w}" : string.Empty;
+        var type = dtype is { } t && t != TorchSharp.torch.ScalarType.Float32 ? $", {t.ToString().ToLowerInvariant()}" : string.Empty;
+        var kind = Architecture ?? $"{Family} family";
+        return $"{Name} ({kind}: {Layers} layers, {heads}, d_model {DModel}, vocab {VocabSize}{variant}{window}{type})";
     }
 }

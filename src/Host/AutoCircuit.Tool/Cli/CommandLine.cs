@@ -44,6 +44,7 @@ public static class CommandLine
             BenchCommand.Create(output, error),
             WorkerCommand.Create(error),
             SweepCommand.Create(output, error),
+            RandomCheckpointCommand.Create(output, error),
         };
         root.Options.Add(VerboseOption);
         return root;

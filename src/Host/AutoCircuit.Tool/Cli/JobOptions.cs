@@ -97,6 +97,14 @@ internal sealed class JobOptions
         DefaultValueFactory = _ => "auto",
     };
 
+    public Option<string?> DType { get; } = new("--dtype")
+    {
+        Description = "Compute dtype of the model and the patch buffers: float32 (default), bfloat16 or float16. Checkpoints are " +
+                      "converted while they load (a bfloat16 checkpoint in bfloat16 needs half the memory of float32). On the CPU " +
+                      "bfloat16 runs (slower than float32 without native bf16 instructions); float16 matrix products need CUDA.",
+        HelpName = "TYPE",
+    };
+
     public Option<string?> Out { get; } = new("--out", "-o")
     {
         Description = "Results folder (must not exist or be empty). Default: ./autocircuit-results/<timestamp>.",
@@ -123,7 +131,7 @@ internal sealed class JobOptions
 
     /// <summary>The graph, data, seed, device, results-folder and progress options, in help order.</summary>
     public IEnumerable<Option> GraphAndData =>
-        [Graph, TokenPositions, BatchSize, TrainSize, TestSize, NoShuffle, Seed, NoPrependBos, TailDivergence, Device, Out, NoProgress];
+        [Graph, TokenPositions, BatchSize, TrainSize, TestSize, NoShuffle, Seed, NoPrependBos, TailDivergence, Device, DType, Out, NoProgress];
 
     /// <summary>The request these options describe on <paramref name="parse"/>.</summary>
     public JobRequest Bind(ParseResult parse) => new()
@@ -144,6 +152,7 @@ internal sealed class JobOptions
         Factorized = parse.GetValue(Graph) != "residual",
         Seed = parse.GetValue(Seed),
         Device = parse.GetValue(Device) ?? "auto",
+        DType = ModelCatalog.ParseDType(parse.GetValue(DType)),
         Performance = Performance.Parse(parse),
         Plugins = Plugins is null ? Host.Plugins.PluginSearchPath.None : PluginOptions.Resolve(parse, Plugins),
         Out = parse.GetValue(Out),

@@ -10,15 +10,35 @@ public static class ListCommand
 {
     internal static readonly Option<string[]> PluginsOption = PluginOptions.Create();
 
+    internal static readonly Option<string?> ModelOption = new("--model", "-m")
+    {
+        Description = "Instead of the listing: a model's graph sizes (sources, destinations, edges of each graph). A built-in " +
+                      "model, a Hugging Face folder (config.json only, no weights read) or a known real config: " +
+                      string.Join(", ", GraphSizes.KnownConfigNames) + ".",
+        HelpName = "NAME|PATH",
+    };
+
     /// <summary>Creates the command.</summary>
     public static Command Create(TextWriter output, TextWriter error)
     {
         var command = new Command("list", "List the algorithms (key, name, options with defaults, presets), the built-in models and the tasks.")
         {
-            PluginsOption,
+            PluginsOption, ModelOption,
         };
         command.SetAction(parse => CommandLine.Guard(error, () =>
         {
+            if (parse.GetValue(ModelOption) is { } model)
+            {
+                var (description, graphs) = GraphSizes.Of(model);
+                output.WriteLine(description);
+                foreach (var g in graphs)
+                {
+                    output.WriteLine($"  {g.Graph}: {g.Sources} sources, {g.Destinations} destinations, {g.Edges} edges (x seq_len with token positions)");
+                }
+
+                return ExitCode.Ok;
+            }
+
             var catalog = AlgorithmCatalog.Load(PluginOptions.Resolve(parse, PluginsOption));
             foreach (var warning in catalog.Warnings)
             {

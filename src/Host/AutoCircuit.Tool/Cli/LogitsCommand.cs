@@ -7,6 +7,7 @@ using AutoCircuit.Host.Outputs;
 using AutoCircuit.Host.Tasks;
 using AutoCircuit.Models.Transformers;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace AutoCircuit.Tool.Cli;
 
@@ -51,6 +52,12 @@ public static class LogitsCommand
         DefaultValueFactory = _ => "auto",
     };
 
+    internal static readonly Option<string?> DTypeOption = new("--dtype")
+    {
+        Description = "Compute dtype: float32 (default), bfloat16 or float16; the logits are printed as float32.",
+        HelpName = "TYPE",
+    };
+
     /// <summary>Creates the command.</summary>
     public static Command Create(TextWriter output, TextWriter error)
     {
@@ -64,7 +71,7 @@ public static class LogitsCommand
             "batch (leading pad ids are masked). Useful to check a checkpoint against another implementation.")
         {
             ModelOption, hub.Download, TokensOption, PromptOption, GenerateCommand.TokenizerOption, TopOption, AllPositionsOption,
-            DeviceOption, threads,
+            DeviceOption, DTypeOption, threads,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
@@ -83,7 +90,8 @@ public static class LogitsCommand
 
             var device = DeviceSelector.Resolve(parse.GetValue(DeviceOption));
             using var loaded = ModelCatalog.Load(
-                parse.GetValue(ModelOption), device, parse.GetValue(GenerateCommand.TokenizerOption), hub.Resolver(parse, error, token));
+                parse.GetValue(ModelOption), device, parse.GetValue(GenerateCommand.TokenizerOption), hub.Resolver(parse, error, token),
+                ModelCatalog.ParseDType(parse.GetValue(DTypeOption)));
             TorchThreading.Apply(parse.GetValue(threads), loaded.Model);
             var model = loaded.Model as Transformer
                 ?? throw new AutoCircuitException($"--model {loaded.Name}: logits needs a transformer over token ids.");
@@ -108,7 +116,7 @@ public static class LogitsCommand
             using var _ = torch.inference_mode();
             var tokens = torch.tensor(ids, [1, ids.Length], device: device); // [1, T]
             model.ValidateTokens(tokens);
-            var logits = model.Forward(tokens)[0].cpu(); // [T, V]
+            var logits = model.Forward(tokens)[0].cpu().to_type(ScalarType.Float32); // [T, V]
             var rows = all ? logits : logits.narrow(0, logits.shape[0] - 1, 1);
             var values = rows.contiguous().data<float>().ToArray();
             var vocab = (int)logits.shape[1];
