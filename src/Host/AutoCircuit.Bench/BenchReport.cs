@@ -26,7 +26,7 @@ namespace AutoCircuit.Bench;
 /// <param name="MinimumSourceBufferBytes"><c>n_src x batch x seq x d_model x bytes</c>.</param>
 /// <param name="Memory">Peak source-buffer bytes during mask-gradient (the headline memory ratio).</param>
 /// <param name="EvaluationMemory">Peak source-buffer bytes during circuit evaluation.</param>
-public sealed record ShapeReport(
+internal sealed record ShapeReport(
     BenchShape Shape,
     int Sources,
     int DestinationModules,
@@ -52,7 +52,7 @@ public sealed record ShapeReport(
 /// <param name="Steps">Which steps were timed.</param>
 /// <param name="WithRestartMs">ms per edge, restarting at the destination's block.</param>
 /// <param name="FullForwardMs">ms per edge, full forward passes.</param>
-public sealed record AcdcRestartReport(string Steps, Stat WithRestartMs, Stat FullForwardMs)
+internal sealed record AcdcRestartReport(string Steps, Stat WithRestartMs, Stat FullForwardMs)
 {
     /// <summary>Full forward / restart.</summary>
     public double Speedup => FullForwardMs.Median / WithRestartMs.Median;
@@ -62,7 +62,7 @@ public sealed record AcdcRestartReport(string Steps, Stat WithRestartMs, Stat Fu
 /// <param name="Operation">What ran (e.g. mask-gradient on 2 batches).</param>
 /// <param name="PeakBytes">Peak of the live source-output buffers.</param>
 /// <param name="MinimumBytes"><c>n_src x batch x seq x d_model x bytes</c>.</param>
-public sealed record SourceBufferReport(string Operation, long PeakBytes, long MinimumBytes)
+internal sealed record SourceBufferReport(string Operation, long PeakBytes, long MinimumBytes)
 {
     /// <summary>Peak over minimum.</summary>
     public double Ratio => (double)PeakBytes / MinimumBytes;
@@ -75,7 +75,7 @@ public sealed record SourceBufferReport(string Operation, long PeakBytes, long M
 /// <param name="BufferDType">Element type of the source-output buffers (<c>--patch-buffer-dtype</c>), or <c>null</c> for the
 /// model's.</param>
 /// <param name="SeparateQkv">Whether the graphs had separate Q/K/V destinations per head.</param>
-public sealed record BenchReport(
+internal sealed record BenchReport(
     MachineInfo Machine, int Repetitions, IReadOnlyList<ShapeReport> Shapes, string? BufferDType = null, bool SeparateQkv = true)
 {
     /// <summary>The shape whose ratios are the headline numbers: the last (largest) one measured.</summary>

@@ -14,7 +14,7 @@ namespace AutoCircuit.Bench;
 /// <param name="PatchOptions">Engine options of the timed workloads (e.g. half-precision source buffers on CUDA), or
 /// <c>null</c> for the defaults.</param>
 /// <param name="SeparateQkv">Separate Q/K/V destinations per head (the default), or one attention input per head.</param>
-public sealed record BenchSettings(
+internal sealed record BenchSettings(
     IReadOnlyList<BenchShape> Shapes,
     int Repetitions,
     Device Device,
@@ -29,7 +29,7 @@ public sealed record BenchSettings(
 /// forward+backward, mask gradient, evaluation), then summarised by its median and quartiles over the repetitions:
 /// on a shared, noisy machine a ratio of two numbers measured seconds apart is more stable than two separate medians.
 /// </remarks>
-public static class BenchRunner
+internal static class BenchRunner
 {
     /// <summary>Runs every shape; progress lines go to <paramref name="log"/>.</summary>
     public static BenchReport Run(BenchSettings settings, TextWriter log, CancellationToken cancellationToken = default)

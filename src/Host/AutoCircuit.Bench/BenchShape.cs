@@ -12,7 +12,7 @@ namespace AutoCircuit.Bench;
 /// <param name="Vocab">Vocabulary size (reduced from GPT-2's 50257 by default to save time and memory).</param>
 /// <param name="Batch">Prompts per batch.</param>
 /// <param name="Seq">Tokens per prompt.</param>
-public sealed record BenchShape(string Name, int Layers, int Heads, int DModel, int Vocab, int Batch, int Seq)
+internal sealed record BenchShape(string Name, int Layers, int Heads, int DModel, int Vocab, int Batch, int Seq)
 {
     /// <summary>Runs in seconds here: 2 layers x 4 heads x 64, vocab 512, batch 8 x seq 16.</summary>
     public static BenchShape Small { get; } = new("small", 2, 4, 64, 512, 8, 16);

@@ -18,7 +18,7 @@ namespace AutoCircuit.Bench;
 /// benchmarks time: each is what a user's run does (the real algorithms, the real evaluator), called once.
 /// Shared by <c>dotnet autocircuit bench</c> and the BenchmarkDotNet project.
 /// </summary>
-public sealed class BenchWorkload : IDisposable
+internal sealed class BenchWorkload : IDisposable
 {
     private static readonly string FirstResidual = HookNames.ResidPre(0);
     private readonly Transformer _transformer;

@@ -12,7 +12,7 @@ namespace AutoCircuit.Bench;
 /// <param name="BaselineRssBytes">Resident memory before loading.</param>
 /// <param name="PeakRssBytes">Peak resident memory while loading (-1 where unknown).</param>
 /// <param name="Seconds">Wall time of the load.</param>
-public sealed record LoadMemoryReport(string Folder, ScalarType DType, long ModelBytes, long BaselineRssBytes, long PeakRssBytes, double Seconds)
+internal sealed record LoadMemoryReport(string Folder, ScalarType DType, long ModelBytes, long BaselineRssBytes, long PeakRssBytes, double Seconds)
 {
     /// <summary>Peak minus baseline: what loading needed.</summary>
     public long LoadBytes => PeakRssBytes < 0 ? -1 : PeakRssBytes - BaselineRssBytes;

@@ -10,7 +10,7 @@ namespace AutoCircuit.Bench;
 /// <param name="Device">The torch device.</param>
 /// <param name="Os">Operating system.</param>
 /// <param name="LoadAverage">1-minute load average at the start (Linux), or <c>null</c>.</param>
-public sealed record MachineInfo(string Cpu, int Cores, int TorchThreads, string Device, string Os, double? LoadAverage)
+internal sealed record MachineInfo(string Cpu, int Cores, int TorchThreads, string Device, string Os, double? LoadAverage)
 {
     /// <summary>Describes this machine.</summary>
     public static MachineInfo Current(string device) => new(

@@ -13,7 +13,7 @@ namespace AutoCircuit.Bench;
 /// <param name="SourceBufferPeakBytes">Peak of the engine's source-output buffers during the batch.</param>
 /// <param name="MinimumSourceBufferBytes"><c>n_src x batch x seq x d_model x bytes</c>.</param>
 /// <param name="Seconds">Wall time of the batch.</param>
-public sealed record MemoryReport(
+internal sealed record MemoryReport(
     BenchShape Shape, long Parameters, long BaselineRssBytes, long PeakRssBytes, long SourceBufferPeakBytes,
     long MinimumSourceBufferBytes, double Seconds)
 {

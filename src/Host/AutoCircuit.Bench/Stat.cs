@@ -7,7 +7,7 @@ namespace AutoCircuit.Bench;
 /// <param name="Q1">First quartile (linear interpolation).</param>
 /// <param name="Q3">Third quartile.</param>
 /// <param name="Count">Number of values.</param>
-public sealed record Stat(double Median, double Min, double Max, double Q1, double Q3, int Count)
+internal sealed record Stat(double Median, double Min, double Max, double Q1, double Q3, int Count)
 {
     /// <summary>Statistics of <paramref name="values"/> (at least one).</summary>
     public static Stat Of(IEnumerable<double> values)

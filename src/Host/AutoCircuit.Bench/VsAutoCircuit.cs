@@ -29,7 +29,7 @@ namespace AutoCircuit.Bench;
 /// <param name="Warmup">Untimed repetitions before them.</param>
 /// <param name="Workloads">Workloads to run (names of <see cref="VsAutoCircuit.AllWorkloads"/>), in that order.</param>
 /// <param name="DatasetPath">The dataset file, or <c>null</c> for the generated one (<see cref="VsAutoCircuit.GenerateDataset"/>).</param>
-public sealed record VsAutoCircuitSettings(int NLayers, int? Threads, int Reps, int Warmup, IReadOnlyList<string> Workloads, string? DatasetPath);
+internal sealed record VsAutoCircuitSettings(int NLayers, int? Threads, int Reps, int Warmup, IReadOnlyList<string> Workloads, string? DatasetPath);
 
 /// <summary>
 /// Our side of the head-to-head with auto-circuit (<c>tools/perf-vs-auto-circuit/README.md</c>): auto-circuit's
@@ -37,7 +37,7 @@ public sealed record VsAutoCircuitSettings(int NLayers, int? Threads, int Reps, 
 /// as auto-circuit's side times them, each with a checksum of what it computed (equal to auto-circuit's; the
 /// harness compares them).
 /// </summary>
-public static class VsAutoCircuit
+internal static class VsAutoCircuit
 {
     /// <summary>The workloads, in the order they run.</summary>
     public static readonly IReadOnlyList<string> AllWorkloads =

@@ -24,7 +24,7 @@ public sealed record CircuitRunOptions(
 /// <summary>Receives the outputs of the patched model, batch by batch, circuit by circuit.</summary>
 /// <remarks>Every call runs under inference mode, inside the runner's dispose scope for the batch: tensors a
 /// sink keeps beyond the call must be detached from it.</remarks>
-public interface ICircuitOutputSink
+internal interface ICircuitOutputSink
 {
     /// <summary>Before the first batch.</summary>
     /// <param name="requested">The requested circuit sizes, in order.</param>
@@ -52,7 +52,7 @@ public interface ICircuitOutputSink
 /// The thresholds and real counts are computed once, from one sort of the scores on the model's device, and read
 /// to the host once; masks are set with whole-tensor comparisons. The model's masks are restored afterwards.
 /// </remarks>
-public static class CircuitRunner
+internal static class CircuitRunner
 {
     /// <summary>Runs the circuits and feeds their outputs to <paramref name="sink"/>.</summary>
     /// <returns>The real number of patched edges of each requested circuit.</returns>

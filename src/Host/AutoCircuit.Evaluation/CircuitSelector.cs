@@ -15,7 +15,7 @@ public sealed record SelectedCircuit(int Requested, bool[] InCircuit, int Edges,
 /// on the signed or absolute score, optionally pruned and expanded to node level (see <see cref="CircuitSelection"/>).
 /// Runs on the CPU over the flat scores, once per set of scores.
 /// </summary>
-public static class CircuitSelector
+internal static class CircuitSelector
 {
     /// <summary>The circuits of <paramref name="sizes"/> (same order).</summary>
     /// <param name="scores">The scores, in flat order.</param>

@@ -11,7 +11,7 @@ namespace AutoCircuit.Evaluation;
 /// feeds (<c>Resid Start</c>: the input) always counts as reached, as EAP-IG's input node.
 /// </summary>
 /// <remarks>Token positions do not split components: a component is in when any of its edges, at any position, is.</remarks>
-public sealed class CircuitTopology
+internal sealed class CircuitTopology
 {
     private readonly int[] _edgeSrc;
     private readonly int[] _edgeDest;

@@ -4,7 +4,7 @@ using AutoCircuit.Patching;
 namespace AutoCircuit.Evaluation;
 
 /// <summary>The command-line names of patch types and ablation types.</summary>
-public static class EvaluationNames
+internal static class EvaluationNames
 {
     /// <summary>The CLI name of a patch type: <c>edge</c> or <c>tree</c>.</summary>
     public static string PatchTypeName(PatchType type) => type switch

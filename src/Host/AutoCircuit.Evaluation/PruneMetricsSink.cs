@@ -21,7 +21,7 @@ namespace AutoCircuit.Evaluation;
 /// </list>
 /// Per-batch statistics stay on the device; they are read to the host once, by <see cref="Results"/>.
 /// </summary>
-public sealed class PruneMetricsSink : ICircuitOutputSink, IDisposable
+internal sealed class PruneMetricsSink : ICircuitOutputSink, IDisposable
 {
     // Per (circuit, batch): the batch means and sums below, in this order.
     private const int AnswerLogit = 0;

@@ -4,7 +4,7 @@ namespace AutoCircuit.Bench.Outputs;
 
 /// <summary>The <c>"acdc_restart"</c> of a shape in <c>bench --json</c>.</summary>
 [Description("ACDC per tested edge with the destination-block restart and with full forward passes.")]
-public sealed record BenchAcdcRestart
+internal sealed record BenchAcdcRestart
 {
     [Description("Which steps were timed.")]
     public required string Steps { get; init; }

@@ -5,7 +5,7 @@ namespace AutoCircuit.Bench.Outputs;
 
 /// <summary>What <c>bench --json</c> prints: the headline ratios, the machine, and every shape in detail.</summary>
 [Description("The output of 'dotnet autocircuit bench --json': the headline ratios (medians of the reference shape), the machine, and every shape in detail.")]
-public sealed record BenchFile
+internal sealed record BenchFile
 {
     [Description("The shape whose ratios are the headline numbers: the last (largest) one measured.")]
     public required string ReferenceShape { get; init; }

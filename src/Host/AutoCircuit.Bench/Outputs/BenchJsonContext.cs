@@ -16,7 +16,7 @@ namespace AutoCircuit.Bench.Outputs;
 [JsonSerializable(typeof(BenchFile))]
 [JsonSerializable(typeof(BenchMemoryLine))]
 [JsonSerializable(typeof(VsAutoCircuitFile))]
-public sealed partial class BenchJsonContext : JsonSerializerContext
+internal sealed partial class BenchJsonContext : JsonSerializerContext
 {
     private static BenchJsonContext? s_compact;
 

@@ -5,7 +5,7 @@ namespace AutoCircuit.Bench.Outputs;
 
 /// <summary>The <c>"machine"</c> object of <c>bench --json</c>.</summary>
 [Description("The machine the benchmark ran on.")]
-public sealed record BenchMachine
+internal sealed record BenchMachine
 {
     [Description("The CPU model.")]
     public required string Cpu { get; init; }

@@ -4,7 +4,7 @@ namespace AutoCircuit.Bench.Outputs;
 
 /// <summary>One line of <c>bench --memory-only --json</c>: the peak memory of one mask-gradient batch on a shape.</summary>
 [Description("One line of 'dotnet autocircuit bench --memory-only --json': the peak memory of one mask-gradient batch on a shape.")]
-public sealed record BenchMemoryLine
+internal sealed record BenchMemoryLine
 {
     [Description("The shape's name.")]
     public required string Shape { get; init; }

@@ -5,7 +5,7 @@ namespace AutoCircuit.Bench.Outputs;
 
 /// <summary>The <c>"ratios"</c> of a shape in <c>bench --json</c>.</summary>
 [Description("The ratios of a shape, each over repetitions.")]
-public sealed record BenchRatios
+internal sealed record BenchRatios
 {
     [Description("Patched forward / plain forward.")]
     public required BenchStat PatchedForwardOverForward { get; init; }

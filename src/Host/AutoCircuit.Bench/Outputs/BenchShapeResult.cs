@@ -4,7 +4,7 @@ namespace AutoCircuit.Bench.Outputs;
 
 /// <summary>One shape of <c>bench --json</c>.</summary>
 [Description("The measurements of one model shape.")]
-public sealed record BenchShapeResult
+internal sealed record BenchShapeResult
 {
     [Description("The shape's name (small, gpt2, or LAYERSxHEADSxDMODEL).")]
     public required string Name { get; init; }

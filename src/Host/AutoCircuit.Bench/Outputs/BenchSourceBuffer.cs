@@ -4,7 +4,7 @@ namespace AutoCircuit.Bench.Outputs;
 
 /// <summary>One entry of a shape's <c>"src_buffer"</c> in <c>bench --json</c>.</summary>
 [Description("Peak bytes of source-output-shaped buffers the engine held during one operation.")]
-public sealed record BenchSourceBuffer
+internal sealed record BenchSourceBuffer
 {
     [Description("What ran, e.g. mask-gradient on 2 batches.")]
     public required string Operation { get; init; }

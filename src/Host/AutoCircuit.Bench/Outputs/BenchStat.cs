@@ -4,7 +4,7 @@ namespace AutoCircuit.Bench.Outputs;
 
 /// <summary>A measurement over repetitions in <c>bench --json</c> (rounded to 4 decimals; null where not finite).</summary>
 [Description("A measurement over repetitions: median, quartiles, extremes and count (rounded to 4 decimals; null where not finite).")]
-public sealed record BenchStat
+internal sealed record BenchStat
 {
     [Description("Median.")]
     public required double? Median { get; init; }

@@ -4,7 +4,7 @@ namespace AutoCircuit.Bench.Outputs;
 
 /// <summary>The <c>"times_ms"</c> of a shape in <c>bench --json</c>.</summary>
 [Description("The timings of a shape in milliseconds, each over repetitions.")]
-public sealed record BenchTimes
+internal sealed record BenchTimes
 {
     [Description("Plain forward pass.")]
     public required BenchStat Forward { get; init; }

@@ -8,7 +8,7 @@ namespace AutoCircuit.Bench.Outputs;
 /// (<c>tools/perf-vs-auto-circuit/README.md</c>, "The JSON contract of our side").
 /// </summary>
 [Description("Our side of the head-to-head benchmark with auto-circuit (tools/perf-vs-auto-circuit/README.md).")]
-public sealed record VsAutoCircuitFile
+internal sealed record VsAutoCircuitFile
 {
     [Description("The contract's version (1).")]
     public required int Schema { get; init; }
@@ -43,7 +43,7 @@ public sealed record VsAutoCircuitFile
 
 /// <summary>The <c>"graph"</c> object.</summary>
 [Description("The factorized graph's size.")]
-public sealed record VsAutoCircuitGraph
+internal sealed record VsAutoCircuitGraph
 {
     [Description("Source nodes.")]
     public required int NSrcs { get; init; }
@@ -57,7 +57,7 @@ public sealed record VsAutoCircuitGraph
 
 /// <summary>The <c>"dataset"</c> object.</summary>
 [Description("The prompts read from --dataset.")]
-public sealed record VsAutoCircuitDataset
+internal sealed record VsAutoCircuitDataset
 {
     [Description("Prompt pairs used.")]
     public required int Prompts { get; init; }
@@ -74,7 +74,7 @@ public sealed record VsAutoCircuitDataset
 
 /// <summary>One workload's result.</summary>
 [Description("One workload: its timings, what it computed, and the load around it.")]
-public sealed record VsAutoCircuitWorkload
+internal sealed record VsAutoCircuitWorkload
 {
     [Description("Milliseconds per repetition.")]
     public required VsAutoCircuitMs Ms { get; init; }
@@ -88,7 +88,7 @@ public sealed record VsAutoCircuitWorkload
 
 /// <summary>Timings of one workload.</summary>
 [Description("Milliseconds per timed repetition: median, quartiles (linear interpolation), extremes, every sample in run order.")]
-public sealed record VsAutoCircuitMs
+internal sealed record VsAutoCircuitMs
 {
     [Description("Median.")]
     public required double Median { get; init; }
@@ -111,7 +111,7 @@ public sealed record VsAutoCircuitMs
 
 /// <summary>The <c>"env"</c> object.</summary>
 [Description("Versions and the thread policy's choices.")]
-public sealed record VsAutoCircuitEnv
+internal sealed record VsAutoCircuitEnv
 {
     [Description("AutoCircuit's version.")]
     public required string Version { get; init; }

@@ -7,7 +7,7 @@ namespace AutoCircuit.Engine.Hooks;
 /// Implemented by model families that can restart the forward pass at a block; the patching engine
 /// then exposes <see cref="IBlockRestartable"/>.
 /// </summary>
-public interface IBlockRestartModel
+internal interface IBlockRestartModel
 {
     /// <summary>The block that first reads the hook point <paramref name="moduleName"/>.</summary>
     int BlockOf(string moduleName);

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace AutoCircuit.Engine.Patching;
 
 /// <summary>Sizes and kinds of element types.</summary>
-public static class DTypes
+internal static class DTypes
 {
     /// <summary>Bytes per element of <paramref name="type"/>.</summary>
     public static int Bytes(ScalarType type) => type switch

@@ -107,7 +107,7 @@ public sealed partial class PatchableModel : IPatchableModel, IBlockRestartable,
     public ScalarType BufferDType { get; }
 
     /// <summary>Bytes of source-output buffers the engine holds (counted while <see cref="SourceBufferLedger.Enabled"/>).</summary>
-    public SourceBufferLedger Ledger { get; } = new();
+    internal SourceBufferLedger Ledger { get; } = new();
 
     /// <inheritdoc />
     public ModelGraph Graph { get; }

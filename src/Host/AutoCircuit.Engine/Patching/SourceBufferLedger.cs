@@ -9,7 +9,7 @@ namespace AutoCircuit.Engine.Patching;
 /// (or collected), or, for tensors autograd may still hold, until the patch scope ends. Host-side bookkeeping only:
 /// the benchmark reads <see cref="PeakBytes"/>.
 /// </summary>
-public sealed class SourceBufferLedger
+internal sealed class SourceBufferLedger
 {
     private readonly List<(WeakReference<Tensor> Tensor, long Bytes)> _live = [];
     private readonly List<long> _untilPatchEnd = [];

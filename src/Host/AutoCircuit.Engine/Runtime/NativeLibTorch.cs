@@ -15,7 +15,7 @@ namespace AutoCircuit.Engine.Runtime;
 /// TorchSharp 0.107 is built against libtorch 2.10; PyTorch 2.11 (CUDA 13.0) was checked on an H200: every C++ symbol
 /// libLibTorchSharp needs resolves, and the CUDA tests pass (README, "GPU").
 /// </remarks>
-public static class NativeLibTorch
+internal static class NativeLibTorch
 {
     /// <summary>The environment variable naming an installed libtorch's library folder.</summary>
     public const string Variable = "AUTOCIRCUIT_LIBTORCH";

@@ -17,7 +17,7 @@ namespace AutoCircuit.Engine.Runtime;
 /// changes only the runtime's own copy on Unix, so the values are written with libc's <c>setenv</c>, where a native
 /// library's <c>getenv</c> reads them.</para>
 /// </remarks>
-public static class OpenMpEnvironment
+internal static class OpenMpEnvironment
 {
     /// <summary>The settings applied when the user has not set them.</summary>
     public static readonly IReadOnlyList<(string Name, string Value)> Defaults = [("OMP_WAIT_POLICY", "PASSIVE"), ("KMP_BLOCKTIME", "0")];

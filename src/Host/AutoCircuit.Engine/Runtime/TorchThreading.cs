@@ -10,7 +10,7 @@ namespace AutoCircuit.Engine.Runtime;
 /// d_model=16 transformer's forward pass took 24 ms with 2 threads and 2.5 ms with 1, while GPT-2-sized matrix
 /// products do get faster with more threads. So the default depends on the model's size.
 /// </summary>
-public static class TorchThreading
+internal static class TorchThreading
 {
     /// <summary>Models with fewer parameters than this run on one thread by default.</summary>
     public const long SmallModelParameters = 5_000_000;

@@ -75,7 +75,7 @@ public sealed class AlgorithmCatalog
     }
 
     /// <summary>Adds loaded plugins' algorithms (in report order) and records the failures and warnings.</summary>
-    public void AddPlugins(PluginLoadReport report)
+    internal void AddPlugins(PluginLoadReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
         _warnings.AddRange(report.Warnings);

@@ -8,7 +8,7 @@ namespace AutoCircuit.Host.Algorithms;
 /// <param name="Scores">The scores on the CPU (float32), or <c>null</c> when the algorithm failed.</param>
 /// <param name="Elapsed">Wall time.</param>
 /// <param name="Error">Why it failed, or <c>null</c>.</param>
-public sealed record AlgorithmOutcome(PruneScores? Scores, TimeSpan Elapsed, string? Error) : IDisposable
+internal sealed record AlgorithmOutcome(PruneScores? Scores, TimeSpan Elapsed, string? Error) : IDisposable
 {
     /// <summary>Whether the algorithm produced valid scores.</summary>
     public bool Succeeded => Scores is not null;
@@ -22,7 +22,7 @@ public sealed record AlgorithmOutcome(PruneScores? Scores, TimeSpan Elapsed, str
 /// memory budget (<see cref="MemoryBudgetRunner"/>), observes cancellation, checks the result's shapes
 /// and finiteness, and isolates failures so one algorithm's exception or NaN scores do not stop the others.
 /// </summary>
-public static class AlgorithmRunner
+internal static class AlgorithmRunner
 {
     /// <summary>Runs one configured algorithm.</summary>
     /// <exception cref="OperationCanceledException">The run was cancelled (not treated as an algorithm failure).</exception>

@@ -112,7 +112,7 @@ public static class ComparisonEngine
     /// A label for an algorithm spec: its key when written bare, else the spec itself (a preset name, or key with
     /// options); made unique with <c>#2</c>, <c>#3</c>, …
     /// </summary>
-    public static string Label(string spec, string key, ISet<string> used)
+    internal static string Label(string spec, string key, ISet<string> used)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(used);
@@ -127,7 +127,7 @@ public static class ComparisonEngine
     }
 
     /// <summary>A file-name-safe, unique stem for a label (letters, digits, <c>.</c>, <c>-</c>, <c>_</c>).</summary>
-    public static string UniqueStem(string label, ISet<string> used)
+    internal static string UniqueStem(string label, ISet<string> used)
     {
         ArgumentNullException.ThrowIfNull(label);
         ArgumentNullException.ThrowIfNull(used);

@@ -20,7 +20,7 @@ public sealed record ResourceUsage(TimeSpan Wall, long? PeakRssDeltaBytes, long 
 }
 
 /// <summary>Measures the wall time and memory of a piece of work (one at a time: the peak is process-wide).</summary>
-public static class ResourceMeter
+internal static class ResourceMeter
 {
     private const string StatusPath = "/proc/self/status";
     private const string ClearRefsPath = "/proc/self/clear_refs";

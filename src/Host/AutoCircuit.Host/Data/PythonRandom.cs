@@ -5,7 +5,7 @@ namespace AutoCircuit.Host.Data;
 /// its <c>shuffle</c>, so that dataset splits with a seed select exactly the prompts auto-circuit's
 /// <c>load_datasets_from_json</c> selects.
 /// </summary>
-public sealed class PythonRandom
+internal sealed class PythonRandom
 {
     private const int N = 624;
     private const int M = 397;

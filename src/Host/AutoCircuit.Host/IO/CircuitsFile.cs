@@ -14,7 +14,7 @@ namespace AutoCircuit.Host.IO;
 /// one row per requested size and a column per metric. Undefined values are <c>null</c> in JSON, <c>nan</c>,
 /// <c>inf</c> or <c>-inf</c> in CSV.
 /// </summary>
-public static class CircuitsFile
+internal static class CircuitsFile
 {
     /// <summary>A file name for an algorithm key (characters a file name cannot hold become <c>_</c>).</summary>
     public static string FileStem(string key)

@@ -13,7 +13,7 @@ namespace AutoCircuit.Host.IO;
 /// scores. Reading takes the columns by name (others, e.g. a <c>rank</c> column, are ignored), quoted fields
 /// (RFC 4180), and rows in any order; every edge of the graph must appear exactly once.
 /// </summary>
-public static class EdgeListFile
+internal static class EdgeListFile
 {
     /// <summary>The header written.</summary>
     public const string Header = "src,dest,position,score";

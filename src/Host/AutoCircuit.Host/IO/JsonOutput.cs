@@ -4,7 +4,7 @@ using System.Text.Json.Serialization.Metadata;
 namespace AutoCircuit.Host.IO;
 
 /// <summary>Writes an output record through its source-generated contract (see <c>Outputs/OutputJsonContext</c>).</summary>
-public static class JsonOutput
+internal static class JsonOutput
 {
     /// <summary>Writes <paramref name="value"/> to <paramref name="path"/> (UTF-8, no BOM, no final newline).</summary>
     public static void Write<T>(string path, T value, JsonTypeInfo<T> contract)

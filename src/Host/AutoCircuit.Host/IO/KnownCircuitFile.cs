@@ -9,7 +9,7 @@ namespace AutoCircuit.Host.IO;
 /// edge names <c>"src->dest"</c> (the edge at every token position, as auto-circuit matches names) or objects
 /// <c>{"name": "src->dest", "seq": 2}</c> (one token position).
 /// </summary>
-public static class KnownCircuitFile
+internal static class KnownCircuitFile
 {
     /// <summary>Reads the file and resolves its edges in <paramref name="graph"/>.</summary>
     /// <exception cref="AutoCircuitException">Missing or malformed file, an unknown edge, or a circuit that is empty or

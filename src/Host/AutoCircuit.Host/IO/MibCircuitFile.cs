@@ -29,7 +29,7 @@ namespace AutoCircuit.Host.IO;
 /// is in the graph when an in-graph edge touches it. MIB does not fix the circuit files' names; ours are
 /// <c>circuit-&lt;p&gt;pct.json</c>.</para>
 /// </remarks>
-public static partial class MibCircuitFile
+internal static partial class MibCircuitFile
 {
     /// <summary>The file name of importance scores in a submission folder.</summary>
     public const string ImportancesFileName = "importances.json";

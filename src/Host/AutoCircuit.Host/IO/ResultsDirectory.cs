@@ -18,7 +18,7 @@ namespace AutoCircuit.Host.IO;
 /// unpublished; when nothing was published the results folder disappears again, so a refused or cancelled run
 /// leaves nothing behind.</para>
 /// </remarks>
-public sealed class ResultsDirectory : IDisposable
+internal sealed class ResultsDirectory : IDisposable
 {
     /// <summary>The lock file a running job keeps in its results folder.</summary>
     public const string LockFileName = ".autocircuit-run.lock";

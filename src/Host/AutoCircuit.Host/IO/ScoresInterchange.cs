@@ -50,7 +50,7 @@ public enum ScoresExports
 }
 
 /// <summary>Reads scores in any supported format, and writes the interchange exports.</summary>
-public static class ScoresInterchange
+internal static class ScoresInterchange
 {
     /// <summary>The <c>--scores-format</c> names.</summary>
     public const string FormatNames = "auto, autocircuit, safetensors, csv, mib";

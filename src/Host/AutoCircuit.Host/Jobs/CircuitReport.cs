@@ -9,7 +9,7 @@ using AutoCircuit.Scores;
 namespace AutoCircuit.Host.Jobs;
 
 /// <summary>Evaluates one algorithm's scores and writes <c>circuits/&lt;stem&gt;.json|.csv</c> into a results folder.</summary>
-public static class CircuitReport
+internal static class CircuitReport
 {
     /// <summary>Evaluates <paramref name="scores"/> on <paramref name="batches"/> and writes the two files.</summary>
     /// <param name="model">The patchable model.</param>

@@ -108,7 +108,7 @@ public static class CompareJob
     /// Writes each algorithm's <c>scores/&lt;stem&gt;.json|.safetensors</c>, <c>circuits/&lt;stem&gt;-&lt;patch&gt;.json|.csv</c>
     /// and its exports (<c>exports/&lt;stem&gt;/…</c>), recording them in <see cref="ComparedAlgorithm.Files"/>.
     /// </summary>
-    public static void WriteAlgorithmFiles(ResultsDirectory results, ComparisonResult result, ScoresExports exports, int? dModel)
+    internal static void WriteAlgorithmFiles(ResultsDirectory results, ComparisonResult result, ScoresExports exports, int? dModel)
     {
         ArgumentNullException.ThrowIfNull(results);
         ArgumentNullException.ThrowIfNull(result);
@@ -142,7 +142,7 @@ public static class CompareJob
     }
 
     /// <summary>The model's width for MIB's <c>cfg.d_model</c>, when it is a transformer.</summary>
-    public static int? DModel(LoadedModel loaded) => loaded?.Model is Transformer t ? t.Config.DModel : null;
+    internal static int? DModel(LoadedModel loaded) => loaded?.Model is Transformer t ? t.Config.DModel : null;
 
     /// <summary>The known circuit: <c>--circuit FILE</c>, else the task's (when it fits this graph).</summary>
     private static (IReadOnlySet<Edge>? Edges, string? Source) KnownCircuit(CompareRequest request, JobContext context)

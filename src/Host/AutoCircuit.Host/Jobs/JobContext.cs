@@ -14,7 +14,7 @@ namespace AutoCircuit.Host.Jobs;
 /// policy applied, the patchable model and, once asked for, the results folder. It owns all of them and disposes them
 /// in reverse order; a results folder that was not committed disappears with it.
 /// </summary>
-public sealed class JobContext : IDisposable
+internal sealed class JobContext : IDisposable
 {
     private ResultsDirectory? _results;
 

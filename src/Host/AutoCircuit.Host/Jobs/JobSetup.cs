@@ -13,7 +13,7 @@ namespace AutoCircuit.Host.Jobs;
 /// and patchable model, handed over as a <see cref="JobContext"/> the job disposes at its end. A sweep prepares one
 /// context per cell from the same catalog.
 /// </summary>
-public static class JobSetup
+internal static class JobSetup
 {
     /// <summary>
     /// The algorithms a job can run: <paramref name="given"/>, else the built-ins and the plugins of

@@ -6,7 +6,7 @@ namespace AutoCircuit.Host.Outputs;
 /// <summary>Whether an algorithm produced scores (<c>"status"</c> of run.json and compare.json).</summary>
 [Description("Whether the algorithm produced scores.")]
 [JsonConverter(typeof(JsonStringEnumConverter<AlgorithmStatus>))]
-public enum AlgorithmStatus
+internal enum AlgorithmStatus
 {
     /// <summary>Scores were produced.</summary>
     [JsonStringEnumMemberName("ok")]

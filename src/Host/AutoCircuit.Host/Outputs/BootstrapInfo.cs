@@ -5,7 +5,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>Bootstrap intervals over prompts (circuits/&lt;key&gt;.json under <c>"bootstrap"</c>).</summary>
 [Description("Percentile bootstrap intervals over the test prompts (--bootstrap): each interval is [low, high].")]
-public sealed record BootstrapInfo
+internal sealed record BootstrapInfo
 {
     [Description("Resamples of the prompts (with replacement).")]
     public required int Resamples { get; init; }
@@ -29,7 +29,7 @@ public sealed record BootstrapInfo
 
 /// <summary>Bootstrap intervals of the MIB measures.</summary>
 [Description("Bootstrap intervals of the MIB measures.")]
-public sealed record MibBootstrapInfo
+internal sealed record MibBootstrapInfo
 {
     [Description("Per fraction, faithfulness's interval; null where undefined.")]
     public required IReadOnlyList<double[]?> Faithfulness { get; init; }

@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary><c>circuits/&lt;key&gt;.edges.json</c>: the edge set of every circuit the selection stage chose.</summary>
 [Description("circuits/<key>.edges.json: the edges of every circuit the selection stage chose (written when the selection is not auto-circuit's).")]
-public sealed record CircuitEdgesFile
+internal sealed record CircuitEdgesFile
 {
     [Description("The algorithm whose scores define the circuits.")]
     public required string Algorithm { get; init; }
@@ -27,7 +27,7 @@ public sealed record CircuitEdgesFile
 
 /// <summary>One selected circuit's edges.</summary>
 [Description("One selected circuit.")]
-public sealed record CircuitEdgesEntry
+internal sealed record CircuitEdgesEntry
 {
     [Description("The circuit size asked for.")]
     public required int Requested { get; init; }

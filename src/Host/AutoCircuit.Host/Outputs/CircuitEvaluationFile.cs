@@ -5,7 +5,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary><c>circuits/&lt;key&gt;.json</c>: one algorithm's circuits evaluated at every size.</summary>
 [Description("circuits/<key>.json: one algorithm's circuits (its top edges by |score|) evaluated at every size.")]
-public sealed record CircuitEvaluationFile
+internal sealed record CircuitEvaluationFile
 {
     [Description("The algorithm whose scores define the circuits.")]
     public required string Algorithm { get; init; }

@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>How circuits were selected from the scores (circuits/&lt;key&gt;.json and .edges.json).</summary>
 [Description("How the circuits were selected from the scores (--select, --absolute/--signed, --prune, --level).")]
-public sealed record CircuitSelectionInfo
+internal sealed record CircuitSelectionInfo
 {
     [Description("top-k (the k best-scored edges) or greedy (EAP-IG's apply_greedy, from the logits up).")]
     public required string Method { get; init; }

@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>One circuit size of an evaluation (circuits/&lt;key&gt;.json and compare.json).</summary>
 [Description("The metrics of one circuit: the top edges by |score|, patched.")]
-public sealed record CircuitSizeResult
+internal sealed record CircuitSizeResult
 {
     [Description("The circuit size asked for.")]
     public required int Requested { get; init; }

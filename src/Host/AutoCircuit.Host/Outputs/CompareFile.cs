@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary><c>compare.json</c>: everything <c>dotnet autocircuit compare</c> measured, for programs.</summary>
 [Description("compare.json: what 'dotnet autocircuit compare' measured for each algorithm, and how the algorithms agree.")]
-public sealed record CompareFile
+internal sealed record CompareFile
 {
     [Description("Always 'dotnet-autocircuit compare'.")]
     public required string Tool { get; init; }

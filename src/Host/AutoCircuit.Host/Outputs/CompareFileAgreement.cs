@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>The <c>"agreement"</c> object of compare.json.</summary>
 [Description("Pairwise agreement of the algorithms that produced scores.")]
-public sealed record CompareFileAgreement
+internal sealed record CompareFileAgreement
 {
     [Description("The circuit sizes of the top-k overlaps.")]
     public required IReadOnlyList<int> Ks { get; init; }

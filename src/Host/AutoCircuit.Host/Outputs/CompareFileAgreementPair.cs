@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>The agreement of two algorithms in compare.json.</summary>
 [Description("The agreement of two algorithms.")]
-public sealed record CompareFileAgreementPair
+internal sealed record CompareFileAgreementPair
 {
     [Description("The first algorithm's label.")]
     public required string A { get; init; }

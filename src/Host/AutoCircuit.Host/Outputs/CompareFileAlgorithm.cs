@@ -6,7 +6,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>One entry of compare.json's <c>"algorithms"</c>.</summary>
 [Description("An algorithm run here, or scores read from a file, and what its circuits measured.")]
-public sealed record CompareFileAlgorithm
+internal sealed record CompareFileAlgorithm
 {
     [Description("Unique label in the comparison (the key, the spec as written, or the scores file's algorithm).")]
     public required string Label { get; init; }

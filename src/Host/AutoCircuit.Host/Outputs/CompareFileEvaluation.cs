@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>The <c>"evaluation"</c> object of compare.json.</summary>
 [Description("How the circuits were evaluated (the patch types are in patch_types).")]
-public sealed record CompareFileEvaluation
+internal sealed record CompareFileEvaluation
 {
     [Description("The split the circuits were evaluated on: always 'test'.")]
     public required string Split { get; init; }

@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>The <c>"graph"</c> object of compare.json.</summary>
 [Description("The computational graph the algorithms scored.")]
-public sealed record CompareFileGraph
+internal sealed record CompareFileGraph
 {
     [Description("Factorized (every source feeds every later destination) or residual (the previous layer only).")]
     public required bool Factorized { get; init; }

@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>The <c>"known_circuit"</c> object of compare.json.</summary>
 [Description("The known circuit the ROC curves are measured against.")]
-public sealed record CompareFileKnownCircuit
+internal sealed record CompareFileKnownCircuit
 {
     [Description("Where it came from: a file (--circuit) or 'task <key>'.")]
     public required string? Source { get; init; }

@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>An algorithm's circuits under one patch type, in compare.json.</summary>
 [Description("An algorithm's circuits under one patch type.")]
-public sealed record CompareFilePatchEvaluation
+internal sealed record CompareFilePatchEvaluation
 {
     [Description("One entry per circuit size.")]
     public required IReadOnlyList<CircuitSizeResult> Results { get; init; }

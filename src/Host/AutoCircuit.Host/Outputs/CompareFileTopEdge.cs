@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>One of an algorithm's top edges in compare.json.</summary>
 [Description("An edge and its score.")]
-public sealed record CompareFileTopEdge
+internal sealed record CompareFileTopEdge
 {
     [Description("1 for the highest |score|.")]
     public required int Rank { get; init; }

@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>The overlap of two algorithms' top-k circuits in compare.json.</summary>
 [Description("The overlap of two algorithms' top-k circuits.")]
-public sealed record CompareFileTopKOverlap
+internal sealed record CompareFileTopKOverlap
 {
     [Description("The circuit size asked for.")]
     public required int K { get; init; }

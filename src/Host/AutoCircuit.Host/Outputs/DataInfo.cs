@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>The <c>"data"</c> object of run.json, compare.json and evaluate.json.</summary>
 [Description("The task, the dataset, how it was split, batched and encoded, and which prompts went where.")]
-public sealed record DataInfo
+internal sealed record DataInfo
 {
     [Description("The built-in task (--task); null when the data came from --dataset.")]
     public required string? Task { get; init; }

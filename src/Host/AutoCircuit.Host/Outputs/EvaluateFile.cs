@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary><c>evaluate.json</c>: what <c>dotnet autocircuit evaluate</c> was asked and what it ran on.</summary>
 [Description("evaluate.json: what 'dotnet autocircuit evaluate' was asked, what it ran on, and the files it wrote.")]
-public sealed record EvaluateFile
+internal sealed record EvaluateFile
 {
     [Description("Always 'dotnet-autocircuit evaluate'.")]
     public required string Tool { get; init; }

@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>The <c>"evaluation"</c> object of evaluate.json.</summary>
 [Description("How the circuits were evaluated (on the test split).")]
-public sealed record EvaluateFileEvaluation
+internal sealed record EvaluateFileEvaluation
 {
     [Description("The circuit sizes (--edges), e.g. 'default', 'all', '0,1,2,5'.")]
     public required string Edges { get; init; }

@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>The <c>"graph"</c> object of evaluate.json.</summary>
 [Description("The computational graph the scores are read into.")]
-public sealed record EvaluateFileGraph
+internal sealed record EvaluateFileGraph
 {
     [Description("Factorized (every source feeds every later destination) or residual (the previous layer only).")]
     public required bool Factorized { get; init; }

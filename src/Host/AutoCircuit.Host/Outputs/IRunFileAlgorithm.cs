@@ -8,7 +8,7 @@ namespace AutoCircuit.Host.Outputs;
 /// </summary>
 [JsonDerivedType(typeof(RunFileAlgorithmFailed))]
 [JsonDerivedType(typeof(RunFileAlgorithmScored))]
-public interface IRunFileAlgorithm
+internal interface IRunFileAlgorithm
 {
     /// <summary>The algorithm's key.</summary>
     string Key { get; }

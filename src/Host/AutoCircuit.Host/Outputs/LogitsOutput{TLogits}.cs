@@ -9,7 +9,7 @@ namespace AutoCircuit.Host.Outputs;
 /// </summary>
 /// <typeparam name="TLogits">The shape of the logits.</typeparam>
 [Description("The output of 'dotnet autocircuit logits': a model's logits for given token ids.")]
-public sealed record LogitsOutput<TLogits>
+internal sealed record LogitsOutput<TLogits>
 {
     [Description("The model's description.")]
     public required string Model { get; init; }

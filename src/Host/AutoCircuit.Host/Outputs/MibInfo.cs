@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>The MIB circuit track's measures of one algorithm (circuits/&lt;key&gt;.json under <c>"mib"</c>).</summary>
 [Description("The MIB circuit track's measures (--protocol mib): faithfulness at fractions of the edges, CPR and CMD.")]
-public sealed record MibInfo
+internal sealed record MibInfo
 {
     [Description("The task metric faithfulness is computed from (a metric key, e.g. logit-diff).")]
     public required string Metric { get; init; }

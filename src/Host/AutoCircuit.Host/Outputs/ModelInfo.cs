@@ -5,7 +5,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>The <c>"model"</c> object of run.json, compare.json and evaluate.json.</summary>
 [Description("The model.")]
-public sealed record ModelInfo
+internal sealed record ModelInfo
 {
     [Description("The model as named on the command line (--model): a built-in name, a checkpoint path or a Hugging Face model name.")]
     public required string Spec { get; init; }

@@ -9,7 +9,7 @@ namespace AutoCircuit.Host.Outputs;
 /// files): the values of <see cref="ConfiguredAlgorithm.Options"/> (booleans, numbers, strings, lists, null) or the
 /// <see cref="JsonElement"/>s a scores file held.
 /// </summary>
-public static class OptionValues
+internal static class OptionValues
 {
     /// <summary>The options as a JSON object's members, in their order.</summary>
     /// <exception cref="ArgumentException">A value with no JSON form.</exception>

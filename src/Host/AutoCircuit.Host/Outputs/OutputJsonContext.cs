@@ -23,7 +23,7 @@ namespace AutoCircuit.Host.Outputs;
 [JsonSerializable(typeof(LogitsOutput<float[]>), TypeInfoPropertyName = "LastLogits")]
 [JsonSerializable(typeof(LogitsOutput<float[][]>), TypeInfoPropertyName = "AllLogits")]
 [JsonSerializable(typeof(IReadOnlyDictionary<string, JsonNode?>), TypeInfoPropertyName = "OptionValues")]
-public sealed partial class OutputJsonContext : JsonSerializerContext
+internal sealed partial class OutputJsonContext : JsonSerializerContext
 {
     private static OutputJsonContext? s_compact;
 

@@ -13,7 +13,7 @@ namespace AutoCircuit.Host.Outputs;
 /// records' <see cref="DescriptionAttribute"/>s as descriptions. The committed copies live in <c>docs/schemas/</c>; a
 /// test regenerates them and fails when they differ, so a changed record cannot leave a stale schema behind.
 /// </summary>
-public static class OutputSchemas
+internal static class OutputSchemas
 {
     /// <summary>The JSON Schema dialect the schemas declare.</summary>
     public const string Dialect = "https://json-schema.org/draft/2020-12/schema";

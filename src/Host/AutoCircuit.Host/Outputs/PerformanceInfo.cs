@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>The <c>"performance"</c> object of run.json and evaluate.json.</summary>
 [Description("How the job used the machine (--threads, --max-patch-memory, --patch-buffer-dtype).")]
-public sealed record PerformanceInfo
+internal sealed record PerformanceInfo
 {
     [Description("libtorch intra-op threads in use.")]
     public required int Threads { get; init; }

@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>The <c>"roc"</c> object of circuits/&lt;key&gt;.json and compare.json.</summary>
 [Description("The ROC curve of the scores against the known circuit.")]
-public sealed record RocInfo
+internal sealed record RocInfo
 {
     [Description("Area under the ROC curve.")]
     public required double Auc { get; init; }

@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary><c>run.json</c>: what <c>dotnet autocircuit run</c> was asked, what it ran on, and each algorithm's outcome.</summary>
 [Description("run.json: what 'dotnet autocircuit run' was asked, what it ran on, and each algorithm's outcome.")]
-public sealed record RunFile
+internal sealed record RunFile
 {
     [Description("Always 'dotnet-autocircuit'.")]
     public required string Tool { get; init; }

@@ -5,7 +5,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>An algorithm that failed (or could not run): no files.</summary>
 [Description("An algorithm of run.json that produced no scores.")]
-public sealed record RunFileAlgorithmFailed : IRunFileAlgorithm
+internal sealed record RunFileAlgorithmFailed : IRunFileAlgorithm
 {
     [Description("The algorithm's key.")]
     public required string Key { get; init; }

@@ -5,7 +5,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>An algorithm that produced scores, and the files written for it.</summary>
 [Description("An algorithm of run.json that produced scores, with the files written for it.")]
-public sealed record RunFileAlgorithmScored : IRunFileAlgorithm
+internal sealed record RunFileAlgorithmScored : IRunFileAlgorithm
 {
     [Description("The algorithm's key.")]
     public required string Key { get; init; }

@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>The <c>"evaluation"</c> object of run.json.</summary>
 [Description("How each algorithm's circuits were evaluated.")]
-public sealed record RunFileEvaluation
+internal sealed record RunFileEvaluation
 {
     [Description("The split the circuits were evaluated on: always 'test'.")]
     public required string Split { get; init; }

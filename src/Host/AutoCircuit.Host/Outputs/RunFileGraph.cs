@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>The <c>"graph"</c> object of run.json.</summary>
 [Description("The computational graph the algorithms scored.")]
-public sealed record RunFileGraph
+internal sealed record RunFileGraph
 {
     [Description("Factorized (every source feeds every later destination) or residual (the previous layer only).")]
     public required bool Factorized { get; init; }

@@ -6,7 +6,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>The <c>"versions"</c> object of run.json and compare.json.</summary>
 [Description("Versions of the tool and of what it ran on.")]
-public sealed record ToolVersions
+internal sealed record ToolVersions
 {
     /// <summary>The versions of this process.</summary>
     /// <param name="withAbstractions">Include the plugin SDK's version (run.json does, compare.json does not).</param>

@@ -4,7 +4,7 @@ namespace AutoCircuit.Host.Outputs;
 
 /// <summary>One of the most likely next tokens at a position.</summary>
 [Description("A likely next token.")]
-public sealed record TopToken
+internal sealed record TopToken
 {
     [Description("The token id.")]
     public required long Id { get; init; }

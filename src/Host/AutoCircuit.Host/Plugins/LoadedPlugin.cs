@@ -3,7 +3,7 @@ using McMaster.NETCore.Plugins;
 namespace AutoCircuit.Host.Plugins;
 
 /// <summary>A plugin whose registry was read: its algorithms can be listed and run.</summary>
-public sealed class LoadedPlugin
+internal sealed class LoadedPlugin
 {
     // Kept so the plugin's load context lives as long as its algorithms may run.
     private readonly PluginLoader _loader;

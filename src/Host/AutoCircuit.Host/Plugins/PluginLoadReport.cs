@@ -5,7 +5,7 @@ namespace AutoCircuit.Host.Plugins;
 /// <param name="Failures">Plugins that were skipped, with the reason.</param>
 /// <param name="Warnings">Other problems (missing folders, folders without a plugin assembly), one line each.</param>
 /// <param name="Elapsed">Wall time of discovery and loading.</param>
-public sealed record PluginLoadReport(
+internal sealed record PluginLoadReport(
     IReadOnlyList<LoadedPlugin> Loaded,
     IReadOnlyList<PluginFailure> Failures,
     IReadOnlyList<string> Warnings,

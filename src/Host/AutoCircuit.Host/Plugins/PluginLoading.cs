@@ -21,7 +21,7 @@ namespace AutoCircuit.Host.Plugins;
 /// and again from its registry), a missing dependency, an exception while loading or reading the registry, a missing
 /// or invalid registry. Whether a failure is fatal is decided later, when an algorithm is asked for by name.
 /// </remarks>
-public static partial class PluginLoading
+internal static partial class PluginLoading
 {
     /// <summary>The name of the plugin contract assembly.</summary>
     public const string AbstractionsAssemblyName = "AutoCircuit.Abstractions";

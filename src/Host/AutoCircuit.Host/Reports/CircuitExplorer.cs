@@ -9,7 +9,7 @@ namespace AutoCircuit.Host.Reports;
 /// <param name="Label">Its label in the comparison.</param>
 /// <param name="Color">Its colour (the report's colour for it).</param>
 /// <param name="Scores">Its ranked scores.</param>
-public sealed record ExplorerAlgorithm(string Label, string Color, FlatScores Scores);
+internal sealed record ExplorerAlgorithm(string Label, string Color, FlatScores Scores);
 
 /// <summary>
 /// The interactive circuit view of <c>report.html</c>: pan and zoom, an edge-count slider, hover with scores, node search
@@ -18,7 +18,7 @@ public sealed record ExplorerAlgorithm(string Label, string Color, FlatScores Sc
 /// edges with scores, the nodes, the known circuit) is JSON in a <c>&lt;script type="application/json"&gt;</c>.
 /// Node layout and names follow <see cref="CircuitDiagram"/> (a head's Q/K/V inputs are ports of its box).
 /// </summary>
-public static class CircuitExplorer
+internal static class CircuitExplorer
 {
     /// <summary>The most edges per algorithm the page carries (the slider's end; the whole graph when it is smaller).</summary>
     public const int DefaultMaxEdges = 500;

@@ -12,7 +12,7 @@ namespace AutoCircuit.Host.Reports;
 /// The files of a comparison: the parts of <c>compare.json</c> (everything, for programs; assembled by the compare job),
 /// <c>compare.csv</c> (one summary row per algorithm, for spreadsheets) and the Markdown summary printed on stdout.
 /// </summary>
-public static class ComparisonFiles
+internal static class ComparisonFiles
 {
     /// <summary>The <c>"graph"</c> object of <c>compare.json</c>.</summary>
     public static CompareFileGraph Graph(ComparisonResult result)

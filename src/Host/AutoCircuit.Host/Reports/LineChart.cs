@@ -4,7 +4,7 @@ using System.Text;
 namespace AutoCircuit.Host.Reports;
 
 /// <summary>How an axis maps values.</summary>
-public enum AxisScale
+internal enum AxisScale
 {
     /// <summary>Linear.</summary>
     Linear,
@@ -18,10 +18,10 @@ public enum AxisScale
 /// <param name="Color">Stroke colour.</param>
 /// <param name="Points">(x, y) points in x order; a non-finite y breaks the line.</param>
 /// <param name="Dash">An SVG dash pattern, or <c>null</c> for a solid line.</param>
-public sealed record ChartSeries(string Name, string Color, IReadOnlyList<(double X, double Y)> Points, string? Dash = null);
+internal sealed record ChartSeries(string Name, string Color, IReadOnlyList<(double X, double Y)> Points, string? Dash = null);
 
 /// <summary>What a chart shows.</summary>
-public sealed record ChartOptions
+internal sealed record ChartOptions
 {
     /// <summary>Title above the plot.</summary>
     public required string Title { get; init; }
@@ -58,7 +58,7 @@ public sealed record ChartOptions
 }
 
 /// <summary>A line chart as a self-contained SVG element (no script; hover a point for its value).</summary>
-public static class LineChart
+internal static class LineChart
 {
     private const double Left = 64;
     private const double Top = 34;

@@ -5,7 +5,7 @@ using System.Text;
 namespace AutoCircuit.Host.Reports;
 
 /// <summary>Small helpers for writing SVG by hand: escaping, invariant numbers, nice axis ticks, a palette.</summary>
-public static class Svg
+internal static class Svg
 {
     /// <summary>A palette (Tableau 10, then darker variants): distinct, and none is the pure blue or red of an edge's
     /// sign. Reports colour algorithms by key with <see cref="AlgorithmColors"/>, the same in every report.</summary>

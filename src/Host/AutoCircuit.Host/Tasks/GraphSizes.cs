@@ -12,13 +12,13 @@ namespace AutoCircuit.Host.Tasks;
 /// <param name="Sources">Source nodes.</param>
 /// <param name="Destinations">Destination nodes.</param>
 /// <param name="Edges">Edges without token positions (with them: this many per position).</param>
-public sealed record GraphSize(string Graph, int Sources, int Destinations, long Edges);
+internal sealed record GraphSize(string Graph, int Sources, int Destinations, long Edges);
 
 /// <summary>
 /// The graphs of a model, from its config alone where it has one (a Hugging Face folder's <c>config.json</c>, or a known
 /// real config such as <c>llama-3.1-8b</c>: no weights are read), for <c>list --model</c>.
 /// </summary>
-public static class GraphSizes
+internal static class GraphSizes
 {
     /// <summary>The known real configs (<c>list --model NAME</c>, <c>random-checkpoint --config NAME</c>).</summary>
     public static IEnumerable<string> KnownConfigNames => KnownConfigs.Names;

@@ -13,7 +13,7 @@ namespace AutoCircuit.Host.Tasks;
 /// later. Years are kept only where the tokenizer splits " XXYY" into " XX" + "YY" (GPT-2 does for most),
 /// so that the prompt ends on the century token and the answer is one token.
 /// </summary>
-public static class GreaterThanTask
+internal static class GreaterThanTask
 {
     /// <summary>Candidate events (those that are one token after a space are used).</summary>
     public static IReadOnlyList<string> Nouns { get; } =

@@ -12,7 +12,7 @@ namespace AutoCircuit.Host.Tasks;
 /// prompts <c>train-toy</c> measured. On a language model with a tokenizer the same prompts are made of words
 /// of its own vocabulary (<see cref="TextDataset"/>).
 /// </summary>
-public static class InductionTask
+internal static class InductionTask
 {
     /// <summary>Seed of the task's prompts.</summary>
     public const long Seed = 7;

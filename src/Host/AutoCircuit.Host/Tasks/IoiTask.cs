@@ -5,7 +5,7 @@ using AutoCircuit.Models.Tokenizers;
 namespace AutoCircuit.Host.Tasks;
 
 /// <summary>Which name orders an IOI dataset uses.</summary>
-public enum IoiPattern
+internal enum IoiPattern
 {
     /// <summary>Half ABBA, half BABA (alternating).</summary>
     Mixed,
@@ -28,7 +28,7 @@ public enum IoiPattern
 /// after a space in its vocabulary are left out, so every prompt of a template has the same number of
 /// tokens; a vocabulary with too few of them is refused, naming the words and the tokenizer.
 /// </summary>
-public static class IoiTask
+internal static class IoiTask
 {
     /// <summary>Templates: [1] and [2] are the first clause's names, [S] the subject (B) of the second clause.</summary>
     public static IReadOnlyList<string> Templates { get; } =

@@ -7,7 +7,7 @@ namespace AutoCircuit.Host.Tasks;
 /// 2-d vectors, corrupt = -clean; the answer is the larger component of the model's last-token
 /// output (the micro model maps a last token <c>x</c> to <c>[25 x0, 49 x1]</c>), the wrong answer the other.
 /// </summary>
-public static class MicroTask
+internal static class MicroTask
 {
     /// <summary>Generates the dataset.</summary>
     public static DatasetDocument Dataset(int prompts = 256, int seed = 1)

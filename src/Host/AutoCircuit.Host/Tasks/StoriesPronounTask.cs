@@ -13,7 +13,7 @@ namespace AutoCircuit.Host.Tasks;
 /// accuracy). Answers are written as the model's tokenizer continues the prompt: without the leading space for
 /// llama2.c and SentencePiece tokenizers (they add it), with it for byte-level and metaspace BPE (" she").
 /// </summary>
-public static class StoriesPronounTask
+internal static class StoriesPronounTask
 {
     /// <summary>Girls' names, paired by index with <see cref="Boys"/> for the corrupt prompts.</summary>
     public static IReadOnlyList<string> Girls { get; } =

@@ -61,7 +61,7 @@ public sealed class PreparedTask : IDisposable
     /// The <c>"data"</c> object of <c>run.json</c>, <c>evaluate.json</c> and <c>compare.json</c>: the task, the dataset,
     /// how it was split, batched and encoded, and which prompts went where.
     /// </summary>
-    public DataInfo DataInfo(TaskData data)
+    internal DataInfo DataInfo(TaskData data)
     {
         ArgumentNullException.ThrowIfNull(data);
         return new DataInfo

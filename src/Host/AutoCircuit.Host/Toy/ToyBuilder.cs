@@ -6,7 +6,7 @@ using TorchSharp;
 namespace AutoCircuit.Host.Toy;
 
 /// <summary>What <c>train-toy</c> does before writing: trains the toy model, measures it and identifies its circuit.</summary>
-public static class ToyBuilder
+internal static class ToyBuilder
 {
     /// <summary>Trains, measures and identifies the circuit: everything <c>train-toy</c> does before writing.</summary>
     public static (Transformer Model, ToyModelInfo Info) Build(ToyTrainOptions options, Action<string>? log = null, CancellationToken cancellationToken = default)

@@ -21,7 +21,7 @@ namespace AutoCircuit.Host.Toy;
 /// same activations in clean and corrupt prompts, so resample patching cannot see it (measured as
 /// <see cref="CircuitEvidence.MatchPathAlone"/>); the attention scores identify it instead.
 /// </summary>
-public static class ToyCircuit
+internal static class ToyCircuit
 {
     /// <summary>Attention score from which a head counts as a previous-token or induction head.</summary>
     public const double HeadThreshold = 0.5;

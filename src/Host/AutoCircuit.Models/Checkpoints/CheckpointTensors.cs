@@ -9,7 +9,7 @@ namespace AutoCircuit.Models.Checkpoints;
 /// taken (<see cref="Take"/>), so a loader that copies each into the model and disposes it holds one at a time;
 /// <c>pytorch_model.bin</c> files are unpickled whole. Errors name the file and the tensor.
 /// </summary>
-public sealed class CheckpointTensors : IDisposable
+internal sealed class CheckpointTensors : IDisposable
 {
     private static readonly HashSet<ScalarType> FloatTypes =
         [ScalarType.Float32, ScalarType.Float16, ScalarType.BFloat16, ScalarType.Float64];

@@ -27,7 +27,7 @@ public static class HfCheckpoint
 
     /// <summary>The config and special tokens of a <c>config.json</c>, by its <c>model_type</c>.</summary>
     /// <exception cref="AutoCircuitException">Unknown <c>model_type</c>, or a field missing or unsupported (named).</exception>
-    public static (TransformerConfig Config, SpecialTokens Tokens) ReadConfig(HfConfig cfg, string name)
+    internal static (TransformerConfig Config, SpecialTokens Tokens) ReadConfig(HfConfig cfg, string name)
     {
         ArgumentNullException.ThrowIfNull(cfg);
         return (FamilyOf(cfg).ReadConfig(cfg, name), HfConfigs.Tokens(cfg));

@@ -8,7 +8,7 @@ namespace AutoCircuit.Models.Checkpoints;
 /// A Hugging Face <c>config.json</c> with typed access; a missing or mistyped field is an error naming
 /// the file and the field. JSON <c>null</c> counts as absent (e.g. GPT-2's <c>"n_inner": null</c>).
 /// </summary>
-public sealed class HfConfig
+internal sealed class HfConfig
 {
     private readonly JsonElement _root;
 

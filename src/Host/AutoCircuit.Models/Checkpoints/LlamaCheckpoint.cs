@@ -16,7 +16,7 @@ namespace AutoCircuit.Models.Checkpoints;
 /// We keep each checkpoint's weights as stored and set <see cref="TransformerConfig.RopeInterleaved"/>
 /// to the convention its weights were written for (llama2.c: interleaved; Hugging Face: half).
 /// </remarks>
-public static class LlamaCheckpoint
+internal static class LlamaCheckpoint
 {
     private const int Llama2cHeaderInts = 7;
     private const uint Llama2cVersionMagic = 0x616b3432; // "ak42": llama2.c's versioned (v1/v2) exports

@@ -16,7 +16,7 @@ namespace AutoCircuit.Models.Checkpoints;
 /// an object constructor, an unknown opcode — is refused with an error: a checkpoint is data,
 /// never code.
 /// </summary>
-public static class PytorchCheckpoint
+internal static class PytorchCheckpoint
 {
     private static readonly Dictionary<string, ScalarType> StorageTypes = new(StringComparer.Ordinal)
     {

@@ -9,7 +9,7 @@ namespace AutoCircuit.Models.Checkpoints;
 /// Reads and writes the safetensors format (an 8-byte little-endian header length, a JSON header
 /// of name → dtype/shape/data_offsets plus optional <c>__metadata__</c>, then raw little-endian data).
 /// </summary>
-public static class Safetensors
+internal static class Safetensors
 {
     private static readonly Dictionary<ScalarType, (string Name, int Size)> Types = new()
     {

@@ -13,7 +13,7 @@ namespace AutoCircuit.Models.Hub;
 /// </code>
 /// A blob being downloaded is <c>blobs/{etag}.incomplete</c> until its checksum is verified.
 /// </summary>
-public sealed class HubCache
+internal sealed class HubCache
 {
     /// <summary>Creates a view of the cache at <paramref name="root"/>.</summary>
     public HubCache(string root)

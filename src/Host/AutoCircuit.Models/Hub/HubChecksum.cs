@@ -10,7 +10,7 @@ namespace AutoCircuit.Models.Hub;
 /// <c>ETag</c> is the git blob id, <c>sha1("blob {length}\0" + contents)</c>. Both are checked; any other ETag
 /// (a proxy's) cannot be checked.
 /// </summary>
-public static class HubChecksum
+internal static class HubChecksum
 {
     /// <summary>The algorithm an ETag names: <c>sha256</c>, <c>git-sha1</c>, or <c>null</c> when it is neither.</summary>
     public static string? AlgorithmOf(string etag)

@@ -11,7 +11,7 @@ namespace AutoCircuit.Models.Tokenizers;
 /// <c>merges.txt</c>. <c>&lt;|endoftext|&gt;</c> (50256 in GPT-2's vocabulary) is BOS and EOS and is
 /// recognised inside text.
 /// </summary>
-public sealed partial class Gpt2Tokenizer : ITokenizer
+internal sealed partial class Gpt2Tokenizer : ITokenizer
 {
     private const string EndOfText = "<|endoftext|>";
     private readonly Tokenizer _tokenizer;

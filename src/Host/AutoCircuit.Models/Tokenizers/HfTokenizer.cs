@@ -21,7 +21,7 @@ namespace AutoCircuit.Models.Tokenizers;
 /// <item>The vocabulary size, the special tokens, and decoding that keeps them (<see cref="DecodeWithSpecialTokens"/>).</item>
 /// </list>
 /// </summary>
-public sealed class HfTokenizer : ITokenizer, IDisposable
+internal sealed class HfTokenizer : ITokenizer, IDisposable
 {
     /// <summary>The runtime package that carries the native library for this machine.</summary>
     public const string NativePackage = "Tokenizers.DotNet.runtime.linux-x64";

@@ -18,7 +18,7 @@ namespace AutoCircuit.Models.Tokenizers;
 /// until no pair merges. Decoding drops BOS/EOS, turns byte tokens into bytes and removes the
 /// dummy-prefix space of the first piece (and of the piece after a BOS), as llama2.c prints them.
 /// </remarks>
-public sealed class Llama2cTokenizer : ITokenizer
+internal sealed class Llama2cTokenizer : ITokenizer
 {
     private readonly string[] _pieces;
     private readonly float[] _scores;

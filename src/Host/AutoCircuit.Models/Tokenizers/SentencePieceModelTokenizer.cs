@@ -7,7 +7,7 @@ namespace AutoCircuit.Models.Tokenizers;
 /// A SentencePiece model file (<c>tokenizer.model</c> of Hugging Face Llama folders) through
 /// Microsoft.ML.Tokenizers' <c>LlamaTokenizer</c>.
 /// </summary>
-public sealed class SentencePieceModelTokenizer : ITokenizer
+internal sealed class SentencePieceModelTokenizer : ITokenizer
 {
     private readonly SentencePieceTokenizer _tokenizer;
 

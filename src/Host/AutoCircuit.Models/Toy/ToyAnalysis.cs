@@ -21,7 +21,7 @@ public sealed record ToyAccuracy(int Prompts, double Accuracy, double LogitDiff,
 public sealed record HeadScores(double[][] PreviousToken, double[][] Induction, double[][] DuplicateToken);
 
 /// <summary>Measurements of the toy model: accuracy and attention-pattern scores.</summary>
-public static class ToyAnalysis
+internal static class ToyAnalysis
 {
     /// <summary>Top-1 accuracy and logit differences on <paramref name="prompts"/>.</summary>
     public static ToyAccuracy Measure(Transformer model, InductionBatch prompts)

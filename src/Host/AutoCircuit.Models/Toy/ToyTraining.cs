@@ -41,7 +41,7 @@ public sealed record ToyTrainOptions(
 /// cross-entropy of the answer at the last position. Deterministic: the same options give the same
 /// weights bit for bit on the same machine (seeded generators, no data-dependent control flow).
 /// </summary>
-public static class ToyTraining
+internal static class ToyTraining
 {
     /// <summary>The toy model's architecture.</summary>
     public static TransformerConfig Config { get; } = new()

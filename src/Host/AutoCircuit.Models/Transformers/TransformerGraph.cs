@@ -19,7 +19,7 @@ namespace AutoCircuit.Models.Transformers;
 /// <c>H + 2G</c> attention destinations instead of <c>3H</c>. Without grouping the names are
 /// auto-circuit's (<c>A{l}.{h}.K</c>).</para>
 /// </remarks>
-public static class TransformerGraph
+internal static class TransformerGraph
 {
     /// <summary>Name of a key or value destination node (see the remarks on <see cref="TransformerGraph"/>).</summary>
     public static string KvNodeName(TransformerConfig config, int layer, int kvHead, char letter)

@@ -8,7 +8,7 @@ using AutoCircuit.Engine.Runtime;
 namespace AutoCircuit.Tool.Cli;
 
 /// <summary><c>dotnet autocircuit bench</c>: the patching engine's cost ratios on GPT-2-shaped random models.</summary>
-public static class BenchCommand
+internal static class BenchCommand
 {
     internal static readonly Option<bool> QuickOption = new("--quick")
     {

@@ -6,7 +6,7 @@ using AutoCircuit.Host;
 namespace AutoCircuit.Tool.Cli;
 
 /// <summary>The <c>dotnet autocircuit</c> command tree.</summary>
-public static class CommandLine
+internal static class CommandLine
 {
     /// <summary>Exit codes as shown in <c>--help</c> (see <see cref="ExitCode"/>).</summary>
     public const string ExitCodesHelp =

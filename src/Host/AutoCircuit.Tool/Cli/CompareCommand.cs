@@ -10,7 +10,7 @@ using AutoCircuit.Patching;
 namespace AutoCircuit.Tool.Cli;
 
 /// <summary><c>dotnet autocircuit compare</c>.</summary>
-public static class CompareCommand
+internal static class CompareCommand
 {
     internal static readonly Option<string[]> ScoresOption = new("--scores", "-s")
     {

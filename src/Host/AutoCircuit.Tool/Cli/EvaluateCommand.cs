@@ -7,7 +7,7 @@ using AutoCircuit.Host.Jobs;
 namespace AutoCircuit.Tool.Cli;
 
 /// <summary><c>dotnet autocircuit evaluate</c>, and the circuit-evaluation options it shares with <c>run</c>.</summary>
-public static class EvaluateCommand
+internal static class EvaluateCommand
 {
     internal static readonly Option<string?> EdgesOption = new("--edges")
     {

@@ -7,7 +7,7 @@ using AutoCircuit.Models.Transformers;
 namespace AutoCircuit.Tool.Cli;
 
 /// <summary><c>dotnet autocircuit generate</c>: greedy decoding from a text prompt.</summary>
-public static class GenerateCommand
+internal static class GenerateCommand
 {
     internal static readonly Option<string> PromptOption = new("--prompt", "-p")
     {

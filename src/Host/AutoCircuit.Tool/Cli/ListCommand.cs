@@ -6,7 +6,7 @@ using AutoCircuit.Host.Tasks;
 namespace AutoCircuit.Tool.Cli;
 
 /// <summary><c>dotnet autocircuit list</c>.</summary>
-public static class ListCommand
+internal static class ListCommand
 {
     internal static readonly Option<string[]> PluginsOption = PluginOptions.Create();
 

@@ -12,7 +12,7 @@ using static TorchSharp.torch;
 namespace AutoCircuit.Tool.Cli;
 
 /// <summary><c>dotnet autocircuit logits</c>: a model's logits for given token ids, as JSON on stdout.</summary>
-public static class LogitsCommand
+internal static class LogitsCommand
 {
     internal static readonly Option<string> ModelOption = new("--model", "-m")
     {

@@ -4,7 +4,7 @@ using AutoCircuit.Host.Plugins;
 namespace AutoCircuit.Tool.Cli;
 
 /// <summary>The <c>--plugins</c> option, shared by every command that takes algorithms.</summary>
-public static class PluginOptions
+internal static class PluginOptions
 {
     /// <summary>A new <c>--plugins</c> option (one per command).</summary>
     public static Option<string[]> Create() => new("--plugins")

@@ -12,7 +12,7 @@ namespace AutoCircuit.Tool.Cli;
 /// <c>--no-progress</c>). What the job writes to stdout is held back and written once the progress has ended,
 /// after a one-line summary; the results folder and report path come last.
 /// </summary>
-public static class ProgressDisplay
+internal static class ProgressDisplay
 {
     /// <summary>
     /// Runs <paramref name="job"/>: progress and logs on <paramref name="error"/>, its tables on

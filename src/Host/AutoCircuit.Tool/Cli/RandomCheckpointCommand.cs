@@ -8,7 +8,7 @@ namespace AutoCircuit.Tool.Cli;
 /// <c>dotnet autocircuit random-checkpoint</c> (hidden): writes a random Hugging Face checkpoint of a real model's shape,
 /// for measuring memory and time at scale without downloading weights.
 /// </summary>
-public static class RandomCheckpointCommand
+internal static class RandomCheckpointCommand
 {
     internal static readonly Option<string> ConfigOption = new("--config")
     {

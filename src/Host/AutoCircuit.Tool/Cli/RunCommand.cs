@@ -5,7 +5,7 @@ using AutoCircuit.Host.Jobs;
 namespace AutoCircuit.Tool.Cli;
 
 /// <summary><c>dotnet autocircuit run</c>.</summary>
-public static class RunCommand
+internal static class RunCommand
 {
     internal static readonly Option<string[]> AlgorithmOption = new("--algorithm", "-a")
     {

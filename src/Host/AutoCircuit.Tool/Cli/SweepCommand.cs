@@ -11,7 +11,7 @@ using AutoCircuit.Host.Sweeps.Outputs;
 namespace AutoCircuit.Tool.Cli;
 
 /// <summary><c>dotnet autocircuit sweep</c> and <c>sweep status</c> (see docs/sweeps.md).</summary>
-public static class SweepCommand
+internal static class SweepCommand
 {
     private static readonly Argument<string> PlanArgument = new("PLAN")
     {

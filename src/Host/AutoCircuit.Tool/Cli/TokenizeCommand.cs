@@ -8,7 +8,7 @@ using AutoCircuit.Models.Tokenizers;
 namespace AutoCircuit.Tool.Cli;
 
 /// <summary><c>dotnet autocircuit tokenize</c>: text to token ids (a JSON array) or ids to text (a JSON string), with a model's tokenizer.</summary>
-public static class TokenizeCommand
+internal static class TokenizeCommand
 {
     internal static readonly Option<string> TokenizerOption = new("--tokenizer")
     {

@@ -8,7 +8,7 @@ using AutoCircuit.Models.Toy;
 namespace AutoCircuit.Tool.Cli;
 
 /// <summary><c>dotnet autocircuit train-toy</c>: trains the embedded default model and finds its circuit.</summary>
-public static class TrainToyCommand
+internal static class TrainToyCommand
 {
     internal static readonly Option<string> OutOption = new("--out", "-o")
     {

@@ -9,7 +9,7 @@ namespace AutoCircuit.Host.Tasks.KnownCircuits;
 /// <param name="To">A group, or <c>output</c> (Resid End).</param>
 /// <param name="Inputs">The Q/K/V inputs of the destination heads (<c>"QKV"</c>, <c>"Q"</c>, <c>"KV"</c>), all three when absent.</param>
 /// <param name="ThroughMlps">Whether the MLPs between the two groups join the connection (see <see cref="LiteratureCircuit.EdgeRule"/>).</param>
-public sealed record CircuitConnection(string From, string To, string? Inputs, bool ThroughMlps);
+internal sealed record CircuitConnection(string From, string To, string? Inputs, bool ThroughMlps);
 
 /// <summary>
 /// A circuit from the literature, shipped with its task as a JSON file (<c>Tasks/KnownCircuits/*.json</c>, embedded): the
@@ -17,7 +17,7 @@ public sealed record CircuitConnection(string From, string To, string? Inputs, b
 /// graph, and the resulting edge list (which <c>--circuit FILE</c> reads as it is, see <see cref="IO.KnownCircuitFile"/>).
 /// <see cref="Derive"/> recomputes the edges from the groups and connections; a test keeps the two equal.
 /// </summary>
-public sealed record LiteratureCircuit
+internal sealed record LiteratureCircuit
 {
     /// <summary>The task key.</summary>
     public required string Key { get; init; }

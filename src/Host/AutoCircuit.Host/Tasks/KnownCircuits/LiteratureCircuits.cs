@@ -7,7 +7,7 @@ namespace AutoCircuit.Host.Tasks.KnownCircuits;
 /// IOI (Wang et al. 2022) and greater-than (Hanna et al. 2023), both for GPT-2 small. Each lives in an embedded JSON file
 /// beside this class that cites its sources (see docs/models-by-name.md).
 /// </summary>
-public static class LiteratureCircuits
+internal static class LiteratureCircuits
 {
     private static readonly Lazy<LiteratureCircuit> IoiCircuit = new(() => Load("ioi-gpt2-small.json"));
     private static readonly Lazy<LiteratureCircuit> GreaterThanCircuit = new(() => Load("greater-than-gpt2-small.json"));
