@@ -181,6 +181,13 @@ public sealed class ConsumedAblationTests
             {
                 Assert.Equal(value, three.Results[1].Metrics[metric], 1e-6);
             }
+
+            // Zero ablations are one prompt's zeros viewed for the batch: the difference buffer and 1/batch of one more.
+            model.ReleaseBuffers();
+            model.Ledger.Reset();
+            baseline = model.Ledger.PeakBytes;
+            CircuitEvaluator.Evaluate(model, [f.Batch], scores, sizes, new CircuitRunOptions(Ablation: AblationType.Zero));
+            Assert.Equal(minimum + (minimum / f.Batch.Size), model.Ledger.PeakBytes - baseline);
         }
         finally
         {
