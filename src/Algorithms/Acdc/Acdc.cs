@@ -27,11 +27,14 @@ public sealed record AcdcStep(double Tau, Edge Edge, Tensor Output, Tensor Remov
 /// changes from run to run, and with it the KL results): destination layer descending, then the
 /// reverse of the graph's edge order — token position descending, destination module descending,
 /// head descending, source index descending. See <see cref="EdgeOrder"/>.</para>
-/// <para>Speed: when the model can restart at a block (<see cref="IBlockRestartable"/>), each step runs
-/// from the destination's block with the cached clean block input, the clean source outputs of earlier
-/// blocks already in the current-outputs buffer (as auto-circuit's <c>start_at_layer</c>); otherwise
-/// each step is a full forward pass. The keep/remove decision is made on the device (no per-edge
-/// host read).</para>
+/// <para>Speed: when the model can restart at a block (<see cref="IBlockRestartable"/>), each step after
+/// the first of a tau runs from the destination's block with the cached clean block input, the source
+/// outputs of earlier blocks kept by the patch scope from the tau's first step, a full pass (as
+/// auto-circuit's <c>start_at_layer</c> reads them from <c>curr_src_outs</c>); otherwise each step is a
+/// full forward pass. The keep/remove decision is made on the device (no per-edge host read).</para>
+/// <para>Memory: the corrupt source outputs and the engine's difference buffer, two
+/// <c>[n_src, batch, seq, d]</c> buffers (no copy of the clean source outputs: the first full pass of
+/// each tau writes them).</para>
 /// </remarks>
 [PruneAlgorithm(
     "acdc",
@@ -98,8 +101,6 @@ public sealed class Acdc(AcdcOptions options) : IPruneAlgorithm
             using var inference = torch.inference_mode();
             using var scope = torch.NewDisposeScope();
             var patch = model.SourceAblations(batch.Corrupt, AblationType.Resample);
-            var cleanSrcOuts = model.SourceAblations(batch.Clean, AblationType.Resample);
-            var curr = torch.empty_like(cleanSrcOuts);
             var cleanOut = model.Run(batch.Clean);
             var cleanLogprobs = torch.nn.functional.log_softmax(cleanOut, -1);
             using var blockInputs = restart?.CaptureBlockInputs(batch.Clean);
@@ -113,10 +114,9 @@ public sealed class Acdc(AcdcOptions options) : IPruneAlgorithm
             {
                 var tauValue = torch.tensor(tau, dtype: scores[graph.DestModules[0]].dtype, device: model.Device);
                 model.SetAllMasks(0.0);
-                curr.copy_(cleanSrcOuts);
                 prev.zero_();
                 using (var progress = context.Progress.Start($"ACDC τ={tau:G4}", order.Count, "edge", tauProgress))
-                using (model.PatchMode(patch, curr))
+                using (model.PatchMode(patch))
                 {
                     for (var i = 0; i < order.Count; i++)
                     {
@@ -125,7 +125,10 @@ public sealed class Acdc(AcdcOptions options) : IPruneAlgorithm
                         var m = modules[i].Index;
                         var mask = maskRows[m].narrow(0, positions[i], 1);
                         mask.fill_(1.0);
-                        var output = restart is null
+                        // The first step of a tau is a full pass: it writes every source's output into the scope
+                        // (clean before this edge's block, where every mask is 0), which later steps restarting at a
+                        // block read for the sources they do not rerun.
+                        var output = restart is null || i == 0
                             ? model.Run(batch.Clean)
                             : model.SliceOutput(restart.ForwardFromBlock(blockInputs!, blocks![i]));
                         var faith = Options.Target == AcdcTarget.KlDiv

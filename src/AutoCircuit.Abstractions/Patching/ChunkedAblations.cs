@@ -43,7 +43,16 @@ public sealed class ChunkedAblations : IDisposable
         }
 
         var split = chunks.Count > 1;
-        if (!split || type is AblationType.Resample or AblationType.Zero)
+        if (type == AblationType.Zero && input.shape[0] > 0)
+        {
+            // Zeros of the source outputs' shape, from one prompt ([S, 1, T, d]), viewed for every prompt: no
+            // [S, batch, T, d] tensor and no forward pass over the batch.
+            using var first = input.narrow(0, 0, 1);
+            var zero = model.SourceAblations(first, AblationType.Zero); // [S, 1, T, d]
+            return new ChunkedAblations(model, input, type, split, zero.DetachFromDisposeScope(), true);
+        }
+
+        if (!split || type == AblationType.Resample)
         {
             return new ChunkedAblations(model, input, type, split, null, false);
         }
@@ -80,7 +89,8 @@ public sealed class ChunkedAblations : IDisposable
     /// <summary>
     /// Whether every <see cref="For"/> returns a tensor of its own (computed for those prompts), which the caller may
     /// hand over (<see cref="IPatchableModel.PatchModeConsuming"/>); <c>false</c> when chunks may share storage with a
-    /// mean kept for the other chunks (dataset means, batch means split into chunks).
+    /// mean kept for the other chunks (dataset means, batch means split into chunks) or are views of zeros (zero
+    /// ablations: one <c>[n_src, 1, seq, d]</c> tensor viewed for every prompt, read-only).
     /// </summary>
     public bool OwnTensorPerChunk => _input is not null && _shared is null;
 
@@ -92,7 +102,7 @@ public sealed class ChunkedAblations : IDisposable
             return _shared!.narrow(1, start, count); // dataset mean
         }
 
-        if (!_split)
+        if (!_split && _type != AblationType.Zero)
         {
             var all = _model.SourceAblations(_input, _type);
             if (start == 0 && count == all.shape[1])
@@ -106,14 +116,20 @@ public sealed class ChunkedAblations : IDisposable
             }
         }
 
+        var shape = _shared?.shape.ToArray();
+        if (_type == AblationType.Zero)
+        {
+            shape![1] = count;
+            return _shared!.expand(shape); // [S, 1, T, d] -> [S, count, T, d], a view of zeros
+        }
+
         using var rows = _input.narrow(0, start, count);
         if (_shared is null)
         {
-            return _model.SourceAblations(rows, _type); // resample, zero: row by row
+            return _model.SourceAblations(rows, _type); // resample: row by row
         }
 
-        var shape = _shared.shape.ToArray();
-        shape[1] = count;
+        shape![1] = count;
         shape[2] = _input.shape[1];
         using var expanded = _shared.expand(shape);
         return expanded.contiguous();

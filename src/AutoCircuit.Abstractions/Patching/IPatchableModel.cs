@@ -73,8 +73,8 @@ public interface IPatchableModel
     /// <summary>
     /// Turns patching on until disposed. Destinations read ablations from <paramref name="patchSrcOuts"/>
     /// (<c>[n_src, batch, seq, d]</c>); sources write their outputs into <paramref name="currSrcOuts"/>
-    /// (a fresh zero buffer when <c>null</c>; pass the clean source outputs to start a forward pass
-    /// at a middle layer, as ACDC does).
+    /// (a fresh zero buffer when <c>null</c>; to start a forward pass at a middle layer, pass the clean
+    /// source outputs, or run one full pass in the scope first, as ACDC does).
     /// </summary>
     IDisposable PatchMode(Tensor patchSrcOuts, Tensor? currSrcOuts = null);
 

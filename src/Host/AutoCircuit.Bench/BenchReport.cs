@@ -26,6 +26,8 @@ namespace AutoCircuit.Bench;
 /// <param name="MinimumSourceBufferBytes"><c>n_src x batch x seq x d_model x bytes</c>.</param>
 /// <param name="Memory">Peak source-buffer bytes during mask-gradient (the headline memory ratio).</param>
 /// <param name="EvaluationMemory">Peak source-buffer bytes during circuit evaluation.</param>
+/// <param name="SingleCircuitMemory">Peak source-buffer bytes while one circuit size is evaluated.</param>
+/// <param name="AcdcMemory">Peak source-buffer bytes during ACDC's first steps.</param>
 internal sealed record ShapeReport(
     BenchShape Shape,
     int Sources,
@@ -46,7 +48,9 @@ internal sealed record ShapeReport(
     AcdcRestartReport AcdcRestart,
     long MinimumSourceBufferBytes,
     SourceBufferReport? Memory,
-    SourceBufferReport? EvaluationMemory);
+    SourceBufferReport? EvaluationMemory,
+    SourceBufferReport? SingleCircuitMemory = null,
+    SourceBufferReport? AcdcMemory = null);
 
 /// <summary>ACDC per tested edge with the destination-block restart and with full forward passes.</summary>
 /// <param name="Steps">Which steps were timed.</param>
@@ -121,7 +125,7 @@ internal sealed record BenchReport(
             $"{(BufferDType is null ? string.Empty : $"source buffers {BufferDType}; ")}" +
             $"{(SeparateQkv ? "separate Q/K/V destinations" : "one attention-input destination per head")}; median [first quartile, third quartile]."));
         sb.AppendLine();
-        sb.AppendLine("| shape | sources / edges | forward ms | patched / forward | mask-gradient / (2F+1B) | ACDC edge / forward | ACDC restart speedup | evaluate size / forward | source buffers / minimum (mask-gradient, evaluation) |");
+        sb.AppendLine("| shape | sources / edges | forward ms | patched / forward | mask-gradient / (2F+1B) | ACDC edge / forward | ACDC restart speedup | evaluate size / forward | source buffers / minimum (mask-gradient, evaluation, one circuit, ACDC) |");
         sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var s in Shapes)
         {
@@ -130,8 +134,7 @@ internal sealed record BenchReport(
                 $"| {s.Shape.Name} ({s.Shape.Layers}x{s.Shape.Heads}x{s.Shape.DModel}, vocab {s.Shape.Vocab}, {s.Shape.Batch}x{s.Shape.Seq}) " +
                 $"| {s.Sources} / {s.Edges} | {s.Forward.Median:0.0} | {Fmt(s.PatchedOverForward)} | {Fmt(s.MaskGradientOver2F1B)} " +
                 $"| {Fmt(s.AcdcOverForward)} | {s.AcdcRestart.Speedup:0.0}x | {Fmt(s.EvaluateOverForward)} " +
-                $"| {(s.Memory is null ? "-" : s.Memory.Ratio.ToString("0.00", CultureInfo.InvariantCulture))}, " +
-                $"{(s.EvaluationMemory is null ? "-" : s.EvaluationMemory.Ratio.ToString("0.00", CultureInfo.InvariantCulture))} |"));
+                $"| {string.Join(", ", new[] { s.Memory, s.EvaluationMemory, s.SingleCircuitMemory, s.AcdcMemory }.Select(m => m is null ? "-" : m.Ratio.ToString("0.00", CultureInfo.InvariantCulture)))} |"));
         }
 
         return sb.ToString();
@@ -181,7 +184,7 @@ internal sealed record BenchReport(
             MsPerEdgeFullForward = StatJson(s.AcdcRestart.FullForwardMs),
             Speedup = Round(s.AcdcRestart.Speedup),
         },
-        SrcBuffer = new[] { s.Memory, s.EvaluationMemory }.OfType<SourceBufferReport>().Select(m => new BenchSourceBuffer
+        SrcBuffer = new[] { s.Memory, s.EvaluationMemory, s.SingleCircuitMemory, s.AcdcMemory }.OfType<SourceBufferReport>().Select(m => new BenchSourceBuffer
         {
             Operation = m.Operation,
             PeakBytes = m.PeakBytes,

@@ -102,10 +102,13 @@ internal static class BenchRunner
         // pass) and while circuits are evaluated, against one batch's n_src x batch x seq x d_model.
         var mgPeak = w.PeakSourceBufferBytes(() => w.MaskGradient(2));
         var evalPeak = w.PeakSourceBufferBytes(() => w.Evaluate(counts));
+        var onePeak = w.PeakSourceBufferBytes(() => w.Evaluate([counts[counts.Count / 2]]));
+        var acdcSteps = w.EdgeCount <= settings.FullAcdcEdgeLimit ? (int?)null : settings.AcdcSteps;
+        var acdcPeak = w.PeakSourceBufferBytes(() => w.Acdc(acdcSteps));
         log.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"bench:   source buffers: mask-gradient peak {mgPeak / 1e6:0.0} MB, evaluation peak {evalPeak / 1e6:0.0} MB; " +
-            $"minimum {w.MinimumSourceBufferBytes / 1e6:0.0} MB"));
+            $"bench:   source buffers: mask-gradient peak {mgPeak / 1e6:0.0} MB, evaluation peak {evalPeak / 1e6:0.0} MB, " +
+            $"one circuit {onePeak / 1e6:0.0} MB, ACDC {acdcPeak / 1e6:0.0} MB; minimum {w.MinimumSourceBufferBytes / 1e6:0.0} MB"));
         return new ShapeReport(
             shape,
             w.Model.Graph.Srcs.Count,
@@ -126,7 +129,9 @@ internal static class BenchRunner
             restart,
             w.MinimumSourceBufferBytes,
             new SourceBufferReport("mask-gradient, 2 batches", mgPeak, w.MinimumSourceBufferBytes),
-            new SourceBufferReport("circuit evaluation, 1 batch", evalPeak, w.MinimumSourceBufferBytes));
+            new SourceBufferReport("circuit evaluation, 1 batch", evalPeak, w.MinimumSourceBufferBytes),
+            new SourceBufferReport("circuit evaluation, 1 batch, 1 size", onePeak, w.MinimumSourceBufferBytes),
+            new SourceBufferReport(acdcSteps is null ? "ACDC, 1 tau" : $"ACDC, first {acdcSteps} steps", acdcPeak, w.MinimumSourceBufferBytes));
     }
 
     private static (Stat Ratio, string Method, Stat StepMs) MeasureAcdc(BenchWorkload w, BenchSettings settings, double forwardMs, TextWriter log)

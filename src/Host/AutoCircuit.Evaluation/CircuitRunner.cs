@@ -184,26 +184,46 @@ internal static class CircuitRunner
                 {
                     var patches = ablations.For(start, count);
                     using var rows = chunks.Count == 1 ? input.alias() : input.narrow(0, start, count);
-                    using (model.PatchMode(patches))
+                    // Every circuit but the last reads the chunk's ablations again; the last hands them over, so its
+                    // pass turns them into its difference buffer in place (one source buffer when there is one circuit).
+                    var consumeLast = ablations.OwnTensorPerChunk;
+                    var shared = consumeLast ? edgeCounts.Count - 1 : edgeCounts.Count;
+                    if (shared > 0)
                     {
-                        for (var c = 0; c < edgeCounts.Count; c++)
+                        using (model.PatchMode(patches))
                         {
-                            plan.SetMasks(model, c, options.PatchType);
-                            engine?.SetActiveDestinations(plan.ActiveModules(c, options.PatchType));
-                            var output = model.Run(rows);
-                            if (outputs is null)
+                            for (var c = 0; c < shared; c++)
                             {
-                                using (output)
-                                {
-                                    sink.Consume(c, b, batch, output);
-                                }
+                                RunCircuit(c);
+                            }
+                        }
+                    }
 
-                                task.Advance();
-                            }
-                            else
+                    if (consumeLast)
+                    {
+                        using (model.PatchModeConsuming(patches))
+                        {
+                            RunCircuit(edgeCounts.Count - 1);
+                        }
+                    }
+
+                    void RunCircuit(int c)
+                    {
+                        plan.SetMasks(model, c, options.PatchType);
+                        engine?.SetActiveDestinations(plan.ActiveModules(c, options.PatchType));
+                        var output = model.Run(rows);
+                        if (outputs is null)
+                        {
+                            using (output)
                             {
-                                outputs[c].Add(output);
+                                sink.Consume(c, b, batch, output);
                             }
+
+                            task.Advance();
+                        }
+                        else
+                        {
+                            outputs[c].Add(output);
                         }
                     }
                 }

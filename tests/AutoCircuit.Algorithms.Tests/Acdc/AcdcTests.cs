@@ -129,6 +129,37 @@ public sealed class AcdcTests
         Assert.All(s.Model.Masks.Values, m => Assert.Equal(0.0, m.abs().sum().ToDouble()));
     }
 
+    [Fact]
+    public void Run_StartingAtTheDestinationBlock_HoldsTwoSourceBuffers()
+    {
+        // The corrupt source outputs and the engine's difference buffer; no copy of the clean source outputs (the
+        // first step of each tau is a full pass that writes them), where there were four buffers before (issue 17).
+        using var s = MicroScenario.Varied(factorized: true, tokenPositions: false);
+        using var restartable = new RestartableMicroModel();
+        using var model = PatchableModel.Create(restartable, s.Model.Options);
+        long minimum;
+        using (var probe = model.SourceAblations(s.Data.Train[0].Corrupt))
+        {
+            minimum = probe.numel() * 4; // n_src x batch x seq x d x float32
+        }
+
+        var acdc = new AcdcAlgorithm(new AcdcOptions { TauExps = [-2, 0], TauBases = [1] });
+        model.ReleaseBuffers();
+        model.Ledger.Enabled = true;
+        try
+        {
+            model.Ledger.Reset();
+            var baseline = model.Ledger.PeakBytes;
+            using var scores = acdc.Run(new PruneContext { Model = model, TrainBatches = s.Data.Train });
+
+            Assert.Equal(2 * minimum, model.Ledger.PeakBytes - baseline);
+        }
+        finally
+        {
+            model.Ledger.Enabled = false;
+        }
+    }
+
     private static void AssertAutoCircuitScores(MicroScenario s, AutoCircuit.Scores.PruneScores scores)
     {
         // Scores are tau values (stored as float32 by both) or "never removed": exact. auto-circuit's

@@ -1,5 +1,6 @@
 using AutoCircuit.Data;
 using AutoCircuit.Engine.Patching;
+using AutoCircuit.Evaluation;
 using AutoCircuit.Models.Micro;
 using AutoCircuit.Models.Toy;
 using AutoCircuit.Patching;
@@ -135,6 +136,63 @@ public sealed class ConsumedAblationTests
 
         Assert.True(actual.allclose(expected, rtol: 0, atol: 1e-6));
         Assert.True(mean.allclose(before, rtol: 0, atol: 0), "a view's storage was overwritten");
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void Evaluate_LastCircuitConsumesTheAblations_SameMetricsOneBufferForOneSize(string kind)
+    {
+        // Circuit evaluation hands each chunk's ablations over for its last circuit size: one source buffer when
+        // one size is evaluated; two (ablations + difference buffer) while several sizes read the same ablations.
+        using var f = Fixture.Create(kind);
+        var model = f.Model;
+        using var scores = model.NewPruneScores();
+        var rng = new Random(3);
+        foreach (var e in model.Graph.Edges)
+        {
+            scores.Set(e, rng.NextDouble());
+        }
+
+        long minimum;
+        using (var inference = torch.inference_mode())
+        using (var probe = model.SourceAblations(f.Batch.Corrupt))
+        {
+            minimum = probe.numel() * 4;
+        }
+
+        var sizes = new[] { 0, model.Graph.EdgeCount / 3, model.Graph.EdgeCount };
+        model.ReleaseBuffers();
+        model.Ledger.Enabled = true;
+        try
+        {
+            model.Ledger.Reset();
+            var baseline = model.Ledger.PeakBytes;
+            var one = CircuitEvaluator.Evaluate(model, [f.Batch], scores, [sizes[1]]);
+            Assert.Equal(minimum, model.Ledger.PeakBytes - baseline);
+
+            model.Ledger.Reset();
+            baseline = model.Ledger.PeakBytes;
+            var three = CircuitEvaluator.Evaluate(model, [f.Batch], scores, sizes);
+            Assert.Equal(2 * minimum, model.Ledger.PeakBytes - baseline);
+
+            // The middle size, patched from the shared buffer, equals the same size patched from consumed ablations.
+            Assert.Equal(one.Results[0].Metrics.Keys, three.Results[1].Metrics.Keys);
+            foreach (var (metric, value) in one.Results[0].Metrics)
+            {
+                Assert.Equal(value, three.Results[1].Metrics[metric], 1e-6);
+            }
+
+            // Zero ablations are one prompt's zeros viewed for the batch: the difference buffer and 1/batch of one more.
+            model.ReleaseBuffers();
+            model.Ledger.Reset();
+            baseline = model.Ledger.PeakBytes;
+            CircuitEvaluator.Evaluate(model, [f.Batch], scores, sizes, new CircuitRunOptions(Ablation: AblationType.Zero));
+            Assert.Equal(minimum + (minimum / f.Batch.Size), model.Ledger.PeakBytes - baseline);
+        }
+        finally
+        {
+            model.Ledger.Enabled = false;
+        }
     }
 
     private static Tensor Patched(PatchableModel model, Func<IDisposable> open, Tensor input)

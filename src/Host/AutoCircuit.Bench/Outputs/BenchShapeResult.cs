@@ -57,6 +57,6 @@ internal sealed record BenchShapeResult
     [Description("ACDC per tested edge with and without the destination-block restart.")]
     public required BenchAcdcRestart AcdcRestart { get; init; }
 
-    [Description("Peak source-buffer bytes during mask-gradient and during circuit evaluation (those measured).")]
+    [Description("Peak source-buffer bytes during mask-gradient, circuit evaluation (several sizes, one size) and ACDC (those measured).")]
     public required IReadOnlyList<BenchSourceBuffer> SrcBuffer { get; init; }
 }
