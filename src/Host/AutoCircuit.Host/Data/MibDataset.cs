@@ -33,7 +33,8 @@ public enum MibTask
 /// <param name="Dropped">Rows MIB's data loader leaves out (answers of different token lengths, no counterfactual,
 /// another operator), which are left out here too.</param>
 /// <param name="Counterfactual">The counterfactual column the corrupted prompts came from.</param>
-public sealed record MibDatasetFile(DatasetDocument Document, int Rows, int Dropped, string Counterfactual);
+/// <param name="Task">The task whose rows these are.</param>
+public sealed record MibDatasetFile(DatasetDocument Document, int Rows, int Dropped, string Counterfactual, MibTask Task);
 
 /// <summary>
 /// Reads the rows of MIB's circuit-track datasets from local files, as the benchmark's <c>HFEAPDataset</c>
@@ -154,7 +155,7 @@ public static class MibDataset
                 $"{source}: all {rows} rows are left out as MIB's loader leaves them out ({DropRule(task)}) with this tokenizer ({tokenizer.Name}).");
         }
 
-        return new MibDatasetFile(DatasetDocument.FromPrompts(source, prompts), rows, dropped, cf);
+        return new MibDatasetFile(DatasetDocument.FromPrompts(source, prompts), rows, dropped, cf, task);
     }
 
     /// <summary>Why MIB's loader drops a row of <paramref name="task"/>.</summary>
