@@ -48,17 +48,6 @@ public sealed record MibIntervals(IReadOnlyList<Interval?> Faithfulness, Interva
 /// is the mean over prompts these resamples use).</remarks>
 public static class Bootstrap
 {
-    private const int AnswerLogit = 0;
-    private const int WrongAnswerLogit = 1;
-    private const int AnswerProb = 2;
-    private const int AnswerLogprob = 3;
-    private const int LogitDiff = 4;
-    private const int ProbDiff = 5;
-    private const int LogprobDiff = 6;
-    private const int Correct = 7;
-    private const int CorrectBeatsWrong = 8;
-    private const int CleanKl = 9;
-    private const int CorruptKl = 10;
 
     /// <summary>Computes the intervals.</summary>
     /// <param name="data">Every prompt's statistics (circuits in the order of <paramref name="results"/>).</param>
@@ -128,24 +117,7 @@ public static class Bootstrap
                     }
                 }
 
-                double Mean(int s) => sums[s] / p;
-                var values = new Dictionary<string, double>(StringComparer.Ordinal)
-                {
-                    [PruneMetric.CleanKlDiv.Key] = Math.Max(Mean(CleanKl), 0),
-                    [PruneMetric.CorruptKlDiv.Key] = Math.Max(Mean(CorruptKl), 0),
-                    [PruneMetric.AnswerProb.Key] = Mean(AnswerProb),
-                    [PruneMetric.AnswerLogit.Key] = Mean(AnswerLogit),
-                    [PruneMetric.WrongAnswerLogit.Key] = Mean(WrongAnswerLogit),
-                    [PruneMetric.AnswerLogprob.Key] = Mean(AnswerLogprob),
-                    [PruneMetric.LogitDiff.Key] = Mean(LogitDiff),
-                    [PruneMetric.ProbDiff.Key] = Mean(ProbDiff),
-                    [PruneMetric.LogprobDiff.Key] = Mean(LogprobDiff),
-                    [PruneMetric.LogitDiffPercent.Key] = Mean(LogitDiff) / t[0] * 100,
-                    [PruneMetric.ProbDiffPercent.Key] = Mean(ProbDiff) / t[1] * 100,
-                    [PruneMetric.LogprobDiffPercent.Key] = Mean(LogprobDiff) / t[2] * 100,
-                    [PruneMetric.CorrectAnswerPercent.Key] = Mean(Correct) * 100,
-                    [PruneMetric.CorrectAnswerGreaterThanIncorrectPercent.Key] = Mean(CorrectBeatsWrong) * 100,
-                };
+                var values = PruneStatistics.Metrics(s => sums[s] / p, sums[PruneStatistics.CleanKl] / p, sums[PruneStatistics.CorruptKl] / p, t);
                 for (var m = 0; m < metricKeys.Length; m++)
                 {
                     perMetric[c][m][r] = values[metricKeys[m]];

@@ -23,19 +23,8 @@ namespace AutoCircuit.Evaluation;
 /// </summary>
 internal sealed class PruneMetricsSink : ICircuitOutputSink, IDisposable
 {
-    // Per (circuit, batch): the batch means and sums below, in this order.
-    private const int AnswerLogit = 0;
-    private const int WrongAnswerLogit = 1;
-    private const int AnswerProb = 2;
-    private const int AnswerLogprob = 3;
-    private const int LogitDiff = 4;
-    private const int ProbDiff = 5;
-    private const int LogprobDiff = 6;
-    private const int Correct = 7;
-    private const int CorrectBeatsWrong = 8;
-    private const int CleanKlSum = 9;
-    private const int CorruptKlSum = 10;
-    private const int StatCount = 11;
+    // Per (circuit, batch): the batch means and sums of PruneStatistics' statistics (the KL divergences summed).
+    private const int StatCount = PruneStatistics.Count;
 
     private readonly IPatchableModel _model;
     private Tensor? _stats; // [circuits, batches, StatCount] float64
@@ -203,28 +192,9 @@ internal sealed class PruneMetricsSink : ICircuitOutputSink, IDisposable
         var results = new List<IReadOnlyDictionary<string, double>>(_circuits);
         for (var c = 0; c < _circuits; c++)
         {
-            double Mean(int stat) => means[(c * StatCount) + stat];
-            double Sum(int stat) => sums[(c * StatCount) + stat];
-
-            // Numerical error can make a KL divergence slightly negative: auto-circuit clamps at 0.
-            var values = new Dictionary<string, double>(StringComparer.Ordinal)
-            {
-                [PruneMetric.CleanKlDiv.Key] = Math.Max(Sum(CleanKlSum) / _rows, 0),
-                [PruneMetric.CorruptKlDiv.Key] = Math.Max(Sum(CorruptKlSum) / _rows, 0),
-                [PruneMetric.AnswerProb.Key] = Mean(AnswerProb),
-                [PruneMetric.AnswerLogit.Key] = Mean(AnswerLogit),
-                [PruneMetric.WrongAnswerLogit.Key] = Mean(WrongAnswerLogit),
-                [PruneMetric.AnswerLogprob.Key] = Mean(AnswerLogprob),
-                [PruneMetric.LogitDiff.Key] = Mean(LogitDiff),
-                [PruneMetric.ProbDiff.Key] = Mean(ProbDiff),
-                [PruneMetric.LogprobDiff.Key] = Mean(LogprobDiff),
-                [PruneMetric.LogitDiffPercent.Key] = Mean(LogitDiff) / targets[0] * 100,
-                [PruneMetric.ProbDiffPercent.Key] = Mean(ProbDiff) / targets[1] * 100,
-                [PruneMetric.LogprobDiffPercent.Key] = Mean(LogprobDiff) / targets[2] * 100,
-                [PruneMetric.CorrectAnswerPercent.Key] = Mean(Correct) * 100,
-                [PruneMetric.CorrectAnswerGreaterThanIncorrectPercent.Key] = Mean(CorrectBeatsWrong) * 100,
-            };
-            results.Add(values);
+            var at = c * StatCount;
+            results.Add(PruneStatistics.Metrics(
+                stat => means[at + stat], sums[at + PruneStatistics.CleanKl] / _rows, sums[at + PruneStatistics.CorruptKl] / _rows, targets));
         }
 
         return results;

@@ -75,6 +75,13 @@ public sealed class DatasetDocument
     public static DatasetDocument Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
+        return Parse(ReadLimited(path), path);
+    }
+
+    /// <summary>The bytes of a dataset file, refused when it is a folder, missing or larger than <see cref="MaxBytes"/>.</summary>
+    /// <exception cref="DatasetException">A folder, missing, too large or unreadable.</exception>
+    internal static byte[] ReadLimited(string path)
+    {
         if (Directory.Exists(path))
         {
             throw new DatasetException($"{path}: is a folder; expected a dataset file (JSON).");
@@ -115,7 +122,7 @@ public sealed class DatasetDocument
             throw new DatasetException($"{path}: cannot read the dataset: {e.Message}", e);
         }
 
-        return Parse(bytes, path);
+        return bytes;
     }
 
     private static DatasetException TooLarge(string path, string size, long limit) => new(

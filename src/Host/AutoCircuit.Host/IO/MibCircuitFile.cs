@@ -134,7 +134,7 @@ internal static partial class MibCircuitFile
         && root.TryGetProperty("cfg", out var c) && c.ValueKind == JsonValueKind.Object
         && root.TryGetProperty("edges", out var e) && e.ValueKind == JsonValueKind.Object;
 
-    private static void Write(string path, FlatScores scores, bool[]? inGraph, int? dModel)
+    private static void Write(string path, FlatScores scores, bool[]? inGraph, int? dModel, Dictionary<string, double>? nodeScores = null)
     {
         var graph = scores.Graph;
         var naming = MibNaming.TryCreate(graph, out _);
@@ -191,6 +191,12 @@ internal static partial class MibCircuitFile
             w.WriteStartObject(node);
             var always = naming is not null && node is "input" or "logits";
             w.WriteBoolean("in_graph", inGraph is null || always || touched.Contains(node));
+            if (nodeScores is not null && nodeScores.TryGetValue(node, out var nodeScore))
+            {
+                w.WritePropertyName("score");
+                w.WriteRawValue(FlatScores.Format((float)nodeScore));
+            }
+
             w.WriteEndObject();
         }
 
@@ -385,6 +391,8 @@ internal static partial class MibCircuitFile
         public string Src(SrcNode node) => _srcs[node.Name];
 
         public string DestNode(DestNode node) => _dests[node.Name].Node;
+
+        public (string Node, string? Qkv) Dest(DestNode node) => _dests[node.Name];
 
         public string Edge(Edge edge)
         {

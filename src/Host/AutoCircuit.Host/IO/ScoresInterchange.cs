@@ -47,6 +47,10 @@ public enum ScoresExports
 
     /// <summary><c>exports/&lt;label&gt;/mib-circuits/circuit-&lt;p&gt;pct.json</c>, MIB's nine binary circuits.</summary>
     MibCircuits = 8,
+
+    /// <summary><c>exports/&lt;label&gt;/mib-submission/{edge,node}/&lt;task&gt;_&lt;model&gt;/importances.{json,pt}</c>: MIB
+    /// submission folders (<see cref="MibCircuitFile.WriteSubmission"/>); MIB's transformer graphs only.</summary>
+    MibSubmission = 16,
 }
 
 /// <summary>Reads scores in any supported format, and writes the interchange exports.</summary>
@@ -56,7 +60,7 @@ internal static class ScoresInterchange
     public const string FormatNames = "auto, autocircuit, safetensors, csv, mib";
 
     /// <summary>The <c>--export</c> names.</summary>
-    public const string ExportNames = "autocircuit, csv, mib, mib-circuits, all, none";
+    public const string ExportNames = "autocircuit, csv, mib, mib-circuits, mib-submission, all, none";
 
     /// <summary>Parses <c>--scores-format</c>.</summary>
     /// <exception cref="AutoCircuitException">An unknown name.</exception>
@@ -84,6 +88,7 @@ internal static class ScoresInterchange
                 "csv" => ScoresExports.Csv,
                 "mib" => ScoresExports.Mib,
                 "mib-circuits" => ScoresExports.MibCircuits,
+                "mib-submission" => ScoresExports.MibSubmission,
                 "all" => ScoresExports.AutoCircuit | ScoresExports.Csv | ScoresExports.Mib | ScoresExports.MibCircuits,
                 _ => throw new AutoCircuitException($"--export {text}: '{part}' is not one of {ExportNames}."),
             };
@@ -179,8 +184,11 @@ internal static class ScoresInterchange
     /// <param name="scores">The scores.</param>
     /// <param name="exports">What to write.</param>
     /// <param name="dModel">The model's width, for MIB's <c>cfg.d_model</c>.</param>
+    /// <param name="mibSubmission">The submission folder's name (<c>&lt;task&gt;_&lt;model&gt;</c>,
+    /// <see cref="MibCircuitFile.SubmissionFolderName"/>), for <see cref="ScoresExports.MibSubmission"/>.</param>
     /// <returns>The files written, relative to <paramref name="directory"/>.</returns>
-    public static IReadOnlyList<string> WriteExports(string directory, PruneScores scores, ScoresExports exports, int? dModel)
+    public static IReadOnlyList<string> WriteExports(
+        string directory, PruneScores scores, ScoresExports exports, int? dModel, string? mibSubmission = null)
     {
         ArgumentNullException.ThrowIfNull(scores);
         var files = new List<string>();
@@ -214,6 +222,14 @@ internal static class ScoresInterchange
         {
             var names = MibCircuitFile.WriteCircuits(Path.Combine(directory, "mib-circuits"), flat, dModel);
             files.AddRange(names.Select(n => Path.Combine("mib-circuits", n)));
+        }
+
+        if (exports.HasFlag(ScoresExports.MibSubmission))
+        {
+            var written = MibCircuitFile.WriteSubmission(
+                Path.Combine(directory, "mib-submission"), flat, dModel,
+                mibSubmission ?? throw new ArgumentException("the MIB submission folder's name is needed", nameof(mibSubmission)));
+            files.AddRange(written.Select(n => Path.Combine("mib-submission", n)));
         }
 
         return files;

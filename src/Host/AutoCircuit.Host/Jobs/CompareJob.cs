@@ -3,6 +3,7 @@ using AutoCircuit.Evaluation;
 using AutoCircuit.Graph;
 using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Comparison;
+using AutoCircuit.Host.Data;
 using AutoCircuit.Host.IO;
 using AutoCircuit.Host.Outputs;
 using AutoCircuit.Host.Reports;
@@ -41,6 +42,7 @@ public static class CompareJob
         var graph = context.Graph;
         var (known, knownSource) = KnownCircuit(request, context);
         request.Settings.Evaluation.Validate(graph.EdgeCount);
+        var mibSubmission = MibSubmissionFolder(request.Exports, context);
         if (request.Settings.AgreementKs?.FirstOrDefault(k => k < 1 || k > graph.EdgeCount, 0) is int badK && badK != 0)
         {
             throw new AutoCircuitException($"--agreement-k {badK}: outside the graph's 1..{graph.EdgeCount} edges.");
@@ -94,7 +96,7 @@ public static class CompareJob
             Device = context.Device.ToString(),
         };
         using var result = ComparisonEngine.Run(context.Model, data, subject, candidates, request.Settings, env);
-        WriteAlgorithmFiles(results, result, request.Exports, DModel(context.Loaded));
+        WriteAlgorithmFiles(results, result, request.Exports, DModel(context.Loaded), mibSubmission);
         JsonOutput.Write(results.PathFor("compare.json"), CompareFile(context, request, result), OutputJsonContext.Default.CompareFile);
         File.WriteAllText(results.PathFor("compare.csv"), ComparisonFiles.ToCsv(result), new System.Text.UTF8Encoding(false));
         HtmlReport.Write(results.PathFor("report.html"), result, "compare", request.Job.CommandLine);
@@ -108,7 +110,8 @@ public static class CompareJob
     /// Writes each algorithm's <c>scores/&lt;stem&gt;.json|.safetensors</c>, <c>circuits/&lt;stem&gt;-&lt;patch&gt;.json|.csv</c>
     /// and its exports (<c>exports/&lt;stem&gt;/…</c>), recording them in <see cref="ComparedAlgorithm.Files"/>.
     /// </summary>
-    internal static void WriteAlgorithmFiles(ResultsDirectory results, ComparisonResult result, ScoresExports exports, int? dModel)
+    internal static void WriteAlgorithmFiles(
+        ResultsDirectory results, ComparisonResult result, ScoresExports exports, int? dModel, string? mibSubmission = null)
     {
         ArgumentNullException.ThrowIfNull(results);
         ArgumentNullException.ThrowIfNull(result);
@@ -134,11 +137,40 @@ public static class CompareJob
             }
 
             var dir = Path.Combine("exports", a.FileStem);
-            foreach (var f in ScoresInterchange.WriteExports(Path.Combine(results.TempPath, dir), a.Scores!, exports, dModel))
+            foreach (var f in ScoresInterchange.WriteExports(Path.Combine(results.TempPath, dir), a.Scores!, exports, dModel, mibSubmission))
             {
                 a.Files.Add(Path.Combine(dir, f));
             }
         }
+    }
+
+    /// <summary>
+    /// The MIB submission folder's name for <c>--export mib-submission</c> (<c>&lt;task&gt;_&lt;model&gt;</c>: the
+    /// <c>--mib-task</c>, else the task's key, else the dataset file's name; the model's MIB name), checked before any
+    /// algorithm runs; <c>null</c> when the export is not asked for.
+    /// </summary>
+    /// <exception cref="AutoCircuitException">The graph does not have MIB's names, or the model is not a transformer.</exception>
+    internal static string? MibSubmissionFolder(ScoresExports exports, JobContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!exports.HasFlag(ScoresExports.MibSubmission))
+        {
+            return null;
+        }
+
+        if (!MibCircuitFile.HasMibNames(context.Graph, out var reason))
+        {
+            throw new AutoCircuitException($"--export mib-submission: {reason}; MIB submissions are of its transformer graph.");
+        }
+
+        if (DModel(context.Loaded) is null)
+        {
+            throw new AutoCircuitException("--export mib-submission: the model is not a transformer; MIB's files need its width (d_model).");
+        }
+
+        var p = context.Prepared;
+        var task = p.Mib is { } mib ? MibDataset.TaskName(mib.Task) : p.Task?.Key ?? Path.GetFileNameWithoutExtension(p.Document.Path);
+        return MibCircuitFile.SubmissionFolderName(task, p.Loaded.Name);
     }
 
     /// <summary>The model's width for MIB's <c>cfg.d_model</c>, when it is a transformer.</summary>

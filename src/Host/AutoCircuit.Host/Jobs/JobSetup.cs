@@ -53,6 +53,12 @@ internal static class JobSetup
         {
             var hub = HubResolver.FromEnvironment(request.Download, env.Progress, env.Error, env.CancellationToken);
             prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device, hub, request.DType);
+            if (prepared.Mib is { } mib)
+            {
+                env.Error.WriteLine(
+                    $"MIB {request.Data.MibTask} rows: {mib.Rows - mib.Dropped} of {mib.Rows} kept, corrupted prompts from {mib.Counterfactual}" +
+                    (mib.Dropped > 0 ? $" ({mib.Dropped} left out as MIB's loader leaves them out: {MibDataset.DropRule(MibDataset.ParseTask(request.Data.MibTask!))})." : "."));
+            }
         }
         catch
         {

@@ -83,6 +83,7 @@ public static class RunJob
             (knownEdges is null ? string.Empty : $"; known circuit: {knownEdges.Count} edges"));
 
         request.Evaluation.Validate(model.Graph.EdgeCount);
+        var mibSubmission = CompareJob.MibSubmissionFolder(request.Exports, context);
         if (request.Isolation == AlgorithmIsolation.Process && request.WorkerCommand is null)
         {
             throw new AutoCircuitException("--isolation process: worker processes need the dotnet-autocircuit tool to start them.");
@@ -177,7 +178,7 @@ public static class RunJob
                     var files = new List<string> { json, st };
                     var exportDir = Path.Combine("exports", fileName);
                     files.AddRange(ScoresInterchange.WriteExports(
-                        Path.Combine(results.TempPath, exportDir), scores, request.Exports, CompareJob.DModel(context.Loaded))
+                        Path.Combine(results.TempPath, exportDir), scores, request.Exports, CompareJob.DModel(context.Loaded), mibSubmission)
                         .Select(f => Path.Combine(exportDir, f)));
                     PrintTopEdges(env.Out, entry.Descriptor, scores, outcome.Elapsed, request.TopEdges);
                     CircuitEvaluation? evaluation;

@@ -17,6 +17,8 @@ namespace AutoCircuit.Host.Tasks;
 /// <param name="TokenPositions">One edge per token position.</param>
 /// <param name="PrependBos">Text prompts start with BOS.</param>
 /// <param name="TailDivergence">Cache the shared prefix.</param>
+/// <param name="MibTask"><c>--mib-task</c>: read <c>--dataset</c> as the rows of this MIB task (see <see cref="MibDataset"/>).</param>
+/// <param name="Counterfactual"><c>--counterfactual</c>: the MIB counterfactual column of the corrupted prompts.</param>
 public sealed record DataArguments(
     int? BatchSize = null,
     int? TrainSize = null,
@@ -25,7 +27,9 @@ public sealed record DataArguments(
     long Seed = 42,
     bool? TokenPositions = null,
     bool? PrependBos = null,
-    bool? TailDivergence = null);
+    bool? TailDivergence = null,
+    string? MibTask = null,
+    string? Counterfactual = null);
 
 /// <summary>
 /// A model, its dataset and data options, ready to be split and batched: what <c>--model</c>,
@@ -33,8 +37,10 @@ public sealed record DataArguments(
 /// </summary>
 public sealed class PreparedTask : IDisposable
 {
-    internal PreparedTask(LoadedModel loaded, TaskDefinition? task, DatasetDocument document, DataOptions options, IPromptEncoder encoder)
+    internal PreparedTask(
+        LoadedModel loaded, TaskDefinition? task, DatasetDocument document, DataOptions options, IPromptEncoder encoder, MibDatasetFile? mib = null)
     {
+        Mib = mib;
         Loaded = loaded;
         Task = task;
         Document = document;
@@ -44,6 +50,9 @@ public sealed class PreparedTask : IDisposable
 
     /// <summary>The model.</summary>
     public LoadedModel Loaded { get; }
+
+    /// <summary>The MIB dataset file the prompts came from (<c>--mib-task</c>), else <c>null</c>.</summary>
+    public MibDatasetFile? Mib { get; }
 
     /// <summary>The task, or <c>null</c> when the data came from <c>--dataset</c>.</summary>
     public TaskDefinition? Task { get; }
@@ -172,7 +181,22 @@ public static class TaskSetup
                     : throw new AutoCircuitException($"--model {loaded.Name} has no default task: give --task or --dataset.");
             }
 
-            var document = dataset is not null ? DatasetDocument.Load(dataset) : definition!.Dataset(loaded);
+            MibDatasetFile? mib = null;
+            if (data.MibTask is not null || data.Counterfactual is not null)
+            {
+                if (dataset is null || data.MibTask is null)
+                {
+                    throw new AutoCircuitException(data.MibTask is null
+                        ? "--counterfactual needs --mib-task and --dataset (a MIB dataset file)."
+                        : "--mib-task needs --dataset: a local file of the MIB task's rows (JSON lines, as on the hub).");
+                }
+
+                var tokenizer = loaded.Tokenizer ?? throw new AutoCircuitException(
+                    $"--mib-task: --model {loaded.Name} has no tokenizer to tokenize the MIB answers with (give a checkpoint with its tokenizer files).");
+                mib = MibDataset.Load(dataset, MibDataset.ParseTask(data.MibTask), data.Counterfactual, tokenizer);
+            }
+
+            var document = mib?.Document ?? (dataset is not null ? DatasetDocument.Load(dataset) : definition!.Dataset(loaded));
             var options = new DataOptions(
                 data.BatchSize ?? definition?.BatchSize ?? 8,
                 data.TrainSize ?? definition?.TrainSize,
@@ -184,7 +208,7 @@ public static class TaskSetup
                 data.PrependBos ?? (loaded.Tokenizer is { BosId: null } ? false : definition?.PrependBos ?? true),
                 data.TailDivergence ?? definition?.TailDivergence ?? false);
             var encoder = Encoder(loaded, document, options);
-            return new PreparedTask(loaded, definition, document, options, encoder);
+            return new PreparedTask(loaded, definition, document, options, encoder, mib);
         }
         catch
         {

@@ -60,7 +60,9 @@ internal static class CompareCommand
     internal static readonly Option<string> ExportOption = new("--export")
     {
         Description = "Interchange files per algorithm, comma-separated: autocircuit (exports/<label>/prune-scores.json), csv " +
-                      "(edges.csv), mib (mib/importances.json), mib-circuits (MIB's nine binary circuits), all, none.",
+                      "(edges.csv), mib (mib/importances.json), mib-circuits (MIB's nine binary circuits), " +
+                      "mib-submission (MIB submission folders mib-submission/{edge,node}/<task>_<model>/importances.{json,pt}), " +
+                      "all (all but mib-submission), none.",
         DefaultValueFactory = _ => "autocircuit,csv,mib",
     };
 

@@ -32,6 +32,22 @@ internal sealed class JobOptions
         HelpName = "FILE",
     };
 
+    public Option<string?> MibTask { get; } = new("--mib-task")
+    {
+        Description = "Read --dataset as rows of a MIB circuit-track dataset (JSON lines or a JSON array, as the hub's " +
+                      "mib-bench datasets): ioi, mcqa, arithmetic-addition, arithmetic-subtraction, arc-easy or arc-challenge. " +
+                      "Prompts and answers as MIB's data loader makes them; the rows it leaves out are left out.",
+        HelpName = "TASK",
+    };
+
+    public Option<string?> Counterfactual { get; } = new("--counterfactual")
+    {
+        Description = "With --mib-task: the counterfactual column whose prompt is the corrupted prompt (e.g. abc_counterfactual). " +
+                      "Default: MIB's (s2_io_flip_counterfactual for ioi, symbol_counterfactual for mcqa and arc, " +
+                      "random_counterfactual for arithmetic).",
+        HelpName = "COLUMN",
+    };
+
     public Option<string?> Task { get; } = new("--task", "-t")
     {
         Description = "A built-in task (see 'list'): its dataset, batch and split sizes, token positions and known circuit; " +
@@ -126,8 +142,8 @@ internal sealed class JobOptions
     /// <summary><c>--plugins</c>, for commands that load algorithms; else <c>null</c>.</summary>
     public Option<string[]>? Plugins { get; }
 
-    /// <summary><c>--model</c>, <c>--download</c>, <c>--task</c>, <c>--dataset</c>, in help order.</summary>
-    public IEnumerable<Option> Subject => [Model, Hub.Download, Task, Dataset];
+    /// <summary><c>--model</c>, <c>--download</c>, <c>--task</c>, <c>--dataset</c>, <c>--mib-task</c>, <c>--counterfactual</c>, in help order.</summary>
+    public IEnumerable<Option> Subject => [Model, Hub.Download, Task, Dataset, MibTask, Counterfactual];
 
     /// <summary>The graph, data, seed, device, results-folder and progress options, in help order.</summary>
     public IEnumerable<Option> GraphAndData =>
@@ -148,7 +164,9 @@ internal sealed class JobOptions
             parse.GetValue(Seed),
             parse.GetValue(TokenPositions),
             parse.GetValue(NoPrependBos) ? false : null,
-            parse.GetValue(TailDivergence)),
+            parse.GetValue(TailDivergence),
+            parse.GetValue(MibTask),
+            parse.GetValue(Counterfactual)),
         Factorized = parse.GetValue(Graph) != "residual",
         Seed = parse.GetValue(Seed),
         Device = parse.GetValue(Device) ?? "auto",
