@@ -12,7 +12,7 @@ namespace AutoCircuit;
 /// <c>--reverse</c>, <c>--protocol</c>, <c>--bootstrap</c> and selection options, as the same strings. Unset values
 /// take auto-circuit's defaults (its edge-count sweep, edge patching, resample ablation).
 /// </summary>
-public sealed record EvaluationOptions
+public sealed record CircuitOptions
 {
     /// <summary>Circuit sizes (<c>--edges</c>): <c>default</c>, <c>all</c>, a list <c>0,10,100</c>, a range, ...</summary>
     public string? Edges { get; init; }
@@ -87,7 +87,7 @@ public static class Circuits
     /// <param name="source">The model whose task's test prompts and known circuit are used.</param>
     /// <param name="options">Sizes, patch type, ablation, ...; <c>null</c> for auto-circuit's defaults.</param>
     /// <exception cref="AutoCircuitException">A bad option, a size outside the graph, no complete test batch.</exception>
-    public static CircuitSweep Evaluate(AlgorithmScores scores, PatchableModel model, Model source, EvaluationOptions? options = null)
+    public static CircuitSweep Evaluate(AlgorithmScores scores, PatchableModel model, Model source, CircuitOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(scores);
         ArgumentNullException.ThrowIfNull(model);
@@ -103,7 +103,7 @@ public static class Circuits
             throw new AutoCircuitException("The test split holds no complete batch: there is nothing to evaluate circuits on.");
         }
 
-        var settings = (options ?? new EvaluationOptions()).Settings();
+        var settings = (options ?? new CircuitOptions()).Settings();
         settings.Validate(model.Graph.EdgeCount);
         var known = source.KnownCircuit(model.Graph);
         var sizes = settings.Sizes(model.Graph.EdgeCount, scores.Scores, withEnds: true, known?.Count);
