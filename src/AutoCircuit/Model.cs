@@ -48,7 +48,7 @@ public sealed record LoadOptions
 
 /// <summary>
 /// A model with its task's prompts, loaded the way the command line's <c>--model</c> loads it: a built-in name
-/// (<c>toy</c>, the default; <c>micro</c>), a Hugging Face checkpoint folder, a llama2.c <c>.bin</c>, or a Hugging
+/// (<c>toy-induction</c>, the default; <c>micro</c>), a Hugging Face checkpoint folder, a llama2.c <c>.bin</c>, or a Hugging
 /// Face model name from the cache. Make it patchable with <see cref="Patchable"/>, then run algorithms
 /// (<see cref="Algorithm.Run"/>) and evaluate circuits (<see cref="Circuits.Evaluate"/>). Dispose it at the end: it
 /// owns the model, the prompts and every patchable model made from it.
@@ -98,7 +98,7 @@ public sealed class Model : IDisposable
         }
     }
 
-    /// <summary>How the model was named (<c>toy</c>, <c>micro</c>, a path).</summary>
+    /// <summary>How the model was named (<c>toy-induction</c>, <c>micro</c>, a path).</summary>
     public string Name => _prepared.Loaded.Name;
 
     /// <summary>A one-line description of the network.</summary>

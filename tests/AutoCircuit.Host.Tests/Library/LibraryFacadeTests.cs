@@ -32,8 +32,8 @@ public sealed class LibraryFacadeTests : IDisposable
     [Theory]
     [InlineData("micro", "mask-gradient")]
     [InlineData("micro", "acdc")]
-    [InlineData("toy", "activation-magnitude")]
-    [InlineData("toy", "ground-truth")]
+    [InlineData("toy-induction", "activation-magnitude")]
+    [InlineData("toy-induction", "ground-truth")]
     public async Task Facade_GivesTheScoresAndCircuitsOfTheCliRun(string modelSpec, string algorithm)
     {
         var folder = await RunCli("--model", modelSpec, "-a", algorithm);
@@ -128,7 +128,7 @@ public sealed class LibraryFacadeTests : IDisposable
 
         var top = scores.Top(1)[0];
         Assert.Contains("<table>", scoresHtml, StringComparison.Ordinal);
-        Assert.Contains($"<td>{top.Edge.Name}</td>", scoresHtml, StringComparison.Ordinal);
+        Assert.Contains($"<td>{System.Net.WebUtility.HtmlEncode(top.Edge.Name)}</td>", scoresHtml, StringComparison.Ordinal);
         Assert.Contains("<svg", scoresHtml, StringComparison.Ordinal);
         Assert.Contains("<svg", sweepHtml, StringComparison.Ordinal);
         Assert.Equal([0, 5, 10, patchable.Graph.EdgeCount], sweep.Results.Select(r => r.Requested));
@@ -139,7 +139,7 @@ public sealed class LibraryFacadeTests : IDisposable
     [Fact]
     public void Errors_AreClear()
     {
-        var unknownModel = Assert.Throws<Engine.AutoCircuitException>(() => AutoCircuit.Model.Load("no-such-model"));
+        var unknownModel = Assert.Throws<Engine.AutoCircuitException>(() => AutoCircuit.Model.Load("no such model"));
         Assert.Contains("not a built-in model", unknownModel.Message, StringComparison.Ordinal);
 
         using var model = AutoCircuit.Model.Load("micro");
