@@ -7,7 +7,7 @@ using Microsoft.DotNet.Interactive.Documents.Jupyter;
 using Microsoft.DotNet.Interactive.Events;
 using Microsoft.DotNet.Interactive.PackageManagement;
 
-namespace AutoCircuit.Notebook.Tests;
+namespace AutoCircuit.Notebooks.Tests;
 
 /// <summary>One executed code cell: its index in the notebook, its source, what it displayed and how long it took.</summary>
 /// <param name="Index">The cell's index among all cells.</param>
@@ -65,13 +65,13 @@ internal static class NotebookRunner
                     {
                         case DisplayedValueUpdated:
                             break; // progress of package installs
+                        case ErrorProduced error:
+                            throw new InvalidOperationException($"cell {i} produced an error:\n{element.Contents}\n--- {error.Message}");
                         case DisplayEvent display:
                             outputs.Add(new DisplayElement(display.FormattedValues.ToDictionary(f => f.MimeType, f => (object)f.Value)));
                             break;
                         case CommandFailed failed:
                             throw new InvalidOperationException($"cell {i} failed:\n{element.Contents}\n--- {failed.Message}");
-                        case ErrorProduced error:
-                            throw new InvalidOperationException($"cell {i} produced an error:\n{element.Contents}\n--- {error.Message}");
                     }
                 }
 

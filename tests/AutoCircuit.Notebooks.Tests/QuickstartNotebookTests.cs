@@ -1,23 +1,27 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.DotNet.Interactive.Documents;
 using Microsoft.DotNet.Interactive.Documents.Jupyter;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace AutoCircuit.Notebook.Tests;
+namespace AutoCircuit.Notebooks.Tests;
 
 /// <summary>
 /// docs/notebooks/quickstart.ipynb, executed headlessly (<see cref="NotebookRunner"/>) with the AutoCircuit package
-/// packed into artifacts/pkg: every cell runs without error, the scores table shows the top edges that
+/// packed into artifacts/pkg (the notebook's package source here): every cell runs without error, the scores table shows the top edges that
 /// <c>dotnet autocircuit run -a mask-gradient</c> prints, with the same scores, and the circuits table the sizes and
 /// logit-difference percentages of its circuits/mask-gradient.json. The executed notebook is saved to
 /// artifacts/notebooks/quickstart.ipynb.
 /// </summary>
 public sealed partial class QuickstartNotebookTests(ITestOutputHelper output)
 {
+    private const string FeedProperty = "RestoreAdditionalProjectSources";
+
     [NotebookFact]
     public async Task Quickstart_RunsHeadlessly_AndShowsTheNumbersOfTheCliRun()
     {
@@ -41,8 +45,21 @@ public sealed partial class QuickstartNotebookTests(ITestOutputHelper output)
             Directory.Delete(cached, recursive: true);
         }
 
+        // The notebook's "#r nuget:" restores see the local folder as a package source (an MSBuild property read from the
+        // environment by the kernel's restore), as "#i" with its full path would add it.
         var started = Stopwatch.StartNew();
-        var (document, cells) = await NotebookRunner.RunAsync(notebook);
+        Environment.SetEnvironmentVariable(FeedProperty, NotebookFactAttribute.Feed);
+        InteractiveDocument document;
+        IReadOnlyList<ExecutedCell> cells;
+        try
+        {
+            (document, cells) = await NotebookRunner.RunAsync(notebook);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(FeedProperty, null);
+        }
+
         output.WriteLine($"notebook: {cells.Count} code cells in {started.Elapsed.TotalSeconds:0.0} s");
         foreach (var c in cells)
         {
@@ -60,7 +77,7 @@ public sealed partial class QuickstartNotebookTests(ITestOutputHelper output)
 
         // Top edges: the CLI's markdown table "| rank | edge | position | score |" against the notebook's HTML table.
         var expectedTop = MarkdownRow().Matches(cli.Stdout).Select(m => (m.Groups[1].Value, m.Groups[2].Value, m.Groups[3].Value, Number(m.Groups[4].Value))).ToList();
-        var shownTop = HtmlRow4().Matches(scoresHtml).Select(m => (m.Groups[1].Value, m.Groups[2].Value, m.Groups[3].Value, Number(m.Groups[4].Value))).ToList();
+        var shownTop = HtmlRow4().Matches(scoresHtml).Select(m => (m.Groups[1].Value, WebUtility.HtmlDecode(m.Groups[2].Value), m.Groups[3].Value, Number(m.Groups[4].Value))).ToList();
         Assert.Equal(10, expectedTop.Count);
         Assert.Equal(expectedTop.Select(e => (e.Item1, e.Item2, e.Item3)), shownTop.Select(e => (e.Item1, e.Item2, e.Item3)));
         foreach (var (e, s) in expectedTop.Zip(shownTop))
@@ -114,7 +131,7 @@ public sealed partial class QuickstartNotebookTests(ITestOutputHelper output)
         return (stdout.Result, folder);
     }
 
-    [GeneratedRegex(@"^\| (\d+) \| (\S+) \| (\S+) \| (\S+) \|$", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^\| (\d+) \| ([^|]+?) \| ([^|]+?) \| ([^|]+?) \|\s*$", RegexOptions.Multiline)]
     private static partial Regex MarkdownRow();
 
     [GeneratedRegex(@"<tr><td>(\d+)</td><td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)</td></tr>")]

@@ -1,10 +1,10 @@
 using System.Text.RegularExpressions;
 using Xunit;
 
-namespace AutoCircuit.Notebook.Tests;
+namespace AutoCircuit.Notebooks.Tests;
 
 /// <summary>
-/// A fact that runs when artifacts/pkg (the folder the notebook's <c>#i</c> line names) holds a packed AutoCircuit
+/// A fact that runs when artifacts/pkg (the package source the test gives the notebook) holds a packed AutoCircuit
 /// package, as .ci/run's notebook step leaves it; otherwise it is skipped with the commands that make one (unless
 /// <see cref="Variable"/> is 1).
 /// </summary>
@@ -26,7 +26,7 @@ public sealed partial class NotebookFactAttribute : FactAttribute
     /// <summary>The repository the tests were built from (the nearest folder above them with AutoCircuit.sln).</summary>
     public static string RepositoryRoot { get; } = FindRoot();
 
-    /// <summary>The local package folder the notebook restores from.</summary>
+    /// <summary>The local package folder the notebook restores from in the test.</summary>
     public static string Feed => Path.Combine(RepositoryRoot, "artifacts", "pkg");
 
     /// <summary>The newest AutoCircuit package version in <see cref="Feed"/> with its SDK package beside it, or <c>null</c>.</summary>
