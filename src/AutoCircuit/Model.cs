@@ -140,6 +140,13 @@ public sealed class Model : IDisposable
     /// not stated for this kind of graph).</summary>
     public IReadOnlySet<Edge>? KnownCircuit(ModelGraph graph) => _prepared.KnownEdges(graph, out _);
 
+    /// <summary>An HTML fragment: the model, its task, its prompts and its device (what a notebook shows).</summary>
+    public string ToHtml() =>
+        "<table class=\"autocircuit-model\"><tbody>" +
+        $"<tr><th>model</th><td>{Html.Text(Name)}</td></tr><tr><th>network</th><td>{Html.Text(Description)}</td></tr>" +
+        $"<tr><th>task</th><td>{Html.Text(Task ?? "(dataset file)")}</td></tr><tr><th>prompts</th><td>{Html.Text(Prompts.ToString())}</td></tr>" +
+        $"<tr><th>device</th><td>{Html.Text(Device.ToString())}</td></tr></tbody></table>";
+
     /// <inheritdoc />
     public override string ToString() => $"{Name}: {Description}";
 

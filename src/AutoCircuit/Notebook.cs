@@ -4,7 +4,8 @@ namespace AutoCircuit;
 
 /// <summary>
 /// .NET Interactive (Polyglot / Jupyter) display of the facade's results: after <see cref="Register"/>, a cell whose
-/// value is <see cref="AlgorithmScores"/> shows a table of the top edges and an SVG diagram of the top circuit, and
+/// value is a <see cref="Model"/> shows a small table (model, network, task, prompts, device),
+/// <see cref="AlgorithmScores"/> shows a table of the top edges and an SVG diagram of the top circuit, and
 /// <see cref="CircuitSweep"/> an SVG chart of the faithfulness curve and a table of the circuit sizes.
 /// </summary>
 public static class Notebook
@@ -25,6 +26,7 @@ public static class Notebook
                 return;
             }
 
+            Formatter.Register<Model>((model, writer) => writer.Write(model.ToHtml()), MimeType);
             Formatter.Register<AlgorithmScores>((scores, writer) => writer.Write(scores.ToHtml()), MimeType);
             Formatter.Register<CircuitSweep>((sweep, writer) => writer.Write(sweep.ToHtml()), MimeType);
             _registered = true;

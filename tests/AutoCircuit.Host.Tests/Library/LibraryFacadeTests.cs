@@ -134,6 +134,7 @@ public sealed class LibraryFacadeTests : IDisposable
         Assert.Equal([0, 5, 10, patchable.Graph.EdgeCount], sweep.Results.Select(r => r.Requested));
         Assert.Contains($"<tr><td>5</td><td>{sweep.Results[1].Edges}</td>", sweepHtml, StringComparison.Ordinal);
         Assert.Contains("answer-function", string.Join(",", scores.Options.Select(o => o.Key)), StringComparison.Ordinal);
+        Assert.Contains("<tr><th>model</th><td>micro</td></tr>", model.ToDisplayString(Notebook.MimeType), StringComparison.Ordinal);
     }
 
     [Fact]
