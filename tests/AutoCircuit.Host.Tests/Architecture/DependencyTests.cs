@@ -24,7 +24,7 @@ public sealed class DependencyTests(ITestOutputHelper output)
         ["AutoCircuit.Engine", "AutoCircuit.Algorithms"], // the patching engine; the built-in algorithms (SDK only, like any plugin)
         ["AutoCircuit.Models", "AutoCircuit.Evaluation"], // model families, loaders, tokenizers; circuit evaluation
         ["AutoCircuit.Host", "AutoCircuit.Testing"], // the composition root (tasks, data, jobs, IO, reports, plugin loading); the plugin authors' test kit
-        ["AutoCircuit.Bench"], // the benchmark workloads
+        ["AutoCircuit.Bench", "AutoCircuit"], // the benchmark workloads; the engine as a library (the facade of docs/library.md)
         ["AutoCircuit.Tool"], // the dotnet autocircuit command line
     ];
 
