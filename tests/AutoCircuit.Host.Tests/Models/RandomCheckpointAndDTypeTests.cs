@@ -63,6 +63,52 @@ public sealed class RandomCheckpointAndDTypeTests(ITestOutputHelper output) : ID
         Assert.True(logits.abs().max().ToDouble() > 0, "non-zero logits");
     }
 
+    [Theory]
+    [InlineData("qwen2-random")]
+    [InlineData("gemma2-random")]
+    [InlineData("llama-random-llama3")]
+    public void Load_InTheStoredDType_ParametersAreTheFilesPagesCopyOnWrite(string name)
+    {
+        var folder = Path.Combine(_dir, name);
+        RandomCheckpoint.Write(FixtureConfig(name), folder, ScalarType.BFloat16, seed: 7, shardBytes: 4096);
+        using var shared = HfCheckpoint.Load(folder, ScalarType.BFloat16).Model;
+        using var copied = HfCheckpoint.Load(folder, ScalarType.Float32).Model;
+        var sharedParameters = shared.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        using var _ = torch.no_grad();
+
+        // Same values as the float32 copy (bfloat16 widens exactly), every parameter.
+        foreach (var (n, p) in copied.named_parameters())
+        {
+            using var widened = sharedParameters[n].to_type(ScalarType.Float32);
+            Assert.True(Same(widened, p), $"{n} differs from the copy");
+        }
+
+        // Untransformed tensors in the stored dtype are views of the mapped file: their data follows the header, so their
+        // storage offset is past it; the float32 model's parameters are copies (offset 0).
+        var copiedParameters = copied.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var n in new[] { "embed.W_E", "blocks.0.attn.W_Q", "blocks.1.mlp.W_in" })
+        {
+            Assert.True(sharedParameters[n].storage_offset() > 0, $"{n}: storage offset {sharedParameters[n].storage_offset()}, a copy");
+            Assert.Equal(0, copiedParameters[n].storage_offset());
+        }
+
+        // Copy on write: changing a parameter changes neither the file nor a model loaded from it afterwards.
+        var wq = sharedParameters["blocks.0.attn.W_Q"];
+        using var before = wq.clone();
+        wq.add_(1.0);
+        Assert.False(Same(wq, before), "the parameter is writable");
+        using var again = HfCheckpoint.Load(folder, ScalarType.BFloat16).Model;
+        var reloaded = again.named_parameters().Single(p => p.name == "blocks.0.attn.W_Q").parameter;
+        Assert.True(Same(reloaded, before), "the file changed with the parameter");
+    }
+
+    private static bool Same(Tensor a, Tensor b)
+    {
+        using var eq = a.eq(b);
+        using var all = eq.all();
+        return a.shape.SequenceEqual(b.shape) && all.ToBoolean();
+    }
+
     [Fact]
     public void Write_NormWeightsAndBiases_FollowTheFamilysConvention()
     {

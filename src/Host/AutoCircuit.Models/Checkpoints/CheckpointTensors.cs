@@ -1,4 +1,5 @@
 using AutoCircuit.Engine;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace AutoCircuit.Models.Checkpoints;
@@ -123,6 +124,39 @@ internal sealed class CheckpointTensors : IDisposable
         destination.copy_(t);
     }
 
+    /// <summary>
+    /// Makes <paramref name="destination"/> (a contiguous CPU tensor of the stored dtype and shape, e.g. a parameter)
+    /// hold the stored tensor's pages instead of a copy of them (<see cref="SafetensorsFile.Share"/>: memory-mapped,
+    /// copy on write), so a model loaded in its stored dtype is page cache rather than the process's own memory. False
+    /// (nothing changed) where it cannot: another dtype or device, a pickle, an unaligned tensor; then
+    /// <see cref="ReadInto"/> copies it.
+    /// </summary>
+    /// <exception cref="AutoCircuitException">Missing, another shape, or not a floating-point dtype.</exception>
+    public bool TryShare(string name, Tensor destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var entry = CheckEntry(name, destination.shape);
+        if (entry.Share is null || entry.DType != destination.dtype || destination.device_type != DeviceType.CPU || !destination.is_contiguous())
+        {
+            return false;
+        }
+
+        using var shared = entry.Share();
+        if (shared is null)
+        {
+            return false;
+        }
+
+        using var _ = no_grad();
+        var set = destination.set_(shared);
+        if (!ReferenceEquals(set, destination))
+        {
+            set.Dispose(); // TorchSharp returns the tensor itself; a separate handle would be ours
+        }
+
+        return true;
+    }
+
     /// <summary>Checks, without reading it, that <paramref name="name"/> exists with <paramref name="shape"/> and a
     /// floating-point dtype; marks it used.</summary>
     /// <exception cref="AutoCircuitException">Missing, wrong shape, or not a floating-point dtype.</exception>
@@ -240,7 +274,7 @@ internal sealed class CheckpointTensors : IDisposable
         _files.Add(opened);
         foreach (var e in opened.Entries.Values)
         {
-            AddEntry(e.Name, new Entry(file, e.Type, e.DType, e.Shape, null, () => opened.Read(e.Name), d => opened.ReadInto(e.Name, d)));
+            AddEntry(e.Name, new Entry(file, e.Type, e.DType, e.Shape, null, () => opened.Read(e.Name), d => opened.ReadInto(e.Name, d), () => opened.Share(e.Name)));
         }
     }
 
@@ -261,6 +295,7 @@ internal sealed class CheckpointTensors : IDisposable
     }
 
     /// <summary>A tensor's metadata and how to read it (<paramref name="Loaded"/>: already in memory, owned here;
-    /// <paramref name="ReadInto"/>: a direct copy into a tensor of the same shape, where the format allows it).</summary>
-    private sealed record Entry(string File, ScalarType? DType, string DTypeName, long[] Shape, Tensor? Loaded, Func<Tensor> Read, Action<Tensor>? ReadInto = null);
+    /// <paramref name="ReadInto"/>: a direct copy into a tensor of the same shape, where the format allows it;
+    /// <paramref name="Share"/>: the stored pages as a tensor, no copy, where the format allows it).</summary>
+    private sealed record Entry(string File, ScalarType? DType, string DTypeName, long[] Shape, Tensor? Loaded, Func<Tensor> Read, Action<Tensor>? ReadInto = null, Func<Tensor?>? Share = null);
 }

@@ -13,7 +13,9 @@ namespace AutoCircuit.Models.Checkpoints;
 /// </summary>
 /// <remarks>
 /// Memory: the model is built in its compute dtype and each checkpoint tensor is read (memory-mapped), converted into
-/// its parameter and released before the next, so loading needs the model plus one tensor. Everything that can be
+/// its parameter and released before the next, so loading needs the model plus one tensor; a safetensors tensor stored
+/// in the compute dtype is not copied at all, its parameter holds the file's pages (page cache, copy on write), so a
+/// bfloat16 checkpoint run in bfloat16 needs little more than the activations of the process's own memory. Everything that can be
 /// checked without reading tensors (the config, every tensor's presence, dtype and shape, unexpected tensors) is
 /// checked before the first read.
 /// </remarks>
@@ -93,8 +95,9 @@ public static class HfCheckpoint
     }
 
     /// <summary>
-    /// How each parameter is filled: straight from the file (memory-mapped, in chunks, converted to the parameter's
-    /// dtype on the way) when it is stored as we keep it, else by reading the tensor and copying its transformed view.
+    /// How each parameter is filled: when it is stored as we keep it, in the parameter's dtype, it takes the file's
+    /// pages (memory-mapped, copy on write, no copy made); in another dtype, straight from the file (memory-mapped, in
+    /// chunks, converted on the way); else by reading the tensor and copying its transformed view.
     /// </summary>
     private static IEnumerable<(string, Action<Tensor>)> Fills(CheckpointTensors ckpt, IEnumerable<WeightSource> sources) =>
         sources.Select(s => (s.Param, (Action<Tensor>)(p => Fill(ckpt, s, p))));
@@ -103,7 +106,11 @@ public static class HfCheckpoint
     {
         if (s.Transform is null)
         {
-            ckpt.ReadInto(s.Tensor, p);
+            if (!ckpt.TryShare(s.Tensor, p))
+            {
+                ckpt.ReadInto(s.Tensor, p);
+            }
+
             return;
         }
 

@@ -130,14 +130,18 @@ internal static class Safetensors
         const long chunk = 256L << 20; // Span<byte> is int-indexed
         foreach (var (name, dtype, shape) in entries)
         {
-            using var made = make(name);
-            using var t = made.detach().cpu().to_type(dtype).contiguous();
+            // One scope per tensor: the chain below makes intermediate handles (detach, cpu, to_type) that alias the
+            // made tensor's storage; left to the finalizer they kept every written tensor alive (an 8B checkpoint
+            // grew to its full size in anonymous memory).
+            using var scope = NewDisposeScope();
+            var made = make(name);
+            var t = made.detach().cpu().to_type(dtype).contiguous();
             if (!t.shape.SequenceEqual(shape))
             {
                 throw new InvalidOperationException($"Tensor '{name}' was made with shape [{string.Join(", ", t.shape)}], declared [{string.Join(", ", shape)}].");
             }
 
-            using var flat = t.view(-1);
+            var flat = t.view(-1);
             var perChunk = Math.Max(1, chunk / Types[dtype].Size);
             for (long first = 0; first < flat.numel(); first += perChunk)
             {

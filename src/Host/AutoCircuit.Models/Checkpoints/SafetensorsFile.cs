@@ -18,11 +18,14 @@ internal sealed class SafetensorsFile : IDisposable
 
     private readonly MemoryMappedFile? _map;
     private readonly long _dataStart;
+    private readonly long _length;
+    private readonly Dictionary<ScalarType, Tensor> _shared = [];
 
-    private SafetensorsFile(string path, MemoryMappedFile? map, long dataStart, Dictionary<string, SafetensorsEntry> entries, Dictionary<string, string> metadata)
+    private SafetensorsFile(string path, MemoryMappedFile? map, long length, long dataStart, Dictionary<string, SafetensorsEntry> entries, Dictionary<string, string> metadata)
     {
         Path = path;
         _map = map;
+        _length = length;
         _dataStart = dataStart;
         Entries = entries;
         Metadata = metadata;
@@ -63,7 +66,7 @@ internal sealed class SafetensorsFile : IDisposable
         }
 
         var map = length > dataStart ? MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read) : null;
-        return new SafetensorsFile(path, map, dataStart, entries.ToDictionary(e => e.Name, StringComparer.Ordinal), metadata);
+        return new SafetensorsFile(path, map, length, dataStart, entries.ToDictionary(e => e.Name, StringComparer.Ordinal), metadata);
     }
 
     /// <summary>A new CPU tensor with the stored bytes of <paramref name="name"/>, in its stored dtype.</summary>
@@ -137,8 +140,53 @@ internal sealed class SafetensorsFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// <paramref name="name"/> as a CPU tensor over the file's own pages, in its stored dtype, without copying: the file
+    /// is mapped privately (copy on write: writing to the tensor changes a private copy of the page, never the file),
+    /// so its bytes are the kernel's page cache, read when first touched and reclaimable under memory pressure, instead
+    /// of the process's own memory. The mapping lives as long as any tensor over it. Null for an empty tensor or one
+    /// whose offset in the file is not a multiple of its element size (a tensor must be aligned to its elements).
+    /// </summary>
+    /// <exception cref="AutoCircuitException">Unknown name.</exception>
+    public Tensor? Share(string name)
+    {
+        var e = Entry(name);
+        var count = e.Shape.Aggregate(1L, (a, b) => a * b);
+        if (count == 0 || _map is null)
+        {
+            return null;
+        }
+
+        var elementSize = e.Length / count;
+        var offset = _dataStart + e.Begin;
+        if (offset % elementSize != 0)
+        {
+            return null;
+        }
+
+        if (!_shared.TryGetValue(e.Type, out var whole))
+        {
+            // The whole file as elements of this dtype; shared: false maps it MAP_PRIVATE (libtorch's MapAllocator).
+            whole = torch.from_file(Path, shared: false, size: _length / elementSize, dtype: e.Type);
+            _shared[e.Type] = whole;
+        }
+
+        using var flat = whole.narrow(0, offset / elementSize, count);
+        return flat.view(e.Shape);
+    }
+
     /// <inheritdoc />
-    public void Dispose() => _map?.Dispose();
+    public void Dispose()
+    {
+        // Tensors handed out by Share keep their mapping alive; only these handles go.
+        foreach (var t in _shared.Values)
+        {
+            t.Dispose();
+        }
+
+        _shared.Clear();
+        _map?.Dispose();
+    }
 
     private SafetensorsEntry Entry(string name)
     {
