@@ -387,7 +387,8 @@ public sealed class DatasetDocument
         return (line, i - lineStart + 1);
     }
 
-    private static string Kind(JsonElement el) => el.ValueKind switch
+    /// <summary>How an error message names a JSON value's kind ("an object", "the number 3", …).</summary>
+    internal static string Kind(JsonElement el) => el.ValueKind switch
     {
         JsonValueKind.Object => "an object",
         JsonValueKind.Array => "an array",
@@ -398,7 +399,8 @@ public sealed class DatasetDocument
         _ => el.ValueKind.ToString(),
     };
 
-    private static string FirstSentence(string message)
+    /// <summary>A <see cref="JsonException"/>'s message without its " Path: …" tail.</summary>
+    internal static string FirstSentence(string message)
     {
         var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
         return cut > 0 ? message[..cut] : message;

@@ -420,20 +420,7 @@ public static class MibDataset
         return results;
     }
 
-    private static string Kind(JsonElement el) => el.ValueKind switch
-    {
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.String => "a string",
-        JsonValueKind.Number => $"the number {el.GetRawText()}",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Null => "null",
-        _ => el.ValueKind.ToString(),
-    };
+    private static string Kind(JsonElement el) => DatasetDocument.Kind(el);
 
-    private static string FirstSentence(string message)
-    {
-        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message;
-    }
+    private static string FirstSentence(string message) => DatasetDocument.FirstSentence(message);
 }
