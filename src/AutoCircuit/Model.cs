@@ -44,6 +44,13 @@ public sealed record LoadOptions
 
     /// <summary>Compute dtype of a transformer: <c>float32</c>, <c>bfloat16</c> or <c>float16</c> (<c>--dtype</c>).</summary>
     public string DType { get; init; } = "float32";
+
+    /// <summary>
+    /// Dtype a Hugging Face checkpoint's weight matrices are kept in, converted as they are used (<c>--weight-dtype</c>);
+    /// <c>null</c>: <see cref="DType"/>. <c>DType = "float32", WeightDType = "bfloat16"</c> maps a bfloat16 checkpoint from
+    /// its file and computes in float32.
+    /// </summary>
+    public string? WeightDType { get; init; }
 }
 
 /// <summary>
@@ -82,7 +89,8 @@ public sealed class Model : IDisposable
         var data = new DataArguments(
             options.BatchSize, options.TrainSize, options.TestSize, Shuffle: true, options.DataSeed, options.TokenPositions);
         var prepared = TaskSetup.Prepare(
-            spec, options.Dataset, options.Task, data, device, HubResolver.FromEnvironment(), ParseDType(options.DType));
+            spec, options.Dataset, options.Task, data, device, HubResolver.FromEnvironment(), ParseDType(options.DType),
+            options.WeightDType is null ? null : ParseDType(options.WeightDType));
         TaskData? taskData = null;
         try
         {

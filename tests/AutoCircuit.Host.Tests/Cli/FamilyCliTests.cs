@@ -95,6 +95,36 @@ public sealed class FamilyCliTests : IDisposable
     }
 
     [Fact]
+    public async Task WeightDType_Bf16CheckpointInFloat32_SameLogitsAndRunsMaskGradient()
+    {
+        var folder = Path.Combine(_dir, "qwen2-bf16");
+        var cfg = AutoCircuit.Models.Checkpoints.HfConfig.Load(Path.Combine(ModelFixtures.Folder("qwen2-random"), "config.json"));
+        AutoCircuit.Models.Checkpoints.RandomCheckpoint.Write(cfg, folder, TorchSharp.torch.ScalarType.BFloat16, seed: 2);
+        string[] logits = ["logits", "--model", folder, "--tokens", "1,5,9,13,2", "--all-positions", "--device", "cpu", "--dtype", "float32"];
+
+        var (code, copied, err) = await Run(logits);
+        var (code2, mapped, err2) = await Run([.. logits, "--weight-dtype", "bfloat16"]);
+
+        Assert.True(code == 0, err);
+        Assert.True(code2 == 0, err2);
+        using var a = JsonDocument.Parse(copied);
+        using var b = JsonDocument.Parse(mapped);
+        Assert.Equal(a.RootElement.GetProperty("logits").GetRawText(), b.RootElement.GetProperty("logits").GetRawText());
+        Assert.Contains("float32 compute, weights bfloat16", b.RootElement.GetProperty("model").GetString(), StringComparison.Ordinal);
+
+        var data = Path.Combine(_dir, "ids.json");
+        File.WriteAllText(data, TokenDataset(8));
+        var outDir = Path.Combine(_dir, "out-weight-dtype");
+        var (runCode, _, runErr) = await Run(
+            "run", "--model", folder, "--dataset", data, "--batch-size", "2", "--train-size", "4", "--test-size", "4", "--edges", "0,10,50",
+            "--device", "cpu", "--weight-dtype", "bf16", "-a", "mask-gradient", "--out", outDir);
+        Assert.True(runCode == 0, runErr);
+        using var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "run.json")));
+        Assert.Equal("ok", run.RootElement.GetProperty("algorithms")[0].GetProperty("status").GetString());
+        Assert.Contains("weights bfloat16", run.RootElement.GetProperty("model").GetProperty("description").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task List_ModelConfig_ReportsGraphSizesWithoutWeights()
     {
         var (code, output, err) = await Run("list", "--model", "llama-3.1-8b");

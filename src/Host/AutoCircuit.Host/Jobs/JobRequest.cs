@@ -46,6 +46,9 @@ public sealed record JobRequest
     /// <summary>Compute dtype of the model, which the patch buffers follow (<c>--dtype</c>).</summary>
     public ScalarType DType { get; init; } = ScalarType.Float32;
 
+    /// <summary>Storage dtype of a checkpoint's weight matrices (<c>--weight-dtype</c>); <c>null</c>: <see cref="DType"/>.</summary>
+    public ScalarType? WeightDType { get; init; }
+
     /// <summary>Threads, patch memory budget, source buffer type (<c>--threads</c>, <c>--max-patch-memory</c>,
     /// <c>--patch-buffer-dtype</c>).</summary>
     public PerformanceSettings Performance { get; init; } = PerformanceSettings.Default;

@@ -52,7 +52,14 @@ internal static class JobSetup
         try
         {
             var hub = HubResolver.FromEnvironment(request.Download, env.Progress, env.Error, env.CancellationToken);
-            prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device, hub, request.DType);
+            prepared = TaskSetup.Prepare(request.Model, request.Dataset, request.Task, request.Data, device, hub, request.DType, request.WeightDType);
+            if (request.DType == TorchSharp.torch.ScalarType.BFloat16 && device.type == TorchSharp.DeviceType.CPU && !CpuHasBFloat16Instructions())
+            {
+                env.Error.WriteLine(
+                    "note: this CPU has no bfloat16 instructions (avx512_bf16, amx_bf16), so libtorch's bfloat16 matrix products run a " +
+                    "reference loop, many times slower than float32; --dtype float32 --weight-dtype bfloat16 keeps the weights in bfloat16 " +
+                    "(a bfloat16 checkpoint stays mapped from its file) and computes in float32.");
+            }
             if (prepared.Mib is { } mib)
             {
                 env.Error.WriteLine(
@@ -83,6 +90,30 @@ internal static class JobSetup
             prepared.Dispose();
             results?.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Whether <c>/proc/cpuinfo</c> lists bfloat16 instructions; true where it cannot be read (no note then).</summary>
+    internal static bool CpuHasBFloat16Instructions()
+    {
+        try
+        {
+            const string CpuInfo = "/proc/cpuinfo";
+            if (!File.Exists(CpuInfo))
+            {
+                return true;
+            }
+
+            var flags = File.ReadLines(CpuInfo).FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal));
+            return flags is null || flags.Contains("avx512_bf16", StringComparison.Ordinal) || flags.Contains("amx_bf16", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return true;
         }
     }
 }

@@ -43,11 +43,27 @@ public static class ModelCatalog
     /// environment and no progress display.</param>
     /// <param name="dtype">Compute dtype of a transformer's parameters (<c>--dtype</c>): float32, bfloat16 or float16;
     /// checkpoints are converted while they load. The micro model computes in float32 only.</param>
+    /// <param name="weightDType">The dtype a Hugging Face checkpoint's weight matrices are kept in (<c>--weight-dtype</c>),
+    /// converted as they are used; <c>null</c>: <paramref name="dtype"/>. Other models refuse another one.</param>
     /// <exception cref="AutoCircuitException">Unknown name, a path that does not exist, or a checkpoint that cannot be read.</exception>
     public static LoadedModel Load(
-        string? spec, Device device, string? tokenizerPath = null, HubResolver? hub = null, ScalarType dtype = ScalarType.Float32)
+        string? spec, Device device, string? tokenizerPath = null, HubResolver? hub = null, ScalarType dtype = ScalarType.Float32,
+        ScalarType? weightDType = null)
     {
         var name = string.IsNullOrWhiteSpace(spec) ? DefaultModel : spec.Trim();
+        if (weightDType == dtype)
+        {
+            weightDType = null;
+        }
+
+        var isCheckpoint = Directory.Exists(name) || (!File.Exists(name) && !IsBuiltIn(name) && HubModelName.TryParse(name, out _));
+        if (weightDType is { } stored && !isCheckpoint)
+        {
+            throw new AutoCircuitException(
+                $"--weight-dtype {stored.ToString().ToLowerInvariant()}: only Hugging Face checkpoints (a folder or a hub name) keep their weights " +
+                $"in another dtype than they compute in; {name} computes in --dtype {dtype.ToString().ToLowerInvariant()} throughout.");
+        }
+
         if (string.Equals(name, "micro", StringComparison.OrdinalIgnoreCase))
         {
             if (dtype != ScalarType.Float32)
@@ -77,7 +93,7 @@ public static class ModelCatalog
         string? hubCommit = null;
         if (Directory.Exists(name))
         {
-            (model, tokenizer) = LoadFolder(name, dtype);
+            (model, tokenizer) = LoadFolder(name, dtype, weightDType);
         }
         else if (File.Exists(name))
         {
@@ -91,7 +107,7 @@ public static class ModelCatalog
         {
             var snapshot = (hub ?? HubResolver.FromEnvironment()).Resolve(hubName);
             hubCommit = HubCache.CommitOfSnapshot(snapshot);
-            (model, tokenizer) = LoadFolder(snapshot, dtype);
+            (model, tokenizer) = LoadFolder(snapshot, dtype, weightDType);
         }
         else
         {
@@ -126,12 +142,19 @@ public static class ModelCatalog
 
     /// <summary>Parses <c>--dtype</c>: <c>float32</c> (default when <c>null</c>), <c>bfloat16</c>/<c>bf16</c>, <c>float16</c>/<c>fp16</c>/<c>half</c>.</summary>
     /// <exception cref="AutoCircuitException">Anything else.</exception>
-    public static ScalarType ParseDType(string? text) => text?.Trim().ToLowerInvariant() switch
+    public static ScalarType ParseDType(string? text) => ParseDType(text, "--dtype") ?? ScalarType.Float32;
+
+    /// <summary>Parses <c>--weight-dtype</c> (as <see cref="ParseDType(string?)"/>); <c>null</c> when not given.</summary>
+    /// <exception cref="AutoCircuitException">Anything else.</exception>
+    public static ScalarType? ParseWeightDType(string? text) => ParseDType(text, "--weight-dtype");
+
+    private static ScalarType? ParseDType(string? text, string option) => text?.Trim().ToLowerInvariant() switch
     {
-        null or "float32" or "fp32" or "float" => ScalarType.Float32,
+        null => null,
+        "float32" or "fp32" or "float" => ScalarType.Float32,
         "bfloat16" or "bf16" => ScalarType.BFloat16,
         "float16" or "fp16" or "half" => ScalarType.Float16,
-        _ => throw new AutoCircuitException($"--dtype {text}: expected float32, bfloat16 or float16."),
+        _ => throw new AutoCircuitException($"{option} {text}: expected float32, bfloat16 or float16."),
     };
 
     /// <summary>
@@ -152,9 +175,9 @@ public static class ModelCatalog
     /// <exception cref="AutoCircuitException">Unknown kind or unreadable.</exception>
     public static ITokenizer LoadTokenizer(string path, int? modelVocab = null) => TokenizerFiles.Load(path, modelVocab);
 
-    private static (Transformer, ITokenizer?) LoadFolder(string folder, ScalarType dtype)
+    private static (Transformer, ITokenizer?) LoadFolder(string folder, ScalarType dtype, ScalarType? weightDType)
     {
-        var (model, _) = HfCheckpoint.Load(folder, dtype);
+        var (model, _) = HfCheckpoint.Load(folder, dtype, weightDType);
         try
         {
             return (model, FolderTokenizer(folder, model));
@@ -213,6 +236,8 @@ public static class ModelCatalog
     }
 
     /// <summary>A safetensors file written by <c>train-toy</c> (its metadata says so).</summary>
+    private static bool IsBuiltIn(string name) => BuiltIns.Any(b => string.Equals(b.Name, name, StringComparison.OrdinalIgnoreCase));
+
     private static bool IsToyModelFile(string path)
     {
         if (!File.Exists(path) || !string.Equals(Path.GetExtension(path), ".safetensors", StringComparison.OrdinalIgnoreCase))

@@ -149,9 +149,10 @@ public static class TaskSetup
     /// fit the task, an unreadable dataset.</exception>
     /// <param name="hub">Resolves Hugging Face model names (see <see cref="ModelCatalog.Load"/>).</param>
     /// <param name="dtype">Compute dtype of the model (<c>--dtype</c>).</param>
+    /// <param name="weightDType">Storage dtype of a checkpoint's weight matrices (<c>--weight-dtype</c>; see <see cref="ModelCatalog.Load"/>).</param>
     public static PreparedTask Prepare(
         string? model, string? dataset, string? task, DataArguments data, Device device, HubResolver? hub = null,
-        ScalarType dtype = ScalarType.Float32)
+        ScalarType dtype = ScalarType.Float32, ScalarType? weightDType = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (task is not null && dataset is not null)
@@ -171,7 +172,7 @@ public static class TaskSetup
             throw new AutoCircuitException($"--task {definition.Key} needs --model: {definition.ModelHint}.");
         }
 
-        var loaded = ModelCatalog.Load(spec, device, hub: hub, dtype: dtype);
+        var loaded = ModelCatalog.Load(spec, device, hub: hub, dtype: dtype, weightDType: weightDType);
         try
         {
             if (definition is null && dataset is null)

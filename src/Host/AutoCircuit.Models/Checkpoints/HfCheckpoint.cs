@@ -35,9 +35,12 @@ public static class HfCheckpoint
         return (FamilyOf(cfg).ReadConfig(cfg, name), HfConfigs.Tokens(cfg));
     }
 
-    /// <summary>Loads <paramref name="folder"/> onto the CPU, its parameters in <paramref name="dtype"/>.</summary>
+    /// <summary>
+    /// Loads <paramref name="folder"/> onto the CPU, computing in <paramref name="dtype"/>; the weight matrices are kept in
+    /// <paramref name="weightDType"/> when given (e.g. a bfloat16 checkpoint mapped from its file and computed in float32).
+    /// </summary>
     /// <exception cref="AutoCircuitException">Config or weights missing, malformed or unsupported; the message names the file and field or tensor.</exception>
-    public static (Transformer Model, SpecialTokens Tokens) Load(string folder, ScalarType dtype = ScalarType.Float32)
+    public static (Transformer Model, SpecialTokens Tokens) Load(string folder, ScalarType dtype = ScalarType.Float32, ScalarType? weightDType = null)
     {
         ArgumentNullException.ThrowIfNull(folder);
         var cfg = HfConfig.Load(Path.Combine(folder, "config.json"));
@@ -47,7 +50,7 @@ public static class HfCheckpoint
 
         // Sizes against the files and the memory before anything is read or allocated (a config of 10^9 layers).
         var files = CheckpointTensors.WeightFiles(folder).Files;
-        ModelBudget.EnsureFits(config, cfg.Path, ModelBudget.SizeOf(files), string.Join(", ", files.Select(Path.GetFileName)), dtype);
+        ModelBudget.EnsureFits(config, cfg.Path, ModelBudget.SizeOf(files), string.Join(", ", files.Select(Path.GetFileName)), weightDType ?? dtype);
         var sources = family.Weights(config).ToList();
         using var ckpt = CheckpointTensors.FromHuggingFaceFolder(folder);
         ckpt.AddPrefixIfAbsent(family.BasePrefix, family.RootNames);
@@ -58,7 +61,7 @@ public static class HfCheckpoint
         }
 
         ckpt.EnsureAllUsed(config.Architecture ?? family.ModelTypes[0]);
-        var model = new Transformer(config, dtype) { Padding = tokens.Padding };
+        var model = new Transformer(config, dtype, weightDType) { Padding = tokens.Padding };
         try
         {
             model.LoadStreamed(Fills(ckpt, sources), ckpt.Source);

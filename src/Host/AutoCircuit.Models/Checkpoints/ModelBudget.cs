@@ -41,7 +41,7 @@ internal static class ModelBudget
     /// <param name="source">The config file (or checkpoint) for the message.</param>
     /// <param name="weightBytes">The size of the weight files.</param>
     /// <param name="weights">What the weights are, for the message.</param>
-    /// <param name="dtype">The compute dtype the parameters are kept in (<c>--dtype</c>).</param>
+    /// <param name="dtype">The dtype the weights are kept in (<c>--weight-dtype</c>, else <c>--dtype</c>).</param>
     /// <exception cref="AutoCircuitException">The sizes do not fit.</exception>
     public static void EnsureFits(TransformerConfig config, string source, long weightBytes, string weights, ScalarType dtype = ScalarType.Float32)
     {
@@ -62,10 +62,13 @@ internal static class ModelBudget
         var available = AvailableMemoryBytes();
         if (needed > available)
         {
+            var hint = dtype is ScalarType.Float32 or ScalarType.Float64
+                ? " (--weight-dtype bfloat16 keeps the weight matrices in bfloat16, half of float32, and still computes in float32)."
+                : ".";
             throw new AutoCircuitException(string.Create(
                 CultureInfo.InvariantCulture,
                 $"{source}: the model ({sizes}) needs {needed / (1L << 30):0.##} GiB as {dtype.ToString().ToLowerInvariant()}, more than the " +
-                $"{available / (1L << 30):0.##} GiB of memory available."),
+                $"{available / (1L << 30):0.##} GiB of memory available{hint}"),
                 ExitCode.DeviceUnavailable);
         }
     }

@@ -56,7 +56,7 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
     private readonly HookPoint _hookResult;
     private readonly HookPoint _hookPattern;
 
-    public Attention(TransformerConfig config, int layer, Func<Tensor, Tensor> ln1, Norm? ln1Post, Func<string, HookPoint> hook, ScalarType dtype)
+    public Attention(TransformerConfig config, int layer, Func<Tensor, Tensor> ln1, Norm? ln1Post, Func<string, HookPoint> hook, ScalarType dtype, ScalarType weightDType)
         : base("Attention")
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -77,10 +77,10 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
         long h = config.Heads, g = config.KvHeads, dh = config.DHead, d = config.DModel;
         (_heads, _kvHeads, _dHead, _layer, _ropeInterleaved, _ln1, _ln1Post) = (h, g, dh, layer, config.RopeInterleaved, ln1, ln1Post);
         (_sliding, _scale, _softcap) = (config.IsSliding(layer), config.AttnScale, config.AttnSoftcap);
-        W_Q = new Parameter(torch.empty(h * dh, d, dtype: dtype));
-        W_K = new Parameter(torch.empty(g * dh, d, dtype: dtype));
-        W_V = new Parameter(torch.empty(g * dh, d, dtype: dtype));
-        W_O = new Parameter(torch.empty(h, dh, d, dtype: dtype));
+        W_Q = new Parameter(torch.empty(h * dh, d, dtype: weightDType));
+        W_K = new Parameter(torch.empty(g * dh, d, dtype: weightDType));
+        W_V = new Parameter(torch.empty(g * dh, d, dtype: weightDType));
+        W_O = new Parameter(torch.empty(h, dh, d, dtype: weightDType));
         if (config.AttnBias)
         {
             b_Q = new Parameter(torch.zeros(h * dh, dtype: dtype));
@@ -165,7 +165,7 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
         long b = input.shape[0], t = input.shape[1], n = input.shape[2], d = input.shape[3], dh = _dHead;
         if (normed is not null)
         {
-            var flat = F.linear(normed, w, bias); // [B, T, m * Dh]
+            var flat = StoredWeights.Linear(normed, w, bias); // [B, T, m * Dh]
             return scope.MoveToOuter(flat.view(b, t, m, dh)); // [B, T, m, Dh]
         }
 
@@ -176,7 +176,7 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
             // Heads first in memory (the patching engine's layout): normalise and project each head in place, one
             // batched matrix product over heads, without the copies einsum would make.
             var rows = _ln1(headMajor).view(m, n / m * b * t, d); // [m, r*B*T, d]: head = g*r + j
-            var yh = torch.bmm(rows, wh.transpose(1, 2)); // [m, r*B*T, Dh] = [m, r*B*T, d] x [m, d, Dh]
+            var yh = StoredWeights.BatchedLinear(rows, wh); // [m, r*B*T, Dh] = [m, r*B*T, d] x [m, d, Dh]
             var biasedH = bias is null ? yh : yh + bias.view(m, 1, dh); // bias [m, 1, Dh]
             return scope.MoveToOuter(biasedH.view(n, b, t, dh).movedim([0L], [2L])); // [B, T, n, Dh], heads first in memory
         }
@@ -184,12 +184,12 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
         var ln = _ln1(input); // [B, T, n, d]
         if (n == m)
         {
-            var y = torch.einsum("bthd,hed->bthe", ln, wh); // [B, T, m, Dh]
+            var y = StoredWeights.Einsum("bthd,hed->bthe", ln, wh); // [B, T, m, Dh]
             return scope.MoveToOuter(bias is null ? y : y + bias.view(m, dh)); // bias [m, Dh]
         }
 
         var grouped = ln.view(b, t, m, n / m, d); // [B, T, G, r, d]
-        var yg = torch.einsum("btgrd,ged->btgre", grouped, wh); // [B, T, G, r, Dh]
+        var yg = StoredWeights.Einsum("btgrd,ged->btgre", grouped, wh); // [B, T, G, r, Dh]
         var biased = bias is null ? yg : yg + bias.view(m, 1, dh); // bias [G, 1, Dh]
         return scope.MoveToOuter(biased.reshape(b, t, n, dh)); // [B, T, H, Dh]
     }
@@ -233,7 +233,7 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
     private Tensor HeadOutputs(Tensor z)
     {
         using var scope = torch.NewDisposeScope();
-        var perHead = torch.einsum("bthe,hed->bthd", z, W_O); // [B, T, H, d]
+        var perHead = StoredWeights.Einsum("bthe,hed->bthd", z, W_O); // [B, T, H, d]
         if (_ln1Post is null)
         {
             return scope.MoveToOuter(perHead);

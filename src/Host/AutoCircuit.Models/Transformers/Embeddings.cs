@@ -1,7 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 #pragma warning disable IDE1006, SA1300, SA1306 // TorchSharp names parameters after fields: TransformerLens' names (W_E, W_pos, W_U).
 
@@ -14,37 +13,45 @@ namespace AutoCircuit.Models.Transformers;
 internal sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter W_E; // [V, d]
+    private readonly ScalarType _dtype;
 
-    public TokenEmbedding(long vocab, long d, ScalarType dtype)
+    /// <param name="vocab">Rows.</param>
+    /// <param name="d">Width.</param>
+    /// <param name="dtype">The compute dtype (of the rows looked up).</param>
+    /// <param name="weightDType">The table's own dtype (see <see cref="StoredWeights"/>).</param>
+    public TokenEmbedding(long vocab, long d, ScalarType dtype, ScalarType weightDType)
         : base("TokenEmbedding")
     {
         Embeddings.CheckTable(vocab, d, nameof(vocab));
-        W_E = new Parameter(torch.empty(vocab, d, dtype: dtype));
+        _dtype = dtype;
+        W_E = new Parameter(torch.empty(vocab, d, dtype: weightDType));
         RegisterComponents();
     }
 
     public Parameter Weight => W_E;
 
-    public override Tensor forward(Tensor tokens) => Embeddings.Lookup(W_E, tokens); // [B, T, d]
+    public override Tensor forward(Tensor tokens) => Embeddings.Lookup(W_E, tokens, _dtype); // [B, T, d]
 
     /// <summary>Logits <c>[B, T, V]</c> with the transposed embedding (tied weights, GPT-2 and many small Llamas).</summary>
-    public Tensor Unembed(Tensor x) => F.linear(x, W_E);
+    public Tensor Unembed(Tensor x) => StoredWeights.Linear(x, W_E, null);
 }
 
 /// <summary>Learned absolute positions <c>W_pos [n_ctx, d]</c> (GPT-2 family): positions <c>[B, T]</c> to <c>[B, T, d]</c>.</summary>
 internal sealed class PositionEmbedding : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter W_pos; // [n_ctx, d]
+    private readonly ScalarType _dtype;
 
-    public PositionEmbedding(long context, long d, ScalarType dtype)
+    public PositionEmbedding(long context, long d, ScalarType dtype, ScalarType weightDType)
         : base("PositionEmbedding")
     {
         Embeddings.CheckTable(context, d, nameof(context));
-        W_pos = new Parameter(torch.empty(context, d, dtype: dtype));
+        _dtype = dtype;
+        W_pos = new Parameter(torch.empty(context, d, dtype: weightDType));
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor positions) => Embeddings.Lookup(W_pos, positions); // [B, T, d]
+    public override Tensor forward(Tensor positions) => Embeddings.Lookup(W_pos, positions, _dtype); // [B, T, d]
 }
 
 /// <summary>A separate unembedding <c>W_U [V, d]</c> (untied weights): the final residual <c>[B, T, d]</c> to logits <c>[B, T, V]</c>.</summary>
@@ -52,25 +59,25 @@ internal sealed class Unembedding : nn.Module<Tensor, Tensor>
 {
     private readonly Parameter W_U; // [V, d], Linear layout (Hugging Face's lm_head)
 
-    public Unembedding(long vocab, long d, ScalarType dtype)
+    public Unembedding(long vocab, long d, ScalarType weightDType)
         : base("Unembedding")
     {
         Embeddings.CheckTable(vocab, d, nameof(vocab));
-        W_U = new Parameter(torch.empty(vocab, d, dtype: dtype));
+        W_U = new Parameter(torch.empty(vocab, d, dtype: weightDType));
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => F.linear(x, W_U); // [B, T, V]
+    public override Tensor forward(Tensor x) => StoredWeights.Linear(x, W_U, null); // [B, T, V]
 }
 
 /// <summary>What the tables share.</summary>
 internal static class Embeddings
 {
-    /// <summary>Rows of <paramref name="table"/> <c>[N, d]</c> at <paramref name="ids"/> <c>[B, T]</c>: <c>[B, T, d]</c>.</summary>
-    public static Tensor Lookup(Tensor table, Tensor ids)
+    /// <summary>Rows of <paramref name="table"/> <c>[N, d]</c> at <paramref name="ids"/> <c>[B, T]</c>: <c>[B, T, d]</c> in <paramref name="dtype"/>.</summary>
+    public static Tensor Lookup(Tensor table, Tensor ids, ScalarType dtype)
     {
         using var scope = torch.NewDisposeScope();
-        var rows = table.index_select(0, ids.reshape(-1)); // [B*T, d]
+        var rows = StoredWeights.Rows(table, ids.reshape(-1), dtype); // [B*T, d]
         return scope.MoveToOuter(rows.view(ids.shape[0], ids.shape[1], table.shape[1])); // [B, T, d]
     }
 

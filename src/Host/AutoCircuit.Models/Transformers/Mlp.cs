@@ -21,7 +21,7 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
     private readonly Parameter? b_out; // [d]
     private readonly MlpActivation _activation;
 
-    public Mlp(TransformerConfig config, ScalarType dtype)
+    public Mlp(TransformerConfig config, ScalarType dtype, ScalarType weightDType)
         : base("Mlp")
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -31,11 +31,11 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
         }
 
         _activation = config.Activation;
-        W_in = new Parameter(torch.empty(config.DMlp, config.DModel, dtype: dtype));
-        W_out = new Parameter(torch.empty(config.DModel, config.DMlp, dtype: dtype));
+        W_in = new Parameter(torch.empty(config.DMlp, config.DModel, dtype: weightDType));
+        W_out = new Parameter(torch.empty(config.DModel, config.DMlp, dtype: weightDType));
         if (config.GatedMlp)
         {
-            W_gate = new Parameter(torch.empty(config.DMlp, config.DModel, dtype: dtype));
+            W_gate = new Parameter(torch.empty(config.DMlp, config.DModel, dtype: weightDType));
         }
 
         if (config.MlpBias)
@@ -51,9 +51,9 @@ internal sealed class Mlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var pre = F.linear(x, W_in, b_in); // [B, T, d_mlp]
-        var hidden = W_gate is not null ? Activate(F.linear(x, W_gate, b_gate)) * pre : Activate(pre);
-        return scope.MoveToOuter(F.linear(hidden, W_out, b_out)); // [B, T, d]
+        var pre = StoredWeights.Linear(x, W_in, b_in); // [B, T, d_mlp]
+        var hidden = W_gate is not null ? Activate(StoredWeights.Linear(x, W_gate, b_gate)) * pre : Activate(pre);
+        return scope.MoveToOuter(StoredWeights.Linear(hidden, W_out, b_out)); // [B, T, d]
     }
 
     private Tensor Activate(Tensor x) => _activation switch

@@ -35,33 +35,38 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
     private readonly Unembedding? unembed;
     private readonly Dictionary<string, HookPoint> _hooks = new(StringComparer.Ordinal);
     private readonly Dictionary<long, PrefixCache> _attachedCaches = [];
+    private ScalarType _dtype;
 
     /// <summary>
     /// Creates a transformer with uninitialised weights (load them with <see cref="LoadWeights"/> or
     /// <see cref="InitializeRandom"/>) of element type <paramref name="dtype"/>, the compute dtype: the parameters are
-    /// made in it (a bfloat16 model never exists in float32, even briefly).
+    /// made in it (a bfloat16 model never exists in float32, even briefly). With <paramref name="weightDType"/> the weight
+    /// matrices (embeddings, projections, MLP, unembedding) are kept in that dtype instead and converted as they are used
+    /// (<see cref="StoredWeights"/>); norms and biases stay in the compute dtype.
     /// </summary>
-    public Transformer(TransformerConfig config, ScalarType dtype = ScalarType.Float32)
+    public Transformer(TransformerConfig config, ScalarType dtype = ScalarType.Float32, ScalarType? weightDType = null)
         : base("Transformer")
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
-        if (!AutoCircuit.Engine.Patching.DTypes.IsFloat(dtype))
+        var stored = weightDType ?? dtype;
+        if (!AutoCircuit.Engine.Patching.DTypes.IsFloat(dtype) || !AutoCircuit.Engine.Patching.DTypes.IsFloat(stored))
         {
-            throw new ArgumentException($"A transformer computes in a floating-point type; got {dtype}.", nameof(dtype));
+            throw new ArgumentException($"A transformer computes in a floating-point type; got {dtype} (weights {stored}).", nameof(dtype));
         }
 
         Config = config;
-        embed = new TokenEmbedding(config.VocabSize, config.DModel, dtype);
-        pos_embed = config.UsesRotary ? null : new PositionEmbedding(config.ContextLength, config.DModel, dtype);
+        _dtype = dtype;
+        embed = new TokenEmbedding(config.VocabSize, config.DModel, dtype, stored);
+        pos_embed = config.UsesRotary ? null : new PositionEmbedding(config.ContextLength, config.DModel, dtype, stored);
         blocks = new ModuleList<TransformerBlock>();
         for (var l = 0; l < config.Layers; l++)
         {
-            blocks.Add(new TransformerBlock(config, l, Hook, dtype));
+            blocks.Add(new TransformerBlock(config, l, Hook, dtype, stored));
         }
 
         ln_final = Norm.For(config, dtype);
-        unembed = config.TiedEmbeddings ? null : new Unembedding(config.VocabSize, config.DModel, dtype);
+        unembed = config.TiedEmbeddings ? null : new Unembedding(config.VocabSize, config.DModel, stored);
         RegisterComponents();
 
         // The model owns its weights, whatever dispose scope it is created in.
@@ -78,7 +83,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
     public TokenPadding? Padding { get; set; }
 
     /// <inheritdoc />
-    public string Description => Config.Describe(DType);
+    public string Description => Config.Describe(DType, WeightDType);
 
     /// <inheritdoc />
     public bool IsTransformer => true;
@@ -96,7 +101,10 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
     public Device Device => embed.Weight.device;
 
     /// <inheritdoc />
-    public ScalarType DType => embed.Weight.dtype;
+    public ScalarType DType => _dtype;
+
+    /// <summary>The dtype the weight matrices are kept in: <see cref="DType"/> unless the model was made with another.</summary>
+    public ScalarType WeightDType => embed.Weight.dtype;
 
     /// <inheritdoc />
     public IReadOnlyDictionary<string, HookPoint> HookPoints => _hooks;
@@ -380,6 +388,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
         }
 
         this.to(dtype);
+        _dtype = dtype;
     }
 
     private void CheckTokens(Tensor tokens, PrefixCache? prefix)

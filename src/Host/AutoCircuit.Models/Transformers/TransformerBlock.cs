@@ -31,7 +31,7 @@ internal sealed class TransformerBlock : nn.Module<Tensor, ForwardContext, Tenso
     private readonly HookPoint? _mlpOut;
     private readonly HookPoint _residPost;
 
-    public TransformerBlock(TransformerConfig config, int layer, Func<string, HookPoint> hook, ScalarType dtype)
+    public TransformerBlock(TransformerConfig config, int layer, Func<string, HookPoint> hook, ScalarType dtype, ScalarType weightDType)
         : base("TransformerBlock")
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -47,13 +47,13 @@ internal sealed class TransformerBlock : nn.Module<Tensor, ForwardContext, Tenso
         _residPre = hook(HookNames.ResidPre(layer));
         ln1 = pre ? Norm.For(config, dtype) : null;
         ln1_post = post ? Norm.For(config, dtype) : null;
-        attn = new Attention(config, layer, ln1 is null ? x => x.alias() : ln1.forward, ln1_post, hook, dtype);
+        attn = new Attention(config, layer, ln1 is null ? x => x.alias() : ln1.forward, ln1_post, hook, dtype, weightDType);
         if (!config.AttnOnly)
         {
             _residMid = _parallel ? null : hook(HookNames.ResidMid(layer));
             _mlpIn = hook(HookNames.MlpIn(layer));
             ln2 = pre ? Norm.For(config, dtype) : null;
-            mlp = new Mlp(config, dtype);
+            mlp = new Mlp(config, dtype, weightDType);
             ln2_post = post ? Norm.For(config, dtype) : null;
             _mlpOut = hook(HookNames.MlpOut(layer));
         }

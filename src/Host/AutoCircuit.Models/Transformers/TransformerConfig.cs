@@ -305,13 +305,16 @@ public sealed record TransformerConfig
     /// A one-line description, e.g. <c>gpt2 (Gpt2 family: 12 layers, 12 heads, d_model 768, vocab 50257)</c>; the
     /// compute dtype is added when given and not float32.
     /// </summary>
-    public string Describe(TorchSharp.torch.ScalarType? dtype = null)
+    public string Describe(TorchSharp.torch.ScalarType? dtype = null, TorchSharp.torch.ScalarType? weightDType = null)
     {
         var heads = IsGrouped ? $"{Heads} heads / {KvHeads} KV heads" : $"{Heads} heads";
         var variant = AttnOnly ? ", attention only" : ParallelAttnMlp ? ", parallel attention/MLP" : string.Empty;
         var window = SlidingWindow is { } w ? $", sliding window {w}" : string.Empty;
         var type = dtype is { } t && t != TorchSharp.torch.ScalarType.Float32 ? $", {t.ToString().ToLowerInvariant()}" : string.Empty;
         var kind = Architecture ?? $"{Family} family";
-        return $"{Name} ({kind}: {Layers} layers, {heads}, d_model {DModel}, vocab {VocabSize}{variant}{window}{type})";
+        var stored = weightDType is { } s && s != (dtype ?? TorchSharp.torch.ScalarType.Float32)
+            ? $", {(dtype ?? TorchSharp.torch.ScalarType.Float32).ToString().ToLowerInvariant()} compute, weights {s.ToString().ToLowerInvariant()}"
+            : type;
+        return $"{Name} ({kind}: {Layers} layers, {heads}, d_model {DModel}, vocab {VocabSize}{variant}{window}{stored})";
     }
 }

@@ -58,6 +58,13 @@ internal static class LogitsCommand
         HelpName = "TYPE",
     };
 
+    internal static readonly Option<string?> WeightDTypeOption = new("--weight-dtype")
+    {
+        Description = "Keep a Hugging Face checkpoint's weight matrices in TYPE and convert each as it is used (default: the --dtype); " +
+                      "--dtype float32 --weight-dtype bfloat16 maps a bfloat16 checkpoint from its file and computes in float32.",
+        HelpName = "TYPE",
+    };
+
     /// <summary>Creates the command.</summary>
     public static Command Create(TextWriter output, TextWriter error)
     {
@@ -71,7 +78,7 @@ internal static class LogitsCommand
             "batch (leading pad ids are masked). Useful to check a checkpoint against another implementation.")
         {
             ModelOption, hub.Download, TokensOption, PromptOption, GenerateCommand.TokenizerOption, TopOption, AllPositionsOption,
-            DeviceOption, DTypeOption, threads,
+            DeviceOption, DTypeOption, WeightDTypeOption, threads,
         };
         command.SetAction((parse, token) => Task.FromResult(CommandLine.Guard(error, () =>
         {
@@ -91,7 +98,7 @@ internal static class LogitsCommand
             var device = DeviceSelector.Resolve(parse.GetValue(DeviceOption));
             using var loaded = ModelCatalog.Load(
                 parse.GetValue(ModelOption), device, parse.GetValue(GenerateCommand.TokenizerOption), hub.Resolver(parse, error, token),
-                ModelCatalog.ParseDType(parse.GetValue(DTypeOption)));
+                ModelCatalog.ParseDType(parse.GetValue(DTypeOption)), ModelCatalog.ParseWeightDType(parse.GetValue(WeightDTypeOption)));
             TorchThreading.Apply(parse.GetValue(threads), loaded.Model);
             var model = loaded.Model as Transformer
                 ?? throw new AutoCircuitException($"--model {loaded.Name}: logits needs a transformer over token ids.");
