@@ -62,6 +62,19 @@ public sealed class CliTests : IDisposable
         Assert.Contains("--token-positions", runHelp, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Help_HiddenCommand_ExplainsItselfButStaysOutOfTheRootList()
+    {
+        var (rootCode, rootHelp, _) = await Run("--help");
+        Assert.Equal(0, rootCode);
+        Assert.DoesNotContain("random-checkpoint", rootHelp, StringComparison.Ordinal);
+
+        var (code, help, _) = await Run("random-checkpoint", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("Write a random checkpoint", help, StringComparison.Ordinal);
+        Assert.Contains("--config", help, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("error: unknown option '--modle' for 'dotnet autocircuit run'; did you mean '--model'?", "run", "--modle", "micro")]
     [InlineData("error: unknown option '--batchsize' for 'dotnet autocircuit compare'; did you mean '--batch-size'?", "compare", "--batchsize", "4")]

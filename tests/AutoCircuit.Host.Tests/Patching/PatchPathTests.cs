@@ -149,6 +149,118 @@ public sealed class PatchPathTests
     }
 
     [Theory]
+    [MemberData(nameof(Graphs))]
+    public void MaskValuesPerRow_OnePassOverRepeatedPrompts_EqualsOnePassPerValue(string kind, bool factorized, bool separateQkv, int? seqLen)
+    {
+        using var pair = Pair.Create(kind, factorized, separateQkv, seqLen);
+        double[] values = [0.0, 0.3, 1.0];
+
+        var (packedOut, packed) = pair.PackedMaskGradients(pair.Fast, values);
+        var (separateOut, separate) = pair.SeparateMaskGradients(pair.Reference, values);
+
+        Assert.Equal(PatchForwardMode.Autograd, pair.Fast.LastForwardMode);
+        TensorAssert.AllClose(separateOut, packedOut, Atol, rtol: 1e-5, what: $"{kind} outputs, one block of rows per mask value");
+        foreach (var (name, expected) in separate)
+        {
+            TensorAssert.AllClose(expected, packed[name], Atol, rtol: 1e-5, what: $"{kind} summed mask gradient of {name}");
+            expected.Dispose();
+            packed[name].Dispose();
+        }
+
+        packedOut.Dispose();
+        separateOut.Dispose();
+    }
+
+    [Fact]
+    public void MaskValuesPerRow_MicroModel_EqualsOnePassPerValue()
+    {
+        var device = TestDevice.Current;
+        using var microA = new MicroModel(3);
+        using var microB = new MicroModel(3);
+        microA.MoveTo(device);
+        microB.MoveTo(device);
+        using var packedModel = PatchableModel.Create(microA, new GraphOptions());
+        using var separateModel = PatchableModel.Create(microB, new GraphOptions());
+        using var clean = torch.tensor(new float[] { 1, 2, 3, 4, -1, 0.5f, 2, -3 }, [2, 2, 2], device: device);
+        using var corrupt = torch.tensor(new float[] { 0.5f, -2, 1, 1, 3, 0, -1, 2 }, [2, 2, 2], device: device);
+        double[] values = [0.0, 0.5, 1.0];
+
+        Dictionary<string, Tensor> packed;
+        using (var patch = packedModel.SourceAblations(corrupt))
+        using (packedModel.TrainMaskMode())
+        {
+            packedModel.SetAllMasks(0);
+            using var input = torch.cat([clean, clean, clean], 0); // [3*2, 2, 2]
+            using var patches = torch.cat([patch, patch, patch], 1);
+            using var rows = torch.tensor(new float[] { 0, 0, 0.5f, 0.5f, 1, 1 }, device: device);
+            using (packedModel.PatchMode(patches))
+            using (packedModel.MaskValuesPerRow(rows))
+            {
+                using var output = packedModel.Run(input);
+                using var loss = output.square().sum();
+                loss.backward();
+            }
+
+            packed = packedModel.Masks.ToDictionary(kv => kv.Key, kv => kv.Value.grad!.detach().clone());
+        }
+
+        Dictionary<string, Tensor> separate;
+        using (var patch = separateModel.SourceAblations(corrupt))
+        using (separateModel.TrainMaskMode())
+        {
+            foreach (var v in values)
+            {
+                separateModel.SetAllMasks(v);
+                using (separateModel.PatchMode(patch))
+                {
+                    using var output = separateModel.Run(clean);
+                    using var loss = output.square().sum();
+                    loss.backward();
+                }
+            }
+
+            separate = separateModel.Masks.ToDictionary(kv => kv.Key, kv => kv.Value.grad!.detach().clone());
+        }
+
+        foreach (var (name, expected) in separate)
+        {
+            TensorAssert.AllClose(expected, packed[name], 1e-6, rtol: 1e-6, what: $"micro summed mask gradient of {name}");
+        }
+    }
+
+    [Fact]
+    public void MaskValuesPerRow_Misuse_Refused()
+    {
+        using var pair = Pair.Create("gpt2", true, true, null);
+        var model = pair.Fast;
+        using var matrix = torch.zeros(2, 2);
+        using var two = torch.zeros(2);
+
+        var shape = Assert.Throws<ArgumentException>(() => model.MaskValuesPerRow(matrix));
+        Assert.Contains("one value per prompt row", shape.Message, StringComparison.Ordinal);
+
+        using (model.MaskFunctionMode(AutoCircuit.Patching.MaskFunction.Sigmoid))
+        {
+            var withFunction = Assert.Throws<InvalidOperationException>(() => model.MaskValuesPerRow(two));
+            Assert.Contains("mask function", withFunction.Message, StringComparison.Ordinal);
+        }
+
+        using (model.MaskValuesPerRow(two))
+        {
+            Assert.Throws<InvalidOperationException>(() => model.MaskFunctionMode(AutoCircuit.Patching.MaskFunction.Sigmoid));
+            Assert.Throws<InvalidOperationException>(() => model.MaskValuesPerRow(two));
+
+            // Two values for the test batch's three rows: named at the first destination, not a shape error deep inside.
+            var wrong = Assert.Throws<ArgumentException>(() => pair.PatchedForward(model));
+            Assert.Contains("2 values for a batch of", wrong.Message, StringComparison.Ordinal);
+        }
+
+        // Closed: passes are as before.
+        using var output = pair.PatchedForward(model);
+        Assert.Equal(PatchForwardMode.Inference, model.LastForwardMode);
+    }
+
+    [Theory]
     [InlineData(false, false)]
     [InlineData(false, true)]
     [InlineData(true, false)]
@@ -237,6 +349,58 @@ public sealed class PatchPathTests
                 }
 
                 return model.Masks.ToDictionary(kv => kv.Key, kv => kv.Value.grad!.detach().clone().DetachFromDisposeScope());
+            }
+        }
+
+        /// <summary>
+        /// One pass over the prompts repeated once per value, row block <c>j</c> at mask <c>values[j]</c>: the outputs
+        /// and d (sum of squared outputs) / d mask.
+        /// </summary>
+        public (Tensor Output, Dictionary<string, Tensor> Grads) PackedMaskGradients(PatchableModel model, double[] values)
+        {
+            using var scope = torch.NewDisposeScope();
+            var batch = _clean.shape[0];
+            var patch = model.SourceAblations(_corrupt);
+            using (model.TrainMaskMode())
+            {
+                model.SetAllMasks(0);
+                var input = torch.cat(Enumerable.Repeat(_clean, values.Length).ToArray(), 0);
+                var patches = torch.cat(Enumerable.Repeat(patch, values.Length).ToArray(), 1);
+                var rows = torch.tensor(values.SelectMany(v => Enumerable.Repeat((float)v, (int)batch)).ToArray(), device: _clean.device);
+                Tensor output;
+                using (model.PatchMode(patches))
+                using (model.MaskValuesPerRow(rows))
+                {
+                    output = model.Run(input);
+                    output.square().sum().backward();
+                }
+
+                return (output.detach().clone().DetachFromDisposeScope(),
+                    model.Masks.ToDictionary(kv => kv.Key, kv => kv.Value.grad!.detach().clone().DetachFromDisposeScope()));
+            }
+        }
+
+        /// <summary>The same as one pass per value, gradients accumulated and outputs concatenated.</summary>
+        public (Tensor Output, Dictionary<string, Tensor> Grads) SeparateMaskGradients(PatchableModel model, double[] values)
+        {
+            using var scope = torch.NewDisposeScope();
+            var patch = model.SourceAblations(_corrupt);
+            var outputs = new List<Tensor>();
+            using (model.TrainMaskMode())
+            {
+                foreach (var v in values)
+                {
+                    model.SetAllMasks(v);
+                    using (model.PatchMode(patch))
+                    {
+                        var output = model.Run(_clean);
+                        output.square().sum().backward();
+                        outputs.Add(output.detach());
+                    }
+                }
+
+                return (torch.cat(outputs, 0).DetachFromDisposeScope(),
+                    model.Masks.ToDictionary(kv => kv.Key, kv => kv.Value.grad!.detach().clone().DetachFromDisposeScope()));
             }
         }
 

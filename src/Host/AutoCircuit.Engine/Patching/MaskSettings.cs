@@ -1,4 +1,5 @@
 using AutoCircuit.Patching;
+using static TorchSharp.torch;
 
 namespace AutoCircuit.Engine.Patching;
 
@@ -10,7 +11,9 @@ namespace AutoCircuit.Engine.Patching;
 /// <param name="Function">The mask function applied before the patch.</param>
 /// <param name="Dropout">Dropout probability on the masks.</param>
 /// <param name="Training">Masks are being trained (dropout applies only then).</param>
-internal readonly record struct MaskSettings(MaskFunction Function, double Dropout, bool Training)
+/// <param name="RowValues">Values added to every mask for each prompt row, <c>[batch]</c>
+/// (<see cref="PatchableModel.MaskValuesPerRow"/>); <c>null</c>: every row uses the masks as they are.</param>
+internal readonly record struct MaskSettings(MaskFunction Function, double Dropout, bool Training, Tensor? RowValues = null)
 {
     /// <summary>Dropout is applied to the masks in this forward pass.</summary>
     public bool DropoutActive => Dropout > 0 && Training;

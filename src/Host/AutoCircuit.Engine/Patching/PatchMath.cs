@@ -11,9 +11,9 @@ namespace AutoCircuit.Engine.Patching;
 /// </summary>
 internal static class PatchMath
 {
-    /// <summary>Whether a destination's patch is one matrix product (no token-position axis, no per-prompt sampled masks).</summary>
+    /// <summary>Whether a destination's patch is one matrix product (no token-position axis, no per-prompt masks).</summary>
     public static bool IsMatrixProduct(PatchWrapper destination, MaskSettings masks) =>
-        destination.Destination!.SeqLen is null && masks.Function != MaskFunction.HardConcrete;
+        destination.Destination!.SeqLen is null && masks.Function != MaskFunction.HardConcrete && masks.RowValues is null;
 
     /// <summary>
     /// <c>einsum(mask function(mask), diff)</c> for one destination, with per-prompt sampling (hard concrete) and dropout:
@@ -29,6 +29,20 @@ internal static class PatchMath
         var mask = destination.Mask!;
         Tensor weights;
         var sampled = false;
+        if (masks.RowValues is { } rows)
+        {
+            // Mask values per row: [T?, H?, S] + [B, 1?, 1?, 1] -> one mask per prompt row, [B, T?, H?, S].
+            if (rows.shape[0] != batchSize)
+            {
+                throw new ArgumentException($"Mask values per row: {rows.shape[0]} values for a batch of {batchSize} prompt rows.");
+            }
+
+            using var column = rows.view([batchSize, .. Enumerable.Repeat(1L, (int)mask.dim())]); // [B, 1, ..., 1]
+            using var perRow = mask + column; // [B, T?, H?, S]
+            using var typed = perRow.dtype == diff.dtype ? null : perRow.to_type(diff.dtype); // half-precision buffers
+            return torch.einsum(destination.EinsumSampled, typed ?? perRow, diff); // -> [B, T, H?, d...]
+        }
+
         switch (masks.Function)
         {
             case MaskFunction.HardConcrete:

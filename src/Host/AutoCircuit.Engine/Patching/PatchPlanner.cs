@@ -11,6 +11,8 @@ namespace AutoCircuit.Engine.Patching;
 /// <listheader><term>condition (first that holds)</term><description>mode</description></listheader>
 /// <item><term><see cref="PatchOptions.ReferencePatching"/></term><description><see cref="ReferencePatch"/>, einsum as in
 /// auto-circuit</description></item>
+/// <item><term>mask values per row (<see cref="PatchableModel.MaskValuesPerRow"/>)</term><description><see cref="ReferencePatch"/>
+/// (its einsum with one mask per prompt row)</description></item>
 /// <item><term>no gradient (inference mode or <c>no_grad</c>)</term><description><see cref="GroupedInferencePatch"/></description></item>
 /// <item><term>masks trained (<see cref="PatchableModel.TrainMaskMode"/>, every mask requiring grad), no mask function,
 /// no dropout, ablations and current outputs without grad, and every mask element 0</term>
@@ -25,7 +27,7 @@ internal sealed class PatchPlanner(IReadOnlyCollection<Tensor> masks, PatchOptio
     /// <summary>The mode of the pass about to run in <paramref name="scope"/>.</summary>
     public PatchForwardMode Choose(PatchScope scope, MaskSettings settings)
     {
-        if (options.ReferencePatching)
+        if (options.ReferencePatching || settings.RowValues is not null)
         {
             return PatchForwardMode.Autograd;
         }
@@ -57,7 +59,7 @@ internal sealed class PatchPlanner(IReadOnlyCollection<Tensor> masks, PatchOptio
     /// </summary>
     public double BuffersPerPass(ModelGraph graph, MaskSettings settings)
     {
-        var fast = !options.ReferencePatching
+        var fast = !options.ReferencePatching && settings.RowValues is null
             && (!torch.is_grad_enabled() || ZeroMaskGradientApplies(settings, patch: null, curr: null));
         if (fast)
         {

@@ -165,8 +165,45 @@ public sealed partial class PatchableModel
             throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "Mask dropout must be in [0, 1).");
         }
 
+        if (_maskSettings.RowValues is not null && (function != MaskFunction.None || dropout > 0))
+        {
+            throw new InvalidOperationException("Mask values per row add to the masks themselves: no mask function or mask dropout while they are set.");
+        }
+
         _maskSettings = _maskSettings with { Function = function, Dropout = dropout };
         return new Scope(() => _maskSettings = _maskSettings with { Function = MaskFunction.None, Dropout = 0 });
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The values are read when each pass starts; the caller keeps them alive until the scope ends.</remarks>
+    public IDisposable MaskValuesPerRow(Tensor values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.dim() != 1)
+        {
+            throw new ArgumentException($"Mask values per row must be one value per prompt row, [batch]; got [{string.Join(", ", values.shape)}].", nameof(values));
+        }
+
+        if (_maskSettings.RowValues is not null)
+        {
+            throw new InvalidOperationException("Mask values per row are already set; nested scopes are not supported.");
+        }
+
+        if (_maskSettings.Function != MaskFunction.None || _maskSettings.Dropout > 0)
+        {
+            throw new InvalidOperationException("Mask values per row add to the masks themselves: not with a mask function or mask dropout.");
+        }
+
+        _maskSettings = _maskSettings with { RowValues = values };
+        return new Scope(() => _maskSettings = _maskSettings with { RowValues = null });
+    }
+
+    /// <inheritdoc />
+    public long PatchBytesPerRow(PromptBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var buffers = _planner.BuffersPerPass(Graph, _maskSettings);
+        return (long)Math.Ceiling(buffers * Graph.Srcs.Count) * batch.Clean.shape[1] * _model.ResidualWidth * DTypes.Bytes(BufferDType);
     }
 
     /// <inheritdoc />
@@ -182,9 +219,7 @@ public sealed partial class PatchableModel
             return null;
         }
 
-        var buffers = _planner.BuffersPerPass(Graph, _maskSettings);
-        var perRow = (long)Math.Ceiling(buffers * Graph.Srcs.Count) * batch.Clean.shape[1] * _model.ResidualWidth * DTypes.Bytes(BufferDType);
-        return (int)Math.Clamp(budget / Math.Max(1, perRow), 1, int.MaxValue);
+        return (int)Math.Clamp(budget / Math.Max(1, PatchBytesPerRow(batch)), 1, int.MaxValue);
     }
 
     /// <summary>Starts the patch unit the planner chooses for the pass about to run; <c>null</c> with patch mode off.</summary>
@@ -197,6 +232,7 @@ public sealed partial class PatchableModel
 
         var pass = _planner.Begin(this, _patch, _maskSettings, _activeDestinations);
         LastForwardMode = pass.Mode;
+        PatchedPassCount++;
         return pass;
     }
 }

@@ -22,7 +22,7 @@ namespace AutoCircuit.Engine.Patching;
 /// engine keeps on purpose (the patch scope's current outputs, the reusable difference buffer).
 /// </para>
 /// </remarks>
-public sealed partial class PatchableModel : IPatchableModel, IBlockRestartable, IActivationAccess, IPatchMemoryBudget, IDisposable
+public sealed partial class PatchableModel : IPatchableModel, IBlockRestartable, IActivationAccess, IPatchMemoryBudget, IMaskValuesPerRow, IDisposable
 {
     private readonly IHookedModel _model;
     private readonly List<PatchWrapper> _wrappers = [];
@@ -134,7 +134,10 @@ public sealed partial class PatchableModel : IPatchableModel, IBlockRestartable,
     internal ForwardPass? CurrentPass { get; private set; }
 
     /// <summary>How the last forward pass in patch mode computed its patches (for tests).</summary>
-    internal PatchForwardMode LastForwardMode { get; private set; }
+    internal PatchForwardMode LastForwardMode { get; set; }
+
+    /// <summary>Forward passes run in patch mode since the model was made (for tests).</summary>
+    internal long PatchedPassCount { get; set; }
 
     /// <summary>
     /// Builds the graph for <paramref name="model"/> and installs the wrappers. The model is modified

@@ -93,6 +93,13 @@ internal static class CommandLine
                 return (int)ExitCode.UsageError;
             }
 
+            // A hidden command stays out of the root's list, but asked for its own --help it explains itself
+            // (System.CommandLine writes nothing for a hidden command).
+            if (parse.CommandResult.Command is { Hidden: true } hidden && parse.Action is System.CommandLine.Help.HelpAction)
+            {
+                hidden.Hidden = false;
+            }
+
             return await parse.InvokeAsync(config, cancellation).ConfigureAwait(false);
         }
         catch (Exception e)

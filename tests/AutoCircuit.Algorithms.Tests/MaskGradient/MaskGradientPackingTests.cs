@@ -1,0 +1,152 @@
+using AutoCircuit.Data;
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Host.Algorithms;
+using AutoCircuit.Models.Transformers;
+using AutoCircuit.Scores;
+using AutoCircuit.Testing;
+using TorchSharp;
+using Xunit;
+
+namespace AutoCircuit.Algorithms.Tests.MaskGradient;
+
+/// <summary>
+/// mask-gradient runs fewer, larger passes where they fit (issue 17): whole batches of one shape as one pass at a
+/// single mask value, integrated-gradients samples as one pass over the prompts repeated (mask values per row). The
+/// scores equal one pass per batch and sample (a budget of exactly one batch's rows), on <see cref="TestDevice.Current"/>.
+/// </summary>
+[Trait("Category", "Gpu")]
+public sealed class MaskGradientPackingTests
+{
+    private const int Vocab = 40;
+    private const int BatchSize = 5;
+    private const int Seq = 4;
+
+    public static TheoryData<string, long, long> Specs() => new()
+    {
+        // spec, passes packed (3 batches), passes one per batch and sample
+        { "mask-value=0", 1, 3 },
+        { "mask-value=0,ablation=batch-tokenwise-mean", 1, 3 },
+        { "mask-value=0,ablation=zero,grad-function=prob,answer-function=avg-val", 1, 3 },
+        { "mask-value=0,ablation=tokenwise-mean-clean-and-corrupt", 1, 3 },
+        { "mask-value=0.5,grad-function=logprob", 1, 3 },
+        { "integrated-gradients=4,answer-function=mse", 3, 15 },
+        { "integrated-gradients=2,ablation=batch-all-tok-mean,ablation-source=clean", 3, 9 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Specs))]
+    public void MaskGradient_PackedPasses_SameScoresInFewerPasses(string spec, long packedPasses, long separatePasses)
+    {
+        using var packedModel = Model();
+        using var separateModel = Model();
+        using var packed = PatchableModel.Create(packedModel, new GraphOptions());
+        var batches = Batches();
+        try
+        {
+            // A budget of exactly one batch's rows for the largest mask value: nothing packed.
+            long perRow;
+            using (packed.TrainMaskMode())
+            {
+                packed.SetAllMasks(spec.StartsWith("integrated", StringComparison.Ordinal) ? 1.0 : spec.Contains("0.5", StringComparison.Ordinal) ? 0.5 : 0.0);
+                perRow = packed.PatchBytesPerRow(batches[0]);
+                packed.SetAllMasks(0);
+            }
+
+            using var separate = PatchableModel.Create(separateModel, new GraphOptions(), new PatchOptions(MaxPatchMemoryBytes: perRow * BatchSize));
+
+            using var expected = Run(separate, batches, spec);
+            var separateCount = separate.PatchedPassCount;
+            using var actual = Run(packed, batches, spec);
+
+            Assert.Equal(separatePasses, separateCount);
+            Assert.Equal(packedPasses, packed.PatchedPassCount);
+            foreach (var m in packed.Graph.DestModules)
+            {
+                // float32: the same products summed over more rows at once, a few ulps apart.
+                TensorAssert.AllClose(expected[m.ModuleName], actual[m.ModuleName], 1e-5, rtol: 1e-5, what: $"{spec}: {m.ModuleName}");
+            }
+        }
+        finally
+        {
+            batches.ForEach(b => b.Dispose());
+        }
+    }
+
+    [Fact]
+    public void SamplesPerPass_LargeModelWithoutBudget_OneSampleAPass()
+    {
+        // A pass whose buffers for one batch exceed the packing limit keeps one sample per pass (no extra memory).
+        using var transformer = Model();
+        using var model = PatchableModel.Create(transformer, new GraphOptions());
+        var batches = Batches();
+        try
+        {
+            using (model.TrainMaskMode())
+            {
+                model.SetAllMasks(1.0);
+                var perRow = model.PatchBytesPerRow(batches[0]);
+                Assert.True(perRow * BatchSize < Algorithms.MaskGradient.MaskGradient.PackedPassBytes, "the test model is small");
+                Assert.Equal(11, Algorithms.MaskGradient.MaskGradient.SamplesPerPass(model, batches[0], BatchSize, 11));
+                Assert.Equal(
+                    Algorithms.MaskGradient.MaskGradient.PackedPassBytes / perRow,
+                    Algorithms.MaskGradient.MaskGradient.PassRows(model, batches[0]));
+            }
+
+            using var budgeted = PatchableModel.Create(Model(), new GraphOptions(), new PatchOptions(MaxPatchMemoryBytes: 1));
+            using (budgeted.TrainMaskMode())
+            {
+                budgeted.SetAllMasks(1.0);
+                Assert.Equal(1, Algorithms.MaskGradient.MaskGradient.SamplesPerPass(budgeted, batches[0], 1, 11));
+            }
+        }
+        finally
+        {
+            batches.ForEach(b => b.Dispose());
+        }
+    }
+
+    private static Transformer Model()
+    {
+        var model = new Transformer(new TransformerConfig
+        {
+            Family = TransformerFamily.Gpt2,
+            AttnBias = true,
+            MlpBias = true,
+            DModel = 16,
+            Layers = 2,
+            Heads = 2,
+            DMlp = 32,
+            VocabSize = Vocab,
+            ContextLength = 16,
+        });
+        model.InitializeRandom(13);
+        model.MoveTo(TestDevice.Current);
+        return model;
+    }
+
+    private static List<PromptBatch> Batches()
+    {
+        var rng = new System.Random(21);
+        var result = new List<PromptBatch>();
+        for (var b = 0; b < 3; b++)
+        {
+            var clean = Enumerable.Range(0, BatchSize * Seq).Select(_ => (long)rng.Next(3, Vocab)).ToArray();
+            var corrupt = Enumerable.Range(0, BatchSize * Seq).Select(_ => (long)rng.Next(3, Vocab)).ToArray();
+            var answers = Enumerable.Range(0, BatchSize).Select(_ => (long)rng.Next(3, Vocab)).ToArray();
+            var wrong = answers.Select(a => (a + 7) % Vocab).ToArray();
+            var d = TestDevice.Current;
+            result.Add(new PromptBatch(
+                b, torch.tensor(clean, [BatchSize, Seq], device: d), torch.tensor(corrupt, [BatchSize, Seq], device: d),
+                new AnswerSet(torch.tensor(answers, [BatchSize, 1], device: d)), new AnswerSet(torch.tensor(wrong, [BatchSize, 1], device: d))));
+        }
+
+        return result;
+    }
+
+    private static PruneScores Run(PatchableModel model, List<PromptBatch> batches, string spec)
+    {
+        var (_, configured) = AlgorithmCatalog.BuiltIn().Create(AlgorithmSpec.Parse("mask-gradient:" + spec));
+        var context = new PruneContext { Model = model, TrainBatches = batches, Seed = 0 };
+        return configured.Algorithm.Run(context);
+    }
+}
