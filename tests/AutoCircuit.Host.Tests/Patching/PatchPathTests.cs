@@ -108,6 +108,27 @@ public sealed class PatchPathTests
         }
     }
 
+    [Theory]
+    [InlineData("gpt2", true, true, null)]
+    [InlineData("llama-gqa", true, false, 6)]
+    [InlineData("gpt2", false, false, null)]
+    public void NonZeroMasks_TwoPassesThenOneBackward_MatchReference(string kind, bool factorized, bool separateQkv, int? seqLen)
+    {
+        // Autograd through two patched passes of one scope (the second rewrites the current-output buffer the first read).
+        using var pair = Pair.Create(kind, factorized, separateQkv, seqLen);
+
+        var fast = pair.TwoPassGradients(pair.Fast, maskValue: 0.4);
+        var reference = pair.TwoPassGradients(pair.Reference, maskValue: 0.4);
+
+        Assert.Equal(PatchForwardMode.Autograd, pair.Fast.LastForwardMode);
+        foreach (var (name, expected) in reference)
+        {
+            TensorAssert.AllClose(expected, fast[name], Atol, rtol: 1e-5, what: $"{kind} two-pass mask gradient of {name}");
+            expected.Dispose();
+            fast[name].Dispose();
+        }
+    }
+
     [Fact]
     public void ZeroMaskGradient_MicroModel_EqualsReference()
     {
@@ -401,6 +422,26 @@ public sealed class PatchPathTests
 
                 return (torch.cat(outputs, 0).DetachFromDisposeScope(),
                     model.Masks.ToDictionary(kv => kv.Key, kv => kv.Value.grad!.detach().clone().DetachFromDisposeScope()));
+            }
+        }
+
+        /// <summary>Two passes in one patch scope (clean, then corrupt inputs), one backward of both losses.</summary>
+        public Dictionary<string, Tensor> TwoPassGradients(PatchableModel model, double maskValue)
+        {
+            using var scope = torch.NewDisposeScope();
+            var patch = model.SourceAblations(_corrupt);
+            using (model.TrainMaskMode())
+            {
+                model.SetAllMasks(maskValue);
+                using (model.PatchMode(patch))
+                {
+                    var first = model.Run(_clean);
+                    var second = model.Run(_corrupt);
+                    var loss = first.square().sum() + second.pow(3).sum();
+                    loss.backward();
+                }
+
+                return model.Masks.ToDictionary(kv => kv.Key, kv => kv.Value.grad!.detach().clone().DetachFromDisposeScope());
             }
         }
 
