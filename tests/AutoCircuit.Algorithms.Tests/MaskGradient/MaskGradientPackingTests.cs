@@ -1,10 +1,8 @@
 using AutoCircuit.Data;
 using AutoCircuit.Engine.Patching;
 using AutoCircuit.Host.Algorithms;
-using AutoCircuit.Models.Transformers;
 using AutoCircuit.Scores;
 using AutoCircuit.Testing;
-using TorchSharp;
 using Xunit;
 
 namespace AutoCircuit.Algorithms.Tests.MaskGradient;
@@ -17,7 +15,6 @@ namespace AutoCircuit.Algorithms.Tests.MaskGradient;
 [Trait("Category", "Gpu")]
 public sealed class MaskGradientPackingTests
 {
-    private const int Vocab = 40;
     private const int BatchSize = 5;
     private const int Seq = 4;
 
@@ -37,10 +34,10 @@ public sealed class MaskGradientPackingTests
     [MemberData(nameof(Specs))]
     public void MaskGradient_PackedPasses_SameScoresInFewerPasses(string spec, long packedPasses, long separatePasses)
     {
-        using var packedModel = Model();
-        using var separateModel = Model();
+        using var packedModel = SmallGpt2.Model();
+        using var separateModel = SmallGpt2.Model();
         using var packed = PatchableModel.Create(packedModel, new GraphOptions());
-        var batches = Batches();
+        var batches = SmallGpt2.Batches(3, BatchSize, Seq, seed: 21);
         try
         {
             // A budget of exactly one batch's rows for the largest mask value: nothing packed.
@@ -76,9 +73,9 @@ public sealed class MaskGradientPackingTests
     public void SamplesPerPass_LargeModelWithoutBudget_OneSampleAPass()
     {
         // A pass whose buffers for one batch exceed the packing limit keeps one sample per pass (no extra memory).
-        using var transformer = Model();
+        using var transformer = SmallGpt2.Model();
         using var model = PatchableModel.Create(transformer, new GraphOptions());
-        var batches = Batches();
+        var batches = SmallGpt2.Batches(3, BatchSize, Seq, seed: 21);
         try
         {
             using (model.TrainMaskMode())
@@ -92,7 +89,7 @@ public sealed class MaskGradientPackingTests
                     Algorithms.MaskGradient.MaskGradient.PassRows(model, batches[0]));
             }
 
-            using var budgeted = PatchableModel.Create(Model(), new GraphOptions(), new PatchOptions(MaxPatchMemoryBytes: 1));
+            using var budgeted = PatchableModel.Create(SmallGpt2.Model(), new GraphOptions(), new PatchOptions(MaxPatchMemoryBytes: 1));
             using (budgeted.TrainMaskMode())
             {
                 budgeted.SetAllMasks(1.0);
@@ -103,44 +100,6 @@ public sealed class MaskGradientPackingTests
         {
             batches.ForEach(b => b.Dispose());
         }
-    }
-
-    private static Transformer Model()
-    {
-        var model = new Transformer(new TransformerConfig
-        {
-            Family = TransformerFamily.Gpt2,
-            AttnBias = true,
-            MlpBias = true,
-            DModel = 16,
-            Layers = 2,
-            Heads = 2,
-            DMlp = 32,
-            VocabSize = Vocab,
-            ContextLength = 16,
-        });
-        model.InitializeRandom(13);
-        model.MoveTo(TestDevice.Current);
-        return model;
-    }
-
-    private static List<PromptBatch> Batches()
-    {
-        var rng = new System.Random(21);
-        var result = new List<PromptBatch>();
-        for (var b = 0; b < 3; b++)
-        {
-            var clean = Enumerable.Range(0, BatchSize * Seq).Select(_ => (long)rng.Next(3, Vocab)).ToArray();
-            var corrupt = Enumerable.Range(0, BatchSize * Seq).Select(_ => (long)rng.Next(3, Vocab)).ToArray();
-            var answers = Enumerable.Range(0, BatchSize).Select(_ => (long)rng.Next(3, Vocab)).ToArray();
-            var wrong = answers.Select(a => (a + 7) % Vocab).ToArray();
-            var d = TestDevice.Current;
-            result.Add(new PromptBatch(
-                b, torch.tensor(clean, [BatchSize, Seq], device: d), torch.tensor(corrupt, [BatchSize, Seq], device: d),
-                new AnswerSet(torch.tensor(answers, [BatchSize, 1], device: d)), new AnswerSet(torch.tensor(wrong, [BatchSize, 1], device: d))));
-        }
-
-        return result;
     }
 
     private static PruneScores Run(PatchableModel model, List<PromptBatch> batches, string spec)

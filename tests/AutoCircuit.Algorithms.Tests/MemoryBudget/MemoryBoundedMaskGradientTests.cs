@@ -1,7 +1,6 @@
 using AutoCircuit.Data;
 using AutoCircuit.Engine.Patching;
 using AutoCircuit.Host.Algorithms;
-using AutoCircuit.Models.Transformers;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
 using AutoCircuit.Testing;
@@ -17,49 +16,8 @@ namespace AutoCircuit.Algorithms.Tests.MemoryBudget;
 [Trait("Category", "Gpu")]
 public sealed class MemoryBoundedMaskGradientTests
 {
-    private const int Vocab = 40;
-
     // Smaller than one prompt's buffers: chunks of one prompt.
     private const long TinyBudget = 1;
-
-    private static Transformer Model()
-    {
-        var model = new Transformer(new TransformerConfig
-        {
-            Family = TransformerFamily.Gpt2,
-            AttnBias = true,
-            MlpBias = true,
-            DModel = 16,
-            Layers = 2,
-            Heads = 2,
-            DMlp = 32,
-            VocabSize = Vocab,
-            ContextLength = 16,
-        });
-        model.InitializeRandom(13);
-        model.MoveTo(TestDevice.Current);
-        return model;
-    }
-
-    private static List<PromptBatch> Batches()
-    {
-        var rng = new System.Random(9);
-        var result = new List<PromptBatch>();
-        for (var b = 0; b < 2; b++)
-        {
-            const int size = 5, seq = 4;
-            var clean = Enumerable.Range(0, size * seq).Select(_ => (long)rng.Next(3, Vocab)).ToArray();
-            var corrupt = Enumerable.Range(0, size * seq).Select(_ => (long)rng.Next(3, Vocab)).ToArray();
-            var answers = Enumerable.Range(0, size).Select(_ => (long)rng.Next(3, Vocab)).ToArray();
-            var wrong = answers.Select(a => (a + 7) % Vocab).ToArray();
-            var d = TestDevice.Current;
-            result.Add(new PromptBatch(
-                b, torch.tensor(clean, [size, seq], device: d), torch.tensor(corrupt, [size, seq], device: d),
-                new AnswerSet(torch.tensor(answers, [size, 1], device: d)), new AnswerSet(torch.tensor(wrong, [size, 1], device: d))));
-        }
-
-        return result;
-    }
 
     public static TheoryData<string> Specs() =>
     [
@@ -76,11 +34,11 @@ public sealed class MemoryBoundedMaskGradientTests
     [MemberData(nameof(Specs))]
     public void MaskGradient_TinyBudget_SameScoresAsUnbounded(string spec)
     {
-        using var unboundedModel = Model();
-        using var boundedModel = Model();
+        using var unboundedModel = SmallGpt2.Model();
+        using var boundedModel = SmallGpt2.Model();
         using var unbounded = PatchableModel.Create(unboundedModel, new GraphOptions());
         using var bounded = PatchableModel.Create(boundedModel, new GraphOptions(), new PatchOptions(MaxPatchMemoryBytes: TinyBudget));
-        var batches = Batches();
+        var batches = SmallGpt2.Batches(2, 5, 4, seed: 9);
         try
         {
             using (bounded.TrainMaskMode())
@@ -107,13 +65,13 @@ public sealed class MemoryBoundedMaskGradientTests
     [Fact]
     public void MaxPatchRows_CountsTheBuffersOfTheComingPass()
     {
-        using var transformer = Model();
+        using var transformer = SmallGpt2.Model();
         var graph = PatchableModel.Create(transformer, new GraphOptions());
         var srcs = graph.Graph.Srcs.Count;
         graph.Dispose();
         var perRowFast = 2L * srcs * 4 * 16 * sizeof(float); // patch + differences, seq 4, d_model 16
         using var model = PatchableModel.Create(transformer, new GraphOptions(), new PatchOptions(MaxPatchMemoryBytes: 3 * perRowFast));
-        var batches = Batches();
+        var batches = SmallGpt2.Batches(2, 5, 4, seed: 9);
         try
         {
             using (torch.no_grad())
@@ -129,7 +87,7 @@ public sealed class MemoryBoundedMaskGradientTests
                 Assert.True(model.MaxPatchRows(batches[0]) < 3, "non-zero masks: autograd keeps per-destination differences");
             }
 
-            using var unbounded = PatchableModel.Create(Model(), new GraphOptions());
+            using var unbounded = PatchableModel.Create(SmallGpt2.Model(), new GraphOptions());
             Assert.Null(unbounded.MaxPatchRows(batches[0]));
         }
         finally

@@ -4,7 +4,6 @@ using AutoCircuit.Data;
 using AutoCircuit.Engine.Patching;
 using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Host.Plugins;
-using AutoCircuit.Models.Transformers;
 using AutoCircuit.Scores;
 using AutoCircuit.Testing;
 using TorchSharp;
@@ -21,7 +20,6 @@ namespace AutoCircuit.Algorithms.Tests.MemoryBudget;
 [CollectionDefinition(nameof(MemoryBudgetRunnerTests), DisableParallelization = true)]
 public sealed class MemoryBudgetRunnerTests
 {
-    private const int Vocab = 40;
     private const int BatchSize = 5; // prime: the only equal parts under a one-prompt budget are single prompts
 
     [Fact]
@@ -162,14 +160,14 @@ public sealed class MemoryBudgetRunnerTests
     [Fact]
     public void Exact_Budget_SizesEdgesPerPassFromMaxPatchRows()
     {
-        using var inner = Model();
+        using var inner = SmallGpt2.Model();
         long perRow; // bytes per prompt in inference mode: ablations + difference buffer, [2 n_src, seq 4, d 16] float32
         using (var probe = PatchableModel.Create(inner, new GraphOptions()))
         {
             perRow = 2L * probe.Graph.Srcs.Count * 4 * 16 * sizeof(float);
         }
 
-        var batches = Batches();
+        var batches = SmallGpt2.Batches(2, BatchSize, 4, seed: 9);
         try
         {
             (long Budget, int Rows, int Chunks, int Edges)[] cases =
@@ -213,11 +211,11 @@ public sealed class MemoryBudgetRunnerTests
     /// <summary>Runs <paramref name="algorithm"/> without a budget, then with a one-prompt budget (its run log returned).</summary>
     private static (PruneScores Expected, PruneScores Actual, List<string> Log) RunBoundedAndUnbounded(IPruneAlgorithm algorithm)
     {
-        using var unboundedModel = Model();
-        using var boundedModel = Model();
+        using var unboundedModel = SmallGpt2.Model();
+        using var boundedModel = SmallGpt2.Model();
         using var unbounded = PatchableModel.Create(unboundedModel, new GraphOptions());
         using var bounded = PatchableModel.Create(boundedModel, new GraphOptions(), new PatchOptions(MaxPatchMemoryBytes: 1));
-        var batches = Batches();
+        var batches = SmallGpt2.Batches(2, BatchSize, 4, seed: 9);
         try
         {
             var log = new List<string>();
@@ -240,45 +238,6 @@ public sealed class MemoryBudgetRunnerTests
         return outcome.Scores!;
     }
 
-    private static Transformer Model()
-    {
-        var model = new Transformer(new TransformerConfig
-        {
-            Family = TransformerFamily.Gpt2,
-            AttnBias = true,
-            MlpBias = true,
-            DModel = 16,
-            Layers = 2,
-            Heads = 2,
-            DMlp = 32,
-            VocabSize = Vocab,
-            ContextLength = 16,
-        });
-        model.InitializeRandom(13);
-        model.MoveTo(TestDevice.Current);
-        return model;
-    }
-
-    private static List<PromptBatch> Batches()
-    {
-        var rng = new System.Random(9);
-        var result = new List<PromptBatch>();
-        for (var b = 0; b < 2; b++)
-        {
-            const int seq = 4;
-            var clean = Enumerable.Range(0, BatchSize * seq).Select(_ => (long)rng.Next(3, Vocab)).ToArray();
-            var corrupt = Enumerable.Range(0, BatchSize * seq).Select(_ => (long)rng.Next(3, Vocab)).ToArray();
-            var answers = Enumerable.Range(0, BatchSize).Select(_ => (long)rng.Next(3, Vocab)).ToArray();
-            var wrong = answers.Select(a => (a + 7) % Vocab).ToArray();
-            var d = TestDevice.Current;
-            result.Add(new PromptBatch(
-                b, torch.tensor(clean, [BatchSize, seq], device: d), torch.tensor(corrupt, [BatchSize, seq], device: d),
-                new AnswerSet(torch.tensor(answers, [BatchSize, 1], device: d)),
-                new AnswerSet(torch.tensor(wrong, [BatchSize, 1], device: d))));
-        }
-
-        return result;
-    }
 }
 
 /// <summary>
