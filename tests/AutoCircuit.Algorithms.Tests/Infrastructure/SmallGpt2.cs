@@ -1,5 +1,8 @@
 using AutoCircuit.Data;
+using AutoCircuit.Engine.Patching;
+using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Models.Transformers;
+using AutoCircuit.Scores;
 using AutoCircuit.Testing;
 using TorchSharp;
 
@@ -55,5 +58,13 @@ internal static class SmallGpt2
         }
 
         return result;
+    }
+
+    /// <summary><c>mask-gradient:</c><paramref name="spec"/> on <paramref name="model"/> over <paramref name="batches"/> (seed 0).</summary>
+    public static PruneScores MaskGradient(PatchableModel model, List<PromptBatch> batches, string spec)
+    {
+        var (_, configured) = AlgorithmCatalog.BuiltIn().Create(AlgorithmSpec.Parse("mask-gradient:" + spec));
+        var context = new PruneContext { Model = model, TrainBatches = batches, Seed = 0 };
+        return configured.Algorithm.Run(context);
     }
 }

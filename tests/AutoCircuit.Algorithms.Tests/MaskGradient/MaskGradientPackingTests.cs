@@ -1,7 +1,4 @@
-using AutoCircuit.Data;
 using AutoCircuit.Engine.Patching;
-using AutoCircuit.Host.Algorithms;
-using AutoCircuit.Scores;
 using AutoCircuit.Testing;
 using Xunit;
 
@@ -51,9 +48,9 @@ public sealed class MaskGradientPackingTests
 
             using var separate = PatchableModel.Create(separateModel, new GraphOptions(), new PatchOptions(MaxPatchMemoryBytes: perRow * BatchSize));
 
-            using var expected = Run(separate, batches, spec);
+            using var expected = SmallGpt2.MaskGradient(separate, batches, spec);
             var separateCount = separate.PatchedPassCount;
-            using var actual = Run(packed, batches, spec);
+            using var actual = SmallGpt2.MaskGradient(packed, batches, spec);
 
             Assert.Equal(separatePasses, separateCount);
             Assert.Equal(packedPasses, packed.PatchedPassCount);
@@ -100,12 +97,5 @@ public sealed class MaskGradientPackingTests
         {
             batches.ForEach(b => b.Dispose());
         }
-    }
-
-    private static PruneScores Run(PatchableModel model, List<PromptBatch> batches, string spec)
-    {
-        var (_, configured) = AlgorithmCatalog.BuiltIn().Create(AlgorithmSpec.Parse("mask-gradient:" + spec));
-        var context = new PruneContext { Model = model, TrainBatches = batches, Seed = 0 };
-        return configured.Algorithm.Run(context);
     }
 }

@@ -1,8 +1,5 @@
-using AutoCircuit.Data;
 using AutoCircuit.Engine.Patching;
-using AutoCircuit.Host.Algorithms;
 using AutoCircuit.Patching;
-using AutoCircuit.Scores;
 using AutoCircuit.Testing;
 using TorchSharp;
 using Xunit;
@@ -47,8 +44,8 @@ public sealed class MemoryBoundedMaskGradientTests
                 Assert.Equal(batches[0].Size, bounded.RowChunks(batches[0]).Count); // one prompt per chunk
             }
 
-            using var expected = Run(unbounded, batches, spec);
-            using var actual = Run(bounded, batches, spec);
+            using var expected = SmallGpt2.MaskGradient(unbounded, batches, spec);
+            using var actual = SmallGpt2.MaskGradient(bounded, batches, spec);
 
             foreach (var m in unbounded.Graph.DestModules)
             {
@@ -94,12 +91,5 @@ public sealed class MemoryBoundedMaskGradientTests
         {
             batches.ForEach(b => b.Dispose());
         }
-    }
-
-    private static PruneScores Run(PatchableModel model, List<PromptBatch> batches, string spec)
-    {
-        var (_, configured) = AlgorithmCatalog.BuiltIn().Create(AlgorithmSpec.Parse("mask-gradient:" + spec));
-        var context = new PruneContext { Model = model, TrainBatches = batches, Seed = 0 };
-        return configured.Algorithm.Run(context);
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using AutoCircuit.Engine.Patching;
 using AutoCircuit.Host.Tests.Models;
+using AutoCircuit.Host.Tests.Patching;
 using AutoCircuit.Testing;
 using AutoCircuit.Tool.Cli;
 using TorchSharp;
@@ -179,21 +180,6 @@ public sealed class CudaTests
         }
     }
 
-    private static Dictionary<string, Tensor> MaskGradients(PatchableModel model, Tensor clean, Tensor corrupt)
-    {
-        using var scope = torch.NewDisposeScope();
-        using var patch = model.SourceAblations(corrupt);
-        using (model.TrainMaskMode())
-        {
-            model.SetAllMasks(0);
-            using (model.PatchMode(patch))
-            {
-                var output = model.Run(clean);
-                var loss = output.square().sum();
-                loss.backward();
-            }
-
-            return model.Masks.ToDictionary(kv => kv.Key, kv => kv.Value.grad!.detach().clone().DetachFromDisposeScope());
-        }
-    }
+    private static Dictionary<string, Tensor> MaskGradients(PatchableModel model, Tensor clean, Tensor corrupt) =>
+        SquaredOutputGradients.Of(model, clean, corrupt);
 }

@@ -1,4 +1,5 @@
 using AutoCircuit.Engine.Patching;
+using AutoCircuit.Host.Tests.Patching;
 using AutoCircuit.Models.Checkpoints;
 using AutoCircuit.Models.Transformers;
 using AutoCircuit.Testing;
@@ -201,23 +202,7 @@ public sealed class FamilyPatchingTests
         }
 
         /// <summary>d (sum of squared last-position logits) / d mask, every mask at 0.</summary>
-        public Dictionary<string, Tensor> MaskGradients(PatchableModel model)
-        {
-            using var scope = torch.NewDisposeScope();
-            using var patch = model.SourceAblations(_corrupt);
-            using (model.TrainMaskMode())
-            {
-                model.SetAllMasks(0.0);
-                using (model.PatchMode(patch))
-                {
-                    var output = model.Run(Clean);
-                    var loss = output.square().sum();
-                    loss.backward();
-                }
-
-                return model.Masks.ToDictionary(kv => kv.Key, kv => kv.Value.grad!.detach().clone().DetachFromDisposeScope());
-            }
-        }
+        public Dictionary<string, Tensor> MaskGradients(PatchableModel model) => SquaredOutputGradients.Of(model, Clean, _corrupt);
 
         public void Dispose()
         {

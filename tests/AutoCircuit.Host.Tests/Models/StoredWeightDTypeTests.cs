@@ -1,6 +1,7 @@
 using AutoCircuit.Engine;
 using AutoCircuit.Engine.Patching;
 using AutoCircuit.Host.Tasks;
+using AutoCircuit.Host.Tests.Patching;
 using AutoCircuit.Models.Checkpoints;
 using AutoCircuit.Models.Transformers;
 using AutoCircuit.Testing;
@@ -103,22 +104,9 @@ public sealed class StoredWeightDTypeTests : IDisposable
 
     private static Dictionary<string, Tensor> MaskGradients(PatchableModel model)
     {
-        using var scope = torch.NewDisposeScope();
         using var clean = FamilyPatchingTests.Tokens(1).cpu();
         using var corrupt = FamilyPatchingTests.Tokens(2).cpu();
-        using var patch = model.SourceAblations(corrupt);
-        using (model.TrainMaskMode())
-        {
-            model.SetAllMasks(0.0);
-            using (model.PatchMode(patch))
-            {
-                var output = model.Run(clean);
-                var loss = output.square().sum();
-                loss.backward();
-            }
-
-            return model.Masks.ToDictionary(kv => kv.Key, kv => kv.Value.grad!.detach().clone().DetachFromDisposeScope());
-        }
+        return SquaredOutputGradients.Of(model, clean, corrupt);
     }
 
     public static TheoryData<string> Products => new() { "linear", "linear-chunks", "batched", "einsum", "einsum-grouped" };

@@ -355,23 +355,8 @@ public sealed class PatchPathTests
         }
 
         /// <summary>d (sum of squared last-position logits) / d mask, every mask at <paramref name="maskValue"/>.</summary>
-        public Dictionary<string, Tensor> MaskGradients(PatchableModel model, double maskValue)
-        {
-            using var scope = torch.NewDisposeScope();
-            using var patch = model.SourceAblations(_corrupt);
-            using (model.TrainMaskMode())
-            {
-                model.SetAllMasks(maskValue);
-                using (model.PatchMode(patch))
-                {
-                    var output = model.Run(_clean);
-                    var loss = output.square().sum();
-                    loss.backward();
-                }
-
-                return model.Masks.ToDictionary(kv => kv.Key, kv => kv.Value.grad!.detach().clone().DetachFromDisposeScope());
-            }
-        }
+        public Dictionary<string, Tensor> MaskGradients(PatchableModel model, double maskValue) =>
+            SquaredOutputGradients.Of(model, _clean, _corrupt, maskValue);
 
         /// <summary>
         /// One pass over the prompts repeated once per value, row block <c>j</c> at mask <c>values[j]</c>: the outputs
