@@ -161,7 +161,7 @@ public sealed class PruneContextBuilder
                 batches.Add(_model == TestModel.Micro ? MicroBatch(b) : ToyBatch(b));
             }
 
-            int? seqLen = _tokenPositions ? (int)batches[0].Clean.shape[1] : null;
+            int? seqLen = _tokenPositions ? (int)batches[0].Clean.size(1) : null;
             model = PatchableModel.Create(hooked, new GraphOptions(_factorized, seqLen));
             IReadOnlySet<Edge>? known = null;
             if (_knownCircuit && circuit is not null)

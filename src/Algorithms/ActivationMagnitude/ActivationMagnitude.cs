@@ -73,7 +73,7 @@ public sealed class ActivationMagnitude : IPruneAlgorithm
             using var part = batch.Clean.narrow(0, start, rows);
             using var outs = model.SourceAblations(part, AblationType.Resample); // [n_src, rows, seq, d]
             var partSum = outs.sum(EveryAxisButSources(outs));
-            count += outs.numel() / outs.shape[0];
+            count += outs.numel() / outs.size(0);
             sum = sum is null ? partSum : sum.add_(partSum);
         }
 

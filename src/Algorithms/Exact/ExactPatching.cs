@@ -90,7 +90,7 @@ public sealed class ExactPatching(ExactOptions options) : IPruneAlgorithm
                             var delta = patch.index(d.Rows).to_type(x.dtype) - current.index(d.Rows); // [n, T, d]
                             if (d.Positions is { } p)
                             {
-                                var each = torch.arange(delta.shape[0], device: p.device);
+                                var each = torch.arange(delta.size(0), device: p.device);
                                 delta = delta.index(TensorIndex.Tensor(each), TensorIndex.Tensor(p)); // [n, d]
                             }
 

@@ -71,7 +71,7 @@ public sealed class InformationFlowRoutes : IPruneAlgorithm
                     if (srcByName.TryGetValue(name, out var src))
                     {
                         outputs ??= torch.zeros(
-                            [graph.Srcs.Count, x.shape[0], x.shape[1], x.shape[^1]], dtype: x.dtype, device: x.device)
+                            [graph.Srcs.Count, x.size(0), x.size(1), x.shape[^1]], dtype: x.dtype, device: x.device)
                             .DetachFromDisposeScope();
                         using var slots = outputs.narrow(0, src.SrcStart, src.Count);
                         using var moved = src.HeadDim is null ? x.unsqueeze(0) : x.movedim([2L], [0L]);
@@ -98,7 +98,7 @@ public sealed class InformationFlowRoutes : IPruneAlgorithm
     /// </summary>
     private static Tensor Importance(DestinationModule dest, Tensor input, Tensor outputs)
     {
-        var (b, t) = (input.shape[0], input.shape[1]);
+        var (b, t) = (input.size(0), input.size(1));
         var y = (dest.HasHeadAxis ? input : input.unsqueeze(2)).reshape(b * t, -1, input.shape[^1]); // [B*T, H, d]
         var z = outputs.narrow(0, dest.InSrcStart, dest.InSrcCount) // [S, B, T, d]
             .permute(1, 2, 0, 3).reshape(b * t, dest.InSrcCount, -1); // [B*T, S, d]

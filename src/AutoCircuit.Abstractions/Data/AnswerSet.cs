@@ -40,7 +40,7 @@ public sealed class AnswerSet : IDisposable
     public bool IsRectangular => Mask is null;
 
     /// <summary>Number of prompts.</summary>
-    public long BatchSize => Ids.shape[0];
+    public long BatchSize => Ids.size(0);
 
     /// <summary>
     /// Per-prompt mean of <paramref name="values"/> at the answer ids: <c>[batch]</c>.

@@ -48,7 +48,7 @@ public sealed class PromptBatch : IDisposable
     public int DivergeIndex { get; }
 
     /// <summary>Number of prompt pairs.</summary>
-    public long Size => Clean.shape[0];
+    public long Size => Clean.size(0);
 
     /// <summary>
     /// Prompts <paramref name="start"/> .. <paramref name="start"/> + <paramref name="count"/> - 1 as a batch of views

@@ -63,7 +63,7 @@ public static class AnswerMath
         ArgumentNullException.ThrowIfNull(batch);
         Check2D(logits);
         var answers = batch.Answers;
-        if (answers.Ids.shape[1] != 1)
+        if (answers.Ids.size(1) != 1)
         {
             throw new ArgumentException("Correct-answer percent needs exactly one answer per prompt.");
         }
@@ -82,7 +82,7 @@ public static class AnswerMath
     {
         ArgumentNullException.ThrowIfNull(batch);
         Check2D(logits);
-        if (batch.Answers.Ids.shape[1] != 1)
+        if (batch.Answers.Ids.size(1) != 1)
         {
             throw new ArgumentException("Correct > incorrect percent needs exactly one answer per prompt.");
         }
@@ -149,7 +149,7 @@ public static class AnswerMath
         ArgumentNullException.ThrowIfNull(batch);
         Check2D(logits);
         using var best = MaxAtAnswers(logits, batch.Answers); // [batch]
-        if (batch.WrongAnswers.Ids.shape[1] == 0)
+        if (batch.WrongAnswers.Ids.size(1) == 0)
         {
             return torch.ones_like(best, dtype: ScalarType.Bool);
         }

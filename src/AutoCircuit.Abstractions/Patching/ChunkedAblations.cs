@@ -43,7 +43,7 @@ public sealed class ChunkedAblations : IDisposable
         }
 
         var split = chunks.Count > 1;
-        if (type == AblationType.Zero && input.shape[0] > 0)
+        if (type == AblationType.Zero && input.size(0) > 0)
         {
             // Zeros of the source outputs' shape, from one prompt ([S, 1, T, d]), viewed for every prompt: no
             // [S, batch, T, d] tensor and no forward pass over the batch.
@@ -69,7 +69,7 @@ public sealed class ChunkedAblations : IDisposable
             sum = sum is null ? partSum : sum.add_(partSum);
         }
 
-        var mean = sum! / input.shape[0]; // [S, 1, T, d]
+        var mean = sum! / input.size(0); // [S, 1, T, d]
         if (type == AblationType.BatchAllTokMean)
         {
             mean = mean.mean([2L], keepdim: true); // [S, 1, 1, d]
@@ -105,7 +105,7 @@ public sealed class ChunkedAblations : IDisposable
         if (!_split && _type != AblationType.Zero)
         {
             var all = _model.SourceAblations(_input, _type);
-            if (start == 0 && count == all.shape[1])
+            if (start == 0 && count == all.size(1))
             {
                 return all;
             }
@@ -130,7 +130,7 @@ public sealed class ChunkedAblations : IDisposable
         }
 
         shape![1] = count;
-        shape[2] = _input.shape[1];
+        shape[2] = _input.size(1);
         using var expanded = _shared.expand(shape);
         return expanded.contiguous();
     }

@@ -204,7 +204,7 @@ public abstract class DestinationScores : IDisposable
     public void AddPerSource(Tensor perSource)
     {
         ArgumentNullException.ThrowIfNull(perSource);
-        if (perSource.ndim != 1 || perSource.shape[0] != Sources)
+        if (perSource.ndim != 1 || perSource.size(0) != Sources)
         {
             throw new ArgumentException(
                 $"AddPerSource on destination '{Name}' {Destination.DescribeShape()} needs one value per incoming source " +
@@ -224,7 +224,7 @@ public abstract class DestinationScores : IDisposable
     public void AddPerGraphSource(Tensor perGraphSource)
     {
         ArgumentNullException.ThrowIfNull(perGraphSource);
-        if (perGraphSource.ndim != 1 || perGraphSource.shape[0] != Destination.GraphSourceCount)
+        if (perGraphSource.ndim != 1 || perGraphSource.size(0) != Destination.GraphSourceCount)
         {
             throw new ArgumentException(
                 $"AddPerGraphSource on destination '{Name}' needs one value per source of the graph " +

@@ -160,7 +160,8 @@ internal static class VsAutoCircuit
             {
                 Version = ToolVersions.Current(withAbstractions: false).Autocircuit ?? "?",
                 Torch = "TorchSharp " + (typeof(torch).Assembly.GetName().Version?.ToString() ?? "?"),
-                NumThreads = torch.get_num_threads(),
+                NumThreads = threads,
+                PassThreads = torch.get_num_threads(),
                 NumInteropThreads = torch.get_num_interop_threads(),
                 Device = "cpu",
                 ThreadingEnv = TorchThreading.ThreadingEnvironment(),
@@ -341,7 +342,7 @@ internal static class VsAutoCircuit
             for (var d = 0; d < Model.Graph.DestModules.Count; d++)
             {
                 var mask = Model.Masks[Model.Graph.DestModules[d].ModuleName];
-                var heads = mask.dim() == 2 ? mask.shape[0] : 1;
+                var heads = mask.dim() == 2 ? mask.size(0) : 1;
                 var srcs = mask.shape[^1];
                 var values = new float[heads * srcs];
                 for (var h = 0; h < heads; h++)

@@ -80,7 +80,7 @@ internal sealed class PruneMetricsSink : ICircuitOutputSink, IDisposable
         // The caller's dispose scope for the batch owns these; they are replaced at the next batch.
         _cleanLogprobs = clean.log_softmax(-1);
         _corruptLogprobs = corrupt.log_softmax(-1);
-        _rows += clean.shape[0];
+        _rows += clean.size(0);
         var target = torch.stack(
         [
             AnswerMath.AvgAnswerDiff(clean, batch),
@@ -90,7 +90,7 @@ internal sealed class PruneMetricsSink : ICircuitOutputSink, IDisposable
         _targets![batchIndex].copy_(target);
         if (_perPrompt)
         {
-            var rows = clean.shape[0];
+            var rows = clean.size(0);
             var perPrompt = torch.stack(
             [
                 AnswerMath.AnswerDiffs(clean, batch),
@@ -165,7 +165,7 @@ internal sealed class PruneMetricsSink : ICircuitOutputSink, IDisposable
         var stats = torch.cat(_promptStats, 1).cpu(); // [circuits, prompts, StatCount]
         var targets = torch.cat(_promptTargets, 0).cpu(); // [prompts, 3]
         return new PromptStatistics(
-            _circuits, (int)stats.shape[1], StatCount, stats.data<double>().ToArray(), targets.data<double>().ToArray());
+            _circuits, (int)stats.size(1), StatCount, stats.data<double>().ToArray(), targets.data<double>().ToArray());
     }
 
     /// <summary>

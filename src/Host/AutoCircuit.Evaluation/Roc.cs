@@ -92,7 +92,7 @@ public static class Roc
         using var _ = torch.no_grad();
         var flat = scores.Flatten().abs();
         var device = flat.device;
-        var n = flat.shape[0];
+        var n = flat.size(0);
         var (desc, order) = flat.sort(descending: true);
         var knownFlat = torch.tensor(isKnown, device: device);
         var knownCum = knownFlat.index_select(0, order).to_type(ScalarType.Int64).cumsum(0);

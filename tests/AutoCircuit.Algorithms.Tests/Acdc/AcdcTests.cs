@@ -34,12 +34,14 @@ public sealed class AcdcTests
 
     [Theory]
     [MemberData(nameof(Scenarios))]
-    public void Run_StartingAtTheDestinationBlock_MatchesAutoCircuit(int index)
+    public void Run_FullForwardPerEdge_MatchesAutoCircuit(int index)
     {
+        // auto-circuit's own way (its micro model does not start at a block): one full forward pass per tested edge.
         using var s = MicroScenario.Load(Fixture, index);
-        using var restartable = new RestartableMicroModel();
-        using var model = PatchableModel.Create(restartable, s.Model.Options);
-        Assert.True(model.CanRestartAtBlock);
+        Assert.True(s.Model.CanRestartAtBlock, "the micro model restarts at blocks: Run_MicroScenario covers that path");
+        using var fullForward = new FullForwardMicroModel();
+        using var model = PatchableModel.Create(fullForward, s.Model.Options);
+        Assert.False(model.CanRestartAtBlock);
         var acdc = MicroScenario.Create("acdc", s.Options);
 
         using var scores = acdc.Run(new PruneContext { Model = model, TrainBatches = s.Data.Train });
@@ -85,13 +87,14 @@ public sealed class AcdcTests
         using var s = MicroScenario.Varied(factorized, tokenPositions);
         using var referenceMicro = new MicroModel();
         using var reference = PatchableModel.Create(referenceMicro, s.Model.Options);
-        using var restartable = new RestartableMicroModel();
-        using var restarting = PatchableModel.Create(restartable, s.Model.Options);
+        using var fullForwardMicro = new FullForwardMicroModel();
+        using var fullForward = PatchableModel.Create(fullForwardMicro, s.Model.Options);
         var options = new AcdcOptions { TauExps = [-2, 0, 2], TauBases = [1, 3], Target = target };
 
-        // Full forwards (the micro model) and start-at-block (the restartable double).
+        // Full forwards (the double without restarts) and start-at-block (the micro model).
+        Assert.True(s.Model.CanRestartAtBlock);
+        AcdcStepCheck.AssertEachStepEqualsTreePatchedForward(fullForward, reference, s.Data.Train, options);
         AcdcStepCheck.AssertEachStepEqualsTreePatchedForward(s.Model, reference, s.Data.Train, options);
-        AcdcStepCheck.AssertEachStepEqualsTreePatchedForward(restarting, reference, s.Data.Train, options);
     }
 
     [Fact]
@@ -135,8 +138,8 @@ public sealed class AcdcTests
         // The corrupt source outputs and the engine's difference buffer; no copy of the clean source outputs (the
         // first step of each tau is a full pass that writes them), where there were four buffers before (issue 17).
         using var s = MicroScenario.Varied(factorized: true, tokenPositions: false);
-        using var restartable = new RestartableMicroModel();
-        using var model = PatchableModel.Create(restartable, s.Model.Options);
+        var model = s.Model;
+        Assert.True(model.CanRestartAtBlock);
         long minimum;
         using (var probe = model.SourceAblations(s.Data.Train[0].Corrupt))
         {

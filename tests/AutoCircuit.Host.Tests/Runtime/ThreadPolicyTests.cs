@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using AutoCircuit.Engine.Patching;
 using AutoCircuit.Engine.Runtime;
 using AutoCircuit.Testing;
 using TorchSharp;
@@ -9,7 +10,8 @@ namespace AutoCircuit.Host.Tests.Runtime;
 
 /// <summary>
 /// The thread policy (issue 17): passive OpenMP waiting put into the native environment before libtorch loads, the
-/// inter-op pool bounded, <c>--threads</c> and <c>AUTOCIRCUIT_THREADS</c> still deciding the intra-op count.
+/// inter-op pool bounded, <c>--threads</c> and <c>AUTOCIRCUIT_THREADS</c> still deciding the intra-op count, and passes
+/// whose operations are too small to split run on one thread.
 /// </summary>
 public sealed class ThreadPolicyTests
 {
@@ -57,6 +59,27 @@ public sealed class ThreadPolicyTests
         Assert.Equal(expected, TorchThreading.Choose(requested, parameters, cores: 2));
     }
 
+    [Theory]
+    [InlineData(0L, 2, 1)] // nothing to split
+    [InlineData(PassThreads.SplitWork - 1, 2, 1)] // a few microseconds an operation: one thread
+    [InlineData(PassThreads.SplitWork, 2, 2)] // enough to split: the chosen count
+    [InlineData(1L << 30, 4, 4)]
+    [InlineData(1L << 30, 1, 1)] // never more than chosen
+    public void PassThreads_ByWorkPerOperation(long work, int pool, int expected) =>
+        Assert.Equal(expected, PassThreads.For(work, pool));
+
+    [Fact]
+    public async Task ToolProcess_TwoThreads_MicroPassesRunOnOne()
+    {
+        // auto-circuit's micro model: a 2 x 2 weight per layer, operations of a few hundred multiply-adds.
+        var json = await RunBench(new Dictionary<string, string?>(), "2", "mask_gradient");
+
+        var env = json["env"]!;
+        Assert.Equal(2, env["num_threads"]!.GetValue<int>());
+        Assert.Equal(1, env["pass_threads"]!.GetValue<int>());
+        Assert.Equal(2, json["threads"]!.GetValue<int>());
+    }
+
     [Fact]
     public async Task ToolProcess_SetsPassiveWaiting_AndKeepsTheUsersChoice()
     {
@@ -72,7 +95,7 @@ public sealed class ThreadPolicyTests
         Assert.Equal("ACTIVE", users["env"]!["threading_env"]!["OMP_WAIT_POLICY"]!.GetValue<string>());
     }
 
-    private static async Task<JsonNode> RunBench(Dictionary<string, string?> environment)
+    private static async Task<JsonNode> RunBench(Dictionary<string, string?> environment, string threads = "1", string workload = "construct")
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -83,7 +106,7 @@ public sealed class ThreadPolicyTests
         foreach (var a in new[]
         {
             Path.Combine(TestFixtures.OutputDirectory, "dotnet-autocircuit.dll"), "bench", "--vs-auto-circuit", "--json",
-            "--workloads", "construct", "--reps", "1", "--warmup", "0", "--threads", "1",
+            "--workloads", workload, "--reps", "1", "--warmup", "0", "--threads", threads,
         })
         {
             start.ArgumentList.Add(a);

@@ -119,8 +119,11 @@ internal sealed record VsAutoCircuitEnv
     [Description("The libtorch build (TorchSharp's version).")]
     public required string Torch { get; init; }
 
-    [Description("libtorch intra-op threads in use.")]
+    [Description("libtorch intra-op threads the thread policy chose (--threads, AUTOCIRCUIT_THREADS or the model-size default): the most a pass uses.")]
     public required int NumThreads { get; init; }
+
+    [Description("libtorch intra-op threads the last pass ran with: passes whose operations are too small to split (under about 2^20 multiply-adds each) run on one thread.")]
+    public required int PassThreads { get; init; }
 
     [Description("libtorch inter-op threads in use.")]
     public required int NumInteropThreads { get; init; }

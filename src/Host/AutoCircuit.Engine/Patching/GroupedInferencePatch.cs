@@ -151,7 +151,7 @@ internal sealed class GroupedInferencePatch : PatchForward
         using var diff = destination.IncomingSlots(_diff); // [S, B, T, d...]
         if (!PatchMath.IsMatrixProduct(destination, Masks))
         {
-            using var delta = PatchMath.Contract(destination, Masks, x.shape[0], diff); // [B, T, H?, d...]
+            using var delta = PatchMath.Contract(destination, Masks, x.size(0), diff); // [B, T, H?, d...]
             return x + delta;
         }
 
@@ -178,7 +178,7 @@ internal sealed class GroupedInferencePatch : PatchForward
         if (extension is not null)
         {
             using var ext = PatchMath.Weights(extension, Masks, diff.dtype); // [S_ext]
-            using var first = ext.narrow(0, 0, diff.shape[0]); // [S]
+            using var first = ext.narrow(0, 0, diff.size(0)); // [S]
             parts.Add(first.unsqueeze(0)); // [1, S]
         }
 
@@ -199,13 +199,13 @@ internal sealed class GroupedInferencePatch : PatchForward
             {
                 // A later group with the same extension (e.g. attention-only layers, all extended by the output) replaces
                 // this partial by one over more sources before the extension runs.
-                var row = all.select(0, all.shape[0] - 1); // [sum of heads + 1, B, T, d...] -> [B, T, d...]
+                var row = all.select(0, all.size(0) - 1); // [sum of heads + 1, B, T, d...] -> [B, T, d...]
                 if (_pendingPartials.Remove(extension, out var replaced))
                 {
                     replaced.Partial.Dispose();
                 }
 
-                _pendingPartials[extension] = (row.DetachFromDisposeScope(), diff.shape[0]);
+                _pendingPartials[extension] = (row.DetachFromDisposeScope(), diff.size(0));
             }
 
             Tensor? mine = null;

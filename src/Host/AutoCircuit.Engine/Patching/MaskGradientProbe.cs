@@ -45,9 +45,9 @@ internal sealed class MaskGradientProbe : SingleTensorFunction<MaskGradientProbe
     {
         ArgumentNullException.ThrowIfNull(g);
         ArgumentNullException.ThrowIfNull(diff);
-        var s = diff.shape[0];
+        var s = diff.size(0);
         using var gh = hasHeads ? g.alias() : g.unsqueeze(2); // [B, T, H, d...] ([B, T, d...] -> [B, T, 1, d...])
-        long b = gh.shape[0], t = gh.shape[1], h = gh.shape[2];
+        long b = gh.size(0), t = gh.size(1), h = gh.size(2);
         if (!hasSeq)
         {
             using var hm = gh.movedim([2L], [0L]); // [B, T, H, d...] -> [H, B, T, d...]

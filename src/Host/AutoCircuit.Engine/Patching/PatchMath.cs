@@ -16,6 +16,14 @@ internal static class PatchMath
         destination.Destination!.SeqLen is null && masks.Function != MaskFunction.HardConcrete && masks.RowValues is null;
 
     /// <summary>
+    /// Whether a destination's patch with mask values per row (<see cref="MaskSettings.RowValues"/>) is one matrix
+    /// product and a sum (<see cref="RowValuesProduct"/>): no token-position axis (the mask function is already refused
+    /// with row values).
+    /// </summary>
+    public static bool IsRowValuesProduct(PatchWrapper destination, MaskSettings masks) =>
+        destination.Destination!.SeqLen is null && masks.RowValues is not null && masks.Function == MaskFunction.None;
+
+    /// <summary>
     /// <c>einsum(mask function(mask), diff)</c> for one destination, with per-prompt sampling (hard concrete) and dropout:
     /// auto-circuit's <c>einsum(mask, d, "{batch} {seq} {dest} src, src batch {dims} ... -> batch {dims} {dest} ...")</c>.
     /// </summary>
@@ -32,9 +40,9 @@ internal static class PatchMath
         if (masks.RowValues is { } rows)
         {
             // Mask values per row: [T?, H?, S] + [B, 1?, 1?, 1] -> one mask per prompt row, [B, T?, H?, S].
-            if (rows.shape[0] != batchSize)
+            if (rows.size(0) != batchSize)
             {
-                throw new ArgumentException($"Mask values per row: {rows.shape[0]} values for a batch of {batchSize} prompt rows.");
+                throw new ArgumentException($"Mask values per row: {rows.size(0)} values for a batch of {batchSize} prompt rows.");
             }
 
             using var column = rows.view([batchSize, .. Enumerable.Repeat(1L, (int)mask.dim())]); // [B, 1, ..., 1]
@@ -114,13 +122,42 @@ internal static class PatchMath
     /// </summary>
     public static Tensor HeadMajorProduct(Tensor weights, Tensor diff)
     {
-        var s = diff.shape[0];
-        var rest = diff.shape.Skip(1).ToArray();
+        var shape = diff.shape; // one call: each reads the sizes from native code into a new array
+        var s = shape[0];
+        var rest = shape[1..];
         using var flat = diff.reshape(s, -1); // [S, B*T*d]
         using var product = torch.matmul(weights, flat); // [H, B*T*d] or [B*T*d]
         return weights.dim() == 1
             ? product.view(rest) // [B, T, d...]
-            : product.view([weights.shape[0], .. rest]); // [H, B, T, d...]
+            : product.view([weights.size(0), .. rest]); // [H, B, T, d...]
+    }
+
+    /// <summary>
+    /// The patch with mask values per row, heads first in memory: row <c>b</c> uses <c>mask + values[b]</c>, and
+    /// <c>Σ_s (mask[h, s] + values[b]) diff[s, b] = (mask @ diff)[h, b] + values[b] Σ_s diff[s, b]</c>. One matrix
+    /// product over all rows and one sum over the sources instead of auto-circuit's per-row einsum (a batched product
+    /// of 1 x S by S x (T d) matrices, which libtorch runs as a loop of small products after permuting
+    /// <paramref name="diff"/>). Differentiable in the mask and <paramref name="diff"/>.
+    /// </summary>
+    /// <param name="mask">The destination's mask, <c>[H, S]</c> or <c>[S]</c>.</param>
+    /// <param name="rowValues">One value per prompt row, <c>[B]</c>.</param>
+    /// <param name="diff"><c>patch - curr</c>, <c>[S, B, T, d...]</c>.</param>
+    /// <returns><c>[H, B, T, d...]</c> (or <c>[B, T, d...]</c> without heads), as <see cref="HeadMajorProduct"/>.</returns>
+    public static Tensor RowValuesProduct(Tensor mask, Tensor rowValues, Tensor diff)
+    {
+        var batch = diff.size(1);
+        if (rowValues.size(0) != batch)
+        {
+            throw new ArgumentException($"Mask values per row: {rowValues.size(0)} values for a batch of {batch} prompt rows.");
+        }
+
+        using var weights = mask.dtype == diff.dtype ? mask.alias() : mask.to_type(diff.dtype);
+        using var product = HeadMajorProduct(weights, diff); // [H?, B, T, d...]
+        using var rowSum = diff.sum(0L, keepdim: false); // [B, T, d...]
+        using var typed = rowValues.dtype == diff.dtype ? rowValues.alias() : rowValues.to_type(diff.dtype);
+        using var column = typed.view([batch, .. Enumerable.Repeat(1L, (int)rowSum.dim() - 1)]); // [B, 1, ..., 1]
+        using var shift = rowSum * column; // [B, T, d...], the same for every head
+        return product + shift; // broadcast over the head axis
     }
 
     /// <summary>

@@ -25,7 +25,7 @@ public sealed partial class PatchableModel
 
         using var _ = torch.no_grad();
         var recording = new SourceRecording(this);
-        using var output = RunForward(() => _model.Forward(input), recording);
+        using var output = RunForward(input, () => _model.Forward(input), recording);
         return recording.Buffer ?? throw new InvalidOperationException("The forward pass did not reach any source node.");
     }
 
@@ -99,7 +99,7 @@ public sealed partial class PatchableModel
 
                 using var outs = SourceOutputs(batch.Input(clean)); // [S, B, T, d]
                 using var mean = outs.mean([1L], keepdim: true); // [S, 1, T, d]
-                batchSize = outs.shape[1];
+                batchSize = outs.size(1);
                 if (sum is null)
                 {
                     sum = mean.clone().DetachFromDisposeScope();

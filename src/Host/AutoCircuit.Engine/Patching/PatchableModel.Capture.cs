@@ -23,7 +23,7 @@ public sealed partial class PatchableModel
 
             return x;
         });
-        using (RunForward(() => _model.Forward(input), capture))
+        using (RunForward(input, () => _model.Forward(input), capture))
         {
         }
 
@@ -62,7 +62,7 @@ public sealed partial class PatchableModel
         try
         {
             using var scope = torch.NewDisposeScope();
-            var output = RunForward(() => _model.Forward(input), capture);
+            var output = RunForward(input, () => _model.Forward(input), capture);
             CheckReached(names, leaves);
             var value = loss(output);
             if (value.numel() != 1)

@@ -41,6 +41,6 @@ public sealed partial class PatchableModel : IActivationIntervention
 
             return y;
         });
-        return RunForward(() => _model.Forward(input), pass);
+        return RunForward(input, () => _model.Forward(input), pass);
     }
 }

@@ -100,7 +100,7 @@ public sealed partial class PatchableModel
             throw new InvalidOperationException("Patch mode is already on; nested patch scopes are not supported.");
         }
 
-        if (patchSrcOuts.shape[0] != Graph.Srcs.Count)
+        if (patchSrcOuts.size(0) != Graph.Srcs.Count)
         {
             throw new ArgumentException(
                 $"Patch activations must have one slot per source node ({Graph.Srcs.Count}); got [{string.Join(", ", patchSrcOuts.shape)}].");
@@ -203,7 +203,7 @@ public sealed partial class PatchableModel
     {
         ArgumentNullException.ThrowIfNull(batch);
         var buffers = _planner.BuffersPerPass(Graph, _maskSettings);
-        return (long)Math.Ceiling(buffers * Graph.Srcs.Count) * batch.Clean.shape[1] * _model.ResidualWidth * DTypes.Bytes(BufferDType);
+        return (long)Math.Ceiling(buffers * Graph.Srcs.Count) * batch.Clean.size(1) * _model.ResidualWidth * DTypes.Bytes(BufferDType);
     }
 
     /// <inheritdoc />

@@ -56,6 +56,7 @@ public sealed partial class PatchableModel : IPatchableModel, IBlockRestartable,
         }
 
         model.FreezeParameters();
+        ParameterCount = model is torch.nn.Module module ? module.parameters().Sum(p => p.numel()) : 0;
 
         var srcByModule = graph.SrcModules.ToDictionary(m => m.ModuleName, StringComparer.Ordinal);
         var destByModule = graph.DestModules.ToDictionary(m => m.ModuleName, StringComparer.Ordinal);
@@ -112,6 +113,9 @@ public sealed partial class PatchableModel : IPatchableModel, IBlockRestartable,
     /// <inheritdoc />
     public ModelGraph Graph { get; }
 
+    /// <summary>The wrapped model's parameters (sizes each pass's intra-op threads, <see cref="PassThreads.Set"/>).</summary>
+    internal long ParameterCount { get; }
+
     /// <inheritdoc />
     public Device Device => _model.Device;
 
@@ -157,7 +161,7 @@ public sealed partial class PatchableModel : IPatchableModel, IBlockRestartable,
     public Tensor Forward(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return RunForward(() => _model.Forward(input));
+        return RunForward(input, () => _model.Forward(input));
     }
 
     /// <inheritdoc />
@@ -181,7 +185,7 @@ public sealed partial class PatchableModel : IPatchableModel, IBlockRestartable,
         {
             OutputSlice.All => output,
             OutputSlice.LastSeq => output.select(1, -1), // [B, T, V] -> [B, V]
-            OutputSlice.NotFirstSeq => output.narrow(1, 1, output.shape[1] - 1), // [B, T, V] -> [B, T-1, V]
+            OutputSlice.NotFirstSeq => output.narrow(1, 1, output.size(1) - 1), // [B, T, V] -> [B, T-1, V]
             _ => throw new InvalidOperationException($"Unknown output slice {OutputSlice}."),
         };
     }
@@ -191,7 +195,11 @@ public sealed partial class PatchableModel : IPatchableModel, IBlockRestartable,
     /// pass (recording, capture) or, in patch mode, the pass the planner starts; returns only the output (and what
     /// the pass keeps for its caller), moved to the caller's scope.
     /// </summary>
-    private Tensor RunForward(Func<Tensor> forward, ForwardPass? observer = null)
+    /// <param name="input">The pass's input (its first two axes are prompt rows and token positions): sets the pass's
+    /// intra-op threads by its size (<see cref="PassThreads.Set"/>).</param>
+    /// <param name="forward">The model's forward pass.</param>
+    /// <param name="observer">The hooks' pass, or <c>null</c> for the planner's patch pass.</param>
+    private Tensor RunForward(Tensor input, Func<Tensor> forward, ForwardPass? observer = null)
     {
         if (CurrentPass is not null)
         {
@@ -199,6 +207,8 @@ public sealed partial class PatchableModel : IPatchableModel, IBlockRestartable,
         }
 
         ProbeLeftovers.DisposeAll(); // the previous pass's backward pass is over
+        var tokens = input.dim() switch { 0 => 1, 1 => input.size(0), _ => input.size(0) * input.size(1) };
+        PassThreads.Set(tokens, ParameterCount, Graph.SrcModules.Count + Graph.DestModules.Count);
 
         using var scope = torch.NewDisposeScope();
         using var patchPass = observer is null ? BeginPatchForward() : null;

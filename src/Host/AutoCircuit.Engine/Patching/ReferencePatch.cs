@@ -11,7 +11,8 @@ namespace AutoCircuit.Engine.Patching;
 /// <remarks>
 /// The one liberty, taken only without <see cref="PatchOptions.ReferencePatching"/>: where the einsum is a plain matrix
 /// product (no token-position axis, no sampled masks) it is computed as one, heads first in memory (the same sum;
-/// <see cref="PatchMath.HeadMajorProduct"/>). Used whenever a gradient may be wanted and the zero-mask probe does not
+/// <see cref="PatchMath.HeadMajorProduct"/>), and with mask values per row as one matrix product and a sum over the
+/// sources (<see cref="PatchMath.RowValuesProduct"/>). Used whenever a gradient may be wanted and the zero-mask probe does not
 /// apply, and always under <see cref="PatchOptions.ReferencePatching"/>.
 /// </remarks>
 internal sealed class ReferencePatch : PatchForward
@@ -38,9 +39,15 @@ internal sealed class ReferencePatch : PatchForward
         using var curr = destination.IncomingSlots(_curr); // [S, B, T, d...]
         using var diff = patch - curr; // [S, B, T, d...]: auto-circuit's d
         Owner.Ledger.TrackUntilPatchEnd(diff); // autograd keeps it for the backward pass
+        if (!Owner.PatchOptions.ReferencePatching && PatchMath.IsRowValuesProduct(destination, Masks))
+        {
+            using var rowProduct = PatchMath.RowValuesProduct(destination.Mask!, Masks.RowValues!, diff); // [H?, B, T, d...]
+            return PatchMath.AddHeadMajor(x, rowProduct, destination.Destination!.HasHeadAxis, inPlace: false);
+        }
+
         if (Owner.PatchOptions.ReferencePatching || !PatchMath.IsMatrixProduct(destination, Masks))
         {
-            using var delta = PatchMath.Contract(destination, Masks, x.shape[0], diff); // [B, T, H?, d...]
+            using var delta = PatchMath.Contract(destination, Masks, x.size(0), diff); // [B, T, H?, d...]
             return x + delta; // auto-circuit's arg_0 += einsum(mask, d, ...)
         }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using AutoCircuit.Engine.Hooks;
+using AutoCircuit.Engine.Patching;
 using TorchSharp;
 
 namespace AutoCircuit.Engine.Runtime;
@@ -17,8 +18,9 @@ internal static class TorchThreading
 
     /// <summary>Help text of the <c>--threads</c> options.</summary>
     public const string Help =
-        "libtorch intra-op threads (CPU). Default: 1 for models under 5M parameters (thread hand-offs cost more than tiny " +
-        "operations gain), else libtorch's default (one per core). The AUTOCIRCUIT_THREADS environment variable sets the default.";
+        "libtorch intra-op threads (CPU): the most a pass uses; passes whose operations are too small to split run on one. " +
+        "Default: 1 for models under 5M parameters (thread hand-offs cost more than tiny operations gain), else libtorch's " +
+        "default (one per core). The AUTOCIRCUIT_THREADS environment variable sets the default.";
 
     /// <summary>The thread count the policy picks for a model of <paramref name="parameters"/> parameters.</summary>
     /// <param name="requested">An explicit <c>--threads</c> value (positive), or <c>null</c>.</param>
@@ -56,6 +58,8 @@ internal static class TorchThreading
         OpenMpEnvironment.Apply(); // no-op when the program did it before loading libtorch
         BoundInterOp();
         var threads = Choose(requested, parameters);
+        PassThreads.Most = threads; // passes whose operations are too small to split use one
+
         if (torch.get_num_threads() != threads)
         {
             torch.set_num_threads(threads);

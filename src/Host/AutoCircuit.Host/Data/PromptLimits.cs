@@ -48,7 +48,7 @@ internal static class PromptLimits
     /// <exception cref="DatasetException">An id outside the vocabulary or rows longer than the context.</exception>
     public static void CheckEncoded(string source, EncodedPrompts encoded, TransformerConfig config)
     {
-        var width = encoded.Clean.shape[1];
+        var width = encoded.Clean.size(1);
         if (width > config.ContextLength)
         {
             throw TooLong(source, "the longest prompt", width, config);

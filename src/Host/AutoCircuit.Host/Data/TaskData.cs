@@ -184,7 +184,7 @@ public sealed class TaskData : IDisposable
                 }
 
                 attachment = transformer.AttachPrefixCache(cache);
-                var width = encoded.Clean.shape[1];
+                var width = encoded.Clean.size(1);
                 var tailClean = encoded.Clean.narrow(1, diverge, width - diverge).contiguous();
                 var tailCorrupt = encoded.Corrupt.narrow(1, diverge, width - diverge).contiguous();
                 encoded.Clean.Dispose();
@@ -203,7 +203,7 @@ public sealed class TaskData : IDisposable
                         "(they would be padded). Use a dataset of equal-length prompts or drop --token-positions.");
                 }
 
-                seqLen = (int)encoded.Clean.shape[1];
+                seqLen = (int)encoded.Clean.size(1);
             }
 
             foreach (var (answers, name) in new[] { (encoded.Answers, "answers"), (encoded.WrongAnswers, "wrong_answers") })
@@ -255,7 +255,7 @@ public sealed class TaskData : IDisposable
         ArgumentNullException.ThrowIfNull(clean);
         ArgumentNullException.ThrowIfNull(corrupt);
         using var scope = torch.NewDisposeScope();
-        var width = clean.shape[1];
+        var width = clean.size(1);
         var firstDiff = clean.ne(corrupt).to_type(ScalarType.Int32).argmax(1).min().ToInt64(); // 0 when some pair is identical
         var first = clean.narrow(0, 0, 1); // [1, T]
         var shared = clean.eq(first).all(0).logical_and(corrupt.eq(first).all(0)); // [T]

@@ -43,7 +43,7 @@ internal abstract class HfFamily
 
     /// <summary>An output projection <c>[d, H*dh]</c> (Linear layout) as ours, <c>[H, dh, d]</c>.</summary>
     internal static Func<Tensor, Tensor> HeadsFirst(long heads, long dh) =>
-        wo => wo.view(wo.shape[0], heads, dh).permute(1, 2, 0); // [d, H, dh] -> [H, dh, d]
+        wo => wo.view(wo.size(0), heads, dh).permute(1, 2, 0); // [d, H, dh] -> [H, dh, d]
 
     /// <summary>A list of supported values for a refusal's message.</summary>
     internal static string OneOf(params string[] values) => string.Join(", ", values);

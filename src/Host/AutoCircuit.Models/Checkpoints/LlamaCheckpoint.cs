@@ -167,5 +167,5 @@ internal static class LlamaCheckpoint
 
     /// <summary>An output projection <c>[d, H*dh]</c> (Linear layout) as <c>[H, dh, d]</c>.</summary>
     private static Tensor HeadsFirst(Tensor wo, long heads, long dh) =>
-        wo.view(wo.shape[0], heads, dh).permute(1, 2, 0); // [d, H, dh] -> [H, dh, d]
+        wo.view(wo.size(0), heads, dh).permute(1, 2, 0); // [d, H, dh] -> [H, dh, d]
 }

@@ -1,5 +1,6 @@
 using AutoCircuit.Engine.Hooks;
 using AutoCircuit.Graph;
+using AutoCircuit.Patching;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -10,10 +11,11 @@ namespace AutoCircuit.Models.Micro;
 /// auto-circuit's two-layer toy (<c>model_utils/micro_model_utils.py</c>): each block has two
 /// "heads" that multiply the residual elementwise by a fixed weight row ([1, 2] and [3, 4]), and the
 /// block output (sum of heads) is added to the residual. Inputs are vectors <c>[batch, seq, 2]</c>;
-/// the output is the final residual <c>[batch, seq, 2]</c>. Module names are auto-circuit's
+/// the output is the final residual <c>[batch, seq, 2]</c>. It restarts at a block from cached block inputs (ACDC), as
+/// transformers do. Module names are auto-circuit's
 /// (<c>input</c>, <c>blocks.{i}.head_inputs</c>, <c>blocks.{i}.head_outputs</c>, <c>resids.{i}</c>, <c>output</c>).
 /// </summary>
-public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel
+public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel, IBlockRestartModel
 {
     private const int Heads = 2;
     private const int DModel = 2; // width of the residual vectors
@@ -81,7 +83,7 @@ public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel
     public override Tensor forward(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        if (input.dim() != 3 || input.shape[2] != DModel)
+        if (input.dim() != 3 || input.size(2) != DModel)
         {
             throw new ArgumentException($"The micro model takes [batch, seq, {DModel}] inputs; got [{string.Join(", ", input.shape)}].");
         }
@@ -89,21 +91,7 @@ public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel
         // A hook must not dispose what it gets and returns a tensor we own (or its input): the input hook's result is
         // ours unless it is the caller's input; every later residual is ours.
         var x = _input.Apply(input); // [B, T, d]
-        var owned = !ReferenceEquals(x, input);
-        for (var i = 0; i < LayerCount; i++)
-        {
-            using var blockOut = blocks[i].forward(x); // [B, T, d]
-            var sum = x + blockOut;
-            if (owned)
-            {
-                x.Dispose();
-            }
-
-            x = Through(_resids[i], sum); // [B, T, d]
-            owned = true;
-        }
-
-        return Through(_output, x); // at least one layer: x is ours
+        return RunBlocks(x, owned: !ReferenceEquals(x, input), start: 0, residuals: null);
     }
 
     /// <inheritdoc />
@@ -165,6 +153,96 @@ public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel
     /// <inheritdoc />
     public void MoveTo(Device device) => this.to(device);
 
+    /// <inheritdoc />
+    /// <remarks><c>input</c> belongs to block 0, <c>blocks.{l}.*</c> and <c>resids.{l}</c> to block l, and <c>output</c> to
+    /// the last block (its restart reruns that block, as a transformer's final destination does).</remarks>
+    public int BlockOf(string moduleName)
+    {
+        ArgumentNullException.ThrowIfNull(moduleName);
+        if (moduleName == HookNames.Micro.Input)
+        {
+            return 0;
+        }
+
+        if (moduleName == HookNames.Micro.Output)
+        {
+            return LayerCount - 1;
+        }
+
+        if (HookNames.TryGetBlock(moduleName, out var block) && block < LayerCount)
+        {
+            return block;
+        }
+
+        for (var l = 0; l < LayerCount; l++)
+        {
+            if (HookNames.Micro.Resid(l) == moduleName)
+            {
+                return l;
+            }
+        }
+
+        throw new ArgumentException($"'{moduleName}' is not a hook point of the {LayerCount}-layer micro model.", nameof(moduleName));
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Block 0's input is the model's input before the <c>input</c> hook (a restart at block 0 runs the hook);
+    /// block l's is the residual after <c>resids.{l-1}</c>.</remarks>
+    public BlockInputs CaptureBlockInputs(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        using var scope = torch.NewDisposeScope();
+        var residuals = new List<Tensor>(LayerCount) { input.clone().DetachFromDisposeScope() };
+        var x = _input.Apply(input);
+        RunBlocks(x, owned: !ReferenceEquals(x, input), start: 0, residuals).Dispose();
+        return new BlockInputs(residuals);
+    }
+
+    /// <inheritdoc />
+    public Tensor ForwardFromBlock(BlockInputs inputs, int block)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.Residuals.Count != LayerCount)
+        {
+            throw new ArgumentException("These block inputs were not captured by this micro model.", nameof(inputs));
+        }
+
+        if (block < 0 || block >= LayerCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(block), block, $"Blocks are 0..{LayerCount - 1}.");
+        }
+
+        var cached = inputs.Residuals[block];
+        var x = block == 0 ? _input.Apply(cached) : cached; // [B, T, d]
+        return RunBlocks(x, owned: !ReferenceEquals(x, cached), start: block, residuals: null);
+    }
+
+    /// <summary>
+    /// Blocks <paramref name="start"/>.. and the output hook from the residual <paramref name="x"/> (disposed here when
+    /// <paramref name="owned"/>); with <paramref name="residuals"/>, adds a copy of each later block's input to it.
+    /// </summary>
+    private Tensor RunBlocks(Tensor x, bool owned, int start, List<Tensor>? residuals)
+    {
+        for (var i = start; i < LayerCount; i++)
+        {
+            using var blockOut = blocks[i].forward(x); // [B, T, d]
+            var sum = x + blockOut;
+            if (owned)
+            {
+                x.Dispose();
+            }
+
+            x = Through(_resids[i], sum); // [B, T, d]
+            owned = true;
+            if (residuals is not null && i + 1 < LayerCount)
+            {
+                residuals.Add(x.clone().DetachFromDisposeScope());
+            }
+        }
+
+        return owned ? Through(_output, x) : _output.Apply(x); // start < LayerCount: x is ours here
+    }
+
     /// <summary>Passes a tensor we made through a hook point; disposes it when the hook returns another.</summary>
     private static Tensor Through(HookPoint hook, Tensor x)
     {
@@ -208,7 +286,7 @@ public sealed class MicroModel : nn.Module<Tensor, Tensor>, IHookedModel
         public override Tensor forward(Tensor x)
         {
             using var copies = x.unsqueeze(2); // [B, T, 1, d]
-            using var perHead = copies.expand(x.shape[0], x.shape[1], Heads, DModel); // [B, T, H, d], a view
+            using var perHead = copies.expand(x.size(0), x.size(1), Heads, DModel); // [B, T, H, d], a view
             var heads = _headInputs.Apply(perHead); // [B, T, H, d]
             using var ownedHeads = ReferenceEquals(heads, perHead) ? null : heads;
             using var outs = Through(_headOutputs, heads * weights); // [B, T, H, d] * [H, d]

@@ -71,7 +71,7 @@ public static class InductionData
 public sealed record InductionBatch(Tensor Clean, Tensor Corrupt, Tensor Answer, Tensor Wrong, Tensor FirstPosition) : IDisposable
 {
     /// <summary>Number of prompts.</summary>
-    public long Count => Clean.shape[0];
+    public long Count => Clean.size(0);
 
     /// <inheritdoc />
     public void Dispose()

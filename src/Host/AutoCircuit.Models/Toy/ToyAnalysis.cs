@@ -77,7 +77,7 @@ internal static class ToyAnalysis
             }
         }
 
-        var t = prompts.Clean.shape[1];
+        var t = prompts.Clean.size(1);
         var rows = torch.arange(prompts.Count); // [n]
         var first = prompts.FirstPosition; // [n]
         double[][] Read(Func<Tensor, Tensor> score) =>

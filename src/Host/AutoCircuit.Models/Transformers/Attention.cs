@@ -112,7 +112,7 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
     /// <summary>The attention output <c>[B, T, d]</c> for the block input <paramref name="resid"/> <c>[B, T, d]</c>.</summary>
     public override Tensor forward(Tensor resid, ForwardContext ctx)
     {
-        long b = resid.shape[0], t = resid.shape[1], d = resid.shape[2];
+        long b = resid.size(0), t = resid.size(1), d = resid.size(2);
         using var shared = resid.unsqueeze(2); // [B, T, 1, d]
         using var perHead = shared.expand(b, t, _heads, d); // [B, T, H, d], a view
         var attnIn = ctx.Apply(_hookAttnIn, perHead); // [B, T, H, d]
@@ -162,7 +162,7 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
     private Tensor Project(Tensor input, Tensor? normed, Tensor w, Tensor? bias, long m)
     {
         using var scope = torch.NewDisposeScope();
-        long b = input.shape[0], t = input.shape[1], n = input.shape[2], d = input.shape[3], dh = _dHead;
+        long b = input.size(0), t = input.size(1), n = input.size(2), d = input.size(3), dh = _dHead;
         if (normed is not null)
         {
             var flat = StoredWeights.Linear(normed, w, bias); // [B, T, m * Dh]
@@ -214,7 +214,7 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
             }
 
             using var scope = torch.NewDisposeScope();
-            long b = x.shape[0], t = x.shape[1], n = x.shape[2], dh = x.shape[3];
+            long b = x.size(0), t = x.size(1), n = x.size(2), dh = x.size(3);
             var width = norm.Width / dh; // heads the weight covers: H for queries, G for keys
             var copies = x.view(b, t, width, n / width, dh).transpose(2, 3).reshape(b, t, n / width, width * dh); // [B, T, r, n'*Dh]
             var normed = norm.forward(copies).view(b, t, n / width, width, dh).transpose(2, 3); // [B, T, n', r, Dh]
@@ -253,10 +253,10 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
 
         using var scope = torch.NewDisposeScope();
         var cached = values ? prefix.Values(_layer) : prefix.Keys(_layer); // [B, P, G, Dh]
-        if (cached.shape[2] != x.shape[2])
+        if (cached.size(2) != x.size(2))
         {
             // Per-query-head K/V (hook_attn_in changed): the cached groups serve r heads each.
-            cached = cached.repeat_interleave(x.shape[2] / cached.shape[2], 2); // [B, P, H, Dh]
+            cached = cached.repeat_interleave(x.size(2) / cached.size(2), 2); // [B, P, H, Dh]
         }
 
         return scope.MoveToOuter(torch.cat([cached, x], 1)); // [B, S, n, Dh]
@@ -270,8 +270,8 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
     private Tensor Pattern(Tensor q, Tensor keys, Tensor allowed, Tensor rowValid)
     {
         using var scope = torch.NewDisposeScope();
-        long b = q.shape[0], t = q.shape[1], h = q.shape[2], dh = q.shape[3];
-        long n = keys.shape[2], s = keys.shape[1], r = h / n;
+        long b = q.size(0), t = q.size(1), h = q.size(2), dh = q.size(3);
+        long n = keys.size(2), s = keys.size(1), r = h / n;
         var qh = q.permute(0, 2, 1, 3).reshape(b, n, r * t, dh); // [B, H, T, Dh] -> [B, n, r*T, Dh]
         var kh = keys.permute(0, 2, 3, 1); // [B, n, Dh, S]
         var dot = torch.matmul(qh, kh); // [B, n, r*T, S]
@@ -291,8 +291,8 @@ internal sealed class Attention : nn.Module<Tensor, ForwardContext, Tensor>
     private static Tensor Mix(Tensor pattern, Tensor values)
     {
         using var scope = torch.NewDisposeScope();
-        long b = pattern.shape[0], h = pattern.shape[1], t = pattern.shape[2], s = pattern.shape[3];
-        long n = values.shape[2], dh = values.shape[3], r = h / n;
+        long b = pattern.size(0), h = pattern.size(1), t = pattern.size(2), s = pattern.size(3);
+        long n = values.size(2), dh = values.size(3), r = h / n;
         var vh = values.permute(0, 2, 1, 3); // [B, n, S, Dh]
         var z = torch.matmul(pattern.view(b, n, r * t, s), vh); // [B, n, r*T, S] x [B, n, S, Dh] = [B, n, r*T, Dh]
         return scope.MoveToOuter(z.view(b, h, t, dh).permute(0, 2, 1, 3)); // [B, H, T, Dh] -> [B, T, H, Dh]

@@ -78,7 +78,7 @@ internal static class Embeddings
     {
         using var scope = torch.NewDisposeScope();
         var rows = StoredWeights.Rows(table, ids.reshape(-1), dtype); // [B*T, d]
-        return scope.MoveToOuter(rows.view(ids.shape[0], ids.shape[1], table.shape[1])); // [B, T, d]
+        return scope.MoveToOuter(rows.view(ids.size(0), ids.size(1), table.size(1))); // [B, T, d]
     }
 
     public static void CheckTable(long rows, long d, string rowsName)

@@ -112,9 +112,9 @@ internal sealed class ForwardContext : IDisposable
         bool hooksEnabled = true, List<(Tensor, Tensor)>? collect = null)
     {
         using var scope = torch.NewDisposeScope();
-        var t = tokens.shape[1];
+        var t = tokens.size(1);
         var all = prefix is null ? tokens : torch.cat([prefix.Tokens, tokens], 1); // [B, S]
-        var s = all.shape[1];
+        var s = all.size(1);
         var p = s - t;
         var keyMask = KeyMask(all, padding); // [B, S] bool
         using var cum = keyMask.to_type(ScalarType.Int64).cumsum(1); // [B, S]
@@ -125,8 +125,8 @@ internal sealed class ForwardContext : IDisposable
         using var causal = k.le(q); // [T, S]
         var allowed = causal.unsqueeze(0) & keyMask.unsqueeze(1); // [B, T, S]
         using var anyKey = allowed.any(-1, keepdim: true); // [B, T, 1]
-        allowed = (allowed | anyKey.logical_not()).view(tokens.shape[0], 1, 1, t, s); // [B, 1, 1, T, S]
-        var rowValid = anyKey.to_type(dtype).view(tokens.shape[0], 1, 1, t, 1); // [B, 1, 1, T, 1]
+        allowed = (allowed | anyKey.logical_not()).view(tokens.size(0), 1, 1, t, s); // [B, 1, 1, T, S]
+        var rowValid = anyKey.to_type(dtype).view(tokens.size(0), 1, 1, t, 1); // [B, 1, 1, T, 1]
 
         // A window of w keys, the query's own included (Hugging Face's eager/sdpa mask). Padding rows keep their
         // diagonal, so no row is empty; indices are absolute, which left padding shifts equally for query and key.

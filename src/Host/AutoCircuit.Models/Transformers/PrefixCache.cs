@@ -24,10 +24,10 @@ public sealed class PrefixCache : IDisposable
     public Tensor Tokens { get; }
 
     /// <summary>Batch size the cache was built for; tails must have the same.</summary>
-    public long BatchSize => Tokens.shape[0];
+    public long BatchSize => Tokens.size(0);
 
     /// <summary>Prefix length P.</summary>
-    public long Length => Tokens.shape[1];
+    public long Length => Tokens.size(1);
 
     /// <summary>Keys of one layer after rotary, <c>[B, P, G, d_head]</c> (G = key/value heads).</summary>
     internal Tensor Keys(int layer) => _layers[layer].Keys;

@@ -95,7 +95,7 @@ internal static class Rotary
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin, bool interleaved)
     {
         using var scope = torch.NewDisposeScope();
-        long b = x.shape[0], t = x.shape[1], n = x.shape[2], dh = x.shape[3], half = cos.shape[3], r = 2 * half;
+        long b = x.size(0), t = x.size(1), n = x.size(2), dh = x.size(3), half = cos.size(3), r = 2 * half;
         var rot = r == dh ? x : x.narrow(-1, 0, r); // [B, T, n, r]
         Tensor rotated;
         if (interleaved)

@@ -171,7 +171,7 @@ internal static class StoredWeights
         public override Tensor Converted(Tensor x, Tensor w)
         {
             var rows = ChunkRows(w);
-            if (rows >= w.shape[0])
+            if (rows >= w.size(0))
             {
                 using var wc = Convert(w, x.dtype);
                 return F.linear(x, wc);
@@ -179,9 +179,9 @@ internal static class StoredWeights
 
             using var scope = torch.NewDisposeScope();
             var parts = new List<Tensor>();
-            for (long start = 0; start < w.shape[0]; start += rows)
+            for (long start = 0; start < w.size(0); start += rows)
             {
-                using var part = w.narrow(0, start, Math.Min(rows, w.shape[0] - start));
+                using var part = w.narrow(0, start, Math.Min(rows, w.size(0) - start));
                 using var wc = Convert(part, x.dtype);
                 parts.Add(F.linear(x, wc)); // [..., rows]
             }
@@ -194,9 +194,9 @@ internal static class StoredWeights
             using var scope = torch.NewDisposeScope();
             var rows = ChunkRows(w);
             Tensor? sum = null;
-            for (long start = 0; start < w.shape[0]; start += rows)
+            for (long start = 0; start < w.size(0); start += rows)
             {
-                var n = Math.Min(rows, w.shape[0] - start);
+                var n = Math.Min(rows, w.size(0) - start);
                 using var rowsOfW = w.narrow(0, start, n);
                 using var wc = Convert(rowsOfW, g.dtype); // [n, in]
                 using var part = torch.matmul(g.narrow(-1, start, n), wc); // [..., in]
@@ -216,8 +216,8 @@ internal static class StoredWeights
 
         private long ChunkRows(Tensor w)
         {
-            var perRow = Math.Max(1L, w.numel() / Math.Max(1L, w.shape[0]));
-            return w.numel() <= chunkElements ? w.shape[0] : Math.Max(1L, chunkElements / perRow);
+            var perRow = Math.Max(1L, w.numel() / Math.Max(1L, w.size(0)));
+            return w.numel() <= chunkElements ? w.size(0) : Math.Max(1L, chunkElements / perRow);
         }
     }
 

@@ -122,12 +122,12 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
     public override Tensor forward(Tensor tokens)
     {
         ArgumentNullException.ThrowIfNull(tokens);
-        var cache = _attachedCaches.GetValueOrDefault(tokens.shape[0]);
+        var cache = _attachedCaches.GetValueOrDefault(tokens.size(0));
         if (cache is null && _attachedCaches.Count > 0)
         {
             // The inputs are tails of a cached prefix: running them without it would be silently wrong.
             throw new InvalidOperationException(
-                $"A prefix cache is attached for batch size(s) {string.Join(", ", _attachedCaches.Keys)} but the input has {tokens.shape[0]} rows.");
+                $"A prefix cache is attached for batch size(s) {string.Join(", ", _attachedCaches.Keys)} but the input has {tokens.size(0)} rows.");
         }
 
         return Forward(tokens, cache);
@@ -207,7 +207,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
     public BlockInputs CaptureBlockInputs(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var prefix = _attachedCaches.GetValueOrDefault(input.shape[0]);
+        var prefix = _attachedCaches.GetValueOrDefault(input.size(0));
         CheckTokens(input, prefix);
         using var scope = torch.NewDisposeScope();
         var ctx = ForwardContext.Create(input, prefix, Padding, Config, DType).Detach();
@@ -348,7 +348,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
     {
         ArgumentNullException.ThrowIfNull(tokens);
         CheckTokens(tokens, prefix);
-        var length = tokens.shape[1] + (prefix?.Length ?? 0);
+        var length = tokens.size(1) + (prefix?.Length ?? 0);
         if (length > Config.ContextLength)
         {
             throw new AutoCircuitException($"{length} tokens exceed the context length {Config.ContextLength} of {Config.Name}.");
@@ -400,9 +400,9 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
                 $"A transformer takes int64 token ids [batch, seq]; got {tokens.dtype} [{string.Join(", ", tokens.shape)}].");
         }
 
-        if (prefix is not null && prefix.BatchSize != tokens.shape[0])
+        if (prefix is not null && prefix.BatchSize != tokens.size(0))
         {
-            throw new ArgumentException($"The prefix cache holds {prefix.BatchSize} rows but the input has {tokens.shape[0]}.");
+            throw new ArgumentException($"The prefix cache holds {prefix.BatchSize} rows but the input has {tokens.size(0)}.");
         }
     }
 

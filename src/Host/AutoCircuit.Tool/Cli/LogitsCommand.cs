@@ -124,10 +124,10 @@ internal static class LogitsCommand
             var tokens = torch.tensor(ids, [1, ids.Length], device: device); // [1, T]
             model.ValidateTokens(tokens);
             var logits = model.Forward(tokens)[0].cpu().to_type(ScalarType.Float32); // [T, V]
-            var rows = all ? logits : logits.narrow(0, logits.shape[0] - 1, 1);
+            var rows = all ? logits : logits.narrow(0, logits.size(0) - 1, 1);
             var values = rows.contiguous().data<float>().ToArray();
-            var vocab = (int)logits.shape[1];
-            var matrix = Enumerable.Range(0, (int)rows.shape[0]).Select(r => values.AsSpan(r * vocab, vocab).ToArray()).ToArray();
+            var vocab = (int)logits.size(1);
+            var matrix = Enumerable.Range(0, (int)rows.size(0)).Select(r => values.AsSpan(r * vocab, vocab).ToArray()).ToArray();
             var description = model.Description;
             var likely = top is int n ? TopTokens(rows, Math.Min(n, vocab), loaded.Tokenizer) : null;
             output.WriteLine(all
@@ -152,7 +152,7 @@ internal static class LogitsCommand
         var v = values.contiguous().data<double>().ToArray();
         var p = probabilities.contiguous().data<double>().ToArray();
         var ids = indices.contiguous().data<long>().ToArray();
-        return Enumerable.Range(0, (int)rows.shape[0]).Select(r => (IReadOnlyList<TopToken>)Enumerable.Range(0, n).Select(k =>
+        return Enumerable.Range(0, (int)rows.size(0)).Select(r => (IReadOnlyList<TopToken>)Enumerable.Range(0, n).Select(k =>
         {
             var i = (r * n) + k;
             return new TopToken
