@@ -39,18 +39,34 @@ public sealed class ActivationMagnitude : IPruneAlgorithm
         var scores = model.NewPruneScores();
         using var _ = torch.inference_mode();
         using var progress = context.Progress.Start("Activation magnitude", batches.Count);
-        foreach (var batch in batches)
+        var dtype = scores.Destinations.Count > 0 ? scores.Destinations[0].Tensor.dtype : ScalarType.Float32;
+        Tensor? total = null; // [n_src]: the batches' magnitudes summed in the scores' dtype, in batch order
+        try
         {
-            context.CancellationToken.ThrowIfCancellationRequested();
-            using var scope = torch.NewDisposeScope();
-            var magnitudes = SignedMean(model, batch).abs() / batches.Count; // [n_src]: |signed mean|
-            foreach (var destination in scores.Destinations)
+            foreach (var batch in batches)
             {
-                // Each edge gets its source's magnitude, the same for every head and position.
-                destination.AddPerGraphSource(magnitudes);
+                context.CancellationToken.ThrowIfCancellationRequested();
+                using var scope = torch.NewDisposeScope();
+                var magnitudes = (SignedMean(model, batch).abs() / batches.Count).to_type(dtype); // [n_src]: |signed mean|
+                total = total is null ? magnitudes.DetachFromDisposeScope() : total.add_(magnitudes);
+                progress.Advance();
             }
 
-            progress.Advance();
+            // Each edge gets its source's magnitude, the same for every head and position: added once per destination
+            // (the same sums as adding each batch's, since the scores start at zero).
+            foreach (var destination in total is null ? [] : scores.Destinations)
+            {
+                destination.AddPerGraphSource(total!);
+            }
+        }
+        catch
+        {
+            scores.Dispose();
+            throw;
+        }
+        finally
+        {
+            total?.Dispose();
         }
 
         return scores;

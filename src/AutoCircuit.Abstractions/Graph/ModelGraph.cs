@@ -15,8 +15,8 @@ namespace AutoCircuit.Graph;
 public sealed class ModelGraph
 {
     private readonly Dictionary<string, DestinationModule> _destByName;
-    private readonly Dictionary<(string Name, int? Seq), Edge> _edgeByName;
-    private readonly Dictionary<string, IReadOnlyList<Edge>> _edgesByModule;
+    private Dictionary<(string Name, int? Seq), Edge>? _edgeByName; // built on first use: names are made per edge
+    private Dictionary<string, IReadOnlyList<Edge>>? _edgesByModule; // built on first use
     private Edge[]? _flatEdges;
     private long[]? _flatOffsets;
 
@@ -32,14 +32,6 @@ public sealed class ModelGraph
         IsFactorized = factorized;
         SeqLen = seqLen;
         _destByName = destModules.ToDictionary(m => m.ModuleName, StringComparer.Ordinal);
-        _edgeByName = new Dictionary<(string, int?), Edge>(edges.Count);
-        foreach (var e in edges)
-        {
-            _edgeByName.TryAdd((e.Name, e.SeqIndex), e);
-        }
-
-        _edgesByModule = edges.GroupBy(e => e.Dest.ModuleName, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => (IReadOnlyList<Edge>)[.. g], StringComparer.Ordinal);
     }
 
     /// <summary>Source nodes ordered by <see cref="SrcNode.SrcIndex"/> (0..n_src-1).</summary>
@@ -80,7 +72,9 @@ public sealed class ModelGraph
 
     /// <summary>The edges into one destination module, in graph order.</summary>
     public IReadOnlyList<Edge> EdgesInto(string moduleName) =>
-        _edgesByModule.TryGetValue(moduleName, out var list) ? list : [];
+        (_edgesByModule ??= Edges.GroupBy(e => e.Dest.ModuleName, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<Edge>)[.. g], StringComparer.Ordinal))
+        .TryGetValue(moduleName, out var list) ? list : [];
 
     /// <summary>
     /// Every edge in <em>flat score order</em>: destination modules in graph order, each module's
@@ -99,7 +93,18 @@ public sealed class ModelGraph
 
     /// <summary>Finds an edge by name (<c>src->dest</c>) and token position.</summary>
     public Edge? FindEdge(string name, int? seqIndex = null) =>
-        _edgeByName.TryGetValue((name, seqIndex), out var e) ? e : null;
+        (_edgeByName ??= BuildEdgeIndex()).TryGetValue((name, seqIndex), out var e) ? e : null;
+
+    private Dictionary<(string Name, int? Seq), Edge> BuildEdgeIndex()
+    {
+        var index = new Dictionary<(string, int?), Edge>(Edges.Count);
+        foreach (var e in Edges)
+        {
+            index.TryAdd((e.Name, e.SeqIndex), e);
+        }
+
+        return index;
+    }
 
     private long[] BuildFlatOffsets()
     {

@@ -36,6 +36,7 @@ public sealed partial class HotPathSyncTests
         { "src/Host/AutoCircuit.Engine/Patching/ActivationCapture.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/SourceBufferLedger.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/PatchPlanner.cs", ["AllMasksZero"] }, // the planner's one read per pass
+        { "src/Host/AutoCircuit.Engine/Patching/PassThreads.cs", [] },
         { "src/Host/AutoCircuit.Models/Transformers/Norm.cs", [] },
         { "src/Host/AutoCircuit.Models/Transformers/Mlp.cs", [] },
         { "src/Host/AutoCircuit.Models/Transformers/Attention.cs", [] },
