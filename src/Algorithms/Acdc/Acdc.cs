@@ -141,11 +141,18 @@ public sealed class Acdc(AcdcOptions options) : IPruneAlgorithm
                         var removed = (faith64 - prev).lt(tau);
                         mask.copy_(removed);
                         prev.copy_(torch.where(removed, faith64, prev));
-                        var score = scoreRows[m].narrow(0, positions[i], 1);
-                        score.copy_(torch.where(removed, torch.minimum(score, tauValue), score));
                         StepObserver?.Invoke(new AcdcStep(tau, order[i], output, removed));
                         progress.Advance();
                     }
+                }
+
+                // Every edge was tested once in this tau and its mask holds the decision (1: removed), so the scores
+                // take min(score, tau) where a mask is 1: one update per destination module instead of one per edge.
+                for (var m = 0; m < maskRows.Length; m++)
+                {
+                    using var stepScope = torch.NewDisposeScope();
+                    var removedHere = maskRows[m].eq(1.0);
+                    scoreRows[m].copy_(torch.where(removedHere, torch.minimum(scoreRows[m], tauValue), scoreRows[m]));
                 }
 
                 using var kept = maskRows.Select(row => row.sum()).Aggregate((a, b) => a + b);
