@@ -17,21 +17,24 @@ internal static class SmallGpt2
     /// <summary>The vocabulary size.</summary>
     public const int Vocab = 40;
 
+    /// <summary>Its configuration: two layers, two heads, d_model 16, MLP 32, context 16, biases as GPT-2's.</summary>
+    public static TransformerConfig Config => new()
+    {
+        Family = TransformerFamily.Gpt2,
+        AttnBias = true,
+        MlpBias = true,
+        DModel = 16,
+        Layers = 2,
+        Heads = 2,
+        DMlp = 32,
+        VocabSize = Vocab,
+        ContextLength = 16,
+    };
+
     /// <summary>The model, weights from <c>InitializeRandom(13)</c>.</summary>
     public static Transformer Model()
     {
-        var model = new Transformer(new TransformerConfig
-        {
-            Family = TransformerFamily.Gpt2,
-            AttnBias = true,
-            MlpBias = true,
-            DModel = 16,
-            Layers = 2,
-            Heads = 2,
-            DMlp = 32,
-            VocabSize = Vocab,
-            ContextLength = 16,
-        });
+        var model = new Transformer(Config);
         model.InitializeRandom(13);
         model.MoveTo(TestDevice.Current);
         return model;

@@ -26,24 +26,13 @@ namespace AutoCircuit.Algorithms.Tests.Transformers;
 [Trait("Category", "Gpu")]
 public sealed class TransformerAlgorithmTests
 {
-    private const int Vocab = 40;
+    private const int Vocab = SmallGpt2.Vocab;
 
     private static Transformer Model(string kind)
     {
         var config = kind switch
         {
-            "gpt2" => new TransformerConfig
-            {
-                Family = TransformerFamily.Gpt2,
-                AttnBias = true,
-                MlpBias = true,
-                DModel = 16,
-                Layers = 2,
-                Heads = 2,
-                DMlp = 32,
-                VocabSize = Vocab,
-                ContextLength = 16,
-            },
+            "gpt2" => SmallGpt2.Config,
             "llama-gqa" => new TransformerConfig
             {
                 Family = TransformerFamily.Llama,

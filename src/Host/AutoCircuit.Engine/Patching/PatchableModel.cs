@@ -56,7 +56,7 @@ public sealed partial class PatchableModel : IPatchableModel, IBlockRestartable,
         }
 
         model.FreezeParameters();
-        ParameterCount = model is torch.nn.Module module ? module.parameters().Sum(p => p.numel()) : 0;
+        ParameterCount = model.ParameterCount();
 
         var srcByModule = graph.SrcModules.ToDictionary(m => m.ModuleName, StringComparer.Ordinal);
         var destByModule = graph.DestModules.ToDictionary(m => m.ModuleName, StringComparer.Ordinal);

@@ -49,7 +49,7 @@ internal static class TorchThreading
     public static int Apply(int? requested, IHookedModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return Apply(requested, ParameterCount(model));
+        return Apply(requested, model.ParameterCount());
     }
 
     /// <summary>Applies the policy for a model of <paramref name="parameters"/> parameters.</summary>
@@ -124,7 +124,4 @@ internal static class TorchThreading
         }
     }
 
-    /// <summary>Parameters of a model (0 when it is not a TorchSharp module).</summary>
-    public static long ParameterCount(IHookedModel model) =>
-        model is torch.nn.Module module ? module.parameters().Sum(p => p.numel()) : 0;
 }
