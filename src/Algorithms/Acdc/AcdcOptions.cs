@@ -35,8 +35,20 @@ public sealed record AcdcOptions : IValidatableOptions
     /// The thresholds in the order they are run: for each base, each exponent (auto-circuit's <c>product(tao_bases,
     /// tao_exps)</c>).
     /// </summary>
-    public IReadOnlyList<double> Taus() =>
-        [.. TauBases.SelectMany(b => TauExps.Select(e => b * Math.Pow(10, e)))];
+    public IReadOnlyList<double> Taus()
+    {
+        var taus = new double[TauBases.Length * TauExps.Length];
+        var i = 0;
+        foreach (var b in TauBases)
+        {
+            foreach (var e in TauExps)
+            {
+                taus[i++] = b * Math.Pow(10, e);
+            }
+        }
+
+        return taus;
+    }
 
     /// <inheritdoc />
     public string? Validate() =>

@@ -68,7 +68,7 @@ internal static class EdgeGradients
                 var part = rows ?? batch;
                 var clean = model.SourceAblations(part.Clean, AblationType.Resample); // [S, b, T, d]
                 var ablation = ablations.For(start, count); // [S, b, T, d]
-                hidden = clean.shape[^1];
+                hidden = clean.size(-1);
                 var sums = new Tensor?[graph.DestModules.Count];
                 foreach (var pass in passes)
                 {

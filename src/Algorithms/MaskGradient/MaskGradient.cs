@@ -1,6 +1,7 @@
 using AutoCircuit.Data;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
+using AutoCircuit.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -226,7 +227,7 @@ public sealed class MaskGradient(MaskGradientOptions options) : IPruneAlgorithm
 
     /// <summary>Whether two batches' prompts can share one pass (the same shape but for the count of prompts).</summary>
     private static bool SameShape(PromptBatch a, PromptBatch b) =>
-        a.Clean.shape.Skip(1).SequenceEqual(b.Clean.shape.Skip(1)) && a.Corrupt.shape.Skip(1).SequenceEqual(b.Corrupt.shape.Skip(1));
+        a.Clean.Sizes().Skip(1).SequenceEqual(b.Clean.Sizes().Skip(1)) && a.Corrupt.Sizes().Skip(1).SequenceEqual(b.Corrupt.Sizes().Skip(1));
 
     /// <summary>
     /// The most prompt rows one pass may patch, with the masks as they are set now: the memory budget's rows, or

@@ -1,3 +1,4 @@
+using AutoCircuit.Tensors;
 using static TorchSharp.torch;
 
 namespace AutoCircuit.Data;
@@ -21,7 +22,7 @@ public sealed class AnswerSet : IDisposable
             throw new ArgumentException($"Answer ids must be [batch, answers]; got [{string.Join(", ", ids.shape)}].", nameof(ids));
         }
 
-        if (mask is not null && !mask.shape.SequenceEqual(ids.shape))
+        if (mask is not null && !TensorSizes.SameSizes(mask, ids))
         {
             throw new ArgumentException("Answer mask must have the shape of the ids.", nameof(mask));
         }

@@ -1,3 +1,4 @@
+using AutoCircuit.Tensors;
 using static TorchSharp.torch;
 
 namespace AutoCircuit.Data;
@@ -15,7 +16,7 @@ public sealed class PromptBatch : IDisposable
         ArgumentNullException.ThrowIfNull(corrupt);
         ArgumentNullException.ThrowIfNull(answers);
         ArgumentNullException.ThrowIfNull(wrongAnswers);
-        if (!clean.shape.SequenceEqual(corrupt.shape))
+        if (!TensorSizes.SameSizes(clean, corrupt))
         {
             throw new ArgumentException(
                 $"Clean [{string.Join(", ", clean.shape)}] and corrupt [{string.Join(", ", corrupt.shape)}] inputs differ in shape.");

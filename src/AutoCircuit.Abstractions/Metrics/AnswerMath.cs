@@ -1,4 +1,5 @@
 using AutoCircuit.Data;
+using AutoCircuit.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -107,7 +108,7 @@ public static class AnswerMath
     {
         ArgumentNullException.ThrowIfNull(inputLogprobs);
         ArgumentNullException.ThrowIfNull(targetLogprobs);
-        if (!inputLogprobs.shape.SequenceEqual(targetLogprobs.shape))
+        if (!TensorSizes.SameSizes(inputLogprobs, targetLogprobs))
         {
             throw new ArgumentException(
                 $"KL divergence inputs differ in shape: [{string.Join(", ", inputLogprobs.shape)}] vs [{string.Join(", ", targetLogprobs.shape)}].");
@@ -116,7 +117,7 @@ public static class AnswerMath
         long n = 1;
         for (var i = 0; i < inputLogprobs.dim() - 1; i++)
         {
-            n *= inputLogprobs.shape[i];
+            n *= inputLogprobs.size(i);
         }
 
         using var sum = torch.nn.functional.kl_div(inputLogprobs, targetLogprobs, reduction: nn.Reduction.Sum, log_target: true);
@@ -166,7 +167,7 @@ public static class AnswerMath
     {
         ArgumentNullException.ThrowIfNull(inputLogprobs);
         ArgumentNullException.ThrowIfNull(targetLogprobs);
-        if (!inputLogprobs.shape.SequenceEqual(targetLogprobs.shape))
+        if (!TensorSizes.SameSizes(inputLogprobs, targetLogprobs))
         {
             throw new ArgumentException(
                 $"KL divergence inputs differ in shape: [{string.Join(", ", inputLogprobs.shape)}] vs [{string.Join(", ", targetLogprobs.shape)}].");

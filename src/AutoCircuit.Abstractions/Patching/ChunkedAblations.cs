@@ -1,3 +1,4 @@
+using AutoCircuit.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -116,7 +117,7 @@ public sealed class ChunkedAblations : IDisposable
             }
         }
 
-        var shape = _shared?.shape.ToArray();
+        var shape = _shared?.Sizes();
         if (_type == AblationType.Zero)
         {
             shape![1] = count;

@@ -1,4 +1,5 @@
 using AutoCircuit.Graph;
+using AutoCircuit.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -137,7 +138,7 @@ public abstract class DestinationScores : IDisposable
     {
         ArgumentNullException.ThrowIfNull(destination);
         ArgumentNullException.ThrowIfNull(scores);
-        if (!scores.shape.SequenceEqual(destination.MaskShape))
+        if (!scores.HasSizes(destination.MaskShape))
         {
             throw new ArgumentException(
                 $"Scores for destination '{destination.ModuleName}' must have shape {destination.DescribeShape()} " +

@@ -19,6 +19,9 @@ public sealed record CircuitRunOptions(
 {
     /// <summary>Whether the model runs on the clean inputs (and the batch-wise ablations come from the corrupt ones).</summary>
     public bool RunsOnClean => (PatchType == PatchType.TreePatch) != ReverseCleanCorrupt;
+
+    /// <summary>One pass per circuit even where several would fit one pass (the tests compare the two).</summary>
+    internal bool OnePassPerCircuit { get; init; }
 }
 
 /// <summary>Receives the outputs of the patched model, batch by batch, circuit by circuit.</summary>
@@ -51,6 +54,10 @@ internal interface ICircuitOutputSink
 /// <remarks>
 /// The thresholds and real counts are computed once, from one sort of the scores on the model's device, and read
 /// to the host once; masks are set with whole-tensor comparisons. The model's masks are restored afterwards.
+/// Where a pass costs its count of operations (small models), several circuits run as one pass over the prompts
+/// repeated, one group of rows per circuit with that circuit's masks (<see cref="PatchableModel.MasksPerRowGroup"/>), as
+/// many as the memory budget or <see cref="PackedPassBytes"/> allows; the pass holds the chunk's ablations and one
+/// packed copy of them, which becomes its difference buffer.
 /// </remarks>
 internal static class CircuitRunner
 {
@@ -182,6 +189,13 @@ internal static class CircuitRunner
                 var outputs = chunks.Count == 1 ? null : edgeCounts.Select(_ => new List<Tensor>()).ToArray();
                 foreach (var (start, count) in chunks)
                 {
+                    var perPass = engine is null || options.OnePassPerCircuit ? 1 : CircuitsPerPass(engine, batch, count, edgeCounts.Count);
+                    if (perPass > 1)
+                    {
+                        RunPacked(engine!, start, count, perPass);
+                        continue;
+                    }
+
                     var patches = ablations.For(start, count);
                     using var rows = chunks.Count == 1 ? input.alias() : input.narrow(0, start, count);
                     // Every circuit but the last reads the chunk's ablations again; the last hands them over, so its
@@ -211,20 +225,55 @@ internal static class CircuitRunner
                     {
                         plan.SetMasks(model, c, options.PatchType);
                         engine?.SetActiveDestinations(plan.ActiveModules(c, options.PatchType));
-                        var output = model.Run(rows);
-                        if (outputs is null)
-                        {
-                            using (output)
-                            {
-                                sink.Consume(c, b, batch, output);
-                            }
+                        Deliver(c, model.Run(rows));
+                    }
+                }
 
-                            task.Advance();
-                        }
-                        else
+                // Circuits [first, first + perPass) of the chunk in one pass: the chunk's prompts repeated, one group of
+                // rows per circuit, each patched with its circuit's masks (PatchableModel.MasksPerRowGroup).
+                void RunPacked(PatchableModel engine, long start, long count, int perPass)
+                {
+                    using var rows = chunks.Count == 1 ? input.alias() : input.narrow(0, start, count);
+                    using var patches = ablations.For(start, count); // [n_src, count, T, d]
+                    for (var first = 0; first < edgeCounts.Count; first += perPass)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        using var packScope = torch.NewDisposeScope();
+                        var members = Enumerable.Range(first, Math.Min(perPass, edgeCounts.Count - first)).ToArray();
+                        var groupMasks = plan.GroupMasks(model, members, options.PatchType);
+                        engine.SetActiveDestinations(UnionOfActive(members.Select(c => plan.ActiveModules(c, options.PatchType))));
+                        var repeated = torch.cat(Enumerable.Repeat(rows, members.Length).ToArray(), 0); // [K * count, ...]
+                        var packed = torch.cat(Enumerable.Repeat(patches, members.Length).ToArray(), 1); // [n_src, K * count, T, d]
+                        engine.Ledger.Track(packed); // handed over below: the pass's difference buffer
+                        Tensor output;
+                        using (engine.MasksPerRowGroup(groupMasks))
+                        using (model.PatchModeConsuming(packed))
                         {
-                            outputs[c].Add(output);
+                            output = model.Run(repeated); // [K * count, ...]
                         }
+
+                        for (var i = 0; i < members.Length; i++)
+                        {
+                            Deliver(members[i], output.narrow(0, i * count, count).MoveToOuterDisposeScope());
+                        }
+                    }
+                }
+
+                // The output of circuit c on the chunk (in the batch's dispose scope): to the sink now (one chunk), or kept for the batch.
+                void Deliver(int c, Tensor output)
+                {
+                    if (outputs is null)
+                    {
+                        using (output)
+                        {
+                            sink.Consume(c, b, batch, output);
+                        }
+
+                        task.Advance();
+                    }
+                    else
+                    {
+                        outputs[c].Add(output);
                     }
                 }
 
@@ -257,6 +306,51 @@ internal static class CircuitRunner
         }
     }
 
+    /// <summary>
+    /// Source-output buffers one packed pass may hold when the model has no memory budget: enough to evaluate many
+    /// circuits of a small model, where a pass costs its count of operations, in one pass; one circuit per pass where a
+    /// chunk's buffers alone exceed it (GPT-2 small at a batch of 4 × 16 and up), so large models run as before.
+    /// </summary>
+    internal const long PackedPassBytes = 64L << 20;
+
+    /// <summary>
+    /// How many circuits to evaluate in one pass over a chunk of <paramref name="count"/> prompts repeated: as many as the
+    /// memory budget's rows allow, or without a budget as fit <see cref="PackedPassBytes"/>.
+    /// </summary>
+    internal static int CircuitsPerPass(PatchableModel engine, PromptBatch batch, long count, int circuits)
+    {
+        if (circuits < 2 || !engine.CanRepeatRows)
+        {
+            return 1;
+        }
+
+        var rows = engine.MaxPatchRows(batch) is int r
+            ? r
+            : Math.Max(count, PackedPassBytes / Math.Max(1, engine.PatchBytesPerRow(batch)));
+        return (int)Math.Clamp(rows / Math.Max(1, count), 1, circuits);
+    }
+
+    /// <summary>Destinations active in any of the circuits (<c>null</c>, every one, when a circuit does not say).</summary>
+    private static bool[]? UnionOfActive(IEnumerable<bool[]?> active)
+    {
+        bool[]? union = null;
+        foreach (var a in active)
+        {
+            if (a is null)
+            {
+                return null;
+            }
+
+            union ??= new bool[a.Length];
+            for (var i = 0; i < a.Length; i++)
+            {
+                union[i] |= a[i];
+            }
+        }
+
+        return union;
+    }
+
     /// <summary>A copy of a mask, owned by the caller (outside every dispose scope).</summary>
     private static Tensor SavedMask(Tensor mask)
     {
@@ -275,6 +369,10 @@ internal static class CircuitRunner
 
         /// <summary>Sets every mask for circuit <paramref name="index"/>.</summary>
         void SetMasks(IPatchableModel model, int index, PatchType patchType);
+
+        /// <summary>The masks of several circuits, by destination module, <c>[circuits, mask shape]</c> in the masks'
+        /// dtype (in the current dispose scope).</summary>
+        Dictionary<string, Tensor> GroupMasks(IPatchableModel model, IReadOnlyList<int> circuits, PatchType patchType);
     }
 
     /// <summary>The per-circuit thresholds, on the model's device, and the real edge counts they admit.</summary>
@@ -364,6 +462,22 @@ internal static class CircuitRunner
             }
         }
 
+        /// <summary>The masks of several circuits at once: one comparison per module against every threshold.</summary>
+        public Dictionary<string, Tensor> GroupMasks(IPatchableModel model, IReadOnlyList<int> circuits, PatchType patchType)
+        {
+            using var thresholds = torch.stack(circuits.Select(c => _thresholds[c]).ToArray()); // [K]
+            var masks = new Dictionary<string, Tensor>(_absScores.Length, StringComparer.Ordinal);
+            foreach (var (module, abs) in _absScores)
+            {
+                using var column = thresholds.view([circuits.Count, .. Enumerable.Repeat(1L, (int)abs.dim())]); // [K, 1, ...]
+                using var all = abs.unsqueeze(0); // [1, T?, H?, S]
+                using var inCircuit = patchType == PatchType.EdgePatch ? all.ge(column) : all.lt(column); // [K, T?, H?, S]
+                masks[module] = inCircuit.to_type(model.Masks[module].dtype);
+            }
+
+            return masks;
+        }
+
         public void Dispose()
         {
             foreach (var (_, a) in _absScores)
@@ -442,6 +556,20 @@ internal static class CircuitRunner
                     model.Masks[module].copy_(complement);
                 }
             }
+        }
+
+        public Dictionary<string, Tensor> GroupMasks(IPatchableModel model, IReadOnlyList<int> circuits, PatchType patchType)
+        {
+            var masks = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            for (var i = 0; i < model.Graph.DestModules.Count; i++)
+            {
+                var module = _masks[0][i].Module;
+                using var stacked = torch.stack(circuits.Select(c => _masks[c][i].Mask).ToArray()); // [K, T?, H?, S], bool
+                using var chosen = patchType == PatchType.EdgePatch ? stacked.alias() : stacked.logical_not();
+                masks[module] = chosen.to_type(model.Masks[module].dtype);
+            }
+
+            return masks;
         }
 
         public void Dispose()

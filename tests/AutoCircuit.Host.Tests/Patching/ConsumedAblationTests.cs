@@ -1,4 +1,5 @@
 using AutoCircuit.Data;
+using AutoCircuit.Engine.Hooks;
 using AutoCircuit.Engine.Patching;
 using AutoCircuit.Evaluation;
 using AutoCircuit.Models.Micro;
@@ -143,7 +144,8 @@ public sealed class ConsumedAblationTests
     public void Evaluate_LastCircuitConsumesTheAblations_SameMetricsOneBufferForOneSize(string kind)
     {
         // Circuit evaluation hands each chunk's ablations over for its last circuit size: one source buffer when
-        // one size is evaluated; two (ablations + difference buffer) while several sizes read the same ablations.
+        // one size is evaluated; two (ablations + difference buffer) while several sizes read the same ablations, one
+        // pass per size (small models pack the sizes into one pass: the next test).
         using var f = Fixture.Create(kind);
         var model = f.Model;
         using var scores = model.NewPruneScores();
@@ -167,12 +169,13 @@ public sealed class ConsumedAblationTests
         {
             model.Ledger.Reset();
             var baseline = model.Ledger.PeakBytes;
-            var one = CircuitEvaluator.Evaluate(model, [f.Batch], scores, [sizes[1]]);
+            var onePass = new CircuitRunOptions { OnePassPerCircuit = true };
+            var one = CircuitEvaluator.Evaluate(model, [f.Batch], scores, [sizes[1]], onePass);
             Assert.Equal(minimum, model.Ledger.PeakBytes - baseline);
 
             model.Ledger.Reset();
             baseline = model.Ledger.PeakBytes;
-            var three = CircuitEvaluator.Evaluate(model, [f.Batch], scores, sizes);
+            var three = CircuitEvaluator.Evaluate(model, [f.Batch], scores, sizes, onePass);
             Assert.Equal(2 * minimum, model.Ledger.PeakBytes - baseline);
 
             // The middle size, patched from the shared buffer, equals the same size patched from consumed ablations.
@@ -186,12 +189,75 @@ public sealed class ConsumedAblationTests
             model.ReleaseBuffers();
             model.Ledger.Reset();
             baseline = model.Ledger.PeakBytes;
-            CircuitEvaluator.Evaluate(model, [f.Batch], scores, sizes, new CircuitRunOptions(Ablation: AblationType.Zero));
+            CircuitEvaluator.Evaluate(model, [f.Batch], scores, sizes, new CircuitRunOptions(Ablation: AblationType.Zero) { OnePassPerCircuit = true });
             Assert.Equal(minimum + (minimum / f.Batch.Size), model.Ledger.PeakBytes - baseline);
         }
         finally
         {
             model.Ledger.Enabled = false;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void Evaluate_SeveralSizesInOnePass_SameMetricsAsOnePassPerSize(string kind)
+    {
+        // Small models evaluate several sizes in one pass over the prompts repeated (one group of rows per size, masks
+        // per row group): the same metrics as one pass per size, one forward pass instead of three, and the ablations
+        // plus one packed copy of them (which becomes the pass's difference buffer) as source buffers.
+        using var packedFixture = Fixture.Create(kind);
+        using var separateFixture = Fixture.Create(kind);
+        var sizes = new[] { 0, packedFixture.Model.Graph.EdgeCount / 3, packedFixture.Model.Graph.EdgeCount };
+        using var scores = packedFixture.Model.NewPruneScores();
+        var rng = new Random(5);
+        foreach (var e in packedFixture.Model.Graph.Edges)
+        {
+            scores.Set(e, rng.NextDouble());
+        }
+
+        long minimum;
+        using (var inference = torch.inference_mode())
+        using (var probe = packedFixture.Model.SourceAblations(packedFixture.Batch.Corrupt))
+        {
+            minimum = probe.numel() * 4;
+        }
+
+        foreach (var patchType in new[] { PatchType.EdgePatch, PatchType.TreePatch })
+        {
+            var options = new CircuitRunOptions(PatchType: patchType);
+            var separatePasses = separateFixture.Model.PatchedPassCount;
+            var separate = CircuitEvaluator.Evaluate(
+                separateFixture.Model, [separateFixture.Batch], scores, sizes, options with { OnePassPerCircuit = true });
+            Assert.Equal(sizes.Length, separateFixture.Model.PatchedPassCount - separatePasses);
+
+            var model = packedFixture.Model;
+            model.ReleaseBuffers();
+            model.Ledger.Enabled = true;
+            try
+            {
+                model.Ledger.Reset();
+                var baseline = model.Ledger.PeakBytes;
+                var passes = model.PatchedPassCount;
+                var packed = CircuitEvaluator.Evaluate(model, [packedFixture.Batch], scores, sizes, options);
+
+                Assert.Equal(1, model.PatchedPassCount - passes);
+                Assert.Equal((1 + sizes.Length) * minimum, model.Ledger.PeakBytes - baseline);
+                for (var i = 0; i < sizes.Length; i++)
+                {
+                    Assert.Equal(separate.Results[i].Edges, packed.Results[i].Edges);
+                    foreach (var (metric, value) in separate.Results[i].Metrics)
+                    {
+                        var other = packed.Results[i].Metrics[metric];
+                        Assert.True(
+                            value.Equals(other) || Math.Abs(value - other) <= 1e-5 * Math.Max(1, Math.Abs(value)),
+                            $"{kind} {patchType} size {sizes[i]} {metric}: {value} one pass per size, {other} packed");
+                    }
+                }
+            }
+            finally
+            {
+                model.Ledger.Enabled = false;
+            }
         }
     }
 
@@ -229,24 +295,33 @@ public sealed class ConsumedAblationTests
 
         public PromptBatch Batch { get; } = batch;
 
+        /// <param name="kind"><c>micro</c> or <c>toy</c>.</param>
         public static Fixture Create(string kind)
         {
+            IDisposable inner;
+            IHookedModel hooked;
+            GraphOptions graph;
+            PromptBatch batch;
             if (kind == "micro")
             {
                 var micro = new MicroModel(2);
                 var clean = torch.tensor(new float[] { 3, 3, 2, 2, 1, 1, 0.5f, -1, 2, 0.25f, -3, 1.5f }, [2, 3, 2]);
                 var corrupt = torch.tensor(new float[] { -1, 2, 0.5f, 1, -2, 3, 1, 1, -0.5f, 2, 0, -1 }, [2, 3, 2]);
-                var b = new PromptBatch(
+                batch = new PromptBatch(
                     0, clean, corrupt, new AnswerSet(torch.tensor(new long[] { 1, 0 }, [2, 1])), new AnswerSet(torch.tensor(new long[] { 0, 1 }, [2, 1])));
-                return new Fixture(micro, PatchableModel.Create(micro, new GraphOptions(SeqLen: null, OutputSlice: OutputSlice.LastSeq)), b);
+                (inner, hooked, graph) = (micro, micro, new GraphOptions(SeqLen: null, OutputSlice: OutputSlice.LastSeq));
+            }
+            else
+            {
+                var (toy, _) = ToyModel.Load();
+                using var prompts = InductionData.Generate(6, 4711);
+                using var answer = prompts.Answer.unsqueeze(1);
+                using var wrong = prompts.Wrong.unsqueeze(1);
+                batch = new PromptBatch(0, prompts.Clean.clone(), prompts.Corrupt.clone(), new AnswerSet(answer.clone()), new AnswerSet(wrong.clone()));
+                (inner, hooked, graph) = (toy, toy, new GraphOptions());
             }
 
-            var (toy, _) = ToyModel.Load();
-            using var prompts = InductionData.Generate(6, 4711);
-            using var answer = prompts.Answer.unsqueeze(1);
-            using var wrong = prompts.Wrong.unsqueeze(1);
-            var toyBatch = new PromptBatch(0, prompts.Clean.clone(), prompts.Corrupt.clone(), new AnswerSet(answer.clone()), new AnswerSet(wrong.clone()));
-            return new Fixture(toy, PatchableModel.Create(toy, new GraphOptions()), toyBatch);
+            return new Fixture(inner, PatchableModel.Create(hooked, graph), batch);
         }
 
         public void RandomMasks()

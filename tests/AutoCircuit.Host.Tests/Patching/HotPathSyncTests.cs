@@ -18,6 +18,11 @@ public sealed partial class HotPathSyncTests
     [GeneratedRegex(@"\.item<|\.To(Single|Double|Int32|Int64|Boolean)\(|\.data<|\.cpu\(\)|\.tolist\(|\.ToArray<")]
     private static partial Regex HostRead();
 
+    // Whole-shape reads: TorchSharp's shape and size() marshal a callback per call, as costly as a small operation
+    // (TensorSizes reads one axis at a time). Allowed in error messages (interpolated strings).
+    [GeneratedRegex(@"\.shape\b|\.size\(\)")]
+    private static partial Regex WholeShapeRead();
+
     private const string EngineFolder = "src/Host/AutoCircuit.Engine/Patching";
 
     public static TheoryData<string, string[]> HotFiles() => new()
@@ -74,6 +79,24 @@ public sealed partial class HotPathSyncTests
         Assert.True(hits.Count == 0, "Host reads in a hot path:\n" + string.Join("\n", hits));
     }
 
+    [Theory]
+    [MemberData(nameof(HotFiles))]
+    public void HotPath_ReadsSizesOneAxisAtATime(string relativePath, string[] allowedIn)
+    {
+        _ = allowedIn; // the host-read exceptions; none for shapes
+        var path = Path.GetFullPath(Path.Combine(SourceDirectory(), "..", "..", "..", relativePath));
+        Assert.True(File.Exists(path), $"Cannot find {path} (this test reads the source tree).");
+
+        var hits = File.ReadAllLines(path)
+            .Select((text, i) => (Text: text, Line: i + 1))
+            .Where(l => WholeShapeRead().IsMatch(l.Text) && !l.Text.Contains("$\"", StringComparison.Ordinal))
+            .Where(l => !l.Text.TrimStart().StartsWith("//", StringComparison.Ordinal) && !l.Text.TrimStart().StartsWith("///", StringComparison.Ordinal))
+            .Select(l => $"{relativePath}:{l.Line}: {l.Text.Trim()}")
+            .ToList();
+
+        Assert.True(hits.Count == 0, "Whole-shape reads in a hot path (use TensorSizes):\n" + string.Join("\n", hits));
+    }
+
     [Fact]
     public void EngineUnits_AreAllListed()
     {
@@ -98,6 +121,10 @@ public sealed partial class HotPathSyncTests
         Assert.Matches(HostRead(), "x.ToSingle()");
         Assert.Matches(HostRead(), "t.cpu().data<float>()");
         Assert.DoesNotMatch(HostRead(), "using var y = x.to_type(ScalarType.Float64);");
+        Assert.Matches(WholeShapeRead(), "torch.empty(patch.shape, dtype: d)");
+        Assert.Matches(WholeShapeRead(), "var s = x.size();");
+        Assert.DoesNotMatch(WholeShapeRead(), "var b = x.size(0);");
+        Assert.DoesNotMatch(WholeShapeRead(), "var s = x.Sizes();");
     }
 
     [GeneratedRegex(@"^\s*(public|private|internal|protected)\b[^=;]*\(")]

@@ -282,6 +282,119 @@ public sealed class PatchPathTests
     }
 
     [Theory]
+    [MemberData(nameof(Graphs))]
+    public void MasksPerRowGroup_OnePassOverRepeatedPrompts_EqualsOnePassPerMaskSet(string kind, bool factorized, bool separateQkv, int? seqLen)
+    {
+        // Three sets of random masks, one group of rows each: the packed pass (inference and differentiable) gives each
+        // group the output of a pass with that group's masks, computed by auto-circuit's reference patch.
+        using var pair = Pair.Create(kind, factorized, separateQkv, seqLen);
+        const int groups = 3;
+        var sets = pair.MaskSets(groups, seed: 11);
+
+        using var separate = pair.SeparateOutputs(pair.Reference, sets);
+        using var inference = pair.GroupedOutputs(pair.Fast, sets, grad: false);
+        Assert.Equal(PatchForwardMode.Inference, pair.Fast.LastForwardMode);
+        using var differentiable = pair.GroupedOutputs(pair.Fast, sets, grad: true);
+        Assert.Equal(PatchForwardMode.Autograd, pair.Fast.LastForwardMode);
+
+        TensorAssert.AllClose(separate, inference, Atol, rtol: 1e-5, what: $"{kind} inference pass, one group of rows per mask set");
+        TensorAssert.AllClose(separate, differentiable, Atol, rtol: 1e-5, what: $"{kind} differentiable pass, one group of rows per mask set");
+        foreach (var set in sets)
+        {
+            foreach (var t in set.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public void MasksPerRowGroup_MicroModel_EqualsOnePassPerMaskSet()
+    {
+        var device = TestDevice.Current;
+        using var micro = new MicroModel(3);
+        micro.MoveTo(device);
+        using var model = PatchableModel.Create(micro, new GraphOptions());
+        using var clean = torch.tensor(new float[] { 1, 2, 3, 4, -1, 0.5f, 2, -3 }, [2, 2, 2], device: device);
+        using var corrupt = torch.tensor(new float[] { 0.5f, -2, 1, 1, 3, 0, -1, 2 }, [2, 2, 2], device: device);
+        using var scope = torch.NewDisposeScope();
+        using var inference = torch.inference_mode();
+        using var gen = new Generator(5);
+        var sets = Enumerable.Range(0, 4).Select(_ => model.Graph.DestModules.ToDictionary(
+            m => m.ModuleName, m => torch.rand(m.MaskShape, generator: gen).to(device))).ToList();
+        var patch = model.SourceAblations(corrupt);
+
+        var expected = new List<Tensor>();
+        foreach (var set in sets)
+        {
+            foreach (var (name, mask) in set)
+            {
+                model.Masks[name].copy_(mask);
+            }
+
+            using (model.PatchMode(patch))
+            {
+                expected.Add(model.Run(clean));
+            }
+        }
+
+        model.SetAllMasks(0); // the packed pass must read the group masks, not these
+        var grouped = model.Graph.DestModules.ToDictionary(m => m.ModuleName, m => torch.stack(sets.Select(s => s[m.ModuleName]).ToArray()));
+        var input = torch.cat(Enumerable.Repeat(clean, sets.Count).ToArray(), 0);
+        var patches = torch.cat(Enumerable.Repeat(patch, sets.Count).ToArray(), 1);
+        Tensor actual;
+        using (model.MasksPerRowGroup(grouped))
+        using (model.PatchMode(patches))
+        {
+            actual = model.Run(input);
+        }
+
+        TensorAssert.AllClose(torch.cat(expected, 0), actual, 1e-6, rtol: 1e-6, what: "micro, one group of rows per mask set");
+    }
+
+    [Fact]
+    public void MasksPerRowGroup_Misuse_Refused()
+    {
+        using var pair = Pair.Create("gpt2", true, true, null);
+        var model = pair.Fast;
+        var graph = model.Graph;
+        using var scope = torch.NewDisposeScope();
+        var two = graph.DestModules.ToDictionary(m => m.ModuleName, m => torch.zeros([2, .. m.MaskShape]));
+
+        var missing = Assert.Throws<ArgumentException>(() => model.MasksPerRowGroup(two.Skip(1).ToDictionary(kv => kv.Key, kv => kv.Value)));
+        Assert.Contains($"none for destination '{graph.DestModules[0].ModuleName}'", missing.Message, StringComparison.Ordinal);
+
+        var badShape = new Dictionary<string, Tensor>(two) { [graph.DestModules[0].ModuleName] = torch.zeros(graph.DestModules[0].MaskShape) };
+        var shape = Assert.Throws<ArgumentException>(() => model.MasksPerRowGroup(badShape));
+        Assert.Contains("must be [groups, ", shape.Message, StringComparison.Ordinal);
+
+        var mixed = new Dictionary<string, Tensor>(two) { [graph.DestModules[^1].ModuleName] = torch.zeros([3, .. graph.DestModules[^1].MaskShape]) };
+        var groups = Assert.Throws<ArgumentException>(() => model.MasksPerRowGroup(mixed));
+        Assert.Contains("has 3 groups, other destinations 2", groups.Message, StringComparison.Ordinal);
+
+        using (model.MaskFunctionMode(AutoCircuit.Patching.MaskFunction.Sigmoid))
+        {
+            Assert.Throws<InvalidOperationException>(() => model.MasksPerRowGroup(two));
+        }
+
+        using (model.MasksPerRowGroup(two))
+        {
+            Assert.Throws<InvalidOperationException>(() => model.MasksPerRowGroup(two));
+            Assert.Throws<InvalidOperationException>(() => model.MaskFunctionMode(AutoCircuit.Patching.MaskFunction.Sigmoid));
+            using var values = torch.zeros(2);
+            Assert.Throws<InvalidOperationException>(() => model.MaskValuesPerRow(values));
+
+            // Two groups do not divide the test batch's rows: named, not a shape error deep inside.
+            var wrong = Assert.Throws<ArgumentException>(() => pair.PatchedForward(model));
+            Assert.Contains("2 groups do not divide a batch of", wrong.Message, StringComparison.Ordinal);
+        }
+
+        // Closed: passes are as before.
+        using var output = pair.PatchedForward(model);
+        Assert.Equal(PatchForwardMode.Inference, model.LastForwardMode);
+    }
+
+    [Theory]
     [InlineData(false, false)]
     [InlineData(false, true)]
     [InlineData(true, false)]
@@ -383,6 +496,65 @@ public sealed class PatchPathTests
 
                 return (output.detach().clone().DetachFromDisposeScope(),
                     model.Masks.ToDictionary(kv => kv.Key, kv => kv.Value.grad!.detach().clone().DetachFromDisposeScope()));
+            }
+        }
+
+        /// <summary>Random mask sets (uniform in [0, 1)), one dictionary per set, on the models' device.</summary>
+        public List<Dictionary<string, Tensor>> MaskSets(int count, int seed)
+        {
+            using var gen = new Generator((ulong)seed);
+            return Enumerable.Range(0, count).Select(_ => Fast.Graph.DestModules.ToDictionary(
+                m => m.ModuleName, m =>
+                {
+                    using var r = torch.rand(m.MaskShape, generator: gen); // CPU generator: the same masks on every device
+                    return r.to(_clean.device).DetachFromDisposeScope();
+                })).ToList();
+        }
+
+        /// <summary>One inference pass per mask set, the outputs concatenated.</summary>
+        public Tensor SeparateOutputs(PatchableModel model, IReadOnlyList<Dictionary<string, Tensor>> sets)
+        {
+            using var scope = torch.NewDisposeScope();
+            using var inference = torch.inference_mode();
+            var patch = model.SourceAblations(_corrupt);
+            var outputs = new List<Tensor>();
+            foreach (var set in sets)
+            {
+                foreach (var (name, mask) in set)
+                {
+                    model.Masks[name].copy_(mask);
+                }
+
+                using (model.PatchMode(patch))
+                {
+                    outputs.Add(model.Run(_clean));
+                }
+            }
+
+            return torch.cat(outputs, 0).DetachFromDisposeScope();
+        }
+
+        /// <summary>One pass over the prompts repeated once per mask set, group k patched with set k (masks of the
+        /// model at 0), without gradients or with gradients enabled.</summary>
+        public Tensor GroupedOutputs(PatchableModel model, IReadOnlyList<Dictionary<string, Tensor>> sets, bool grad)
+        {
+            using var scope = torch.NewDisposeScope();
+            Tensor patch;
+            using (torch.no_grad())
+            {
+                patch = model.SourceAblations(_corrupt);
+            }
+
+            model.SetAllMasks(0);
+            var grouped = model.Graph.DestModules.ToDictionary(
+                m => m.ModuleName, m => torch.stack(sets.Select(s => s[m.ModuleName]).ToArray()));
+            var input = torch.cat(Enumerable.Repeat(_clean, sets.Count).ToArray(), 0);
+            var patches = torch.cat(Enumerable.Repeat(patch, sets.Count).ToArray(), 1);
+            using var inference = grad ? null : torch.inference_mode();
+            using (model.MasksPerRowGroup(grouped))
+            using (model.PatchMode(patches))
+            {
+                return model.Run(input).detach().DetachFromDisposeScope();
             }
         }
 

@@ -1,3 +1,4 @@
+using AutoCircuit.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
@@ -86,7 +87,7 @@ internal sealed class MaskGradientProbe : SingleTensorFunction<MaskGradientProbe
 
         // Heads first in memory, as the other patch modes leave it (the transformer projects each head without a copy).
         using var heads = x.movedim([2L], [0L]); // [B, T, H, d...] -> [H, B, T, d...]
-        using var copy = torch.empty(heads.shape, dtype: x.dtype, device: x.device);
+        using var copy = torch.empty(heads.Sizes(), dtype: x.dtype, device: x.device);
         copy.copy_(heads);
         return copy.movedim([0L], [2L]); // [H, B, T, d...] -> [B, T, H, d...]
     }

@@ -13,7 +13,11 @@ namespace AutoCircuit.Engine.Patching;
 /// <param name="Training">Masks are being trained (dropout applies only then).</param>
 /// <param name="RowValues">Values added to every mask for each prompt row, <c>[batch]</c>
 /// (<see cref="PatchableModel.MaskValuesPerRow"/>); <c>null</c>: every row uses the masks as they are.</param>
-internal readonly record struct MaskSettings(MaskFunction Function, double Dropout, bool Training, Tensor? RowValues = null)
+/// <param name="GroupMasks">Whole masks per group of prompt rows, by destination module, <c>[K, T?, H?, S]</c> each
+/// (<see cref="PatchableModel.MasksPerRowGroup"/>): the batch is K equal groups of rows, group k patched with masks k;
+/// <c>null</c>: the masks of the model.</param>
+internal readonly record struct MaskSettings(
+    MaskFunction Function, double Dropout, bool Training, Tensor? RowValues = null, IReadOnlyDictionary<string, Tensor>? GroupMasks = null)
 {
     /// <summary>Dropout is applied to the masks in this forward pass.</summary>
     public bool DropoutActive => Dropout > 0 && Training;

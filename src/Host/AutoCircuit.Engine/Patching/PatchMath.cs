@@ -13,7 +13,8 @@ internal static class PatchMath
 {
     /// <summary>Whether a destination's patch is one matrix product (no token-position axis, no per-prompt masks).</summary>
     public static bool IsMatrixProduct(PatchWrapper destination, MaskSettings masks) =>
-        destination.Destination!.SeqLen is null && masks.Function != MaskFunction.HardConcrete && masks.RowValues is null;
+        destination.Destination!.SeqLen is null && masks.Function != MaskFunction.HardConcrete && masks.RowValues is null
+        && masks.GroupMasks is null;
 
     /// <summary>
     /// Whether a destination's patch with mask values per row (<see cref="MaskSettings.RowValues"/>) is one matrix
@@ -37,6 +38,11 @@ internal static class PatchMath
         var mask = destination.Mask!;
         Tensor weights;
         var sampled = false;
+        if (masks.GroupMasks is { } groups)
+        {
+            return GroupContract(destination, groups[destination.ModuleName], batchSize, diff);
+        }
+
         if (masks.RowValues is { } rows)
         {
             // Mask values per row: [T?, H?, S] + [B, 1?, 1?, 1] -> one mask per prompt row, [B, T?, H?, S].
@@ -84,6 +90,30 @@ internal static class PatchMath
         }
     }
 
+    /// <summary>
+    /// The patch with one mask per group of rows: the batch's rows are K groups of R (group k patched with
+    /// <paramref name="groupMasks"/>[k]), as K passes with those masks would patch them, in one einsum (a batched product
+    /// over the groups).
+    /// </summary>
+    /// <param name="destination">The destination (its grouped einsum).</param>
+    /// <param name="groupMasks">The destination's masks, <c>[K, T?, H?, S]</c>.</param>
+    /// <param name="batchSize">Prompt rows in the pass, <c>K * R</c>.</param>
+    /// <param name="diff"><c>patch - curr</c> of the incoming sources, <c>[S, B, T, d...]</c>.</param>
+    /// <returns>The patch, <c>[B, T, H?, d...]</c>.</returns>
+    public static Tensor GroupContract(PatchWrapper destination, Tensor groupMasks, long batchSize, Tensor diff)
+    {
+        var groups = groupMasks.size(0);
+        if (batchSize % groups != 0)
+        {
+            throw new ArgumentException($"Masks per row group: {groups} groups do not divide a batch of {batchSize} prompt rows.");
+        }
+
+        using var typed = groupMasks.dtype == diff.dtype ? groupMasks.alias() : groupMasks.to_type(diff.dtype);
+        using var split = diff.unflatten(1, [groups, batchSize / groups]); // [S, B, T, d...] -> [S, K, R, T, d...], a view
+        using var grouped = torch.einsum(destination.EinsumGrouped, typed, split); // [K, R, T, H?, d...]
+        return grouped.flatten(0, 1); // [B, T, H?, d...]
+    }
+
     /// <summary>The destination's mask after the mask function (not sampled), <c>[H?, S]</c>, in <paramref name="dtype"/>.</summary>
     public static Tensor Weights(PatchWrapper destination, MaskSettings masks, ScalarType dtype)
     {
@@ -120,17 +150,8 @@ internal static class PatchMath
     /// <paramref name="diff"/> <c>[S, B, T, d...]</c>; the result is <c>[H, B, T, d...]</c> (or <c>[B, T, d...]</c>),
     /// heads first in memory. The same sum as the einsum for a destination without a token-position axis.
     /// </summary>
-    public static Tensor HeadMajorProduct(Tensor weights, Tensor diff)
-    {
-        var shape = diff.shape; // one call: each reads the sizes from native code into a new array
-        var s = shape[0];
-        var rest = shape[1..];
-        using var flat = diff.reshape(s, -1); // [S, B*T*d]
-        using var product = torch.matmul(weights, flat); // [H, B*T*d] or [B*T*d]
-        return weights.dim() == 1
-            ? product.view(rest) // [B, T, d...]
-            : product.view([weights.size(0), .. rest]); // [H, B, T, d...]
-    }
+    public static Tensor HeadMajorProduct(Tensor weights, Tensor diff) =>
+        torch.tensordot(weights, diff, [-1L], [0L]); // [H, B, T, d...] or [B, T, d...]: one [H, S] x [S, B*T*d] product
 
     /// <summary>
     /// The patch with mask values per row, heads first in memory: row <c>b</c> uses <c>mask + values[b]</c>, and

@@ -13,7 +13,9 @@ namespace AutoCircuit.Engine.Patching;
 /// auto-circuit</description></item>
 /// <item><term>mask values per row (<see cref="PatchableModel.MaskValuesPerRow"/>)</term><description><see cref="ReferencePatch"/>
 /// (its einsum with one mask per prompt row)</description></item>
-/// <item><term>no gradient (inference mode or <c>no_grad</c>)</term><description><see cref="GroupedInferencePatch"/></description></item>
+/// <item><term>no gradient (inference mode or <c>no_grad</c>)</term><description><see cref="GroupedInferencePatch"/> (with
+/// masks per row group, <see cref="PatchableModel.MasksPerRowGroup"/>, each destination's grouped einsum)</description></item>
+/// <item><term>masks per row group</term><description><see cref="ReferencePatch"/> (its grouped einsum)</description></item>
 /// <item><term>masks trained (<see cref="PatchableModel.TrainMaskMode"/>, every mask requiring grad), no mask function,
 /// no dropout, ablations and current outputs without grad, and every mask element 0</term>
 /// <description><see cref="ZeroMaskGradientPatch"/></description></item>
@@ -35,6 +37,11 @@ internal sealed class PatchPlanner(IReadOnlyCollection<Tensor> masks, PatchOptio
         if (!torch.is_grad_enabled())
         {
             return PatchForwardMode.Inference;
+        }
+
+        if (settings.GroupMasks is not null)
+        {
+            return PatchForwardMode.Autograd;
         }
 
         return ZeroMaskGradientApplies(settings, scope.PatchSrcOuts, scope.CurrSrcOuts)

@@ -1,3 +1,4 @@
+using AutoCircuit.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -79,7 +80,7 @@ internal sealed class PatchScope : IDisposable
     {
         if (CurrSrcOuts is null)
         {
-            CurrSrcOuts = torch.zeros(PatchSrcOuts.shape, dtype: PatchSrcOuts.dtype, device: PatchSrcOuts.device).DetachFromDisposeScope();
+            CurrSrcOuts = torch.zeros(PatchSrcOuts.Sizes(), dtype: PatchSrcOuts.dtype, device: PatchSrcOuts.device).DetachFromDisposeScope();
             _ledger.Track(CurrSrcOuts);
             _ownsCurr = true;
         }

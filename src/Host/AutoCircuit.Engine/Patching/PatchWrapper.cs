@@ -29,7 +29,7 @@ internal sealed class PatchWrapper
 
         if (dest is null)
         {
-            Einsum = EinsumSampled = string.Empty;
+            Einsum = EinsumSampled = EinsumGrouped = string.Empty;
             return;
         }
 
@@ -46,6 +46,7 @@ internal sealed class PatchWrapper
         var head = dest.HasHeadAxis ? "h" : string.Empty;
         Einsum = $"{seq}{head}s,sbt...->bt{head}..."; // [T?, H?, S] x [S, B, T, d...] -> [B, T, H?, d...]
         EinsumSampled = $"b{seq}{head}s,sbt...->bt{head}..."; // [B, T?, H?, S] x [S, B, T, d...] -> [B, T, H?, d...]
+        EinsumGrouped = $"k{seq}{head}s,skrt...->krt{head}..."; // [K, T?, H?, S] x [S, K, R, T, d...] -> [K, R, T, H?, d...]
     }
 
     public string ModuleName { get; }
@@ -62,6 +63,10 @@ internal sealed class PatchWrapper
 
     /// <summary>The same with one sampled mask per prompt (hard concrete).</summary>
     public string EinsumSampled { get; }
+
+    /// <summary>The same with one mask per group of prompt rows (<see cref="MaskSettings.GroupMasks"/>), the rows split
+    /// into K groups of R.</summary>
+    public string EinsumGrouped { get; }
 
     /// <summary>
     /// Destinations that read exactly the same sources and keep heads (e.g. a layer's Q, K and V inputs), this one

@@ -1,5 +1,6 @@
 using AutoCircuit.Data;
 using AutoCircuit.Patching;
+using AutoCircuit.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -53,7 +54,7 @@ public sealed partial class PatchableModel
                 using (outs)
                 {
                     using var mean = outs.mean([1L], keepdim: true); // [S, 1, T, d]
-                    using var expanded = mean.expand(outs.shape); // [S, 1, T, d] -> [S, B, T, d], a view
+                    using var expanded = mean.expand(outs.Sizes()); // [S, 1, T, d] -> [S, B, T, d], a view
                     return Tracked(expanded.contiguous());
                 }
 
@@ -61,7 +62,7 @@ public sealed partial class PatchableModel
                 using (outs)
                 {
                     using var mean = outs.mean([1L, 2L], keepdim: true); // [S, 1, 1, d]
-                    using var expanded = mean.expand(outs.shape); // [S, 1, 1, d] -> [S, B, T, d], a view
+                    using var expanded = mean.expand(outs.Sizes()); // [S, 1, 1, d] -> [S, B, T, d], a view
                     return Tracked(expanded.contiguous());
                 }
 
@@ -121,7 +122,7 @@ public sealed partial class PatchableModel
         using (sum)
         {
             using var avg = sum / (batches.Count * mult); // [S, 1, T, d]
-            var shape = avg.shape.ToArray();
+            var shape = avg.Sizes();
             shape[1] = batchSize;
             if (PatchOptions.MaxPatchMemoryBytes is not null)
             {

@@ -1,4 +1,5 @@
 using AutoCircuit.Patching;
+using AutoCircuit.Tensors;
 using static TorchSharp.torch;
 
 namespace AutoCircuit.Engine.Patching;
@@ -32,7 +33,7 @@ public sealed partial class PatchableModel : IActivationIntervention
         var pass = new ActivationCapture((name, x) =>
         {
             var y = intervention(name, x);
-            if (!y.shape.SequenceEqual(x.shape))
+            if (!TensorSizes.SameSizes(y, x))
             {
                 throw new InvalidOperationException(
                     $"The intervention at '{name}' returned [{string.Join(", ", y.shape)}] for an activation of shape " +

@@ -2,6 +2,7 @@ using AutoCircuit.Data;
 using AutoCircuit.Graph;
 using AutoCircuit.Patching;
 using AutoCircuit.Scores;
+using AutoCircuit.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -106,7 +107,7 @@ public sealed partial class PatchableModel
                 $"Patch activations must have one slot per source node ({Graph.Srcs.Count}); got [{string.Join(", ", patchSrcOuts.shape)}].");
         }
 
-        if (currSrcOuts is not null && !currSrcOuts.shape.SequenceEqual(patchSrcOuts.shape))
+        if (currSrcOuts is not null && !TensorSizes.SameSizes(currSrcOuts, patchSrcOuts))
         {
             throw new ArgumentException(
                 $"Current outputs [{string.Join(", ", currSrcOuts.shape)}] must have the shape of the patch activations [{string.Join(", ", patchSrcOuts.shape)}].");
@@ -170,6 +171,11 @@ public sealed partial class PatchableModel
             throw new InvalidOperationException("Mask values per row add to the masks themselves: no mask function or mask dropout while they are set.");
         }
 
+        if (_maskSettings.GroupMasks is not null && (function != MaskFunction.None || dropout > 0))
+        {
+            throw new InvalidOperationException("Masks per row group are used as they are: no mask function or mask dropout while they are set.");
+        }
+
         _maskSettings = _maskSettings with { Function = function, Dropout = dropout };
         return new Scope(() => _maskSettings = _maskSettings with { Function = MaskFunction.None, Dropout = 0 });
     }
@@ -189,6 +195,11 @@ public sealed partial class PatchableModel
             throw new InvalidOperationException("Mask values per row are already set; nested scopes are not supported.");
         }
 
+        if (_maskSettings.GroupMasks is not null)
+        {
+            throw new InvalidOperationException("Masks per row group are set; mask values per row do not combine with them.");
+        }
+
         if (_maskSettings.Function != MaskFunction.None || _maskSettings.Dropout > 0)
         {
             throw new InvalidOperationException("Mask values per row add to the masks themselves: not with a mask function or mask dropout.");
@@ -196,6 +207,60 @@ public sealed partial class PatchableModel
 
         _maskSettings = _maskSettings with { RowValues = values };
         return new Scope(() => _maskSettings = _maskSettings with { RowValues = null });
+    }
+
+    /// <summary>
+    /// Until the scope ends, each patched pass splits its prompt rows into K equal groups (the first R rows, the next R,
+    /// ...) and patches group k with the masks <paramref name="groupMasks"/>[m][k] instead of the model's masks: K
+    /// circuits evaluated in one pass over the prompts repeated K times, as K passes would evaluate them (fewer, larger
+    /// operations where a pass costs its count of operations).
+    /// </summary>
+    /// <param name="groupMasks">For every destination module, its masks for each group, <c>[K, T?, H?, S]</c>, the same
+    /// K for all; read when each pass starts, kept alive by the caller until the scope ends.</param>
+    /// <returns>A scope that restores the model's masks.</returns>
+    /// <exception cref="ArgumentException">A destination without masks, a shape that is not <c>[K, mask shape]</c>, or
+    /// different K.</exception>
+    /// <exception cref="InvalidOperationException">Already set, or with a mask function, mask dropout or mask values per
+    /// row.</exception>
+    internal IDisposable MasksPerRowGroup(IReadOnlyDictionary<string, Tensor> groupMasks)
+    {
+        ArgumentNullException.ThrowIfNull(groupMasks);
+        if (_maskSettings.GroupMasks is not null)
+        {
+            throw new InvalidOperationException("Masks per row group are already set; nested scopes are not supported.");
+        }
+
+        if (_maskSettings.RowValues is not null || _maskSettings.Function != MaskFunction.None || _maskSettings.Dropout > 0)
+        {
+            throw new InvalidOperationException("Masks per row group are used as they are: not with a mask function, mask dropout or mask values per row.");
+        }
+
+        long? groups = null;
+        foreach (var m in Graph.DestModules)
+        {
+            if (!groupMasks.TryGetValue(m.ModuleName, out var masks))
+            {
+                throw new ArgumentException($"Masks per row group: none for destination '{m.ModuleName}'.", nameof(groupMasks));
+            }
+
+            if (masks.dim() != m.MaskShape.Length + 1 || !masks.Sizes().Skip(1).SequenceEqual(m.MaskShape))
+            {
+                throw new ArgumentException(
+                    $"Masks per row group for '{m.ModuleName}' must be [groups, {string.Join(", ", m.MaskShape)}]; got [{string.Join(", ", masks.shape)}].",
+                    nameof(groupMasks));
+            }
+
+            if (groups is long k && masks.size(0) != k)
+            {
+                throw new ArgumentException(
+                    $"Masks per row group: '{m.ModuleName}' has {masks.size(0)} groups, other destinations {k}.", nameof(groupMasks));
+            }
+
+            groups = masks.size(0);
+        }
+
+        _maskSettings = _maskSettings with { GroupMasks = groupMasks };
+        return new Scope(() => _maskSettings = _maskSettings with { GroupMasks = null });
     }
 
     /// <inheritdoc />

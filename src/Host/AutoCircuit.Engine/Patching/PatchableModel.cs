@@ -1,6 +1,7 @@
 using AutoCircuit.Engine.Hooks;
 using AutoCircuit.Graph;
 using AutoCircuit.Patching;
+using AutoCircuit.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -97,6 +98,10 @@ public sealed partial class PatchableModel : IPatchableModel, IBlockRestartable,
 
     /// <summary>The wrapped model.</summary>
     public IHookedModel Model => _model;
+
+    /// <summary>Whether a pass may run a batch's prompts repeated (several circuits or samples in one pass): not while the
+    /// model accepts only certain batch sizes (<see cref="IBatchSizeBound"/>).</summary>
+    internal bool CanRepeatRows => _model is not IBatchSizeBound { BatchSizeBound: true };
 
     /// <summary>The options the graph was built with.</summary>
     public GraphOptions Options { get; }
@@ -241,14 +246,15 @@ public sealed partial class PatchableModel : IPatchableModel, IBlockRestartable,
     /// <summary>The reusable difference buffer for <paramref name="patch"/>'s shape (allocated outside inference mode so it can be updated anywhere).</summary>
     internal Tensor ReusableDiffBuffer(Tensor patch)
     {
-        if (_reusableDiff is { } d && d.shape.SequenceEqual(patch.shape) && d.device == patch.device && d.dtype == BufferDType)
+        if (_reusableDiff is { } d && TensorSizes.SameSizes(d, patch) && d.device_type == patch.device_type
+            && d.device_index == patch.device_index && d.dtype == BufferDType)
         {
             return d;
         }
 
         _reusableDiff?.Dispose();
         using var normal = torch.inference_mode(false);
-        _reusableDiff = torch.empty(patch.shape, dtype: BufferDType, device: patch.device).DetachFromDisposeScope(); // [S, B, T, d]
+        _reusableDiff = torch.empty(patch.Sizes(), dtype: BufferDType, device: patch.device).DetachFromDisposeScope(); // [S, B, T, d]
         Ledger.Track(_reusableDiff);
         return _reusableDiff;
     }

@@ -1,3 +1,4 @@
+using AutoCircuit.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,7 +24,8 @@ internal sealed class SourceRecording(PatchableModel owner) : ForwardPass
         if (Buffer is null)
         {
             // Every source output has the shape of a non-head source: [B, T, d...].
-            var perSlot = source.HeadDim is null ? x.shape : x.shape.Where((_, i) => i != 2).ToArray();
+            var sizes = x.Sizes();
+            var perSlot = source.HeadDim is null ? sizes : sizes.Where((_, i) => i != 2).ToArray();
             Buffer = torch.zeros([owner.Graph.Srcs.Count, .. perSlot], dtype: owner.BufferDType, device: x.device); // [S, B, T, d...]
             owner.Ledger.Track(Buffer);
         }

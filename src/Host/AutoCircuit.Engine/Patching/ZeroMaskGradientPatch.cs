@@ -1,3 +1,4 @@
+using AutoCircuit.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -44,7 +45,7 @@ internal sealed class ZeroMaskGradientPatch : PatchForward
 
         var patch = scope.PatchSrcOuts;
         using var noGrad = torch.no_grad();
-        var diff = torch.empty(patch.shape, dtype: owner.BufferDType, device: patch.device); // [S, B, T, d]
+        var diff = torch.empty(patch.Sizes(), dtype: owner.BufferDType, device: patch.device); // [S, B, T, d]
         diff.copy_(patch);
         if (scope.CurrSrcOuts is { } curr)
         {

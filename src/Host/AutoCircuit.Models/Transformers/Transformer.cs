@@ -1,6 +1,7 @@
 using AutoCircuit.Engine;
 using AutoCircuit.Engine.Hooks;
 using AutoCircuit.Patching;
+using AutoCircuit.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -26,7 +27,7 @@ namespace AutoCircuit.Models.Transformers;
 /// token as TransformerLens does (see <see cref="TokenPadding"/>); no LayerNorm folding or weight
 /// centering (TransformerLens' defaults), so logits are Hugging Face's.</para>
 /// </remarks>
-public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBlockRestartModel
+public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBlockRestartModel, IBatchSizeBound
 {
     private readonly TokenEmbedding embed;
     private readonly PositionEmbedding? pos_embed;
@@ -108,6 +109,10 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
 
     /// <inheritdoc />
     public IReadOnlyDictionary<string, HookPoint> HookPoints => _hooks;
+
+    /// <inheritdoc />
+    /// <remarks>While a prefix cache is attached: the forward pass takes only the cached batch sizes.</remarks>
+    public bool BatchSizeBound => _attachedCaches.Count > 0;
 
     /// <inheritdoc />
     public GraphNodes FactorizedNodes(bool separateQkv) => TransformerGraph.Factorized(Config, separateQkv);
@@ -310,7 +315,7 @@ public sealed class Transformer : nn.Module<Tensor, Tensor>, IHookedModel, IBloc
     /// <summary>Copies <paramref name="w"/> into <paramref name="p"/> after checking the shape.</summary>
     internal static void CopyChecked(Tensor p, Tensor w, string name, string source)
     {
-        if (!w.shape.SequenceEqual(p.shape))
+        if (!TensorSizes.SameSizes(w, p))
         {
             throw new AutoCircuitException(
                 $"{source}: weight '{name}' has shape [{string.Join(", ", w.shape)}], expected [{string.Join(", ", p.shape)}].");
