@@ -156,37 +156,43 @@ public sealed class ModelGraph
             throw new ArgumentOutOfRangeException(nameof(seqLen), seqLen, "seq_len must be positive.");
         }
 
-        var srcList = srcs.OrderBy(s => s.SrcIndex).ToList();
-        for (var i = 0; i < srcList.Count; i++)
+        var srcList = SortedSources(srcs);
+
+        // Source modules in order of their first source (sources are sorted by index), each a contiguous run.
+        var srcGroups = new Dictionary<string, List<SrcNode>>(StringComparer.Ordinal);
+        var srcOrder = new List<string>();
+        foreach (var s in srcList)
         {
-            if (srcList[i].SrcIndex != i)
+            if (!srcGroups.TryGetValue(s.ModuleName, out var group))
             {
-                throw new ArgumentException(
-                    $"Source indices must be 0..{srcList.Count - 1} without gaps; found {srcList[i].SrcIndex} at {i}.",
-                    nameof(srcs));
+                srcGroups[s.ModuleName] = group = [];
+                srcOrder.Add(s.ModuleName);
             }
+
+            group.Add(s);
         }
 
-        var srcModules = new List<SourceModule>();
-        foreach (var group in srcList.GroupBy(s => s.ModuleName, StringComparer.Ordinal))
+        var srcModules = new List<SourceModule>(srcOrder.Count);
+        foreach (var name in srcOrder)
         {
-            var nodes = group.OrderBy(n => n.SrcIndex).ToList();
+            var nodes = srcGroups[name];
             var start = nodes[0].SrcIndex;
             if (nodes[^1].SrcIndex - start + 1 != nodes.Count)
             {
-                throw new ArgumentException($"Sources of module '{group.Key}' are not contiguous.", nameof(srcs));
+                throw new ArgumentException($"Sources of module '{name}' are not contiguous.", nameof(srcs));
             }
 
             var headDim = nodes[0].HeadDim;
-            if (nodes.Any(n => n.HeadDim != headDim))
+            foreach (var node in nodes)
             {
-                throw new ArgumentException($"Sources of module '{group.Key}' disagree on head_dim.", nameof(srcs));
+                if (node.HeadDim != headDim)
+                {
+                    throw new ArgumentException($"Sources of module '{name}' disagree on head_dim.", nameof(srcs));
+                }
             }
 
-            srcModules.Add(new SourceModule(group.Key, nodes, start, headDim));
+            srcModules.Add(new SourceModule(name, nodes, start, headDim));
         }
-
-        srcModules.Sort((a, b) => a.SrcStart.CompareTo(b.SrcStart));
 
         var destInput = dests.ToList();
         var moduleOrder = new List<string>();
@@ -203,42 +209,54 @@ public sealed class ModelGraph
         }
 
         // Stable sort by layer keeps the model's order within a layer.
-        var orderedModules = moduleOrder
-            .Select((name, i) => (name, i, layer: destGroups[name][0].Layer))
-            .OrderBy(t => t.layer).ThenBy(t => t.i).Select(t => t.name).ToList();
+        var orderedModules = moduleOrder.Select((name, i) => (Name: name, Index: i, destGroups[name][0].Layer)).ToArray();
+        Array.Sort(orderedModules, (a, b) => a.Layer != b.Layer ? a.Layer.CompareTo(b.Layer) : a.Index.CompareTo(b.Index));
 
-        var destModules = new List<DestinationModule>(orderedModules.Count);
+        var destModules = new List<DestinationModule>(orderedModules.Length);
         var orderedDests = new List<DestNode>(destInput.Count);
-        foreach (var name in orderedModules)
+        foreach (var (name, _, layer) in orderedModules)
         {
-            var nodes = destGroups[name].OrderBy(n => n.HeadIndex ?? 0).ToList();
-            var layer = nodes[0].Layer;
+            var nodes = StableByHead(destGroups[name]);
             var headDim = nodes[0].HeadDim;
-            if (nodes.Any(n => n.Layer != layer || n.HeadDim != headDim))
+            for (var i = 0; i < nodes.Count; i++)
             {
-                throw new ArgumentException($"Destination nodes of module '{name}' disagree on layer or head_dim.", nameof(dests));
-            }
-
-            if (headDim is not null && nodes.Select((n, i) => n.HeadIndex == i).Any(ok => !ok))
-            {
-                throw new ArgumentException($"Head indices of module '{name}' must be 0..{nodes.Count - 1}.", nameof(dests));
-            }
-
-            int nIn, nIgnore;
-            if (factorized)
-            {
-                nIn = srcList.Count(s => s.Layer < layer);
-                nIgnore = 0;
-            }
-            else
-            {
-                nIn = srcList.Count(s => s.Layer + 1 == layer);
-                nIgnore = srcList.Count(s => s.Layer + 1 < layer);
-                if (nodes.Any(n => n.MinSrcIndex != nIgnore))
+                if (nodes[i].Layer != layer || nodes[i].HeadDim != headDim)
                 {
-                    throw new ArgumentException(
-                        $"Destination '{nodes[0].Name}' has min_src_idx {nodes[0].MinSrcIndex} but its first incoming source is {nIgnore}.",
-                        nameof(dests));
+                    throw new ArgumentException($"Destination nodes of module '{name}' disagree on layer or head_dim.", nameof(dests));
+                }
+            }
+
+            for (var i = 0; headDim is not null && i < nodes.Count; i++)
+            {
+                if (nodes[i].HeadIndex != i)
+                {
+                    throw new ArgumentException($"Head indices of module '{name}' must be 0..{nodes.Count - 1}.", nameof(dests));
+                }
+            }
+
+            int nIn = 0, nIgnore = 0;
+            foreach (var s in srcList)
+            {
+                if (factorized ? s.Layer < layer : s.Layer + 1 == layer)
+                {
+                    nIn++;
+                }
+                else if (!factorized && s.Layer + 1 < layer)
+                {
+                    nIgnore++;
+                }
+            }
+
+            if (!factorized)
+            {
+                foreach (var node in nodes)
+                {
+                    if (node.MinSrcIndex != nIgnore)
+                    {
+                        throw new ArgumentException(
+                            $"Destination '{nodes[0].Name}' has min_src_idx {nodes[0].MinSrcIndex} but its first incoming source is {nIgnore}.",
+                            nameof(dests));
+                    }
                 }
             }
 
@@ -268,5 +286,61 @@ public sealed class ModelGraph
         }
 
         return new ModelGraph(srcList, orderedDests, srcModules, destModules, edges, factorized, seqLen);
+    }
+
+    /// <summary>The sources in index order; their indices must be exactly 0..n-1.</summary>
+    private static List<SrcNode> SortedSources(IEnumerable<SrcNode> srcs)
+    {
+        var input = srcs as IReadOnlyCollection<SrcNode> ?? [.. srcs];
+        var slots = new SrcNode?[input.Count];
+        var placed = true;
+        foreach (var s in input)
+        {
+            if (s.SrcIndex < 0 || s.SrcIndex >= slots.Length || slots[s.SrcIndex] is not null)
+            {
+                placed = false;
+                break;
+            }
+
+            slots[s.SrcIndex] = s;
+        }
+
+        if (placed)
+        {
+            return [.. slots.Select(s => s!)];
+        }
+
+        // Duplicates or gaps: name the first index out of place, in sorted order.
+        var sorted = input.OrderBy(s => s.SrcIndex).ToList();
+        for (var i = 0; i < sorted.Count; i++)
+        {
+            if (sorted[i].SrcIndex != i)
+            {
+                throw new ArgumentException(
+                    $"Source indices must be 0..{sorted.Count - 1} without gaps; found {sorted[i].SrcIndex} at {i}.", nameof(srcs));
+            }
+        }
+
+        return sorted; // unreachable: n distinct indices in 0..n-1 fill every slot
+    }
+
+    /// <summary>A module's destination nodes ordered by head (stable; nodes without a head count as head 0).</summary>
+    private static List<DestNode> StableByHead(List<DestNode> nodes)
+    {
+        var sorted = new List<DestNode>(nodes);
+        for (var i = 1; i < sorted.Count; i++)
+        {
+            var node = sorted[i];
+            var j = i - 1;
+            while (j >= 0 && (sorted[j].HeadIndex ?? 0) > (node.HeadIndex ?? 0))
+            {
+                sorted[j + 1] = sorted[j];
+                j--;
+            }
+
+            sorted[j + 1] = node;
+        }
+
+        return sorted;
     }
 }

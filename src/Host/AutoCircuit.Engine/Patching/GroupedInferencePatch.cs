@@ -18,8 +18,10 @@ namespace AutoCircuit.Engine.Patching;
 /// <item>sums are added in place, and destinations the caller declared all-zero
 /// (<see cref="PatchableModel.SetActiveDestinations"/>) are skipped (their patch is exactly zero).</item>
 /// </list>
-/// The difference buffer is the engine's, reused across batches while shapes match; within a patch scope it stays
-/// valid from one inference pass to the next (every source rewrites its slots before a destination reads them). In a
+/// The difference buffer is the engine's, reused across batches while shapes match. A full pass sets it to the
+/// ablations in one copy and each source subtracts its output from its slots; a pass restarted at a block (ACDC) reuses
+/// it from the scope's previous pass, each rerun source rewriting its slots with <c>patch - output</c> before a
+/// destination reads them. In a
 /// scope opened with <see cref="PatchableModel.PatchModeConsuming"/> the caller's ablations are the buffer: each slot
 /// holds the ablation until its source runs and subtracts its output in place.
 /// </summary>
@@ -36,12 +38,17 @@ internal sealed class GroupedInferencePatch : PatchForward
 
     private readonly bool _ownsDiff; // the caller's ablations, consumed in place (PatchModeConsuming)
 
-    private GroupedInferencePatch(PatchableModel owner, PatchScope scope, MaskSettings masks, Tensor diff, bool[]? active, bool ownsDiff = false)
+    // The whole buffer was set to the ablations when the pass started: each source only subtracts its output.
+    private readonly bool _slotsHoldAblations;
+
+    private GroupedInferencePatch(
+        PatchableModel owner, PatchScope scope, MaskSettings masks, Tensor diff, bool[]? active, bool ownsDiff = false, bool slotsHoldAblations = false)
         : base(owner, scope, masks)
     {
         _diff = diff;
         _active = active;
         _ownsDiff = ownsDiff;
+        _slotsHoldAblations = slotsHoldAblations;
     }
 
     /// <inheritdoc />
@@ -55,7 +62,9 @@ internal sealed class GroupedInferencePatch : PatchForward
     /// <param name="scope">The patch scope.</param>
     /// <param name="masks">Mask function and dropout.</param>
     /// <param name="active">Per destination module: whether its mask may be non-zero; <c>null</c>: all may be.</param>
-    public static GroupedInferencePatch Begin(PatchableModel owner, PatchScope scope, MaskSettings masks, bool[]? active)
+    /// <param name="fullPass">Every source runs in this pass: the buffer is set to the ablations in one copy and each
+    /// source subtracts its output from its slots (one operation per source instead of a copy and a subtraction).</param>
+    public static GroupedInferencePatch Begin(PatchableModel owner, PatchScope scope, MaskSettings masks, bool[]? active, bool fullPass)
     {
         if (scope.TakeAblationsAsDiff(owner.BufferDType) is { } inPlace)
         {
@@ -63,6 +72,21 @@ internal sealed class GroupedInferencePatch : PatchForward
             scope.InferenceDiff = null;
             scope.DiffValid = false;
             return new GroupedInferencePatch(owner, scope, masks, inPlace, active, ownsDiff: true);
+        }
+
+        if (fullPass)
+        {
+            var buffer = scope.DiffValid && scope.InferenceDiff is { } kept ? kept : owner.ReusableDiffBuffer(scope.PatchSrcOuts);
+            using (torch.inference_mode(false))
+            using (torch.no_grad())
+            {
+                buffer.copy_(scope.PatchSrcOuts);
+            }
+
+            // Valid after the pass (every source has subtracted its output): a later pass restarted at a block reads it.
+            scope.InferenceDiff = buffer;
+            scope.DiffValid = true;
+            return new GroupedInferencePatch(owner, scope, masks, buffer, active, slotsHoldAblations: true);
         }
 
         if (!scope.DiffValid || scope.InferenceDiff is null)
@@ -256,8 +280,13 @@ internal sealed class GroupedInferencePatch : PatchForward
     protected override void WriteOutput(PatchWrapper source, Tensor output)
     {
         ClearPendingDeltas();
-        if (_ownsDiff)
+        if (_ownsDiff || _slotsHoldAblations)
         {
+            if (Scope.CurrSrcOuts is { } curr)
+            {
+                source.Write(curr, output); // kept up to date in every mode
+            }
+
             source.SubtractOutput(_diff, output); // the slot holds the ablation until now
         }
         else

@@ -50,10 +50,15 @@ internal sealed class PatchPlanner(IReadOnlyCollection<Tensor> masks, PatchOptio
     }
 
     /// <summary>Chooses the mode and starts the pass (the caller disposes it when the model returns).</summary>
-    public PatchForward Begin(PatchableModel owner, PatchScope scope, MaskSettings settings, bool[]? active) =>
+    /// <param name="owner">The engine.</param>
+    /// <param name="scope">The patch scope.</param>
+    /// <param name="settings">Mask settings of the pass.</param>
+    /// <param name="active">Per destination module: whether its mask may be non-zero; <c>null</c>: all may be.</param>
+    /// <param name="fullPass">Every source of the graph runs in this pass (not a pass restarted at a block).</param>
+    public PatchForward Begin(PatchableModel owner, PatchScope scope, MaskSettings settings, bool[]? active, bool fullPass) =>
         Choose(scope, settings) switch
         {
-            PatchForwardMode.Inference => GroupedInferencePatch.Begin(owner, scope, settings, active),
+            PatchForwardMode.Inference => GroupedInferencePatch.Begin(owner, scope, settings, active, fullPass),
             PatchForwardMode.ZeroMaskGradient => ZeroMaskGradientPatch.Begin(owner, scope, settings),
             _ => ReferencePatch.Begin(owner, scope, settings),
         };

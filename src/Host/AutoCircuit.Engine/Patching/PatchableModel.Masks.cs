@@ -288,14 +288,14 @@ public sealed partial class PatchableModel
     }
 
     /// <summary>Starts the patch unit the planner chooses for the pass about to run; <c>null</c> with patch mode off.</summary>
-    private PatchForward? BeginPatchForward()
+    private PatchForward? BeginPatchForward(bool fullPass)
     {
         if (_patch is null)
         {
             return null;
         }
 
-        var pass = _planner.Begin(this, _patch, _maskSettings, _activeDestinations);
+        var pass = _planner.Begin(this, _patch, _maskSettings, _activeDestinations, fullPass);
         LastForwardMode = pass.Mode;
         PatchedPassCount++;
         return pass;

@@ -40,6 +40,6 @@ public sealed partial class PatchableModel
     public Tensor ForwardFromBlock(BlockInputs inputs, int block)
     {
         var restartable = Restartable;
-        return RunForward(inputs.Residuals[0], () => restartable.ForwardFromBlock(inputs, block));
+        return RunForward(inputs.Residuals[0], () => restartable.ForwardFromBlock(inputs, block), fullPass: false);
     }
 }

@@ -62,8 +62,10 @@ public sealed partial class PatchableModel : IPatchableModel, IBlockRestartable,
         var srcByModule = graph.SrcModules.ToDictionary(m => m.ModuleName, StringComparer.Ordinal);
         var destByModule = graph.DestModules.ToDictionary(m => m.ModuleName, StringComparer.Ordinal);
         var destWrappers = new Dictionary<string, PatchWrapper>(StringComparer.Ordinal);
-        var names = graph.SrcModules.Select(m => m.ModuleName).Concat(graph.DestModules.Select(m => m.ModuleName))
-            .Distinct(StringComparer.Ordinal);
+        var names = new List<string>(srcByModule.Count + destByModule.Count);
+        names.AddRange(graph.SrcModules.Select(m => m.ModuleName)); // sources, then destinations that are not sources
+        names.AddRange(graph.DestModules.Select(m => m.ModuleName).Where(n => !srcByModule.ContainsKey(n)));
+        var (device, dtype) = (model.Device, model.DType); // each a native call
         foreach (var name in names)
         {
             if (!model.HookPoints.TryGetValue(name, out var hook))
@@ -78,7 +80,7 @@ public sealed partial class PatchableModel : IPatchableModel, IBlockRestartable,
 
             srcByModule.TryGetValue(name, out var src);
             destByModule.TryGetValue(name, out var dest);
-            var wrapper = new PatchWrapper(this, name, src, dest, model.Device, model.DType);
+            var wrapper = new PatchWrapper(this, name, src, dest, device, dtype);
             hook.Hook = wrapper.Apply;
             _wrappers.Add(wrapper);
             if (dest is not null)
@@ -204,7 +206,8 @@ public sealed partial class PatchableModel : IPatchableModel, IBlockRestartable,
     /// intra-op threads by its size (<see cref="PassThreads.Set"/>).</param>
     /// <param name="forward">The model's forward pass.</param>
     /// <param name="observer">The hooks' pass, or <c>null</c> for the planner's patch pass.</param>
-    private Tensor RunForward(Tensor input, Func<Tensor> forward, ForwardPass? observer = null)
+    /// <param name="fullPass">Every hook point runs (not a pass restarted at a block).</param>
+    private Tensor RunForward(Tensor input, Func<Tensor> forward, ForwardPass? observer = null, bool fullPass = true)
     {
         if (CurrentPass is not null)
         {
@@ -216,7 +219,7 @@ public sealed partial class PatchableModel : IPatchableModel, IBlockRestartable,
         PassThreads.Set(tokens, ParameterCount, Graph.SrcModules.Count + Graph.DestModules.Count);
 
         using var scope = torch.NewDisposeScope();
-        using var patchPass = observer is null ? BeginPatchForward() : null;
+        using var patchPass = observer is null ? BeginPatchForward(fullPass) : null;
         var pass = observer ?? patchPass;
         CurrentPass = pass;
         try
