@@ -324,32 +324,10 @@ public sealed class PatchPathTests
             m => m.ModuleName, m => torch.rand(m.MaskShape, generator: gen).to(device))).ToList();
         var patch = model.SourceAblations(corrupt);
 
-        var expected = new List<Tensor>();
-        foreach (var set in sets)
-        {
-            foreach (var (name, mask) in set)
-            {
-                model.Masks[name].copy_(mask);
-            }
+        var expected = OnePassPerMaskSet(model, clean, patch, sets);
+        var actual = OnePassForAllMaskSets(model, clean, patch, sets);
 
-            using (model.PatchMode(patch))
-            {
-                expected.Add(model.Run(clean));
-            }
-        }
-
-        model.SetAllMasks(0); // the packed pass must read the group masks, not these
-        var grouped = model.Graph.DestModules.ToDictionary(m => m.ModuleName, m => torch.stack(sets.Select(s => s[m.ModuleName]).ToArray()));
-        var input = torch.cat(Enumerable.Repeat(clean, sets.Count).ToArray(), 0);
-        var patches = torch.cat(Enumerable.Repeat(patch, sets.Count).ToArray(), 1);
-        Tensor actual;
-        using (model.MasksPerRowGroup(grouped))
-        using (model.PatchMode(patches))
-        {
-            actual = model.Run(input);
-        }
-
-        TensorAssert.AllClose(torch.cat(expected, 0), actual, 1e-6, rtol: 1e-6, what: "micro, one group of rows per mask set");
+        TensorAssert.AllClose(expected, actual, 1e-6, rtol: 1e-6, what: "micro, one group of rows per mask set");
     }
 
     [Fact]
@@ -411,6 +389,43 @@ public sealed class PatchPathTests
         using var actual = MaskGradientProbe.Contract(g, diff, hasSeq, hasHeads);
 
         TensorAssert.AllClose(expected, actual, 1e-5, what: equation);
+    }
+
+    /// <summary>One patched pass per mask set (each copied into the model's masks), the outputs concatenated, in the
+    /// caller's dispose scope.</summary>
+    private static Tensor OnePassPerMaskSet(PatchableModel model, Tensor input, Tensor patch, IReadOnlyList<Dictionary<string, Tensor>> sets)
+    {
+        var outputs = new List<Tensor>();
+        foreach (var set in sets)
+        {
+            foreach (var (name, mask) in set)
+            {
+                model.Masks[name].copy_(mask);
+            }
+
+            using (model.PatchMode(patch))
+            {
+                outputs.Add(model.Run(input));
+            }
+        }
+
+        return torch.cat(outputs, 0);
+    }
+
+    /// <summary>One pass over the prompts repeated once per mask set, group k patched with set k; the model's own masks
+    /// are set to 0 first, so the pass must read the group masks. In the caller's dispose scope.</summary>
+    private static Tensor OnePassForAllMaskSets(PatchableModel model, Tensor input, Tensor patch, IReadOnlyList<Dictionary<string, Tensor>> sets)
+    {
+        model.SetAllMasks(0);
+        var grouped = model.Graph.DestModules.ToDictionary(
+            m => m.ModuleName, m => torch.stack(sets.Select(s => s[m.ModuleName]).ToArray()));
+        var repeated = torch.cat(Enumerable.Repeat(input, sets.Count).ToArray(), 0);
+        var patches = torch.cat(Enumerable.Repeat(patch, sets.Count).ToArray(), 1);
+        using (model.MasksPerRowGroup(grouped))
+        using (model.PatchMode(patches))
+        {
+            return model.Run(repeated);
+        }
     }
 
     /// <summary>Two identical transformers, one patched with the fast paths and one with auto-circuit's computation.</summary>
@@ -517,21 +532,7 @@ public sealed class PatchPathTests
             using var scope = torch.NewDisposeScope();
             using var inference = torch.inference_mode();
             var patch = model.SourceAblations(_corrupt);
-            var outputs = new List<Tensor>();
-            foreach (var set in sets)
-            {
-                foreach (var (name, mask) in set)
-                {
-                    model.Masks[name].copy_(mask);
-                }
-
-                using (model.PatchMode(patch))
-                {
-                    outputs.Add(model.Run(_clean));
-                }
-            }
-
-            return torch.cat(outputs, 0).DetachFromDisposeScope();
+            return OnePassPerMaskSet(model, _clean, patch, sets).DetachFromDisposeScope();
         }
 
         /// <summary>One pass over the prompts repeated once per mask set, group k patched with set k (masks of the
@@ -545,17 +546,8 @@ public sealed class PatchPathTests
                 patch = model.SourceAblations(_corrupt);
             }
 
-            model.SetAllMasks(0);
-            var grouped = model.Graph.DestModules.ToDictionary(
-                m => m.ModuleName, m => torch.stack(sets.Select(s => s[m.ModuleName]).ToArray()));
-            var input = torch.cat(Enumerable.Repeat(_clean, sets.Count).ToArray(), 0);
-            var patches = torch.cat(Enumerable.Repeat(patch, sets.Count).ToArray(), 1);
             using var inference = grad ? null : torch.inference_mode();
-            using (model.MasksPerRowGroup(grouped))
-            using (model.PatchMode(patches))
-            {
-                return model.Run(input).detach().DetachFromDisposeScope();
-            }
+            return OnePassForAllMaskSets(model, _clean, patch, sets).detach().DetachFromDisposeScope();
         }
 
         /// <summary>The same as one pass per value, gradients accumulated and outputs concatenated.</summary>
