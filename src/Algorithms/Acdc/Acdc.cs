@@ -31,7 +31,8 @@ public sealed record AcdcStep(double Tau, Edge Edge, Tensor Output, Tensor Remov
 /// the first of a tau runs from the destination's block with the cached clean block input, the source
 /// outputs of earlier blocks kept by the patch scope from the tau's first step, a full pass (as
 /// auto-circuit's <c>start_at_layer</c> reads them from <c>curr_src_outs</c>); otherwise each step is a
-/// full forward pass. The keep/remove decision is made on the device (no per-edge host read).</para>
+/// full forward pass. The keep/remove decision is made on the device (no per-edge host read) on accelerators, and from
+/// one read of the metric on the CPU, where a read costs less than the decision's operations.</para>
 /// <para>Memory: the corrupt source outputs and the engine's difference buffer, two
 /// <c>[n_src, batch, seq, d]</c> buffers (no copy of the clean source outputs: the first full pass of
 /// each tau writes them).</para>
@@ -62,6 +63,13 @@ public sealed class Acdc(AcdcOptions options) : IPruneAlgorithm
     public Action<AcdcStep>? StepObserver { get; }
 
     /// <summary>
+    /// Where each step's keep/remove decision is made: <c>true</c> with tensor operations on the model's device,
+    /// <c>false</c> from a host read of the metric; <c>null</c> (the default): on the host for CPU models, on the device
+    /// otherwise. The same decisions either way (tests run both on the CPU).
+    /// </summary>
+    internal bool? DecideOnDevice { get; init; }
+
+    /// <summary>
     /// The order in which ACDC tries edges: destination layer descending, then token position,
     /// destination module, head and source index, each descending.
     /// </summary>
@@ -76,6 +84,17 @@ public sealed class Acdc(AcdcOptions options) : IPruneAlgorithm
             .ThenByDescending(e => e.Src.SrcIndex)
             .ToList();
     }
+
+    /// <summary>
+    /// A 0-d metric on the CPU as a double (exact from every floating type): the CPU's keep/remove decision, where a read
+    /// waits for no device and costs less than the device decision's operations.
+    /// </summary>
+    private static double ReadOnCpu(Tensor faith) => faith.dtype switch
+    {
+        ScalarType.Float32 => faith.item<float>(),
+        ScalarType.Float64 => faith.item<double>(),
+        _ => faith.to_type(ScalarType.Float64).item<double>(),
+    };
 
     /// <inheritdoc />
     public PruneScores Run(PruneContext context)
@@ -108,6 +127,9 @@ public sealed class Acdc(AcdcOptions options) : IPruneAlgorithm
             var maskRows = graph.DestModules.Select(m => model.Masks[m.ModuleName].view(-1)).ToArray();
             var prev = torch.zeros([], dtype: ScalarType.Float64, device: model.Device);
 
+            // The keep/remove decision: read on the host where that is free (CPU), made on the device elsewhere.
+            var hostDecision = DecideOnDevice is bool onDevice ? !onDevice : model.Device.type == DeviceType.CPU;
+
             var taus = Options.Taus();
             using var tauProgress = context.Progress.Start("ACDC", taus.Count, "τ");
             foreach (var tau in taus)
@@ -115,6 +137,7 @@ public sealed class Acdc(AcdcOptions options) : IPruneAlgorithm
                 var tauValue = torch.tensor(tau, dtype: scores[graph.DestModules[0]].dtype, device: model.Device);
                 model.SetAllMasks(0.0);
                 prev.zero_();
+                var prevValue = 0.0;
                 using (var progress = context.Progress.Start($"ACDC τ={tau:G4}", order.Count, "edge", tauProgress))
                 using (model.PatchMode(patch))
                 {
@@ -137,11 +160,34 @@ public sealed class Acdc(AcdcOptions options) : IPruneAlgorithm
 
                         // auto-circuit compares Python floats: faith (a float32 value) minus the last
                         // accepted faith, against tau, in double precision.
-                        var faith64 = faith.to_type(ScalarType.Float64);
-                        var removed = (faith64 - prev).lt(tau);
-                        mask.copy_(removed);
-                        prev.copy_(torch.where(removed, faith64, prev));
-                        StepObserver?.Invoke(new AcdcStep(tau, order[i], output, removed));
+                        if (hostDecision)
+                        {
+                            // On the CPU a host read costs less than the five operations of the device decision.
+                            var faithValue = ReadOnCpu(faith);
+                            var removedHere = faithValue - prevValue < tau;
+                            if (removedHere)
+                            {
+                                prevValue = faithValue;
+                            }
+                            else
+                            {
+                                mask.fill_(0.0);
+                            }
+
+                            if (StepObserver is { } observe)
+                            {
+                                observe(new AcdcStep(tau, order[i], output, torch.tensor(removedHere, device: model.Device)));
+                            }
+                        }
+                        else
+                        {
+                            var faith64 = faith.to_type(ScalarType.Float64);
+                            var removed = (faith64 - prev).lt(tau);
+                            mask.copy_(removed);
+                            prev.copy_(torch.where(removed, faith64, prev));
+                            StepObserver?.Invoke(new AcdcStep(tau, order[i], output, removed));
+                        }
+
                         progress.Advance();
                     }
                 }

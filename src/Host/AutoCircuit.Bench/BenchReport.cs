@@ -28,6 +28,7 @@ namespace AutoCircuit.Bench;
 /// <param name="EvaluationMemory">Peak source-buffer bytes during circuit evaluation.</param>
 /// <param name="SingleCircuitMemory">Peak source-buffer bytes while one circuit size is evaluated.</param>
 /// <param name="AcdcMemory">Peak source-buffer bytes during ACDC's first steps.</param>
+/// <param name="Floors">The arithmetic floors of the first two ratios.</param>
 internal sealed record ShapeReport(
     BenchShape Shape,
     int Sources,
@@ -50,7 +51,29 @@ internal sealed record ShapeReport(
     SourceBufferReport? Memory,
     SourceBufferReport? EvaluationMemory,
     SourceBufferReport? SingleCircuitMemory = null,
-    SourceBufferReport? AcdcMemory = null);
+    SourceBufferReport? AcdcMemory = null,
+    ArithmeticFloors? Floors = null);
+
+/// <summary>
+/// What the arithmetic alone allows for the ratios: the patch's matrix products
+/// (<paramref name="PatchMultiplyAdds"/>, every destination's mask entries x its rows' tokens x d_model) added to the
+/// model's own (<paramref name="ModelMultiplyAdds"/>, <see cref="BenchShape.ModelMultiplyAdds"/>). Memory traffic and
+/// per-operation costs are not in it, so no implementation reaches it.
+/// </summary>
+/// <param name="ModelMultiplyAdds">Multiply-adds of one plain forward pass.</param>
+/// <param name="PatchMultiplyAdds">Multiply-adds of the patch of one pass with every mask live.</param>
+internal sealed record ArithmeticFloors(double ModelMultiplyAdds, double PatchMultiplyAdds)
+{
+    /// <summary>Patched / plain forward: <c>1 + P / F</c>.</summary>
+    public double PatchedOverForward => 1 + (PatchMultiplyAdds / ModelMultiplyAdds);
+
+    /// <summary>
+    /// mask-gradient / (2F + 1B): the algorithm runs the ablation pass (F), the clean pass with all-zero masks (F,
+    /// no patch product: a zero mask changes nothing) and its backward (input gradients only, F's multiply-adds), plus one
+    /// patch-sized product for the mask gradients: <c>1 + P / 3F</c>.
+    /// </summary>
+    public double MaskGradientOver2F1B => 1 + (PatchMultiplyAdds / (3 * ModelMultiplyAdds));
+}
 
 /// <summary>ACDC per tested edge with the destination-block restart and with full forward passes.</summary>
 /// <param name="Steps">Which steps were timed.</param>
@@ -97,6 +120,8 @@ internal sealed record BenchReport(
             AcdcEdgeOverForward = Round(r.AcdcOverForward.Median),
             EvaluateCountOverForward = Round(r.EvaluateOverForward.Median),
             SrcBufferBytesOverMinimum = r.Memory is null ? null : Round(r.Memory.Ratio),
+            PatchedForwardFloor = r.Floors is null ? null : Round(r.Floors.PatchedOverForward),
+            MaskGradientFloor = r.Floors is null ? null : Round(r.Floors.MaskGradientOver2F1B),
             Machine = new BenchMachine
             {
                 Cpu = Machine.Cpu,
@@ -125,20 +150,25 @@ internal sealed record BenchReport(
             $"{(BufferDType is null ? string.Empty : $"source buffers {BufferDType}; ")}" +
             $"{(SeparateQkv ? "separate Q/K/V destinations" : "one attention-input destination per head")}; median [first quartile, third quartile]."));
         sb.AppendLine();
-        sb.AppendLine("| shape | sources / edges | forward ms | patched / forward | mask-gradient / (2F+1B) | ACDC edge / forward | ACDC restart speedup | evaluate size / forward | source buffers / minimum (mask-gradient, evaluation, one circuit, ACDC) |");
-        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| shape | sources / edges | forward ms | patched / forward | floor | mask-gradient / (2F+1B) | floor | ACDC edge / forward | ACDC restart speedup | evaluate size / forward | source buffers / minimum (mask-gradient, evaluation, one circuit, ACDC) |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var s in Shapes)
         {
             sb.AppendLine(string.Create(
                 CultureInfo.InvariantCulture,
                 $"| {s.Shape.Name} ({s.Shape.Layers}x{s.Shape.Heads}x{s.Shape.DModel}, vocab {s.Shape.Vocab}, {s.Shape.Batch}x{s.Shape.Seq}) " +
-                $"| {s.Sources} / {s.Edges} | {s.Forward.Median:0.0} | {Fmt(s.PatchedOverForward)} | {Fmt(s.MaskGradientOver2F1B)} " +
+                $"| {s.Sources} / {s.Edges} | {s.Forward.Median:0.0} | {Fmt(s.PatchedOverForward)} | {Floor(s.Floors?.PatchedOverForward)} " +
+                $"| {Fmt(s.MaskGradientOver2F1B)} | {Floor(s.Floors?.MaskGradientOver2F1B)} " +
                 $"| {Fmt(s.AcdcOverForward)} | {s.AcdcRestart.Speedup:0.0}x | {Fmt(s.EvaluateOverForward)} " +
                 $"| {string.Join(", ", new[] { s.Memory, s.EvaluationMemory, s.SingleCircuitMemory, s.AcdcMemory }.Select(m => m is null ? "-" : m.Ratio.ToString("0.00", CultureInfo.InvariantCulture)))} |"));
         }
 
+        sb.AppendLine();
+        sb.AppendLine("Floor: the ratio the arithmetic alone allows (the patch's multiply-adds over the model's; see docs/performance.md).");
         return sb.ToString();
     }
+
+    private static string Floor(double? floor) => floor is double f ? f.ToString("0.00", CultureInfo.InvariantCulture) : "-";
 
     private static string Fmt(Stat s) => s.Count == 1
         ? s.Median.ToString("0.00", CultureInfo.InvariantCulture)
@@ -175,6 +205,13 @@ internal sealed record BenchReport(
             MaskGradientBatch = StatJson(s.MaskGradient),
             EvaluatePerSize = StatJson(s.EvaluatePerSize),
             AcdcEdge = StatJson(s.AcdcEdgeMs),
+        },
+        Floors = s.Floors is not { } f ? null : new BenchFloors
+        {
+            ModelMultiplyAdds = f.ModelMultiplyAdds,
+            PatchMultiplyAdds = f.PatchMultiplyAdds,
+            PatchedForwardOverForward = Round(f.PatchedOverForward),
+            MaskGradientOver2F1B = Round(f.MaskGradientOver2F1B),
         },
         AcdcMethod = s.AcdcMethod,
         AcdcRestart = new BenchAcdcRestart

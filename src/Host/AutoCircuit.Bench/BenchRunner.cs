@@ -131,7 +131,8 @@ internal static class BenchRunner
             new SourceBufferReport("mask-gradient, 2 batches", mgPeak, w.MinimumSourceBufferBytes),
             new SourceBufferReport("circuit evaluation, 1 batch", evalPeak, w.MinimumSourceBufferBytes),
             new SourceBufferReport("circuit evaluation, 1 batch, 1 size", onePeak, w.MinimumSourceBufferBytes),
-            new SourceBufferReport(acdcSteps is null ? "ACDC, 1 tau" : $"ACDC, first {acdcSteps} steps", acdcPeak, w.MinimumSourceBufferBytes));
+            new SourceBufferReport(acdcSteps is null ? "ACDC, 1 tau" : $"ACDC, first {acdcSteps} steps", acdcPeak, w.MinimumSourceBufferBytes),
+            new ArithmeticFloors(shape.ModelMultiplyAdds, w.PatchMultiplyAdds));
     }
 
     private static (Stat Ratio, string Method, Stat StepMs) MeasureAcdc(BenchWorkload w, BenchSettings settings, double forwardMs, TextWriter log)

@@ -51,6 +51,22 @@ internal sealed record BenchShape(string Name, int Layers, int Heads, int DModel
     }
 
     /// <summary>
+    /// Multiply-adds of one plain forward pass over a batch: per token and layer the Q, K, V and output projections
+    /// (<c>4 d^2</c>) and the MLP (<c>2 d d_mlp</c>), the unembedding (<c>d vocab</c>), and per layer the attention scores
+    /// and mix (<c>2 heads seq^2 d_head</c> per prompt). Norms, biases and activations are not counted.
+    /// </summary>
+    public double ModelMultiplyAdds
+    {
+        get
+        {
+            double d = DModel, tokens = (double)Batch * Seq;
+            var perToken = (Layers * ((4 * d * d) + (2 * d * 4 * d))) + (d * Vocab);
+            var attention = (double)Layers * Batch * 2 * Heads * Seq * Seq * (d / Heads);
+            return (tokens * perToken) + attention;
+        }
+    }
+
+    /// <summary>
     /// Parses <c>small</c>, <c>gpt2</c> or <c>LxHxD</c> (layers x heads x d_model, e.g. <c>24x16x1024</c>).
     /// </summary>
     /// <exception cref="AutoCircuitException">Anything else.</exception>

@@ -109,6 +109,25 @@ internal sealed class BenchWorkload : IDisposable
     public long MinimumSourceBufferBytes =>
         (long)Model.Graph.Srcs.Count * Shape.Batch * Shape.Seq * Shape.DModel * AutoCircuit.Engine.Patching.DTypes.Bytes(Model.BufferDType);
 
+    /// <summary>
+    /// Multiply-adds of the patch of one pass with every mask live: per destination, each mask entry times the
+    /// <c>d_model</c> values of every token it patches (all tokens, or one position's with token positions).
+    /// </summary>
+    public double PatchMultiplyAdds
+    {
+        get
+        {
+            var total = 0.0;
+            foreach (var m in Model.Graph.DestModules)
+            {
+                var tokensPerEntry = (double)Shape.Batch * (m.SeqLen is null ? Shape.Seq : 1);
+                total += m.EdgeCount * tokensPerEntry * Shape.DModel;
+            }
+
+            return total;
+        }
+    }
+
     /// <summary>Plain forward pass of the first batch's clean prompts (hooks pass through, inference mode).</summary>
     public void PlainForward()
     {

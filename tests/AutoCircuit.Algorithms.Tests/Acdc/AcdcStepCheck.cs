@@ -22,10 +22,10 @@ public static class AcdcStepCheck
 
     /// <summary>
     /// Runs ACDC on <paramref name="model"/> checking every step against <paramref name="reference"/>; returns the step
-    /// count.
+    /// count. <paramref name="decideOnDevice"/>: where ACDC makes its keep/remove decisions (<c>null</c>: its default).
     /// </summary>
     public static int AssertEachStepEqualsTreePatchedForward(
-        IPatchableModel model, IPatchableModel reference, IReadOnlyList<PromptBatch> batches, AcdcOptions options)
+        IPatchableModel model, IPatchableModel reference, IReadOnlyList<PromptBatch> batches, AcdcOptions options, bool? decideOnDevice = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(reference);
@@ -57,7 +57,10 @@ public static class AcdcStepCheck
             }
 
             steps++;
-        });
+        })
+        {
+            DecideOnDevice = decideOnDevice,
+        };
 
         using var scores = acdc.Run(new PruneContext { Model = model, TrainBatches = batches });
         reference.SetAllMasks(0);

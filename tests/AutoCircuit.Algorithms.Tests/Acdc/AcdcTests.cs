@@ -51,6 +51,21 @@ public sealed class AcdcTests
 
     [Theory]
     [MemberData(nameof(Scenarios))]
+    public void Run_DecisionsOnTheDevice_MatchAutoCircuit(int index)
+    {
+        // On the CPU each step's decision is a host read of the metric; accelerators decide with tensor operations (no
+        // per-edge wait). Both ways run here.
+        using var s = MicroScenario.Load(Fixture, index);
+        var onHost = (AcdcAlgorithm)MicroScenario.Create("acdc", s.Options);
+        var onDevice = new AcdcAlgorithm(onHost.Options) { DecideOnDevice = true };
+
+        using var scores = onDevice.Run(s.Context());
+
+        AssertAutoCircuitScores(s, scores);
+    }
+
+    [Theory]
+    [MemberData(nameof(Scenarios))]
     public void EdgeOrder_MicroGraph_IsTheOrderAutoCircuitWasGiven(int index)
     {
         using var s = MicroScenario.Load(Fixture, index);
@@ -95,6 +110,8 @@ public sealed class AcdcTests
         Assert.True(s.Model.CanRestartAtBlock);
         AcdcStepCheck.AssertEachStepEqualsTreePatchedForward(fullForward, reference, s.Data.Train, options);
         AcdcStepCheck.AssertEachStepEqualsTreePatchedForward(s.Model, reference, s.Data.Train, options);
+        AcdcStepCheck.AssertEachStepEqualsTreePatchedForward(s.Model, reference, s.Data.Train, options, decideOnDevice: true);
+        AcdcStepCheck.AssertEachStepEqualsTreePatchedForward(s.Model, reference, s.Data.Train, options, decideOnDevice: false);
     }
 
     [Fact]

@@ -60,6 +60,16 @@ public sealed class BenchCliTests
             Assert.True(stat.GetProperty("q1").GetDouble() <= stat.GetProperty("q3").GetDouble(), key);
         }
 
+        // The arithmetic floors: the small shape's patch is 110 edges' worth of 64-wide products against its model's.
+        var floors = shape.GetProperty("floors");
+        var model = floors.GetProperty("model_multiply_adds").GetDouble();
+        var patch = floors.GetProperty("patch_multiply_adds").GetDouble();
+        Assert.Equal((8 * 16 * ((2 * 12 * 64 * 64) + (64 * 512))) + (2 * 8 * 2 * 4 * 16 * 16 * 16), model);
+        Assert.True(patch > 0 && patch < model, $"patch {patch}, model {model}");
+        Assert.Equal(1 + (patch / model), floors.GetProperty("patched_forward_over_forward").GetDouble(), 4);
+        Assert.Equal(1 + (patch / (3 * model)), floors.GetProperty("mask_gradient_over_2f1b").GetDouble(), 4);
+        Assert.Equal(1 + (patch / model), root.GetProperty("patched_forward_floor").GetDouble(), 4);
+
         Assert.Contains("bench: small", err, StringComparison.Ordinal); // progress on stderr
     }
 

@@ -26,6 +26,12 @@ internal sealed record BenchFile
     [Description("Peak source-buffer bytes during mask-gradient / the minimum; null when not measured.")]
     public required double? SrcBufferBytesOverMinimum { get; init; }
 
+    [Description("The arithmetic floor of patched_forward_over_forward: 1 + the patch's multiply-adds / the model's (reference shape); null when not computed.")]
+    public required double? PatchedForwardFloor { get; init; }
+
+    [Description("The arithmetic floor of mask_gradient_over_2f1b: 1 + the patch's multiply-adds / 3 forward passes' (reference shape); null when not computed.")]
+    public required double? MaskGradientFloor { get; init; }
+
     [Description("The machine.")]
     public required BenchMachine Machine { get; init; }
 

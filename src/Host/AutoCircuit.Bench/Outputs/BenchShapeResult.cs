@@ -51,6 +51,9 @@ internal sealed record BenchShapeResult
     [Description("The timings in milliseconds, each over repetitions.")]
     public required BenchTimes TimesMs { get; init; }
 
+    [Description("What the arithmetic alone allows for the first two ratios; null when not computed.")]
+    public required BenchFloors? Floors { get; init; }
+
     [Description("How the ACDC cost was obtained.")]
     public required string AcdcMethod { get; init; }
 
