@@ -174,6 +174,39 @@ public sealed class JobProgressTests
     }
 
     [Fact]
+    public void BeginStage_FailedOrCancelled_EndsStoppedAndOutOfTheSummary()
+    {
+        using var cancel = new CancellationTokenSource();
+        var progress = new JobProgress(() => _now, cancel.Token);
+        var finished = new List<FinishedStage>();
+        progress.StageFinished += finished.Add;
+        progress.Plan([("a", StageKind.Score), ("b", StageKind.Score), ("c", StageKind.Score)]);
+        At(0);
+        using (var stage = progress.BeginStage("a", StageKind.Score))
+        {
+            At(2);
+            stage.Fail(); // the algorithm failed
+        }
+
+        using (progress.BeginStage("b", StageKind.Score))
+        {
+            At(3);
+        }
+
+        using (progress.BeginStage("c", StageKind.Score))
+        {
+            At(7);
+            cancel.Cancel(); // Ctrl+C while c runs: the stage ends as the exception unwinds
+        }
+
+        Assert.Equal([false, true, false], finished.Select(f => f.Completed));
+        Assert.Equal("b", Assert.Single(progress.Finished()).Label);
+        Assert.Equal("[1/3] a: stopped after 2.0 s", AutoCircuit.Tool.Cli.LineStatus.Finished(finished[0]));
+        Assert.Equal("[2/3] b: scored in 1.0 s", AutoCircuit.Tool.Cli.LineStatus.Finished(finished[1]));
+        Assert.Equal("[3/3] c: stopped after 4.0 s", AutoCircuit.Tool.Cli.LineStatus.Finished(finished[2]));
+    }
+
+    [Fact]
     public void SkipStage_FailedAlgorithm_LeavesItsEvaluationOutOfTheEstimate()
     {
         var progress = TwoAlgorithmsWithAFinished();

@@ -70,7 +70,7 @@ public static class ComparisonEngine
                 env.CancellationToken.ThrowIfCancellationRequested();
                 var stem = UniqueStem(candidate.Label, stems);
                 ComparedAlgorithm algorithm;
-                using (candidate is AlgorithmCandidate ? env.Progress.BeginStage(candidate.Label, StageKind.Score) : null)
+                using (var stage = candidate is AlgorithmCandidate ? env.Progress.BeginStage(candidate.Label, StageKind.Score) : null)
                 {
                     algorithm = candidate switch
                     {
@@ -78,6 +78,10 @@ public static class ComparisonEngine
                         ScoresCandidate s => FromScores(s, stem),
                         _ => throw new ArgumentException($"Unknown candidate {candidate}.", nameof(candidates)),
                     };
+                    if (algorithm.Scores is null)
+                    {
+                        stage?.Fail();
+                    }
                 }
 
                 compared.Add(algorithm);

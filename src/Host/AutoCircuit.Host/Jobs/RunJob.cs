@@ -152,6 +152,10 @@ public static class RunJob
                 {
                     using var stage = env.Progress.BeginStage(fileName, StageKind.Score);
                     (outcome, usage) = ResourceMeter.Measure(() => AlgorithmRunner.Run(configured.Algorithm, pruneContext));
+                    if (outcome.Scores is null)
+                    {
+                        stage.Fail();
+                    }
                 }
 
                 var record = new RunFileAlgorithmFailed

@@ -9,7 +9,18 @@ namespace AutoCircuit.Host.Progress;
 /// <param name="Count">How many algorithms the job plans.</param>
 /// <param name="Duration">How long it took.</param>
 /// <param name="Steps">The steps its outermost tasks counted.</param>
-internal sealed record FinishedStage(string Label, StageKind Kind, int Number, int Count, TimeSpan Duration, long Steps);
+internal sealed record FinishedStage(
+    string Label, StageKind Kind, int Number, int Count, TimeSpan Duration, long Steps, bool Completed = true);
+
+/// <summary>
+/// A running stage (<see cref="JobProgress.BeginStage"/>): disposing it ends the stage; after <see cref="Fail"/>, or while
+/// the job is being cancelled, it ends as stopped rather than done.
+/// </summary>
+internal interface IStageScope : IDisposable
+{
+    /// <summary>The stage's work did not complete (an algorithm that failed): it ends as stopped.</summary>
+    void Fail();
+}
 
 /// <summary>
 /// The progress of a whole job as one model: the job plans its stages (each algorithm's scoring, then its circuit
@@ -36,14 +47,16 @@ internal sealed class JobProgress : IProgressSink
 {
     private readonly object _lock = new();
     private readonly Func<TimeSpan> _clock;
+    private readonly CancellationToken _cancellation; // a stage ending while it is requested was stopped
     private readonly TimeSpan _started;
     private readonly List<Stage> _stages = [];
     private readonly List<TaskNode> _loose = [];
     private Stage? _current;
 
     /// <summary>Creates the model; <paramref name="clock"/> (tests) defaults to a stopwatch started now.</summary>
-    public JobProgress(Func<TimeSpan>? clock = null)
+    public JobProgress(Func<TimeSpan>? clock = null, CancellationToken cancellation = default)
     {
+        _cancellation = cancellation;
         var watch = Stopwatch.StartNew();
         _clock = clock ?? (() => watch.Elapsed);
         _started = _clock();
@@ -69,7 +82,7 @@ internal sealed class JobProgress : IProgressSink
     /// Begins the first pending stage with this label and kind (appending it when it was not planned); tasks started
     /// until it is disposed belong to it.
     /// </summary>
-    public IDisposable BeginStage(string label, StageKind kind)
+    public IStageScope BeginStage(string label, StageKind kind)
     {
         Stage? previous;
         lock (_lock)
@@ -79,7 +92,7 @@ internal sealed class JobProgress : IProgressSink
 
         if (previous is not null)
         {
-            End(previous); // raises StageFinished outside the lock
+            End(previous, failed: false); // raises StageFinished outside the lock
         }
 
         lock (_lock)
@@ -175,10 +188,11 @@ internal sealed class JobProgress : IProgressSink
     private FinishedStage Describe(Stage s)
     {
         var labels = _stages.Select(x => x.Label).Distinct(StringComparer.Ordinal).ToList();
-        return new FinishedStage(s.Label, s.Kind, labels.IndexOf(s.Label) + 1, labels.Count, s.End - s.Start, s.Steps);
+        return new FinishedStage(
+            s.Label, s.Kind, labels.IndexOf(s.Label) + 1, labels.Count, s.End - s.Start, s.Steps, s.State == StageState.Done);
     }
 
-    private void End(Stage stage)
+    private void End(Stage stage, bool failed)
     {
         FinishedStage? finished = null;
         lock (_lock)
@@ -188,7 +202,8 @@ internal sealed class JobProgress : IProgressSink
                 return;
             }
 
-            stage.State = StageState.Done;
+            // A stopped stage (failed, or cut short by cancellation) is reported as such and not used for estimates.
+            stage.State = failed || _cancellation.IsCancellationRequested ? StageState.Stopped : StageState.Done;
             stage.End = _clock();
             if (ReferenceEquals(_current, stage))
             {
@@ -303,6 +318,7 @@ internal sealed class JobProgress : IProgressSink
         Pending,
         Running,
         Done,
+        Stopped,
         Skipped,
     }
 
@@ -379,9 +395,13 @@ internal sealed class JobProgress : IProgressSink
         }
     }
 
-    private sealed class StageScope(JobProgress owner, Stage stage) : IDisposable
+    private sealed class StageScope(JobProgress owner, Stage stage) : IStageScope
     {
-        public void Dispose() => owner.End(stage);
+        private bool _failed;
+
+        public void Fail() => _failed = true;
+
+        public void Dispose() => owner.End(stage, _failed);
     }
 
     private sealed class TaskNode(
@@ -476,7 +496,7 @@ internal static class ProgressStages
     }
 
     /// <summary>See <see cref="JobProgress.BeginStage"/>.</summary>
-    public static IDisposable BeginStage(this IProgressSink sink, string label, StageKind kind) =>
+    public static IStageScope BeginStage(this IProgressSink sink, string label, StageKind kind) =>
         sink is JobProgress job ? job.BeginStage(label, kind) : NoStage.Instance;
 
     /// <summary>See <see cref="JobProgress.Skip"/>.</summary>
@@ -488,9 +508,13 @@ internal static class ProgressStages
         }
     }
 
-    private sealed class NoStage : IDisposable
+    private sealed class NoStage : IStageScope
     {
         public static readonly NoStage Instance = new();
+
+        public void Fail()
+        {
+        }
 
         public void Dispose()
         {

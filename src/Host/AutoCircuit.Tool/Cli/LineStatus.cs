@@ -33,6 +33,11 @@ internal sealed class LineStatus : StatusRenderer
     {
         var where = stage.Number > 0 ? $"[{stage.Number}/{stage.Count}] {stage.Label}" : stage.Label;
         var duration = ProgressText.Duration(stage.Duration);
+        if (!stage.Completed)
+        {
+            return $"{where}: stopped after {duration}"; // failed or cancelled: the error says which
+        }
+
         return stage.Kind switch
         {
             StageKind.Score => $"{where}: scored in {duration}",

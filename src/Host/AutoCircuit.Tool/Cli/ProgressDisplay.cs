@@ -29,7 +29,7 @@ internal static class ProgressDisplay
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
         ArgumentNullException.ThrowIfNull(job);
-        var progress = new JobProgress();
+        var progress = new JobProgress(cancellation: token);
         var tables = new StringWriter(CultureInfo.InvariantCulture);
         var results = new List<string>();
         var completed = false;
