@@ -36,6 +36,7 @@ public sealed partial class HotPathSyncTests
         { "src/Host/AutoCircuit.Engine/Patching/GroupedInferencePatch.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/ZeroMaskGradientPatch.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/MaskGradientProbe.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/GroupMaskGradient.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/BackwardLeftovers.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/PatchScope.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/SourceRecording.cs", [] },

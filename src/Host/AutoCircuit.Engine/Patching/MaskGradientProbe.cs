@@ -38,6 +38,18 @@ internal sealed class MaskGradientProbe : SingleTensorFunction<MaskGradientProbe
     }
 
     /// <summary>
+    /// The probe of member <paramref name="index"/> of a group (<see cref="GroupMaskGradient"/>): the same forward copy;
+    /// backward, the input's gradient goes to the group's collector, which contracts the whole group's at once.
+    /// </summary>
+    /// <param name="x">The destination's input <c>[B, T, H, d]</c>.</param>
+    /// <param name="token">The group node's output, standing for the group's masks.</param>
+    /// <param name="collector">The group's collector.</param>
+    /// <param name="index">This destination's place in the group.</param>
+    /// <param name="leftovers">Takes the tensors the backward pass hands to libtorch.</param>
+    public static Tensor ApplyInGroup(Tensor x, Tensor token, GroupMaskGradient.Collector collector, int index, BackwardLeftovers leftovers) =>
+        apply(x, token, new Saved(null, hasSeq: false, hasHeads: true, leftovers) { Group = collector, Index = index, TokenType = token.dtype });
+
+    /// <summary>
     /// <c>d loss / d mask</c> from the input gradient <paramref name="g"/> <c>[B, T, head?, d...]</c> and the differences
     /// <paramref name="diff"/> <c>[S, B, T, d...]</c>: <c>[seq?][head?][S]</c>. One matrix product (batched over positions
     /// with a seq axis); einsum's own plan for this contraction is several times slower on the CPU.
@@ -98,6 +110,20 @@ internal sealed class MaskGradientProbe : SingleTensorFunction<MaskGradientProbe
         ArgumentNullException.ThrowIfNull(ctx);
         ArgumentNullException.ThrowIfNull(grad_output);
         var saved = (Saved)ctx.get_data("saved");
+        if (saved.Group is { } group)
+        {
+            if (grad_output.IsInvalid)
+            {
+                return [null!, null!, null!]; // no gradient reached this destination: zeros in the group's product
+            }
+
+            group.Store(saved.Index, grad_output.alias());
+            var tokenGrad = torch.zeros([], dtype: saved.TokenType, device: grad_output.device); // the group node runs after
+            saved.Leftovers.Add(grad_output);
+            saved.Leftovers.Add(tokenGrad);
+            return [grad_output, tokenGrad, null!];
+        }
+
         var diff = saved.TakeDiff();
         if (grad_output.IsInvalid)
         {
@@ -122,9 +148,18 @@ internal sealed class MaskGradientProbe : SingleTensorFunction<MaskGradientProbe
     }
 
     /// <summary>What the backward pass needs (not a tensor argument: no gradient flows to the buffer).</summary>
-    private sealed class Saved(Tensor diff, bool hasSeq, bool hasHeads, BackwardLeftovers leftovers)
+    private sealed class Saved(Tensor? diff, bool hasSeq, bool hasHeads, BackwardLeftovers leftovers)
     {
         private Tensor? _diff = diff;
+
+        /// <summary>The group this destination's mask gradient is contracted with, if any (then no own slice).</summary>
+        public GroupMaskGradient.Collector? Group { get; init; }
+
+        /// <summary>This destination's place in <see cref="Group"/>.</summary>
+        public int Index { get; init; }
+
+        /// <summary>The element type of the group's token (the masks').</summary>
+        public ScalarType TokenType { get; init; }
 
         public bool HasSeq { get; } = hasSeq;
 

@@ -24,6 +24,9 @@ internal sealed class ZeroMaskGradientPatch : PatchForward
 
     private readonly bool _inPlace;
 
+    // Per group (keyed by its first member): the node its members' probes share in this pass.
+    private readonly Dictionary<PatchWrapper, (Tensor Token, GroupMaskGradient.Collector Collector)> _groups = [];
+
     private ZeroMaskGradientPatch(PatchableModel owner, PatchScope scope, MaskSettings masks, Tensor diff, bool inPlace = false)
         : base(owner, scope, masks)
     {
@@ -60,8 +63,36 @@ internal sealed class ZeroMaskGradientPatch : PatchForward
     protected override Tensor PatchInput(PatchWrapper destination, Tensor x)
     {
         var dest = destination.Destination!;
+        if (destination.Group.Count > 1 && dest.SeqLen is null && dest.HasHeadAxis)
+        {
+            // A layer's Q, K and V inputs read the same sources: one contraction for the group (GroupMaskGradient).
+            var leader = destination.Group[0];
+            if (!_groups.TryGetValue(leader, out var group))
+            {
+                var slice = destination.IncomingSlots(_diff); // [S, B, T, d], handed to the group
+                group = GroupMaskGradient.Apply([.. destination.Group.Select(w => w.Mask!)], slice, Owner.ProbeLeftovers);
+                _groups[leader] = group;
+            }
+
+            var index = IndexIn(destination.Group, destination);
+            return MaskGradientProbe.ApplyInGroup(x, group.Token, group.Collector, index, Owner.ProbeLeftovers);
+        }
+
         var diff = destination.IncomingSlots(_diff); // [S, B, T, d...], handed to the probe
         return MaskGradientProbe.Apply(x, destination.Mask!, diff, dest.SeqLen is not null, dest.HasHeadAxis, Owner.ProbeLeftovers);
+    }
+
+    private static int IndexIn(IReadOnlyList<PatchWrapper> group, PatchWrapper member)
+    {
+        for (var i = 0; i < group.Count; i++)
+        {
+            if (ReferenceEquals(group[i], member))
+            {
+                return i;
+            }
+        }
+
+        throw new InvalidOperationException($"'{member.ModuleName}' is not in its own group.");
     }
 
     /// <inheritdoc />
@@ -78,5 +109,9 @@ internal sealed class ZeroMaskGradientPatch : PatchForward
     }
 
     /// <summary>Releases this pass's handle on the buffer (the probes keep their slices until the backward pass).</summary>
-    public override void Dispose() => _diff.Dispose();
+    public override void Dispose()
+    {
+        _groups.Clear(); // the tokens belong to the pass's dispose scope; autograd keeps what the backward pass needs
+        _diff.Dispose();
+    }
 }
