@@ -125,10 +125,10 @@ public sealed class Acdc(AcdcOptions options) : IPruneAlgorithm
             using var blockInputs = restart?.CaptureBlockInputs(batch.Clean);
             var scoreRows = graph.DestModules.Select(m => scores[m].view(-1)).ToArray();
             var maskRows = graph.DestModules.Select(m => model.Masks[m.ModuleName].view(-1)).ToArray();
-            var prev = torch.zeros([], dtype: ScalarType.Float64, device: model.Device);
-
-            // The keep/remove decision: read on the host where that is free (CPU), made on the device elsewhere.
+            // The keep/remove decision: read on the host where that is free (CPU), made on the device elsewhere. The last
+            // accepted metric is a double on the host, a 0-d tensor on the device.
             var hostDecision = DecideOnDevice is bool onDevice ? !onDevice : model.Device.type == DeviceType.CPU;
+            var prev = hostDecision ? null : torch.zeros([], dtype: ScalarType.Float64, device: model.Device);
 
             var taus = Options.Taus();
             using var tauProgress = context.Progress.Start("ACDC", taus.Count, "τ");
@@ -136,7 +136,7 @@ public sealed class Acdc(AcdcOptions options) : IPruneAlgorithm
             {
                 var tauValue = torch.tensor(tau, dtype: scores[graph.DestModules[0]].dtype, device: model.Device);
                 model.SetAllMasks(0.0);
-                prev.zero_();
+                prev?.zero_();
                 var prevValue = 0.0;
                 using (var progress = context.Progress.Start($"ACDC τ={tau:G4}", order.Count, "edge", tauProgress))
                 using (model.PatchMode(patch))
@@ -182,9 +182,10 @@ public sealed class Acdc(AcdcOptions options) : IPruneAlgorithm
                         else
                         {
                             var faith64 = faith.to_type(ScalarType.Float64);
-                            var removed = (faith64 - prev).lt(tau);
+                            var last = prev!;
+                            var removed = (faith64 - last).lt(tau);
                             mask.copy_(removed);
-                            prev.copy_(torch.where(removed, faith64, prev));
+                            last.copy_(torch.where(removed, faith64, last));
                             StepObserver?.Invoke(new AcdcStep(tau, order[i], output, removed));
                         }
 
