@@ -32,6 +32,7 @@ public sealed partial class HotPathSyncTests
         { "src/Host/AutoCircuit.Engine/Patching/ForwardPass.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/PatchForward.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/PatchMath.cs", [] },
+        { "src/Host/AutoCircuit.Engine/Patching/PatchProductKernel.cs", [] }, // CPU tensors only: reads memory, waits for nothing
         { "src/Host/AutoCircuit.Engine/Patching/ReferencePatch.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/GroupedInferencePatch.cs", [] },
         { "src/Host/AutoCircuit.Engine/Patching/ZeroMaskGradientPatch.cs", [] },

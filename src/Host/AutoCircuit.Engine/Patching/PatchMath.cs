@@ -148,10 +148,12 @@ internal static class PatchMath
     /// <summary>
     /// <c>weights @ diff</c> as one matrix product: <paramref name="weights"/> <c>[H, S]</c> (or <c>[S]</c> without heads),
     /// <paramref name="diff"/> <c>[S, B, T, d...]</c>; the result is <c>[H, B, T, d...]</c> (or <c>[B, T, d...]</c>),
-    /// heads first in memory. The same sum as the einsum for a destination without a token-position axis.
+    /// heads first in memory. The same sum as the einsum for a destination without a token-position axis. On the CPU,
+    /// without gradients, the product of a group's stacked masks runs in <see cref="PatchProductKernel"/>.
     /// </summary>
     public static Tensor HeadMajorProduct(Tensor weights, Tensor diff) =>
-        torch.tensordot(weights, diff, [-1L], [0L]); // [H, B, T, d...] or [B, T, d...]: one [H, S] x [S, B*T*d] product
+        PatchProductKernel.TryMultiply(weights, diff) // null where it does not apply
+        ?? torch.tensordot(weights, diff, [-1L], [0L]); // [H, B, T, d...] or [B, T, d...]: one [H, S] x [S, B*T*d] product
 
     /// <summary>
     /// The patch with mask values per row, heads first in memory: row <c>b</c> uses <c>mask + values[b]</c>, and
