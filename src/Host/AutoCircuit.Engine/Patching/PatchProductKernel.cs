@@ -21,7 +21,7 @@ namespace AutoCircuit.Engine.Patching;
 /// columns of all <c>S</c> rows (each row's part read front to back, which the prefetcher follows) into 16-column
 /// strips that lie one after the other, then multiplies six rows of <c>W</c> at a time by each strip with twelve
 /// 8-wide accumulators in registers; the strip stays in the level-1/2 cache for all row blocks. Measured against
-/// libtorch's <c>mm</c> on that machine, 2 threads: 1.4..2.9x at batch 8 x 32 and 1.1..2.4x at 4 x 16 (see
+/// libtorch's <c>mm</c> on that machine, 2 threads: 1.7..2.7x at batch 8 x 32 and 0.9..2.4x at 4 x 16 (see
 /// docs/performance.md).</para>
 /// <para>Each output is the sum over sources in source order, one fused multiply-add per source, as BLAS sums it on this
 /// shape; the tests compare the two (rtol 1e-5). Chunks of columns are spread over the intra-op threads libtorch is set to
