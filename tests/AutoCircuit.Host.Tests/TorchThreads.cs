@@ -17,6 +17,7 @@ internal static class TorchThreads
     {
         var threads = int.TryParse(Environment.GetEnvironmentVariable("AUTOCIRCUIT_TEST_THREADS"), out var n) && n > 0 ? n : 1;
         AutoCircuit.Engine.Runtime.OpenMpEnvironment.Apply(); // passive OpenMP waiting, before libtorch loads
+        AutoCircuit.Engine.Runtime.NativeHeap.Apply(); // freed native memory kept for the next allocation
         // A build with -p:TorchBackend=none runs the tests on an installed libtorch named by AUTOCIRCUIT_LIBTORCH.
         AutoCircuit.Engine.Runtime.NativeLibTorch.PreloadFromEnvironment();
         torch.set_num_threads(threads);

@@ -166,6 +166,7 @@ internal static class VsAutoCircuit
                 Device = "cpu",
                 ThreadingEnv = TorchThreading.ThreadingEnvironment(),
                 OpenmpLoadedBeforePolicy = OpenMpEnvironment.LoadedBefore,
+                NativeHeap = NativeHeap.State,
             },
         };
     }

@@ -136,4 +136,7 @@ internal sealed record VsAutoCircuitEnv
 
     [Description("Whether libtorch or OpenMP was already loaded when the thread policy set the environment (then it came too late); null where unknown.")]
     public required bool? OpenmpLoadedBeforePolicy { get; init; }
+
+    [Description("The native heap setting: 'reuse' (glibc keeps freed blocks for the next pass), or 'system (why)' when glibc's own settings apply (AUTOCIRCUIT_NATIVE_HEAP=system, a MALLOC_* variable), or 'not glibc'.")]
+    public required string? NativeHeap { get; init; }
 }

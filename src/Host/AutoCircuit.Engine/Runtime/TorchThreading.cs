@@ -56,6 +56,7 @@ internal static class TorchThreading
     public static int Apply(int? requested, long parameters)
     {
         OpenMpEnvironment.Apply(); // no-op when the program did it before loading libtorch
+        NativeHeap.Apply(); // likewise
         BoundInterOp();
         var threads = Choose(requested, parameters);
         PassThreads.Most = threads; // passes whose operations are too small to split use one

@@ -66,6 +66,7 @@ internal static class CommandLine
         try
         {
             OpenMpEnvironment.Apply(); // before libtorch loads: OpenMP reads its environment once
+            NativeHeap.Apply(); // keep freed native memory for the next pass (before the first tensor)
             NativeLibTorch.PreloadFromEnvironment();
         }
         catch (AutoCircuitException e)
